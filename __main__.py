@@ -1,0 +1,17 @@
+"""Composition root: load the stage's config, build the stage, export what pipelines need."""
+
+import pulumi
+
+from components.config import load_stage_config
+from components.ml_stage import MlStage, MlStageArgs
+
+config = load_stage_config()
+stage = MlStage(config.stage.value, MlStageArgs(config=config))
+
+pulumi.export("stage", config.stage.value)
+pulumi.export("subscriptionId", config.subscription_id)
+pulumi.export("tenantId", config.tenant_id)
+pulumi.export("location", config.location)
+pulumi.export("resourceGroupName", stage.resource_group_name)
+pulumi.export("workspaceName", stage.workspace.workspace_name)
+pulumi.export("workspaceId", stage.workspace.workspace_id)

@@ -1,0 +1,1 @@
+"""Pulumi components and plain modules that build one MLOps stage on Azure."""

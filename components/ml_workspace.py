@@ -1,0 +1,199 @@
+"""`MlWorkspace`: an Azure Machine Learning workspace with dependencies it owns explicitly.
+
+Storage account, key vault, Log Analytics + workspace-based Application Insights and
+container registry are created here and passed to the workspace by id: Azure never
+auto-creates them (ML-8: an auto-created registry has its admin user on). Every security
+property is set explicitly, because azure-native injects SDK-side defaults that are not
+the safe ones (pitfall P9; for example `enableRbacAuthorization=false` on key vaults, P3).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import (
+    applicationinsights,
+    containerregistry,
+    keyvault,
+    machinelearningservices as mls,
+    operationalinsights,
+    storage,
+)
+
+from components.config import (
+    ContainerRegistrySettings,
+    KeyVaultSettings,
+    MonitoringSettings,
+    NetworkSettings,
+    ResourceProtection,
+    StorageSettings,
+    WorkspaceSettings,
+)
+from components.naming import StageNames
+
+
+@dataclass(frozen=True, kw_only=True)
+class MlWorkspaceArgs:
+    names: StageNames
+    """Physical names of the resources (see `components.naming`)."""
+    resource_group_name: pulumi.Input[str]
+    """Resource group every resource goes into."""
+    location: str
+    """Azure region of every resource."""
+    tenant_id: str
+    """Entra tenant that authorizes key vault access."""
+    tags: Mapping[str, str]
+    """Tags on every resource."""
+    network: NetworkSettings = NetworkSettings()
+    """Public network access; default: none (private endpoints only)."""
+    storage: StorageSettings = StorageSettings()
+    """Storage SKU and shared-key access; default Standard_ZRS without shared keys."""
+    key_vault: KeyVaultSettings = KeyVaultSettings()
+    """Soft-delete retention and purge protection; default 90 days, purge-protected."""
+    container_registry: ContainerRegistrySettings = ContainerRegistrySettings()
+    """Registry SKU; default Premium."""
+    monitoring: MonitoringSettings = MonitoringSettings()
+    """Log retention; default 90 days."""
+    workspace: WorkspaceSettings = WorkspaceSettings()
+    """Managed network isolation and HBI flag; default AllowOnlyApprovedOutbound, HBI on."""
+    protection: ResourceProtection = ResourceProtection()
+    """`protect` / `retainOnDelete` of every resource here (all are stateful); default both on."""
+
+
+class MlWorkspace(pulumi.ComponentResource):
+    """The AML workspace of one stage and the resources it depends on."""
+
+    workspace_id: pulumi.Output[str]
+    workspace_name: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+    """Object id of the workspace's system-assigned managed identity."""
+    storage_account_id: pulumi.Output[str]
+    key_vault_id: pulumi.Output[str]
+    container_registry_id: pulumi.Output[str]
+    application_insights_id: pulumi.Output[str]
+    log_analytics_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MlWorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:components:MlWorkspace", name, None, opts)
+        stateful = pulumi.ResourceOptions(
+            parent=self, protect=args.protection.protect, retain_on_delete=args.protection.retain_on_delete
+        )
+        public = args.network.public_network_access_enabled
+        common = dict(resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags))
+
+        account = storage.StorageAccount(
+            f"{name}-storage",
+            account_name=args.names.storage_account,
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=args.storage.sku.value),
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,  # ST-4
+            enable_https_traffic_only=True,  # ST-5
+            allow_blob_public_access=False,  # ST-1
+            allow_cross_tenant_replication=False,  # ST-6
+            allow_shared_key_access=args.storage.shared_key_access_enabled,  # ST-3, explicit either way
+            default_to_o_auth_authentication=True,
+            is_hns_enabled=False,  # AML's default datastore cannot be hierarchical-namespace storage
+            public_network_access=storage.PublicNetworkAccess.ENABLED if public else storage.PublicNetworkAccess.DISABLED,
+            network_rule_set=storage.NetworkRuleSetArgs(  # ST-2: deny by default when private
+                default_action=storage.DefaultAction.ALLOW if public else storage.DefaultAction.DENY,
+                bypass=storage.Bypass.AZURE_SERVICES,
+            ),
+            opts=stateful,
+            **common,
+        )
+
+        vault = keyvault.Vault(
+            f"{name}-keyvault",
+            vault_name=args.names.key_vault,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,  # KV-1; the SDK would send false (P3)
+                enable_soft_delete=True,  # KV-3
+                soft_delete_retention_in_days=args.key_vault.soft_delete_retention_days,
+                # KV-2: irreversible, so only ever sent as true; "off" means leaving it out.
+                enable_purge_protection=True if args.key_vault.purge_protection_enabled else None,
+                public_network_access="Enabled" if public else "Disabled",  # KV-4
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action=keyvault.NetworkRuleAction.ALLOW if public else keyvault.NetworkRuleAction.DENY,
+                    bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                ),
+            ),
+            opts=stateful,
+            **common,
+        )
+
+        logs = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=args.names.log_analytics,
+            sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
+            retention_in_days=args.monitoring.log_retention_days,
+            opts=stateful,
+            **common,
+        )
+
+        insights = applicationinsights.Component(
+            f"{name}-appinsights",
+            resource_name_=args.names.application_insights,  # the Azure name: pitfall P6/P7
+            kind="web",
+            application_type=applicationinsights.ApplicationType.WEB,
+            workspace_resource_id=logs.id,  # AI-1: workspace-based
+            opts=stateful,
+            **common,
+        )
+
+        registry = containerregistry.Registry(
+            f"{name}-registry",
+            registry_name=args.names.container_registry,
+            sku=containerregistry.SkuArgs(name=args.container_registry.sku.value),
+            admin_user_enabled=False,  # ACR-1
+            anonymous_pull_enabled=False,  # ACR-2
+            public_network_access=(
+                containerregistry.PublicNetworkAccess.ENABLED if public else containerregistry.PublicNetworkAccess.DISABLED
+            ),  # ACR-3
+            opts=stateful,
+            **common,
+        )
+
+        workspace = mls.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.names.workspace,
+            friendly_name=args.names.workspace,
+            kind="Default",
+            sku=mls.SkuArgs(name="Basic", tier=mls.SkuTier.BASIC),
+            identity=mls.ManagedServiceIdentityArgs(type=mls.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            # ML-8: bring our own dependencies, by id straight from the resources (P5).
+            storage_account=account.id,
+            key_vault=vault.id,
+            application_insights=insights.id,
+            container_registry=registry.id,
+            public_network_access=(
+                mls.PublicNetworkAccessType.ENABLED if public else mls.PublicNetworkAccessType.DISABLED
+            ),  # ML-1
+            managed_network=mls.ManagedNetworkSettingsArgs(isolation_mode=args.workspace.isolation_mode.value),  # ML-3
+            hbi_workspace=args.workspace.high_business_impact,  # ML-9
+            # ML-7: without shared keys the workspace must reach its datastores with its identity.
+            system_datastores_auth_mode=(
+                mls.SystemDatastoresAuthMode.ACCESS_KEY
+                if args.storage.shared_key_access_enabled
+                else mls.SystemDatastoresAuthMode.IDENTITY
+            ),
+            opts=stateful,
+            **common,
+        )
+
+        self.workspace_id = workspace.id
+        self.workspace_name = workspace.name
+        self.principal_id = workspace.identity.apply(lambda identity: identity.principal_id if identity else None)
+        self.storage_account_id = account.id
+        self.key_vault_id = vault.id
+        self.container_registry_id = registry.id
+        self.application_insights_id = insights.id
+        self.log_analytics_id = logs.id
+        self.register_outputs(
+            {
+                "workspaceId": self.workspace_id,
+                "workspaceName": self.workspace_name,
+                "principalId": self.principal_id,
+            }
+        )

@@ -1,0 +1,118 @@
+"""Every physical Azure name of a stage, derived from workload, stage and region.
+
+Names follow the Cloud Adoption Framework pattern `<type>-<workload>-<stage>-<region>`.
+Storage accounts, key vaults and container registries are globally unique (reference
+section 7), so they drop the hyphens their rules forbid and end in a short suffix that is
+a pure function of subscription, workload and stage: stable across runs (T-10), different
+across subscriptions. Nothing is ever truncated: a name that breaks Azure's rules raises
+`NamingError`, which the config module reports as a config error.
+"""
+
+import hashlib
+import re
+import string
+from dataclasses import dataclass
+
+from components.regions import region_code
+
+SUFFIX_LENGTH = 5
+"""Characters of the uniqueness suffix: 36**5 (60 million) values per workload and stage."""
+
+_BASE36 = string.digits + string.ascii_lowercase
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """Azure's length and character rules for one resource type."""
+
+    resource: str
+    min_length: int
+    max_length: int
+    pattern: str
+    """Regular expression the whole name must match."""
+    allowed: str
+    """The rule in words, for error messages."""
+
+    def check(self, name: str) -> str:
+        if not self.min_length <= len(name) <= self.max_length:
+            raise NamingError(
+                f"{self.resource} name {name!r} is {len(name)} characters; "
+                f"Azure allows {self.min_length}-{self.max_length}"
+            )
+        if not re.fullmatch(self.pattern, name):
+            raise NamingError(f"{self.resource} name {name!r} is invalid; Azure allows {self.allowed}")
+        return name
+
+
+class NamingError(ValueError):
+    """A derived name breaks Azure's naming rules."""
+
+
+RULES = {
+    "resource_group": NameRule(
+        "resource group", 1, 90, r"[-\w.()]*[-\w()]",
+        "letters, digits, '-', '_', '.', '(', ')', not ending in '.'"),
+    "storage_account": NameRule(
+        "storage account", 3, 24, r"[a-z0-9]+", "lowercase letters and digits"),
+    "key_vault": NameRule(
+        "key vault", 3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]",
+        "letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'"),
+    "log_analytics": NameRule(
+        "log analytics workspace", 4, 63, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]",
+        "letters, digits and '-', starting and ending with a letter or digit"),
+    "application_insights": NameRule(
+        "application insights", 1, 260, r"[^%&\\?/]*[^%&\\?/. ]",
+        "any characters but '%&\\?/', not ending in '.' or space"),
+    "container_registry": NameRule(
+        "container registry", 5, 50, r"[A-Za-z0-9]+", "letters and digits"),
+    "workspace": NameRule(
+        "machine learning workspace", 3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        "letters, digits, '-' and '_', starting with a letter or digit"),
+}
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """The physical names of one stage's resources."""
+
+    resource_group: str
+    storage_account: str
+    key_vault: str
+    log_analytics: str
+    application_insights: str
+    container_registry: str
+    workspace: str
+
+
+def unique_suffix(subscription_id: str, workload: str, stage: str) -> str:
+    """A deterministic base-36 suffix of `SUFFIX_LENGTH` characters (T-10)."""
+    seed = f"{subscription_id.lower()}/{workload}/{stage}".encode()
+    number = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
+    chars = []
+    for _ in range(SUFFIX_LENGTH):
+        number, digit = divmod(number, 36)
+        chars.append(_BASE36[digit])
+    return "".join(chars)
+
+
+def stage_names(
+    *, workload: str, stage: str, location: str, subscription_id: str, suffix: str | None = None
+) -> StageNames:
+    """Derive and check every name of a stage; raises `NamingError` on a name Azure rejects.
+
+    `suffix` overrides the derived uniqueness suffix (for example to step past a key vault
+    name that is still reserved by a soft-deleted vault, pitfall P3).
+    """
+    region = region_code(location)
+    suffix = suffix or unique_suffix(subscription_id, workload, stage)
+    compact = f"{workload}{stage}{suffix}"
+    names = {
+        "resource_group": f"rg-{workload}-{stage}-{region}",
+        "storage_account": f"st{compact}",
+        "key_vault": f"kv{compact}",
+        "log_analytics": f"log-{workload}-{stage}-{region}",
+        "application_insights": f"appi-{workload}-{stage}-{region}",
+        "container_registry": f"cr{compact}",
+        "workspace": f"mlw-{workload}-{stage}-{region}",
+    }
+    return StageNames(**{field: RULES[field].check(name) for field, name in names.items()})

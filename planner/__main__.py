@@ -1,0 +1,39 @@
+"""`python -m planner --stack <name> [--format text|json]`: what `pulumi up` would create, offline.
+
+Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
+no traceback).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from planner.render import to_json, to_text
+from planner.stackfile import StackFileError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+FORMATS = {"text": to_text, "json": to_json}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project directory")
+    args = parser.parse_args(argv)
+
+    # Imported here so `--help` stays instant; the Pulumi SDKs take a second or two to load.
+    from components.config import ConfigError
+    from planner.recorder import plan_stack
+
+    try:
+        plan = plan_stack(args.project_dir.resolve(), args.stack)
+    except (ConfigError, StackFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(FORMATS[args.format](plan))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Mocked cloud answers that look like the real ones: ARM ids under the configured
+subscription, the outputs the program reads (`name`, identity principal ids, ...), and
+deterministic placeholder ids for lookups.
+
+Every output the program reads must be returned here: an output the mock leaves out
+resolves to None, the input that consumed it is dropped, and the recorded dependency
+silently disappears (DESIGN.md).
+"""
+
+import uuid
+from dataclasses import dataclass
+
+import pulumi
+
+PLACEHOLDER_NAMESPACE = uuid.UUID("5b0a3c2e-7f41-4e0b-9a4d-0c6f1e2d3b4a")
+"""uuid5 namespace of every placeholder id the planner invents (principal ids, GUIDs)."""
+
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
+def placeholder_guid(*parts: str) -> str:
+    """A deterministic GUID standing in for an id only the cloud would know."""
+    return str(uuid.uuid5(PLACEHOLDER_NAMESPACE, "/".join(parts)))
+
+
+@dataclass(frozen=True)
+class ArmType:
+    name_input: str
+    """Input holding the resource's Azure name (its `name` output)."""
+    provider_type: str | None
+    """`Namespace/type` under the resource group; None for the resource group itself."""
+
+
+ARM_TYPES = {
+    "azure-native:resources:ResourceGroup": ArmType("resourceGroupName", None),
+    "azure-native:storage:StorageAccount": ArmType("accountName", "Microsoft.Storage/storageAccounts"),
+    "azure-native:keyvault:Vault": ArmType("vaultName", "Microsoft.KeyVault/vaults"),
+    "azure-native:operationalinsights:Workspace": ArmType("workspaceName", "Microsoft.OperationalInsights/workspaces"),
+    "azure-native:applicationinsights:Component": ArmType("resourceName", "Microsoft.Insights/components"),
+    "azure-native:containerregistry:Registry": ArmType("registryName", "Microsoft.ContainerRegistry/registries"),
+    "azure-native:machinelearningservices:Workspace": ArmType(
+        "workspaceName", "Microsoft.MachineLearningServices/workspaces"
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": ArmType(
+        "resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"
+    ),
+}
+
+
+def physical_name(type_: str, inputs: dict) -> str | None:
+    """The Azure name a resource would get, from its inputs."""
+    arm = ARM_TYPES.get(type_)
+    if arm:
+        return inputs.get(arm.name_input)
+    for key in ("name", "displayName"):
+        if isinstance(inputs.get(key), str):
+            return inputs[key]
+    return None
+
+
+class ArmMocks(pulumi.runtime.Mocks):
+    """Answers registrations and invokes as Azure would, under the stack's subscription and tenant."""
+
+    def __init__(self, config: dict[str, str]):
+        self.subscription_id = config.get("azure-native:subscriptionId") or PLACEHOLDER_SUBSCRIPTION
+        self.tenant_id = config.get("azure-native:tenantId") or PLACEHOLDER_SUBSCRIPTION
+        self.location = config.get("azure-native:location", "westeurope")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        arm = ARM_TYPES.get(args.typ)
+        if not arm:
+            return f"{args.name}-id", inputs
+        name = inputs.get(arm.name_input) or args.name
+        group_id = f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName', name)}"
+        arm_id = group_id if arm.provider_type is None else f"{group_id}/providers/{arm.provider_type}/{name}"
+        outputs = {**inputs, "name": name, "location": inputs.get("location", self.location)}
+        if isinstance(inputs.get("identity"), dict) and "SystemAssigned" in str(inputs["identity"].get("type")):
+            outputs["identity"] = {
+                **inputs["identity"],
+                "principalId": placeholder_guid("principal", arm_id),
+                "tenantId": self.tenant_id,
+            }
+        outputs.update(self._type_specific(args.typ, name, arm_id))
+        return arm_id, outputs
+
+    def _type_specific(self, type_: str, name: str, arm_id: str) -> dict:
+        if type_ == "azure-native:containerregistry:Registry":
+            return {"loginServer": f"{name}.azurecr.io"}
+        if type_ == "azure-native:keyvault:Vault":
+            return {"properties": {"vaultUri": f"https://{name}.vault.azure.net/"}}
+        if type_ == "azure-native:operationalinsights:Workspace":
+            return {"customerId": placeholder_guid("customer", arm_id)}
+        if type_ == "azure-native:machinelearningservices:Workspace":
+            return {"workspaceId": placeholder_guid("workspace", arm_id)}
+        if type_ == "azure-native:managedidentity:UserAssignedIdentity":
+            return {
+                "clientId": placeholder_guid("client", arm_id),
+                "principalId": placeholder_guid("principal", arm_id),
+                "tenantId": self.tenant_id,
+            }
+        return {}
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token in ("azure-native:authorization:getClientConfig", "azuread:index/getClientConfig:getClientConfig"):
+            return {
+                "clientId": placeholder_guid("planner-client"),
+                "objectId": placeholder_guid("planner-object"),
+                "subscriptionId": self.subscription_id,
+                "tenantId": self.tenant_id,
+            }
+        raise NotImplementedError(f"the offline planner has no mocked answer for invoke {args.token}")

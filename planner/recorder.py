@@ -1,0 +1,196 @@
+"""Runs a Pulumi program under the mock engine and records every registration.
+
+The planner and the tests share this harness, so what the planner shows is what the
+tests assert on. Options that `Mocks.new_resource` never sees (parent, protect,
+retainOnDelete, dependencies) are read from the register request itself.
+"""
+
+import runpy
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockMonitor
+
+from planner.mock_cloud import ArmMocks
+from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, load_stack_config
+
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+_UNKNOWN = rpc.UNKNOWN
+
+
+@dataclass
+class Resource:
+    """One registration, in the shape of the planner's JSON contract."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "dependencies": self.dependencies,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+        }
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def one(self, type_: str) -> Resource:
+        found = self.of_type(type_)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_}, found {len(found)}")
+        return found[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [resource.to_json() for resource in self.resources],
+            "outputs": self.outputs,
+        }
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that keeps each register request's inputs and options."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Resource] = []
+
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.registrations.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                inputs=redact(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+                dependencies=sorted(set(request.dependencies)),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+            )
+        )
+        return super().RegisterResource(request)
+
+
+def redact(value: Any) -> Any:
+    """Wire values as a reader should see them: secrets as "[secret]", references as URNs, keys sorted."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == _SECRET_SIG:
+            return SECRET_PLACEHOLDER
+        if value.get(rpc._special_sig_key) == _RESOURCE_SIG:
+            return value.get("urn")
+        return {key: redact(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    if value == _UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire has only floats; 7.0 was an int in the program
+    return value
+
+
+def record(program: Callable[[], None], config: StackConfig) -> Plan:
+    """Run `program` as stack `config.stack` under the mock engine and return what it registered.
+
+    Exceptions the program raises (a ConfigError, for example) propagate unchanged.
+    """
+    mocks = ArmMocks(config.values)
+    monitor = RecordingMonitor(mocks)
+    settings.ROOT.set(None)  # a fresh root stack per run, so exports don't leak between runs
+    runtime_config.set_all_config(dict(config.values), list(config.secret_keys))
+    pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
+    outputs: dict[str, Any] = {}
+
+    async def collect_outputs(exported: dict[str, Any]) -> None:
+        for name, value in exported.items():
+            output = pulumi.Output.from_input(value)
+            secret = await output.is_secret()
+            outputs[name] = SECRET_PLACEHOLDER if secret else redact(await output.future())
+
+    @pulumi.runtime.test
+    def run():
+        program()
+        return collect_outputs(dict(settings.get_root_resource().outputs))
+
+    run()
+    plan = Plan(project=config.project, stack=config.stack, outputs=dict(sorted(outputs.items())))
+    plan.resources = canonical_order(monitor.registrations)
+    return plan
+
+
+def canonical_order(resources: list[Resource]) -> list[Resource]:
+    """Parents before children; siblings by dependency depth, then name. A component sits at
+    the depth of its shallowest child, so it follows what its children wait for.
+
+    Registrations arrive in whatever order outputs resolve; this order does not depend on
+    it, so two runs print byte-identical plans.
+    """
+    by_urn = {resource.urn: resource for resource in resources}
+    depth: dict[str, int] = {}
+
+    def level(urn: str) -> int:
+        if urn not in depth:
+            depth[urn] = 0  # guards against cycles, which Pulumi forbids anyway
+            deps = [dep for dep in by_urn[urn].dependencies if dep in by_urn]
+            depth[urn] = 1 + max((level(dep) for dep in deps), default=-1)
+        return depth[urn]
+
+    children: dict[str | None, list[Resource]] = {}
+    for resource in resources:
+        parent = resource.parent if resource.parent in by_urn else None
+        children.setdefault(parent, []).append(resource)
+
+    def rank(resource: Resource) -> int:
+        kids = children.get(resource.urn)
+        return min(rank(kid) for kid in kids) if kids and not resource.custom else level(resource.urn)
+
+    ordered: list[Resource] = []
+
+    def visit(parent: str | None) -> None:
+        for child in sorted(children.get(parent, []), key=lambda r: (rank(r), r.name, r.urn)):
+            ordered.append(child)
+            visit(child.urn)
+
+    visit(None)
+    return ordered
+
+
+def plan_stack(project_dir: Path, stack: str) -> Plan:
+    """Plan the project's real `__main__.py` with the stack's real config file."""
+    config = load_stack_config(project_dir, stack)
+    main = project_dir / "__main__.py"
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    return record(lambda: runpy.run_path(str(main), run_name="__main__"), config)

@@ -1,0 +1,90 @@
+"""Renders a Plan as JSON (the contract in DESIGN.md) or as a `pulumi preview`-like text tree."""
+
+import json
+from collections import Counter
+from typing import Any
+
+from planner.mock_cloud import ARM_TYPES, physical_name
+from planner.recorder import Plan, Resource
+
+NOISE_INPUTS = ("location", "tags", "resourceGroupName")
+"""Inputs the text tree leaves out: the same on every resource of a stage, shown once in the header."""
+
+
+def to_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2) + "\n"
+
+
+def to_text(plan: Plan) -> str:
+    lines = [
+        f"Plan of stack '{plan.stack}' (project '{plan.project}'): offline, mock engine, nothing is created.",
+        "",
+    ]
+    rows = _tree_rows(plan)
+    type_width = max(len(prefix + r.type) for prefix, _, r in rows)
+    name_width = max(len(r.name) for _, _, r in rows)
+    lines.append(f"    {'Type':<{type_width}}  {'Name':<{name_width}}  Physical name")
+    for prefix, detail_prefix, resource in rows:
+        flags = " ".join(flag for flag, on in (("[protect]", resource.protect), ("[retain]", resource.retain_on_delete)) if on)
+        physical = physical_name(resource.type, resource.inputs) or ""
+        lines.append(f" +  {prefix + resource.type:<{type_width}}  {resource.name:<{name_width}}  {physical} {flags}".rstrip())
+        for key, value in _interesting_inputs(resource):
+            lines.append(f"    {detail_prefix}    {key}: {_scalar(value)}")
+    lines += ["", f"Resources: {len(plan.resources)} to create"]
+    counts = Counter(resource.type for resource in plan.resources)
+    for type_, count in sorted(counts.items()):
+        lines.append(f"  {count:>3}  {type_}")
+    if plan.outputs:
+        lines += ["", "Outputs:"]
+        width = max(len(name) for name in plan.outputs)
+        lines += [f"    {name:<{width}}: {_scalar(value)}" for name, value in plan.outputs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _tree_rows(plan: Plan) -> list[tuple[str, str, Resource]]:
+    """(tree prefix, prefix for detail lines, resource) in plan order, drawn like `pulumi preview`."""
+    known = {resource.urn for resource in plan.resources}
+    children: dict[str | None, list[Resource]] = {}
+    for resource in plan.resources:
+        children.setdefault(resource.parent if resource.parent in known else None, []).append(resource)
+    rows: list[tuple[str, str, Resource]] = []
+
+    def visit(parent: str | None, indent: str, top: bool) -> None:
+        siblings = children.get(parent, [])
+        for index, resource in enumerate(siblings):
+            last = index == len(siblings) - 1
+            branch = "" if top else ("└─ " if last else "├─ ")
+            below = indent if top else indent + ("   " if last else "│  ")
+            has_children = bool(children.get(resource.urn))
+            rows.append((indent + branch, below + ("│  " if has_children else "   "), resource))
+            visit(resource.urn, below, False)
+
+    visit(None, "", True)
+    return rows
+
+
+def _interesting_inputs(resource: Resource) -> list[tuple[str, Any]]:
+    arm = ARM_TYPES.get(resource.type)
+    skip = set(NOISE_INPUTS) - ({arm.name_input} if arm else set())
+    if arm:
+        skip.add(arm.name_input)
+    flat: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for key in sorted(value):
+                walk(f"{prefix}.{key}" if prefix else key, value[key])
+        elif isinstance(value, list) and value and any(isinstance(item, (dict, list)) for item in value):
+            for index, item in enumerate(value):
+                walk(f"{prefix}[{index}]", item)
+        else:
+            flat.append((prefix, value))
+
+    for key in sorted(resource.inputs):
+        if key not in skip and not (resource.type == "azure-native:resources:ResourceGroup" and key == "resourceGroupName"):
+            walk(key, resource.inputs[key])
+    return flat
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,90 @@
+"""Reads `Pulumi.yaml` and `Pulumi.<stack>.yaml` the way the Pulumi CLI hands them to a program."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+SECRET_PLACEHOLDER = "[secret]"
+"""What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
+
+
+class StackFileError(Exception):
+    """The project or stack file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    values: dict[str, str]
+    """`<namespace>:<key>` -> the string the engine would pass (objects and lists as JSON)."""
+    secret_keys: tuple[str, ...]
+
+
+def project_name(project_dir: Path) -> str:
+    document = _read_yaml(project_dir / "Pulumi.yaml")
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not name:
+        raise StackFileError(f"{project_dir / 'Pulumi.yaml'}: no project 'name'")
+    return name
+
+
+def available_stacks(project_dir: Path) -> list[str]:
+    return sorted(path.name[len("Pulumi."):-len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+
+
+def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise StackFileError(
+            f"no stack file {path.name} for stack {stack!r}; stacks: {', '.join(available_stacks(project_dir)) or 'none'}"
+        )
+    document = _read_yaml(path) or {}
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in config.items():
+        if not isinstance(key, str) or ":" not in key:
+            raise StackFileError(f"{path.name}: config key {key!r} must look like '<namespace>:<key>'")
+        value, secret = _redact_secure(value)
+        values[key] = _engine_string(value)
+        if secret:
+            secret_keys.append(key)
+    return StackConfig(project_name(project_dir), stack, values, tuple(secret_keys))
+
+
+def _read_yaml(path: Path):
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StackFileError(f"{path} not found") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name}: not valid YAML: {' '.join(str(error).split())}") from None
+
+
+def _redact_secure(value) -> tuple[object, bool]:
+    """Replace every `{secure: <ciphertext>}` (top level or nested) by the placeholder."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        pairs = {key: _redact_secure(item) for key, item in value.items()}
+        return {key: item for key, (item, _) in pairs.items()}, any(secret for _, secret in pairs.values())
+    if isinstance(value, list):
+        pairs = [_redact_secure(item) for item in value]
+        return [item for item, _ in pairs], any(secret for _, secret in pairs)
+    return value, False
+
+
+def _engine_string(value) -> str:
+    """The CLI passes scalars as their YAML text and objects/lists as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) or value is None:
+        return "" if value is None else str(value)
+    return json.dumps(value)
