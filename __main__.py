@@ -8,6 +8,7 @@ from components.ml_stage import MlStage, MlStageArgs
 config = load_stage_config()
 stage = MlStage(config.stage.value, MlStageArgs(config=config))
 
+# What pipelines and the CI environments need to reach this stage; never a secret (PU-2).
 pulumi.export("stage", config.stage.value)
 pulumi.export("subscriptionId", config.subscription_id)
 pulumi.export("tenantId", config.tenant_id)
@@ -15,3 +16,6 @@ pulumi.export("location", config.location)
 pulumi.export("resourceGroupName", stage.resource_group_name)
 pulumi.export("workspaceName", stage.workspace.workspace_name)
 pulumi.export("workspaceId", stage.workspace.workspace_id)
+pulumi.export("clientId", stage.identity.client_id)
+pulumi.export("principalObjectId", stage.identity.principal_id)
+pulumi.export("deploymentIdentityName", config.names.deployment_identity)

@@ -9,6 +9,7 @@ Anything config leaves out gets the secure choice. Invalid input raises `ConfigE
 before any resource is registered, naming the key, the value received and what is allowed.
 """
 
+import datetime
 import json
 import re
 from enum import StrEnum
@@ -29,6 +30,7 @@ from pydantic.alias_generators import to_camel
 
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.regions import REGION_CODES
+from components.roles import ROLES
 
 
 class ConfigError(pulumi.RunError):
@@ -169,6 +171,86 @@ class ResourceProtection(_Settings):
     and leaves them in Azure. Default true."""
 
 
+def _role_name(value: str) -> str:
+    if value not in ROLES:
+        raise ValueError(f"expected a built-in role of the catalog: {', '.join(ROLES)}")
+    return value
+
+
+def _distinct(roles: list[str]) -> list[str]:
+    duplicates = sorted({role for role in roles if roles.count(role) > 1})
+    if duplicates:
+        raise ValueError(f"expected each role once, {', '.join(duplicates)} is listed twice")
+    return roles
+
+
+RoleList = Annotated[list[Annotated[StrictStr, AfterValidator(_role_name)]], AfterValidator(_distinct)]
+
+
+class ScopedRoles(_Settings):
+    """Built-in role names per scope of the stage. Nothing at subscription scope exists (RB-1)."""
+
+    resource_group: RoleList = Field(default_factory=list)
+    """Roles on the stage's resource group. Default none."""
+    workspace: RoleList = Field(default_factory=list)
+    """Roles on the ML workspace. Default none."""
+    storage_account: RoleList = Field(default_factory=list)
+    """Roles on the workspace's storage account. Default none."""
+    key_vault: RoleList = Field(default_factory=list)
+    """Roles on the workspace's key vault. Default none."""
+    container_registry: RoleList = Field(default_factory=list)
+    """Roles on the workspace's container registry. Default none."""
+
+    def items(self) -> list[tuple[str, str]]:
+        """(scope kind, role name) pairs, scopes in declaration order."""
+        return [
+            (field.alias or name, role)
+            for name, field in type(self).model_fields.items()
+            for role in getattr(self, name)
+        ]
+
+
+class Persona(_Settings):
+    group_object_id: Guid
+    """Object id of the persona's Entra security group (RB-4: humans get access through groups). Required."""
+    roles: ScopedRoles = ScopedRoles()
+    """What the group may do in this stage. Default nothing."""
+    outside_dev_reason: Annotated[StrictStr, Field(min_length=10)] | None = None
+    """Only for `dataScientists`: why the group needs access outside dev. Without it, a data
+    scientist grant in preprod or prod is refused (RB-7)."""
+
+
+class IdentityKind(StrEnum):
+    ENTRA_APPLICATION = "entra-application"
+    MANAGED_IDENTITY = "managed-identity"
+
+
+class CredentialMode(StrEnum):
+    FEDERATED = "federated"
+    CLIENT_SECRET = "client-secret"
+
+
+DEFAULT_PIPELINE_ROLES = ScopedRoles(workspace=["AzureML Data Scientist"], storage_account=["Storage Blob Data Contributor"])
+"""What a pipeline needs to submit jobs and deploy models: jobs, models, endpoints in the
+workspace (no workspace or compute changes, no keys), and blob access to upload code and
+data to the identity-authenticated default datastore (ML-7)."""
+
+
+class DeploymentIdentitySettings(_Settings):
+    kind: IdentityKind = IdentityKind.ENTRA_APPLICATION
+    """`entra-application` (default: app registration + service principal) or `managed-identity`
+    (a user-assigned managed identity, for teams without Entra app-registration rights)."""
+    credential: CredentialMode = CredentialMode.FEDERATED
+    """`federated` (default: OIDC trust only, no secret exists) or `client-secret` (a password for
+    workflows that still log in with AZURE_CREDENTIALS; entra-application only)."""
+    client_secret_expiry: datetime.date | None = None
+    """YYYY-MM-DD, within two years from today. Required with `client-secret`: the password stops
+    working that day; rotate by moving the date (see README)."""
+    roles: ScopedRoles = DEFAULT_PIPELINE_ROLES
+    """What the stage's pipelines may do. Default: AzureML Data Scientist on the workspace and
+    Storage Blob Data Contributor on its storage account."""
+
+
 class StageSettings(_Settings):
     """The settings under this project's namespace in `Pulumi.<stage>.yaml`."""
 
@@ -196,6 +278,11 @@ class StageSettings(_Settings):
     """The Azure Machine Learning workspace."""
     resource_protection: ResourceProtection = ResourceProtection()
     """Pulumi `protect` / `retainOnDelete` on the stateful resources."""
+    personas: dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], Persona] = Field(default_factory=dict)
+    """Human personas by camelCase name (`dataScientists`, `mlEngineers`, more as needed): an Entra
+    group and its roles in this stage. Default none."""
+    deployment_identity: DeploymentIdentitySettings = DeploymentIdentitySettings()
+    """The identity the stage's CI/CD pipelines sign in as (one per stage, never shared)."""
 
 
 class StageConfig(StageSettings):
@@ -270,18 +357,83 @@ def _decode(key: str, value: Any) -> Any:
         return value  # left as a string, so validation reports it with the type it expected
 
 
+DATA_SCIENTISTS = "dataScientists"
+ML_ENGINEERS = "mlEngineers"
+DATA_SCIENCE_STAGES = frozenset({Stage.DEV})
+"""Stages with non-production data, the only ones data scientists get access to (RB-7)."""
+OPERATED_STAGES = frozenset({Stage.PREPROD, Stage.PROD})
+"""Stages ML engineers must be able to operate (T-21)."""
+CLIENT_SECRET_MAX_DAYS = 730
+
+
 def _check_consistency(namespace: str, config: StageConfig) -> None:
     """Rules that span sections, checked once each section is valid on its own."""
+    problems = _network_problems(config) + _access_problems(config) + _identity_problems(config)
+    if not problems:
+        try:
+            config.names
+        except NamingError as error:
+            problems.append(f"workload: got {json.dumps(config.workload)}; {error}")
+    if problems:
+        raise ConfigError("invalid stack config: " + "; ".join(f"{namespace}:{problem}" for problem in problems))
+
+
+def _network_problems(config: StageConfig) -> list[str]:
     if not config.network.public_network_access_enabled and config.container_registry.sku != RegistrySku.PREMIUM:
-        raise ConfigError(
-            f"invalid stack config: {namespace}:containerRegistry.sku: got {json.dumps(config.container_registry.sku.value)}; "
-            f"a registry without public network access must be 'Premium' (ACR-3) - set "
-            f"{namespace}:network.publicNetworkAccessEnabled to true or containerRegistry.sku to 'Premium'"
+        return [
+            f"containerRegistry.sku: got {json.dumps(config.container_registry.sku.value)}; a registry without public "
+            "network access must be 'Premium' (ACR-3); use 'Premium' or set network.publicNetworkAccessEnabled to true"
+        ]
+    return []
+
+
+def _access_problems(config: StageConfig) -> list[str]:
+    problems = []
+    holders = [(f"personas.{name}.roles", persona.roles, True) for name, persona in config.personas.items()]
+    holders.append(("deploymentIdentity.roles", config.deployment_identity.roles, False))
+    for key, roles, human in holders:
+        for scope, role_name in roles.items():
+            role = ROLES[role_name]
+            if role.escalates:
+                problems.append(f"{key}.{scope}: got {json.dumps(role_name)}; a role that can grant access is never assigned (RB-1, RB-8)")
+            elif human and role.privileged:
+                problems.append(f"{key}.{scope}: got {json.dumps(role_name)}; human groups get no privileged role (RB-1); use the AzureML or data roles")
+    owners: dict[str, str] = {}
+    for name, persona in config.personas.items():
+        group = persona.group_object_id.lower()
+        if group in owners:
+            problems.append(f"personas.{name}.groupObjectId: got {json.dumps(persona.group_object_id)}; already the group of persona {owners[group]} (one group, one persona)")
+        owners.setdefault(group, name)
+    scientists = config.personas.get(DATA_SCIENTISTS)
+    if config.stage not in DATA_SCIENCE_STAGES and scientists and scientists.roles.items() and not scientists.outside_dev_reason:
+        problems.append(
+            f"personas.{DATA_SCIENTISTS}.roles: data scientists get no access in {config.stage} (RB-7); "
+            f"remove the roles or give personas.{DATA_SCIENTISTS}.outsideDevReason"
         )
-    try:
-        config.names
-    except NamingError as error:
-        raise ConfigError(f"invalid stack config: {namespace}:workload: got {json.dumps(config.workload)}; {error}") from None
+    if scientists and scientists.outside_dev_reason and config.stage in DATA_SCIENCE_STAGES:
+        problems.append(f"personas.{DATA_SCIENTISTS}.outsideDevReason: only meaningful outside {', '.join(sorted(DATA_SCIENCE_STAGES))}; remove it")
+    for name, persona in config.personas.items():
+        if persona.outside_dev_reason and name != DATA_SCIENTISTS:
+            problems.append(f"personas.{name}.outsideDevReason: only the {DATA_SCIENTISTS} persona takes it")
+    engineers = config.personas.get(ML_ENGINEERS)
+    if config.stage in OPERATED_STAGES and not (engineers and engineers.roles.items()):
+        problems.append(f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)")
+    return problems
+
+
+def _identity_problems(config: StageConfig) -> list[str]:
+    identity = config.deployment_identity
+    expiry = identity.client_secret_expiry
+    if identity.credential != CredentialMode.CLIENT_SECRET:
+        return ["deploymentIdentity.clientSecretExpiry: set without credential 'client-secret'; remove it"] if expiry else []
+    if identity.kind != IdentityKind.ENTRA_APPLICATION:
+        return [f"deploymentIdentity.credential: got 'client-secret'; a {identity.kind} has no client secret, use 'federated'"]
+    today = datetime.date.today()
+    if expiry is None:
+        return ["deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'; expected a date YYYY-MM-DD"]
+    if not today < expiry <= today + datetime.timedelta(days=CLIENT_SECRET_MAX_DAYS):
+        return [f"deploymentIdentity.clientSecretExpiry: got {json.dumps(expiry.isoformat())}; expected a date after today and at most {CLIENT_SECRET_MAX_DAYS} days ahead"]
+    return []
 
 
 def _config_key(namespace: str, loc: tuple) -> str:

@@ -6,9 +6,13 @@ Reads top to bottom; no branching on the stage's name (stage differences are dat
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_azuread as azuread
 from pulumi_azure_native import resources
 
+from components.access import StageAccess, StageAccessArgs
 from components.config import StageConfig
+from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 
 
@@ -19,10 +23,12 @@ class MlStageArgs:
 
 
 class MlStage(pulumi.ComponentResource):
-    """The resource group of a stage and its ML workspace."""
+    """The resource group of a stage, its ML workspace, its pipeline identity and who may do what."""
 
     resource_group_name: pulumi.Output[str]
     workspace: MlWorkspace
+    identity: DeploymentIdentity
+    access: StageAccess
 
     def __init__(self, name: str, args: MlStageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:MlStage", name, None, opts)
@@ -57,6 +63,49 @@ class MlStage(pulumi.ComponentResource):
                 monitoring=config.monitoring,
                 workspace=config.workspace,
                 protection=protection,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        # Entra objects go to the stage's own tenant, never to whatever the ambient login says.
+        entra = azuread.Provider(f"{name}-entra", tenant_id=config.tenant_id, opts=pulumi.ResourceOptions(parent=self))
+        identity_settings = config.deployment_identity
+        self.identity = DeploymentIdentity(
+            f"{name}-deploy",
+            DeploymentIdentityArgs(
+                display_name=names.deployment_identity,
+                resource_group_name=group.name,
+                location=config.location,
+                tags=tags,
+                kind=identity_settings.kind,
+                credential=identity_settings.credential,
+                client_secret_expiry=identity_settings.client_secret_expiry,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[entra]),
+        )
+
+        workspace = self.workspace
+        scopes = [
+            Scope("resourceGroup", names.resource_group, group.id),
+            Scope("workspace", names.workspace, workspace.workspace_id),
+            Scope("storageAccount", names.storage_account, workspace.storage_account_id),
+            Scope("keyVault", names.key_vault, workspace.key_vault_id),
+            Scope("containerRegistry", names.container_registry, workspace.container_registry_id),
+        ]
+        self.access = StageAccess(
+            f"{name}-access",
+            StageAccessArgs(
+                subscription_id=config.subscription_id,
+                scopes={scope.kind: scope for scope in scopes},
+                personas=config.personas,
+                identity=Principal(
+                    key=names.deployment_identity,
+                    object_id=self.identity.principal_id,
+                    type=PrincipalType.SERVICE_PRINCIPAL,  # app SPs and managed identities alike (P1)
+                    holder=HolderKind.IDENTITY,
+                    label="deployment",
+                ),
+                identity_roles=identity_settings.roles,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

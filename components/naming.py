@@ -65,6 +65,9 @@ RULES = {
         "any characters but '%&\\?/', not ending in '.' or space"),
     "container_registry": NameRule(
         "container registry", 5, 50, r"[A-Za-z0-9]+", "letters and digits"),
+    "deployment_identity": NameRule(
+        "deployment identity", 3, 120, r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        "letters, digits, '-' and '_', starting with a letter or digit (managed identity rules)"),
     "workspace": NameRule(
         "machine learning workspace", 3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*",
         "letters, digits, '-' and '_', starting with a letter or digit"),
@@ -82,6 +85,8 @@ class StageNames:
     application_insights: str
     container_registry: str
     workspace: str
+    deployment_identity: str
+    """Display name of the CI app registration, or name of the CI managed identity."""
 
 
 def unique_suffix(subscription_id: str, workload: str, stage: str) -> str:
@@ -114,5 +119,7 @@ def stage_names(
         "application_insights": f"appi-{workload}-{stage}-{region}",
         "container_registry": f"cr{compact}",
         "workspace": f"mlw-{workload}-{stage}-{region}",
+        # App display names are tenant-wide, so the suffix keeps two subscriptions apart.
+        "deployment_identity": f"id-{workload}-{stage}-cicd-{suffix}",
     }
     return StageNames(**{field: RULES[field].check(name) for field, name in names.items()})

@@ -44,7 +44,36 @@ ARM_TYPES = {
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
         "resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"
     ),
+    "azure-native:authorization:RoleAssignment": ArmType("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
 }
+
+
+def _application(name: str, inputs: dict) -> tuple[str, dict]:
+    object_id = placeholder_guid("application", inputs.get("displayName", name))
+    return f"/applications/{object_id}", {
+        **inputs,
+        "objectId": object_id,
+        "clientId": placeholder_guid("client", inputs.get("displayName", name)),
+    }
+
+
+def _service_principal(name: str, inputs: dict) -> tuple[str, dict]:
+    object_id = placeholder_guid("service-principal", str(inputs.get("clientId")))
+    return object_id, {**inputs, "objectId": object_id}
+
+
+def _application_password(name: str, inputs: dict) -> tuple[str, dict]:
+    key_id = placeholder_guid("password", str(inputs.get("applicationId")), name)
+    # The SDK marks `value` secret; the planner never prints resource outputs anyway.
+    return f"{inputs.get('applicationId')}/password/{key_id}", {**inputs, "keyId": key_id, "value": "placeholder-not-a-secret"}
+
+
+ENTRA_TYPES = {
+    "azuread:index/application:Application": _application,
+    "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,
+    "azuread:index/applicationPassword:ApplicationPassword": _application_password,
+}
+"""Entra objects: not ARM resources, ids from Microsoft Graph."""
 
 
 def physical_name(type_: str, inputs: dict) -> str | None:
@@ -68,6 +97,11 @@ class ArmMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
+        if args.typ == "azure-native:authorization:RoleAssignment":
+            arm_id = f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{inputs['roleAssignmentName']}"
+            return arm_id, {**inputs, "name": inputs["roleAssignmentName"]}
+        if args.typ in ENTRA_TYPES:
+            return ENTRA_TYPES[args.typ](args.name, inputs)
         arm = ARM_TYPES.get(args.typ)
         if not arm:
             return f"{args.name}-id", inputs

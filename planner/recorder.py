@@ -187,10 +187,13 @@ def canonical_order(resources: list[Resource]) -> list[Resource]:
     return ordered
 
 
-def plan_stack(project_dir: Path, stack: str) -> Plan:
-    """Plan the project's real `__main__.py` with the stack's real config file."""
-    config = load_stack_config(project_dir, stack)
-    main = project_dir / "__main__.py"
+def main_program(project_dir: Path) -> Callable[[], None]:
+    """The project's real `__main__.py`, as a program `record` can run."""
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
-    return record(lambda: runpy.run_path(str(main), run_name="__main__"), config)
+    return lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+
+def plan_stack(project_dir: Path, stack: str) -> Plan:
+    """Plan the project's real `__main__.py` with the stack's real config file."""
+    return record(main_program(project_dir), load_stack_config(project_dir, stack))

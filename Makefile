@@ -1,0 +1,23 @@
+# Two commands on a fresh clone: `make plan` (offline plan of a stack) and `make test`.
+VENV  ?= venv
+PY    := $(VENV)/bin/python
+STACK ?= dev
+FORMAT ?= text
+
+.PHONY: plan test clean
+.DEFAULT_GOAL := plan
+
+# The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+plan: $(VENV)/.installed
+	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,98 @@
+"""`DeploymentIdentity`: the identity one stage's CI/CD pipelines sign in as.
+
+One per stage, never shared (ID-5, P14's 20-credential limit). Either an Entra application
+with its service principal (default) or a user-assigned managed identity (no Entra
+app-registration rights needed). It trusts nobody by itself: the CI environment components
+add the federated credential for exactly their environment. A client secret exists only
+when the stage asks for `client-secret`, with an expiry, and only as a Pulumi secret (ID-1).
+"""
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuread as azuread
+from pulumi_azure_native import managedidentity
+
+from components.config import CredentialMode, IdentityKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentIdentityArgs:
+    display_name: str
+    """App registration display name, or managed identity name."""
+    resource_group_name: pulumi.Input[str]
+    """Where a managed identity is created (unused for an Entra application)."""
+    location: str
+    """Region of a managed identity."""
+    tags: Mapping[str, str]
+    """Tags of a managed identity (Entra objects take no Azure tags)."""
+    kind: IdentityKind = IdentityKind.ENTRA_APPLICATION
+    """Default: an Entra application + service principal."""
+    credential: CredentialMode = CredentialMode.FEDERATED
+    """Default: federated only, no secret."""
+    client_secret_expiry: datetime.date | None = None
+    """End date of the client secret; required with `client-secret`."""
+
+
+class DeploymentIdentity(pulumi.ComponentResource):
+    client_id: pulumi.Output[str]
+    """Application (client) id pipelines log in with (AZURE_CLIENT_ID)."""
+    principal_id: pulumi.Output[str]
+    """Object id Azure RBAC authorizes (service principal or managed identity principal)."""
+    application_id: pulumi.Output[str] | None
+    """`/applications/<objectId>` of the app registration: where federated credentials go (P17)."""
+    client_secret: pulumi.Output[str] | None
+    """The password, as a Pulumi secret, in `client-secret` mode only; never exported."""
+
+    def __init__(self, name: str, args: DeploymentIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:components:DeploymentIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.application_id = None
+        self.client_secret = None
+
+        if args.kind == IdentityKind.MANAGED_IDENTITY:
+            identity = managedidentity.UserAssignedIdentity(
+                f"{name}-uami",
+                resource_name_=args.display_name,  # P7: kwargs form, `resource_name_`
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=dict(args.tags),
+                opts=child,
+            )
+            self.client_id = identity.client_id
+            self.principal_id = identity.principal_id
+        else:
+            # Whoever runs `pulumi up` stays owner, so a deployer with Application.ReadWrite.OwnedBy
+            # keeps control (P17); the pipeline identity itself is never an owner (ID-6).
+            deployer = azuread.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            application = azuread.Application(
+                f"{name}-app",
+                display_name=args.display_name,
+                sign_in_audience="AzureADMyOrg",  # single tenant: required by ADO's WIF issuer (P16)
+                owners=[deployer.object_id],
+                prevent_duplicate_names=True,
+                opts=child,
+            )
+            principal = azuread.ServicePrincipal(
+                f"{name}-sp",
+                client_id=application.client_id,
+                owners=[deployer.object_id],
+                opts=child,
+            )
+            self.application_id = application.id
+            self.client_id = application.client_id
+            self.principal_id = principal.object_id
+            if args.credential == CredentialMode.CLIENT_SECRET:
+                expiry = args.client_secret_expiry.isoformat()
+                password = azuread.ApplicationPassword(
+                    f"{name}-secret",
+                    application_id=application.id,
+                    display_name=f"{args.display_name} pipeline secret (expires {expiry})",
+                    end_date=f"{expiry}T00:00:00Z",
+                    opts=child,
+                )
+                self.client_secret = pulumi.Output.secret(password.value)
+
+        self.register_outputs({"clientId": self.client_id, "principalId": self.principal_id})

@@ -1,0 +1,40 @@
+"""Shared test harness: the planner's own recorder, so tests assert on what the planner shows."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planner.recorder import Plan, main_program, record
+from planner.stackfile import StackConfig, load_stack_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "preprod", "prod")
+
+
+def stack_config(stack: str = "dev", **overrides) -> StackConfig:
+    """The real stack file's config, with `overrides` ("ns:key" -> Python value, None deletes)."""
+    config = load_stack_config(PROJECT_DIR, stack)
+    values = dict(config.values)
+    for key, value in overrides.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value if isinstance(value, str) else json.dumps(value)
+    return StackConfig(config.project, stack, values, config.secret_keys)
+
+
+def plan(stack: str = "dev", **overrides) -> Plan:
+    """Plan the real `__main__.py` for `stack`, with config overrides (see `stack_config`)."""
+    return record(main_program(PROJECT_DIR), stack_config(stack, **overrides))
+
+
+def run_program(program, stack: str = "dev", **overrides) -> Plan:
+    """Run an ad-hoc program (for component tests) with a stack's config and record it."""
+    return record(program, stack_config(stack, **overrides))
+
+
+@pytest.fixture(scope="session")
+def stack_plans() -> dict[str, Plan]:
+    """The plan of every real stack file, computed once per test session."""
+    return {stack: plan(stack) for stack in STACKS}
