@@ -74,7 +74,7 @@ RESERVED_TAGS = ("workload", "stage", "managed-by")
 """Tags the program sets on every resource itself; config cannot override them."""
 
 
-def _guid(value: str) -> str:
+def validate_guid(value: str) -> str:
     if not _GUID.fullmatch(value):
         raise ValueError("expected a GUID like 0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01")
     return value
@@ -103,7 +103,7 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-Guid = Annotated[StrictStr, AfterValidator(_guid)]
+Guid = Annotated[StrictStr, AfterValidator(validate_guid)]
 StrictInt = Annotated[int, Field(strict=True)]
 
 

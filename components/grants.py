@@ -69,13 +69,15 @@ def description(principal: Principal, role: Role, scope: Scope) -> str:
     return f"{principal.holder} {principal.label}: {role.name} on {scope.kind} {scope.name} (managed by Pulumi)"
 
 
-_DESCRIPTION = re.compile(r"(?P<holder>persona|identity) (?P<label>\S+): ")
+_DESCRIPTION = re.compile(
+    r"(?P<holder>persona|identity) (?P<label>\S+): (?P<role>.+) on (?P<scope_kind>\S+) (?P<scope_name>\S+) \(managed by Pulumi\)$"
+)
 
 
-def parse_description(text: str | None) -> tuple[str | None, str | None]:
-    """(holder kind, label) of a description written by `description`, else (None, None)."""
+def parse_description(text: str | None) -> dict[str, str] | None:
+    """holder, label, role, scope_kind and scope_name of a description written by `description`."""
     match = _DESCRIPTION.match(text or "")
-    return (match["holder"], match["label"]) if match else (None, None)
+    return match.groupdict() if match else None
 
 
 def logical_name(prefix: str, principal: Principal, role: Role, scope: Scope) -> str:

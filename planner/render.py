@@ -6,13 +6,18 @@ from typing import Any
 
 from planner.mock_cloud import ARM_TYPES, physical_name
 from planner.recorder import Plan, Resource
+from planner.views import SCOPE_ORDER, access_view, principal_label
 
 NOISE_INPUTS = ("location", "tags", "resourceGroupName")
 """Inputs the text tree leaves out: the same on every resource of a stage, shown once in the header."""
 
 
 def to_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2) + "\n"
+    document = plan.to_json()
+    outputs = document.pop("outputs")
+    document["access"] = access_view(plan)
+    document["outputs"] = outputs
+    return json.dumps(document, indent=2) + "\n"
 
 
 def to_text(plan: Plan) -> str:
@@ -34,11 +39,37 @@ def to_text(plan: Plan) -> str:
     counts = Counter(resource.type for resource in plan.resources)
     for type_, count in sorted(counts.items()):
         lines.append(f"  {count:>3}  {type_}")
+    lines += _access_matrix(plan)
     if plan.outputs:
         lines += ["", "Outputs:"]
         width = max(len(name) for name in plan.outputs)
         lines += [f"    {name:<{width}}: {_scalar(value)}" for name, value in plan.outputs.items()]
     return "\n".join(lines) + "\n"
+
+
+def _access_matrix(plan: Plan) -> list[str]:
+    """Who can do what: rows are principals, columns scopes, cells the roles."""
+    entries = access_view(plan)
+    if not entries:
+        return ["", "Access: no role assignments"]
+    kinds = [kind for kind in SCOPE_ORDER if any(e["scopeKind"] == kind for e in entries)]
+    kinds += sorted({e["scopeKind"] or "other" for e in entries} - set(kinds))
+    cells: dict[str, dict[str, list[str]]] = {}
+    for entry in entries:
+        row = cells.setdefault(principal_label(entry), {})
+        row.setdefault(entry["scopeKind"] or "other", []).append(entry["role"] or entry["roleId"])
+    first = max(len("Principal"), *(len(label) for label in cells))
+    widths = {kind: max(len(kind), *(len(role) for row in cells.values() for role in row.get(kind, []))) for kind in kinds}
+    lines = ["", f"Access ({len(entries)} role assignments):", ""]
+    lines.append("  " + " | ".join([f"{'Principal':<{first}}", *(f"{kind:<{widths[kind]}}" for kind in kinds)]).rstrip())
+    lines.append("  " + "-+-".join(["-" * first, *("-" * widths[kind] for kind in kinds)]))
+    for label, row in cells.items():
+        height = max(len(roles) for roles in row.values())
+        for line in range(height):
+            parts = [f"{label if line == 0 else '':<{first}}"]
+            parts += [f"{(row.get(kind, [])[line] if line < len(row.get(kind, [])) else ''):<{widths[kind]}}" for kind in kinds]
+            lines.append("  " + " | ".join(parts).rstrip())
+    return lines
 
 
 def _tree_rows(plan: Plan) -> list[tuple[str, str, Resource]]:

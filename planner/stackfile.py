@@ -10,6 +10,16 @@ SECRET_PLACEHOLDER = "[secret]"
 """What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
 
 
+class _PulumiYamlLoader(yaml.SafeLoader):
+    """YAML as the Pulumi CLI reads it: `2027-06-30` stays the string it is, not a date."""
+
+
+_PulumiYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class StackFileError(Exception):
     """The project or stack file is missing or malformed."""
 
@@ -59,7 +69,7 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
 
 def _read_yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_PulumiYamlLoader)
     except FileNotFoundError:
         raise StackFileError(f"{path} not found") from None
     except yaml.YAMLError as error:
