@@ -12,6 +12,7 @@ before any resource is registered, naming the key, the value received and what i
 import datetime
 import json
 import re
+import typing
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -445,10 +446,13 @@ def _config_key(namespace: str, loc: tuple) -> str:
 
 
 def _field(loc: tuple):
-    """The model field at `loc` (by alias), or None."""
+    """The model field at `loc` (by alias, through map entries such as a persona's name), or None."""
     model: Any = StageConfig
     found = None
     for part in loc:
+        if typing.get_origin(model) is dict:  # `part` is a map key, e.g. a persona's name
+            model = typing.get_args(model)[1]
+            continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
         fields = {field.alias or name: field for name, field in model.model_fields.items()}
@@ -474,8 +478,9 @@ def _describe(namespace: str, detail: dict) -> str:
     kind = detail["type"]
     field = _field(loc)
     if kind == "extra_forbidden":
-        section = _field(loc[:-1]) if len(loc) > 1 else None
-        model = section.annotation if section else StageSettings
+        model = _field(loc[:-1]).annotation if len(loc) > 1 and _field(loc[:-1]) else StageSettings
+        if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
+            model = typing.get_args(model)[1]
         return f"{key}: unknown key; {_allowed_keys(model)}" if isinstance(model, type) else f"{key}: unknown key"
     if kind == "missing":
         return f"{key}: required but not set; expected {_what_is_allowed(field)}" if field else f"{key}: required"

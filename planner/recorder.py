@@ -139,10 +139,14 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
             secret = await output.is_secret()
             outputs[name] = SECRET_PLACEHOLDER if secret else redact(await output.future())
 
+    async def finish(result: Any) -> None:
+        if result is not None:  # a test program may return an Output or awaitable to wait for
+            await pulumi.Output.from_input(result).future()
+        await collect_outputs(dict(settings.get_root_resource().outputs))
+
     @pulumi.runtime.test
     def run():
-        program()
-        return collect_outputs(dict(settings.get_root_resource().outputs))
+        return finish(program())
 
     run()
     plan = Plan(project=config.project, stack=config.stack, outputs=dict(sorted(outputs.items())))

@@ -1,0 +1,164 @@
+"""Refusals of the persona matrix and of the deployment identity settings (issue: identity and access).
+
+Each refusal stops the program before any resource is registered, with one line naming the key.
+"""
+
+import datetime
+
+import pytest
+
+from components.config import ConfigError
+from tests.conftest import plan
+
+DS = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
+MLE = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
+ENGINEERS = {"groupObjectId": MLE, "roles": {"resourceGroup": ["Reader"]}}
+
+
+def refused(stack: str, **overrides) -> str:
+    with pytest.raises(ConfigError) as error:
+        plan(stack, **overrides)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize("stack", ["preprod", "prod"])
+def test_fails_when_data_scientists_get_a_role_outside_dev(stack):
+    personas = {"dataScientists": {"groupObjectId": DS, "roles": {"workspace": ["AzureML Data Scientist"]}},
+                "mlEngineers": ENGINEERS}
+    message = refused(stack, **{"mlinfra:personas": personas})
+    assert "mlinfra:personas.dataScientists.roles" in message and "RB-7" in message and "outsideDevReason" in message
+
+
+def test_data_scientists_outside_dev_with_a_reason_are_granted():
+    personas = {
+        "dataScientists": {"groupObjectId": DS, "roles": {"workspace": ["AzureML Data Scientist"]},
+                           "outsideDevReason": "model validation sign-off, ticket ML-1234"},
+        "mlEngineers": ENGINEERS,
+    }
+    result = plan("preprod", **{"mlinfra:personas": personas})
+    principals = {r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")}
+    assert DS in principals
+
+
+def test_fails_when_the_reason_is_too_short():
+    personas = {"dataScientists": {"groupObjectId": DS, "outsideDevReason": "because"}, "mlEngineers": ENGINEERS}
+    assert "mlinfra:personas.dataScientists.outsideDevReason" in refused("prod", **{"mlinfra:personas": personas})
+
+
+def test_fails_when_a_reason_is_given_in_dev():
+    personas = {"dataScientists": {"groupObjectId": DS, "outsideDevReason": "not needed here at all"}}
+    assert "outsideDevReason: only meaningful outside dev" in refused("dev", **{"mlinfra:personas": personas})
+
+
+def test_data_scientists_declared_without_roles_in_prod_are_allowed():
+    personas = {"dataScientists": {"groupObjectId": DS}, "mlEngineers": ENGINEERS}
+    result = plan("prod", **{"mlinfra:personas": personas})
+    assert DS not in {r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")}
+
+
+@pytest.mark.parametrize("role", ["Owner", "User Access Administrator", "Role Based Access Control Administrator"])
+def test_fails_when_a_role_that_grants_access_is_given(role):
+    personas = {"mlEngineers": {"groupObjectId": MLE, "roles": {"resourceGroup": [role]}}}
+    message = refused("dev", **{"mlinfra:personas": personas})
+    assert f'mlinfra:personas.mlEngineers.roles.resourceGroup: got "{role}"' in message and "RB-1" in message
+
+
+def test_fails_when_the_deployment_identity_gets_owner():
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Owner"]}}})
+    assert 'mlinfra:deploymentIdentity.roles.resourceGroup: got "Owner"' in message
+
+
+@pytest.mark.parametrize("role", ["Contributor", "Key Vault Administrator", "Azure AI Administrator"])
+def test_fails_when_a_human_group_gets_a_privileged_role(role):
+    personas = {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": [role]}}}
+    message = refused("dev", **{"mlinfra:personas": personas})
+    assert f'mlinfra:personas.mlEngineers.roles.workspace: got "{role}"' in message
+
+
+def test_the_deployment_identity_may_hold_contributor_on_the_resource_group():
+    result = plan("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Contributor"]}}})
+    assignments = result.of_type("azure-native:authorization:RoleAssignment")
+    assert any(r.inputs["roleDefinitionId"].endswith("b24988ac-6180-42a0-ab88-20f7382dd24c")
+               and r.inputs["principalType"] == "ServicePrincipal" for r in assignments)
+
+
+def test_fails_when_one_group_is_listed_under_two_personas():
+    personas = {"dataScientists": {"groupObjectId": DS}, "mlEngineers": {"groupObjectId": DS.upper()}}
+    message = refused("dev", **{"mlinfra:personas": personas})
+    assert "mlinfra:personas.mlEngineers.groupObjectId" in message and "dataScientists" in message
+
+
+@pytest.mark.parametrize("group", ["not-a-guid", "", "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a5"])
+def test_fails_when_a_group_id_is_not_a_guid(group):
+    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": group}}})
+    assert f'mlinfra:personas.mlEngineers.groupObjectId: got "{group}"; expected a GUID' in message
+
+
+def test_fails_when_a_persona_has_no_group():
+    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"roles": {}}}})
+    assert "mlinfra:personas.mlEngineers.groupObjectId: required but not set" in message
+
+
+def test_fails_when_a_role_is_not_in_the_catalog():
+    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["Data Wizard"]}}}})
+    assert 'mlinfra:personas.mlEngineers.roles.workspace.0: got "Data Wizard"; expected a built-in role of the catalog' in message
+
+
+def test_fails_when_a_role_is_listed_twice_for_one_scope():
+    roles = {"workspace": ["Reader", "Reader"]}
+    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}})
+    assert "mlinfra:personas.mlEngineers.roles.workspace" in message and "Reader is listed twice" in message
+
+
+def test_fails_when_a_scope_is_unknown():
+    roles = {"subscription": ["Reader"]}
+    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}})
+    assert "mlinfra:personas.mlEngineers.roles.subscription: unknown key; allowed keys: resourceGroup, workspace" in message
+
+
+def test_fails_when_a_persona_name_is_not_camel_case():
+    message = refused("dev", **{"mlinfra:personas": {"ML Engineers": {"groupObjectId": MLE}}})
+    assert "mlinfra:personas.ML Engineers" in message
+
+
+@pytest.mark.parametrize("stack", ["preprod", "prod"])
+def test_fails_when_ml_engineers_are_missing_where_they_operate(stack):
+    message = refused(stack, **{"mlinfra:personas": {}})
+    assert "mlinfra:personas.mlEngineers: required in" in message and "T-21" in message
+
+
+def test_fails_when_client_secret_is_asked_of_a_managed_identity():
+    identity = {"kind": "managed-identity", "credential": "client-secret", "clientSecretExpiry": "2027-01-01"}
+    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    assert "mlinfra:deploymentIdentity.credential: got 'client-secret'" in message
+
+
+def test_fails_when_client_secret_has_no_expiry():
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret"}})
+    assert "mlinfra:deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'" in message
+
+
+@pytest.mark.parametrize("days", [0, -1, 731])
+def test_fails_when_client_secret_expiry_is_out_of_range(days):
+    expiry = (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
+    identity = {"credential": "client-secret", "clientSecretExpiry": expiry}
+    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    assert f'mlinfra:deploymentIdentity.clientSecretExpiry: got "{expiry}"' in message
+
+
+def test_fails_when_client_secret_expiry_is_not_a_date():
+    identity = {"credential": "client-secret", "clientSecretExpiry": "next year"}
+    assert 'mlinfra:deploymentIdentity.clientSecretExpiry: got "next year"' in refused("dev", **{"mlinfra:deploymentIdentity": identity})
+
+
+def test_fails_when_an_expiry_is_set_for_federated_credentials():
+    identity = {"credential": "federated", "clientSecretExpiry": "2027-01-01"}
+    assert "clientSecretExpiry: set without credential 'client-secret'" in refused("dev", **{"mlinfra:deploymentIdentity": identity})
+
+
+@pytest.mark.parametrize("key,value", [("kind", "service-principal"), ("credential", "certificate")])
+def test_fails_when_an_identity_setting_is_unknown(key, value):
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {key: value}})
+    assert f'mlinfra:deploymentIdentity.{key}: got "{value}"' in message

@@ -1,0 +1,89 @@
+"""DeploymentIdentity under the mock engine: both kinds, both credential modes."""
+
+import datetime
+
+import pulumi
+import pytest
+
+from components.config import CredentialMode, IdentityKind
+from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from tests.conftest import plan, run_program
+
+APP = "azuread:index/application:Application"
+SP = "azuread:index/servicePrincipal:ServicePrincipal"
+PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
+UAMI = "azure-native:managedidentity:UserAssignedIdentity"
+CREDENTIAL_TYPES = (PASSWORD, "azuread:index/servicePrincipalPassword:ServicePrincipalPassword",
+                    "azuread:index/applicationCertificate:ApplicationCertificate")
+
+
+def build(**overrides):
+    seen = {}
+
+    def program():
+        args = DeploymentIdentityArgs(display_name="id-churn-dev-cicd-abcde", resource_group_name="rg-churn-dev-weu",
+                                      location="westeurope", tags={"stage": "dev"}, **overrides)
+        identity = DeploymentIdentity("dev-deploy", args)
+        seen["identity"] = identity
+
+        async def observe():
+            seen["ids"] = (await identity.client_id.future(), await identity.principal_id.future())
+            if identity.client_secret is not None:
+                seen["secret_is_secret"] = await identity.client_secret.is_secret()
+
+        return observe()
+
+    return run_program(program), seen
+
+
+def test_entra_application_is_the_default_and_carries_no_credential():
+    result, seen = build()
+    app = result.one(APP)
+    assert app.inputs["displayName"] == "id-churn-dev-cicd-abcde"
+    assert app.inputs["signInAudience"] == "AzureADMyOrg"
+    assert app.inputs["owners"]  # the deployer stays owner (P17); the SP itself never is (ID-6)
+    sp = result.one(SP)
+    assert not [r for r in result.resources if r.type in CREDENTIAL_TYPES or "FederatedIdentityCredential" in r.type]
+    assert not result.of_type(UAMI)
+    client_id, principal_id = seen["ids"]
+    assert client_id == sp.inputs["clientId"] and principal_id  # principal = the SP's object id
+    assert seen["identity"].client_secret is None
+
+
+def test_service_principal_waits_for_its_application():
+    result, _ = build()
+    assert result.one(APP).urn in result.one(SP).dependencies
+
+
+def test_managed_identity_kind_creates_a_user_assigned_identity_only():
+    result, seen = build(kind=IdentityKind.MANAGED_IDENTITY)
+    uami = result.one(UAMI)
+    assert uami.inputs["resourceName"] == "id-churn-dev-cicd-abcde"
+    assert uami.inputs["resourceGroupName"] == "rg-churn-dev-weu"
+    assert uami.inputs["tags"] == {"stage": "dev"}
+    assert not result.of_type(APP) and not result.of_type(SP) and not result.of_type(PASSWORD)
+    assert seen["identity"].application_id is None
+
+
+def test_client_secret_mode_creates_a_password_with_the_expiry():
+    expiry = datetime.date.today() + datetime.timedelta(days=180)
+    result, seen = build(credential=CredentialMode.CLIENT_SECRET, client_secret_expiry=expiry)
+    password = result.one(PASSWORD)
+    assert password.inputs["endDate"] == f"{expiry.isoformat()}T00:00:00Z"
+    assert password.inputs["applicationId"].startswith("/applications/")  # Application.id (P17)
+    assert result.one(APP).urn in password.dependencies
+    assert seen["secret_is_secret"] is True
+
+
+def test_client_secret_never_reaches_plan_outputs():
+    expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
+    result = plan("prod", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}})
+    assert result.of_type(PASSWORD)
+    text = str(result.to_json())
+    assert "placeholder-not-a-secret" not in text
+    assert not any("secret" in name.lower() for name in result.outputs)
+
+
+@pytest.mark.parametrize("stack", ["dev", "preprod", "prod"])
+def test_no_credential_resource_without_client_secret(stack_plans, stack):
+    assert not [r for r in stack_plans[stack].resources if r.type in CREDENTIAL_TYPES]
