@@ -292,11 +292,12 @@ class StageConfig(StageSettings):
     stage: Stage
     """The stage, taken from the stack name."""
     subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
-    """`azure-native:subscriptionId`: the subscription the stage deploys to."""
+    """a GUID. The subscription the stage deploys to; the azure-native provider reads the same key."""
     tenant_id: Annotated[Guid, Field(alias="tenantId")]
-    """`azure-native:tenantId`: the Entra tenant of that subscription."""
+    """a GUID. The Entra tenant of that subscription, where the deployment identity is created."""
     location: Annotated[StrictStr, AfterValidator(_region)]
-    """`azure-native:location`: the region of every resource of the stage."""
+    """an Azure region of the allow-list in `components/regions.py` (for example `westeurope`). The
+    region of every resource of the stage."""
 
     @property
     def names(self) -> StageNames:
@@ -331,7 +332,7 @@ def load_stage_config() -> StageConfig:
     unknown = sorted(set(values) & (set(AZURE_KEYS) | {"stage"}))
     problems = [f"{namespace}:{key}: unknown key; {_allowed_keys(StageSettings)}" for key in unknown]
     try:
-        config = StageConfig.model_validate(raw)
+        config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
     except ValidationError as error:
         problems += [_describe(namespace, detail) for detail in error.errors(include_url=False)]
         config = None

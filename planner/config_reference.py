@@ -1,11 +1,14 @@
-"""`python -m planner.config_reference`: the README's config reference table, generated from
-the config models so the documentation cannot drift from what the program accepts."""
+"""`python -m planner.config_reference [--write]`: the README's config reference table,
+generated from the config models so the documentation cannot drift from what the program
+accepts. `--write` replaces the table in README.md."""
 
 import datetime
 import enum
+import sys
 import json
 import types
 import typing
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -84,5 +87,14 @@ def reference_table(namespace: str = "mlinfra") -> str:
     return "\n".join([BEGIN, *lines, END])
 
 
+def write_readme(readme: Path) -> None:
+    text = readme.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    readme.write_text(text[:start] + reference_table() + text[end:])
+
+
 if __name__ == "__main__":
-    print(reference_table())
+    if "--write" in sys.argv[1:]:
+        write_readme(Path(__file__).resolve().parent.parent / "README.md")
+    else:
+        print(reference_table())

@@ -86,6 +86,14 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Resource] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them: the parent's whole qualified type, and none for
+        children of the root stack (MockMonitor keeps only the parent's last type)."""
+        parent_type = parent.split("::")[2] if parent else ""
+        if parent_type and parent_type != "pulumi:pulumi:Stack":
+            type_ = f"{parent_type}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         self.registrations.append(

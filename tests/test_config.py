@@ -174,13 +174,6 @@ def test_fails_when_a_key_inside_a_section_is_unknown(rejection, section, field,
     assert allowed_keys(message, f"mlinfra:{section}.{field}") == allowed
 
 
-SNAKE_CASE_BUG = (
-    "config models use populate_by_name=True, so Python field names are accepted as config "
-    "keys next to the documented camelCase ones (components/config.py _Settings.model_config)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SNAKE_CASE_BUG)
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
@@ -226,12 +219,6 @@ def test_fails_when_the_azure_target_is_missing(rejection, key):
     assert f"{key}: required but not set" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="for a missing azure-native key the message repeats the field docstring "
-    "('expected `azure-native:subscriptionId`: the subscription ...') instead of saying what is "
-    "allowed (a GUID / the region allow-list); components/config.py _describe 'missing' branch",
-)
 @pytest.mark.parametrize(
     ("key", "allowed"),
     [("azure-native:subscriptionId", "GUID"), ("azure-native:location", "westeurope")],

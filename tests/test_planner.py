@@ -1,0 +1,343 @@
+"""planner: the offline planner CLI and its pieces (stack file reading, recording, ordering).
+
+CLI tests run `python -m planner` as a subprocess, as a user would; all subprocesses of this
+module are started at once (each pays the SDK import) and collected by a module fixture.
+"""
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+from planner.recorder import Resource, canonical_order, redact
+from planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
+from tests.conftest import PROJECT_DIR
+
+RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "inputs", "dependencies", "protect", "retainOnDelete"}
+TOP_LEVEL_KEYS = {"version", "project", "stack", "resources", "outputs"}
+CORE_TYPES = {
+    "azure-native:resources:ResourceGroup",
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Vault",
+    "azure-native:operationalinsights:Workspace",
+    "azure-native:applicationinsights:Component",
+    "azure-native:containerregistry:Registry",
+    "azure-native:machinelearningservices:Workspace",
+}
+SECRET_WRAPPER = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def copy_project(destination: Path) -> Path:
+    shutil.copytree(
+        PROJECT_DIR, destination,
+        ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache", "tests"),
+    )
+    return destination
+
+
+def break_stack_file(project: Path, stack: str, **changes) -> None:
+    path = project / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        document["config"][key] = value
+    path.write_text(yaml.safe_dump(document))
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory) -> dict[str, Run]:
+    """Every CLI invocation of this module, run concurrently: name -> result."""
+    bad_value = copy_project(tmp_path_factory.mktemp("bad-value") / "project")
+    break_stack_file(bad_value, "dev", **{"mlinfra:keyVault": {"softDeleteRetentionDays": 6}})
+    bad_yaml = copy_project(tmp_path_factory.mktemp("bad-yaml") / "project")
+    (bad_yaml / "Pulumi.dev.yaml").write_text("config:\n  mlinfra:workload: [churn\n")
+    invocations = {
+        "prod-json": (PROJECT_DIR, ["--stack", "prod", "--format", "json"]),
+        "prod-json-again": (PROJECT_DIR, ["--stack", "prod", "--format", "json"]),
+        "prod-text": (PROJECT_DIR, ["--stack", "prod", "--format", "text"]),
+        "unknown-stack": (PROJECT_DIR, ["--stack", "staging"]),
+        "bad-value": (bad_value, ["--stack", "dev", "--format", "json"]),
+        "bad-yaml": (bad_yaml, ["--stack", "dev"]),
+    }
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "planner", *arguments],
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name, (cwd, arguments) in invocations.items()
+    }
+    results = {}
+    for name, process in processes.items():
+        stdout, stderr = process.communicate(timeout=120)
+        results[name] = Run(process.returncode, stdout, stderr)
+    return results
+
+
+@pytest.fixture(scope="module")
+def prod_json(cli) -> dict:
+    run = cli["prod-json"]
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def prod_subscription() -> str:
+    document = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    return document["config"]["azure-native:subscriptionId"]
+
+
+# --- JSON contract (DESIGN.md, version 1) ---------------------------------------------
+
+
+def test_json_follows_the_contract(prod_json):
+    assert set(prod_json) >= TOP_LEVEL_KEYS
+    assert prod_json["version"] == 1
+    assert prod_json["project"] == yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+    assert prod_json["stack"] == "prod"
+    assert isinstance(prod_json["outputs"], dict)
+    urns = {resource["urn"] for resource in prod_json["resources"]}
+    assert len(urns) == len(prod_json["resources"])
+    for resource in prod_json["resources"]:
+        assert set(resource) == RESOURCE_KEYS, resource.get("urn")
+        assert resource["urn"].startswith(f"urn:pulumi:prod::{prod_json['project']}::")
+        assert resource["urn"].endswith(f"::{resource['name']}")
+        assert f"{resource['type']}::" in resource["urn"]
+        assert isinstance(resource["custom"], bool)
+        assert isinstance(resource["protect"], bool) and isinstance(resource["retainOnDelete"], bool)
+        assert resource["parent"] is None or resource["parent"] in urns
+        assert isinstance(resource["inputs"], dict)
+        assert all(dependency in urns for dependency in resource["dependencies"]), resource["urn"]
+
+
+def test_json_lists_components_as_non_custom(prod_json):
+    kinds = {resource["type"]: resource["custom"] for resource in prod_json["resources"]}
+    assert kinds["pulumi:pulumi:Stack"] is False
+    assert kinds["mlinfra:components:MlStage"] is False
+    assert kinds["mlinfra:components:MlWorkspace"] is False
+    assert all(kinds[type_] is True for type_ in CORE_TYPES)
+
+
+def test_prod_json_has_every_core_resource_type(prod_json):
+    assert {resource["type"] for resource in prod_json["resources"]} >= CORE_TYPES
+
+
+def test_json_shows_what_the_tests_assert_on(prod_json, stack_plans):
+    # The CLI and the test harness share the recorder: same resources, same order.
+    assert prod_json["resources"] == stack_plans["prod"].to_json()["resources"]
+    assert prod_json["outputs"] == stack_plans["prod"].outputs
+
+
+def test_two_runs_give_byte_identical_json(cli):
+    assert cli["prod-json"].returncode == 0 and cli["prod-json-again"].returncode == 0
+    assert cli["prod-json"].stdout == cli["prod-json-again"].stdout
+
+
+def test_mocked_ids_are_arm_ids_in_the_stack_subscription(prod_json):
+    subscription = prod_subscription()
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and value.startswith("/subscriptions/"):
+            found.append(value)
+
+    walk([resource["inputs"] for resource in prod_json["resources"]])
+    walk(prod_json["outputs"])
+    assert len(found) >= 5  # the workspace's four dependencies, app insights, the outputs
+    arm_id = re.compile(rf"/subscriptions/{re.escape(subscription)}(/[^/\s]+/[^/\s]+)+")
+    for value in found:
+        assert arm_id.fullmatch(value), value
+    workspace = next(r for r in prod_json["resources"] if r["type"] == "azure-native:machinelearningservices:Workspace")
+    assert workspace["inputs"]["storageAccount"].startswith(
+        f"/subscriptions/{subscription}/resourceGroups/rg-churn-prod-weu/providers/Microsoft.Storage/storageAccounts/"
+    )
+
+
+def test_urns_are_the_ones_the_engine_would_assign(stack_plans):
+    plan = stack_plans["prod"]
+    by_urn = {resource.urn: resource for resource in plan.resources}
+
+    def qualified_type(resource: Resource) -> str:
+        parent = by_urn.get(resource.parent) if resource.parent else None
+        if parent is None or parent.type == "pulumi:pulumi:Stack":
+            return resource.type
+        return f"{qualified_type(parent)}${resource.type}"
+
+    wrong = {
+        resource.urn: f"urn:pulumi:{plan.stack}::{plan.project}::{qualified_type(resource)}::{resource.name}"
+        for resource in plan.resources
+    }
+    wrong = {recorded: expected for recorded, expected in wrong.items() if recorded != expected}
+    assert wrong == {}
+
+
+# --- text format ---------------------------------------------------------------------
+
+
+def test_text_shows_the_tree_and_a_count_per_type(cli, prod_json):
+    run = cli["prod-text"]
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    assert "└─ " in text and "├─ " in text
+    for resource in prod_json["resources"]:
+        assert resource["name"] in text
+    assert f"Resources: {len(prod_json['resources'])} to create" in text
+    counts: dict[str, int] = {}
+    for resource in prod_json["resources"]:
+        counts[resource["type"]] = counts.get(resource["type"], 0) + 1
+    for type_, count in counts.items():
+        assert re.search(rf"^\s+{count}\s+{re.escape(type_)}$", text, re.MULTILINE), type_
+    assert "[protect]" in text
+
+
+# --- failures ------------------------------------------------------------------------
+
+
+def test_fails_when_the_stack_file_has_an_invalid_value(cli):
+    run = cli["bad-value"]
+    assert run.returncode == 2
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "mlinfra:keyVault.softDeleteRetentionDays: got 6" in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_fails_when_the_stack_file_is_not_yaml(cli):
+    run = cli["bad-yaml"]
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "Pulumi.dev.yaml" in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_fails_when_the_stack_is_unknown(cli):
+    run = cli["unknown-stack"]
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "'staging'" in lines[0]
+    for stack in ("dev", "preprod", "prod"):
+        assert stack in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+# --- stack file reading --------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_project(tmp_path) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: demo\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  demo:password:\n"
+        "    secure: v1:AAAAciphertext\n"
+        "  demo:nested:\n"
+        "    inner:\n"
+        "      secure: v1:BBBBciphertext\n"
+        "    plain: 1\n"
+        "  demo:list:\n"
+        "    - secure: v1:CCCCciphertext\n"
+        "  demo:flag: true\n"
+        "  demo:count: 7\n"
+        "  demo:name: churn\n"
+        "  demo:code: \"0042\"\n"
+    )
+    return tmp_path
+
+
+def test_secure_values_are_replaced_and_marked_secret(demo_project):
+    config = load_stack_config(demo_project, "dev")
+    assert (config.project, config.stack) == ("demo", "dev")
+    assert config.values["demo:password"] == SECRET_PLACEHOLDER
+    assert json.loads(config.values["demo:nested"]) == {"inner": SECRET_PLACEHOLDER, "plain": 1}
+    assert json.loads(config.values["demo:list"]) == [SECRET_PLACEHOLDER]
+    assert set(config.secret_keys) == {"demo:password", "demo:nested", "demo:list"}
+    assert "ciphertext" not in json.dumps(config.values)
+
+
+def test_plain_values_are_passed_as_the_engine_would(demo_project):
+    values = load_stack_config(demo_project, "dev").values
+    assert values["demo:flag"] == "true"
+    assert values["demo:count"] == "7"
+    assert values["demo:name"] == "churn"
+    assert values["demo:code"] == "0042"
+    assert all(isinstance(value, str) for value in values.values())
+
+
+def test_fails_when_the_stack_file_is_missing(demo_project):
+    with pytest.raises(StackFileError, match=r"no stack file Pulumi\.qa\.yaml for stack 'qa'; stacks: dev"):
+        load_stack_config(demo_project, "qa")
+
+
+def test_fails_when_a_config_key_has_no_namespace(demo_project):
+    (demo_project / "Pulumi.dev.yaml").write_text("config:\n  workload: churn\n")
+    with pytest.raises(StackFileError, match="'workload' must look like '<namespace>:<key>'"):
+        load_stack_config(demo_project, "dev")
+
+
+# --- recorder pieces -----------------------------------------------------------------
+
+
+def test_redact_hides_the_secret_wrapper():
+    assert redact(SECRET_WRAPPER) == "[secret]"
+    assert redact({"b": [SECRET_WRAPPER, 1.0], "a": {"password": SECRET_WRAPPER}}) == {
+        "a": {"password": "[secret]"},
+        "b": ["[secret]", 1],
+    }
+    assert "x" not in json.dumps(redact({"nested": [SECRET_WRAPPER]}))
+
+
+def test_redact_sorts_keys_and_shows_references_and_unknowns():
+    reference = {rpc._special_sig_key: rpc._special_resource_sig, "urn": "urn:pulumi:dev::p::t::n", "id": "i"}
+    result = redact({"z": 1, "a": reference, "m": rpc.UNKNOWN, "f": 2.5})
+    assert list(result) == ["a", "f", "m", "z"]
+    assert result == {"a": "urn:pulumi:dev::p::t::n", "f": 2.5, "m": "[unknown]", "z": 1}
+
+
+def resource(urn: str, parent: str | None = None, dependencies=(), custom=True) -> Resource:
+    return Resource(urn=urn, type="t", name=urn.rsplit("::", 1)[-1], custom=custom, parent=parent,
+                    inputs={}, dependencies=sorted(dependencies), protect=False, retain_on_delete=False)
+
+
+def test_canonical_order_puts_parents_first_and_dependencies_before_dependents():
+    stack = resource("u::stack", custom=False)
+    component = resource("u::comp", parent="u::stack", custom=False)
+    late = resource("u::a-late", parent="u::comp", dependencies=["u::z-early"])
+    early = resource("u::z-early", parent="u::comp")
+    ordered = [r.urn for r in canonical_order([late, early, component, stack])]
+    assert ordered == ["u::stack", "u::comp", "u::z-early", "u::a-late"]
+
+
+def test_canonical_order_does_not_depend_on_registration_order(stack_plans):
+    resources = stack_plans["prod"].resources
+    expected = [r.urn for r in canonical_order(resources)]
+    assert expected == [r.urn for r in resources]  # the plan is already in canonical order
+    shuffler = random.Random(20260501)
+    for _ in range(25):
+        shuffled = list(resources)
+        shuffler.shuffle(shuffled)
+        assert [r.urn for r in canonical_order(shuffled)] == expected
+    position = {urn: index for index, urn in enumerate(expected)}
+    for r in resources:
+        if r.parent in position:
+            assert position[r.parent] < position[r.urn]
