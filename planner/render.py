@@ -9,7 +9,7 @@ from planner.recorder import Plan, Resource
 from planner.views import SCOPE_ORDER, access_view, principal_label
 
 NOISE_INPUTS = ("location", "tags", "resourceGroupName")
-"""Inputs the text tree leaves out: the same on every resource of a stage, shown once in the header."""
+"""Inputs the text tree leaves out: the same on every resource of a stage (the JSON has them)."""
 
 
 def to_json(plan: Plan) -> str:
@@ -96,9 +96,7 @@ def _tree_rows(plan: Plan) -> list[tuple[str, str, Resource]]:
 
 def _interesting_inputs(resource: Resource) -> list[tuple[str, Any]]:
     arm = ARM_TYPES.get(resource.type)
-    skip = set(NOISE_INPUTS) - ({arm.name_input} if arm else set())
-    if arm:
-        skip.add(arm.name_input)
+    skip = set(NOISE_INPUTS) | ({arm.name_input} if arm else set())  # the name has its own column
     flat: list[tuple[str, Any]] = []
 
     def walk(prefix: str, value: Any) -> None:
@@ -112,7 +110,7 @@ def _interesting_inputs(resource: Resource) -> list[tuple[str, Any]]:
             flat.append((prefix, value))
 
     for key in sorted(resource.inputs):
-        if key not in skip and not (resource.type == "azure-native:resources:ResourceGroup" and key == "resourceGroupName"):
+        if key not in skip:
             walk(key, resource.inputs[key])
     return flat
 
