@@ -18,20 +18,13 @@ from typing import Annotated, Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    ValidationError,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictStr, ValidationError
 
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.regions import REGION_CODES
+from components.ci_settings import CiSettings
 from components.roles import ROLES
+from components.settings_base import Settings, distinct
 
 
 class ConfigError(pulumi.RunError):
@@ -108,25 +101,13 @@ Guid = Annotated[StrictStr, AfterValidator(validate_guid)]
 StrictInt = Annotated[int, Field(strict=True)]
 
 
-class _Settings(BaseModel):
-    """Base of every config section: frozen, camelCase keys, unknown keys rejected."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        use_attribute_docstrings=True,
-    )
-
-
-class NetworkSettings(_Settings):
+class NetworkSettings(Settings):
     public_network_access_enabled: StrictBool = False
     """Whether the workspace, storage account, key vault and registry accept traffic from the
     internet. Default false (ML-1, ST-2, KV-4, ACR-3): reach them through private endpoints."""
 
 
-class StorageSettings(_Settings):
+class StorageSettings(Settings):
     sku: StorageSku = StorageSku.STANDARD_ZRS
     """Replication of the workspace storage account. Default Standard_ZRS (zone-redundant, ST-11)."""
     shared_key_access_enabled: StrictBool = False
@@ -134,7 +115,7 @@ class StorageSettings(_Settings):
     then reaches its datastores with its managed identity (ML-7)."""
 
 
-class KeyVaultSettings(_Settings):
+class KeyVaultSettings(Settings):
     soft_delete_retention_days: Annotated[StrictInt, Field(ge=7, le=90)] = 90
     """Days a deleted vault and its secrets stay recoverable, 7-90. Default 90 (KV-3).
     Cannot be changed after the vault exists; the vault name stays reserved this long."""
@@ -143,18 +124,18 @@ class KeyVaultSettings(_Settings):
     Irreversible: once on it stays on, so false is never sent to Azure, only left out."""
 
 
-class ContainerRegistrySettings(_Settings):
+class ContainerRegistrySettings(Settings):
     sku: RegistrySku = RegistrySku.PREMIUM
     """Registry SKU. Default Premium, the only SKU that can turn public network access off
     (ACR-3) and take private endpoints."""
 
 
-class MonitoringSettings(_Settings):
+class MonitoringSettings(Settings):
     log_retention_days: Annotated[StrictInt, Field(ge=30, le=730)] = 90
     """Days the Log Analytics workspace keeps logs and telemetry, 30-730. Default 90."""
 
 
-class WorkspaceSettings(_Settings):
+class WorkspaceSettings(Settings):
     isolation_mode: IsolationMode = IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
     """Managed network isolation of managed compute. Default AllowOnlyApprovedOutbound (ML-3)."""
     high_business_impact: StrictBool = True
@@ -163,7 +144,7 @@ class WorkspaceSettings(_Settings):
     replaces the workspace."""
 
 
-class ResourceProtection(_Settings):
+class ResourceProtection(Settings):
     protect: StrictBool = True
     """Whether Pulumi refuses to delete the stage's stateful resources (resource group, storage,
     key vault, logs, app insights, registry, workspace; PU-3). Default true."""
@@ -178,17 +159,10 @@ def _role_name(value: str) -> str:
     return value
 
 
-def _distinct(roles: list[str]) -> list[str]:
-    duplicates = sorted({role for role in roles if roles.count(role) > 1})
-    if duplicates:
-        raise ValueError(f"expected each role once, {', '.join(duplicates)} is listed twice")
-    return roles
+RoleList = Annotated[list[Annotated[StrictStr, AfterValidator(_role_name)]], AfterValidator(distinct)]
 
 
-RoleList = Annotated[list[Annotated[StrictStr, AfterValidator(_role_name)]], AfterValidator(_distinct)]
-
-
-class ScopedRoles(_Settings):
+class ScopedRoles(Settings):
     """Built-in role names per scope of the stage. Nothing at subscription scope exists (RB-1)."""
 
     resource_group: RoleList = Field(default_factory=list)
@@ -211,7 +185,7 @@ class ScopedRoles(_Settings):
         ]
 
 
-class Persona(_Settings):
+class Persona(Settings):
     group_object_id: Guid
     """Object id of the persona's Entra security group (RB-4: humans get access through groups). Required."""
     roles: ScopedRoles = ScopedRoles()
@@ -237,7 +211,7 @@ workspace (no workspace or compute changes, no keys), and blob access to upload 
 data to the identity-authenticated default datastore (ML-7)."""
 
 
-class DeploymentIdentitySettings(_Settings):
+class DeploymentIdentitySettings(Settings):
     kind: IdentityKind = IdentityKind.ENTRA_APPLICATION
     """`entra-application` (default: app registration + service principal) or `managed-identity`
     (a user-assigned managed identity, for teams without Entra app-registration rights)."""
@@ -252,7 +226,7 @@ class DeploymentIdentitySettings(_Settings):
     Storage Blob Data Contributor on its storage account."""
 
 
-class StageSettings(_Settings):
+class StageSettings(Settings):
     """The settings under this project's namespace in `Pulumi.<stage>.yaml`."""
 
     workload: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")]
@@ -284,6 +258,10 @@ class StageSettings(_Settings):
     group and its roles in this stage. Default none."""
     deployment_identity: DeploymentIdentitySettings = DeploymentIdentitySettings()
     """The identity the stage's CI/CD pipelines sign in as (one per stage, never shared)."""
+    ci: CiSettings | None = None
+    """The stage's CI/CD environment(s): a GitHub environment and/or an Azure DevOps environment with
+    its service connection, trusted by the deployment identity. Default none: the identity then
+    trusts nobody."""
 
 
 class StageConfig(StageSettings):
@@ -363,14 +341,15 @@ DATA_SCIENTISTS = "dataScientists"
 ML_ENGINEERS = "mlEngineers"
 DATA_SCIENCE_STAGES = frozenset({Stage.DEV})
 """Stages with non-production data, the only ones data scientists get access to (RB-7)."""
-OPERATED_STAGES = frozenset({Stage.PREPROD, Stage.PROD})
-"""Stages ML engineers must be able to operate (T-21)."""
+PRODUCTION_STAGES = frozenset({Stage.PREPROD, Stage.PROD})
+"""Stages with production data: ML engineers must be able to operate them (T-21), and their CI
+environments must be gated (GH-2, GH-3, ADO-3)."""
 CLIENT_SECRET_MAX_DAYS = 730
 
 
 def _check_consistency(namespace: str, config: StageConfig) -> None:
     """Rules that span sections, checked once each section is valid on its own."""
-    problems = _network_problems(config) + _access_problems(config) + _identity_problems(config)
+    problems = _network_problems(config) + _access_problems(config) + _identity_problems(config) + _ci_problems(config)
     if not problems:
         try:
             config.names
@@ -418,8 +397,33 @@ def _access_problems(config: StageConfig) -> list[str]:
         if persona.outside_dev_reason and name != DATA_SCIENTISTS:
             problems.append(f"personas.{name}.outsideDevReason: only the {DATA_SCIENTISTS} persona takes it")
     engineers = config.personas.get(ML_ENGINEERS)
-    if config.stage in OPERATED_STAGES and not (engineers and engineers.roles.items()):
+    if config.stage in PRODUCTION_STAGES and not (engineers and engineers.roles.items()):
         problems.append(f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)")
+    return problems
+
+
+def _ci_problems(config: StageConfig) -> list[str]:
+    """Production stages deploy only through gated environments (GH-2, GH-3, T-11, T-14, ADO-3)."""
+    if config.ci is None or config.stage not in PRODUCTION_STAGES:
+        return []
+    problems = []
+    github, devops = config.ci.github, config.ci.azure_dev_ops
+    if github:
+        if github.reviewers.count == 0:
+            problems.append(f"ci.github.reviewers: a {config.stage} environment needs at least one reviewer (GH-2, T-11)")
+        if not github.prevent_self_review:
+            problems.append(f"ci.github.preventSelfReview: got false; must be true in {config.stage} (GH-2, T-14)")
+        if github.can_admins_bypass:
+            problems.append(f"ci.github.canAdminsBypass: got true; must be false in {config.stage} (GH-2, T-14)")
+        if github.branch_policy.any_branch:
+            problems.append(f"ci.github.branchPolicy.anyBranch: got true; {config.stage} needs a branch policy (GH-3, T-14)")
+    if devops:
+        if not devops.approvers:
+            problems.append(f"ci.azureDevOps.approvers: a {config.stage} environment needs at least one approver group (ADO-3)")
+        if not devops.exclusive_lock:
+            problems.append(f"ci.azureDevOps.exclusiveLock: got false; {config.stage} runs must be serialized (ADO-3)")
+        if any("*" in ref for ref in devops.allowed_branches):
+            problems.append(f"ci.azureDevOps.allowedBranches: got {json.dumps(devops.allowed_branches)}; {config.stage} allows named refs only (ADO-3)")
     return problems
 
 

@@ -17,6 +17,9 @@ from pulumi_azure_native import managedidentity
 
 from components.config import CredentialMode, IdentityKind
 
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+"""The audience every federated credential here accepts (ID-2)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class DeploymentIdentityArgs:
@@ -51,6 +54,9 @@ class DeploymentIdentity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.application_id = None
         self.client_secret = None
+        self._managed_identity: managedidentity.UserAssignedIdentity | None = None
+        self._resource_group_name = args.resource_group_name
+        self._last_credential: pulumi.Resource | None = None
 
         if args.kind == IdentityKind.MANAGED_IDENTITY:
             identity = managedidentity.UserAssignedIdentity(
@@ -63,6 +69,7 @@ class DeploymentIdentity(pulumi.ComponentResource):
             )
             self.client_id = identity.client_id
             self.principal_id = identity.principal_id
+            self._managed_identity = identity
         else:
             # Whoever runs `pulumi up` stays owner, so a deployer with Application.ReadWrite.OwnedBy
             # keeps control (P17); the pipeline identity itself is never an owner (ID-6).
@@ -96,3 +103,45 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 self.client_secret = pulumi.Output.secret(password.value)
 
         self.register_outputs({"clientId": self.client_id, "principalId": self.principal_id})
+
+    def trust(
+        self,
+        name: str,
+        *,
+        credential_name: str,
+        issuer: pulumi.Input[str],
+        subject: pulumi.Input[str],
+        description: str,
+        parent: pulumi.Resource,
+    ) -> pulumi.CustomResource:
+        """Let tokens from `issuer` whose subject is exactly `subject` sign in as this identity.
+
+        The credential is a child of `parent` (the CI environment it serves), so the plan shows
+        it next to the environment whose name its subject carries.
+        """
+        audiences = [TOKEN_EXCHANGE_AUDIENCE]
+        if self._managed_identity is not None:
+            credential = managedidentity.FederatedIdentityCredential(
+                name,
+                resource_name_=self._managed_identity.name,  # the identity's name (P7)
+                resource_group_name=self._resource_group_name,
+                federated_identity_credential_resource_name=credential_name,
+                issuer=issuer,
+                subject=subject,
+                audiences=audiences,
+                # P15: Azure rejects concurrent credential writes on one managed identity.
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._last_credential] if self._last_credential else None),
+            )
+        else:
+            credential = azuread.ApplicationFederatedIdentityCredential(
+                name,
+                application_id=self.application_id,  # `/applications/<objectId>` (P17)
+                display_name=credential_name,
+                description=description,
+                issuer=issuer,
+                subject=subject,
+                audiences=audiences,
+                opts=pulumi.ResourceOptions(parent=parent, provider=self.get_provider("azuread::")),
+            )
+        self._last_credential = credential
+        return credential

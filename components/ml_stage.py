@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_azuread as azuread
+import pulumi_azuredevops as azuredevops
+import pulumi_github as github
 from pulumi_azure_native import resources
 
 from components.access import StageAccess, StageAccessArgs
+from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
 from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 
@@ -29,6 +33,8 @@ class MlStage(pulumi.ComponentResource):
     workspace: MlWorkspace
     identity: DeploymentIdentity
     access: StageAccess
+    github_environment: GitHubEnvironment | None
+    azure_devops_environment: AzureDevOpsEnvironment | None
 
     def __init__(self, name: str, args: MlStageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:MlStage", name, None, opts)
@@ -109,6 +115,63 @@ class MlStage(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+        ci = config.ci
+        self.github_environment = None
+        self.azure_devops_environment = None
+        if ci and ci.github:
+            secrets = {
+                "AZURE_CLIENT_ID": self.identity.client_id,
+                "AZURE_TENANT_ID": config.tenant_id,
+                "AZURE_SUBSCRIPTION_ID": config.subscription_id,
+            }
+            if self.identity.client_secret is not None:
+                # The JSON `azure/login` takes in `creds:` (client-secret mode only).
+                secrets["AZURE_CREDENTIALS"] = pulumi.Output.json_dumps(
+                    {
+                        "clientId": self.identity.client_id,
+                        "clientSecret": self.identity.client_secret,
+                        "subscriptionId": config.subscription_id,
+                        "tenantId": config.tenant_id,
+                    }
+                )
+            repository_owner = github.Provider(
+                f"{name}-github", owner=ci.github.owner, opts=pulumi.ResourceOptions(parent=self)
+            )
+            self.github_environment = GitHubEnvironment(
+                f"{name}-github",
+                GitHubEnvironmentArgs(
+                    environment=config.stage.value,
+                    settings=ci.github,
+                    identity=self.identity,
+                    secrets=secrets,
+                    variables={
+                        "AZUREML_WORKSPACE_NAME": workspace.workspace_name,
+                        "AZURE_RESOURCE_GROUP": group.name,
+                        "AZURE_LOCATION": config.location,
+                    },
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
+            )
+        if ci and ci.azure_dev_ops:
+            organization = azuredevops.Provider(
+                f"{name}-azure-devops",
+                org_service_url=ci.azure_dev_ops.organization_url,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.azure_devops_environment = AzureDevOpsEnvironment(
+                f"{name}-azure-devops",
+                AzureDevOpsEnvironmentArgs(
+                    environment=config.stage.value,
+                    service_connection_name=ci.azure_dev_ops.service_connection_name or names.service_connection,
+                    settings=ci.azure_dev_ops,
+                    identity=self.identity,
+                    subscription_id=config.subscription_id,
+                    tenant_id=config.tenant_id,
+                    resource_group_name=group.name,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
+            )
 
         self.resource_group_name = group.name
         self.register_outputs(

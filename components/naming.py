@@ -87,6 +87,8 @@ class StageNames:
     workspace: str
     deployment_identity: str
     """Display name of the CI app registration, or name of the CI managed identity."""
+    service_connection: str
+    """Default name of the stage's Azure DevOps service connection (the classic `spn-aml-workspace-<stage>`)."""
 
 
 def unique_suffix(subscription_id: str, workload: str, stage: str) -> str:
@@ -122,4 +124,5 @@ def stage_names(
         # App display names are tenant-wide, so the suffix keeps two subscriptions apart.
         "deployment_identity": f"id-{workload}-{stage}-cicd-{suffix}",
     }
-    return StageNames(**{field: RULES[field].check(name) for field, name in names.items()})
+    checked = {field: RULES[field].check(name) for field, name in names.items()}
+    return StageNames(**checked, service_connection=f"spn-aml-workspace-{stage}")

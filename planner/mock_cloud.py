@@ -45,6 +45,9 @@ ARM_TYPES = {
         "resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"
     ),
     "azure-native:authorization:RoleAssignment": ArmType("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
+    "azure-native:managedidentity:FederatedIdentityCredential": ArmType(
+        "federatedIdentityCredentialResourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"
+    ),
 }
 
 
@@ -68,12 +71,56 @@ def _application_password(name: str, inputs: dict) -> tuple[str, dict]:
     return f"{inputs.get('applicationId')}/password/{key_id}", {**inputs, "keyId": key_id, "value": "placeholder-not-a-secret"}
 
 
+
+
+def placeholder_number(*parts: str) -> int:
+    """A deterministic 7-9 digit number standing in for a GitHub or Azure DevOps numeric id."""
+    return 1_000_000 + int(placeholder_guid(*parts).replace("-", ""), 16) % 900_000_000
+
+
+def _github_environment(name: str, inputs: dict) -> tuple[str, dict]:
+    return f"{inputs.get('repository')}:{inputs.get('environment')}", {**inputs, "repositoryId": placeholder_number("repo", str(inputs.get("repository")))}
+
+
+def _ado_environment(name: str, inputs: dict) -> tuple[str, dict]:
+    return str(placeholder_number("ado-environment", str(inputs.get("projectId")), str(inputs.get("name")))), inputs
+
+
+def _ado_service_connection(tenant_id: str):
+    def answer(name: str, inputs: dict) -> tuple[str, dict]:
+        connection_id = placeholder_guid("ado-connection", str(inputs.get("projectId")), str(inputs.get("serviceEndpointName")))
+        # The current Azure DevOps format (P16): Entra issuer, opaque subject. Placeholder ids.
+        return connection_id, {
+            **inputs,
+            "workloadIdentityFederationIssuer": f"https://login.microsoftonline.com/{tenant_id}/v2.0",
+            "workloadIdentityFederationSubject": f"/eid1/c/pub/t/{placeholder_guid('ado-t', tenant_id)}/a/{placeholder_guid('ado-a')}/sc/{placeholder_guid('ado-org')}/{connection_id}",
+            "servicePrincipalId": str(inputs.get("credentials", {}).get("serviceprincipalid", "")),
+        }
+
+    return answer
+
+
+def _generic(kind: str):
+    def answer(name: str, inputs: dict) -> tuple[str, dict]:
+        return placeholder_guid(kind, name), inputs
+
+    return answer
+
+
 ENTRA_TYPES = {
     "azuread:index/application:Application": _application,
     "azuread:index/servicePrincipal:ServicePrincipal": _service_principal,
     "azuread:index/applicationPassword:ApplicationPassword": _application_password,
 }
 """Entra objects: not ARM resources, ids from Microsoft Graph."""
+
+NON_ARM_TYPES = {
+    **ENTRA_TYPES,
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": _generic("fic"),
+    "github:index/repositoryEnvironment:RepositoryEnvironment": _github_environment,
+    "azuredevops:index/environment:Environment": _ado_environment,
+}
+"""Resources of the other providers whose ids or outputs the program reads."""
 
 
 def physical_name(type_: str, inputs: dict) -> str | None:
@@ -100,8 +147,15 @@ class ArmMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:authorization:RoleAssignment":
             arm_id = f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{inputs['roleAssignmentName']}"
             return arm_id, {**inputs, "name": inputs["roleAssignmentName"]}
-        if args.typ in ENTRA_TYPES:
-            return ENTRA_TYPES[args.typ](args.name, inputs)
+        if args.typ == "azure-native:managedidentity:FederatedIdentityCredential":
+            identity_id = (f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName')}"
+                           f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{inputs.get('resourceName')}")
+            name = inputs.get("federatedIdentityCredentialResourceName", args.name)
+            return f"{identity_id}/federatedIdentityCredentials/{name}", {**inputs, "name": name}
+        if args.typ == "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM":
+            return _ado_service_connection(self.tenant_id)(args.name, inputs)
+        if args.typ in NON_ARM_TYPES:
+            return NON_ARM_TYPES[args.typ](args.name, inputs)
         arm = ARM_TYPES.get(args.typ)
         if not arm:
             return f"{args.name}-id", inputs
@@ -143,4 +197,19 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "subscriptionId": self.subscription_id,
                 "tenantId": self.tenant_id,
             }
+        if args.token == "github:index/getUser:getUser":
+            login = args.args.get("username")
+            return {"id": str(placeholder_number("github-user", login)), "login": login, "nodeId": f"U_placeholder_{login}"}
+        if args.token == "github:index/getTeam:getTeam":
+            slug = args.args.get("slug")
+            return {"id": str(placeholder_number("github-team", slug)), "slug": slug, "name": slug, "nodeId": f"T_placeholder_{slug}"}
+        if args.token == "azuredevops:index/getProject:getProject":
+            project = args.args.get("name")
+            project_id = placeholder_guid("ado-project", project)
+            return {"id": project_id, "projectId": project_id, "name": project}
+        if args.token == "azuredevops:index/getGroup:getGroup":
+            group = args.args.get("name")
+            return {"id": placeholder_guid("ado-group", group), "name": group,
+                    "originId": placeholder_guid("ado-group-origin", str(args.args.get("projectId")), group),
+                    "descriptor": f"vssgp.placeholder-{placeholder_guid('ado-group', group)}"}
         raise NotImplementedError(f"the offline planner has no mocked answer for invoke {args.token}")

@@ -59,6 +59,8 @@ class Plan:
     stack: str
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    lookups: list[dict[str, Any]] = field(default_factory=list)
+    """Invokes the program made: {"token", "args", "result"} (mocked answers; not in the JSON)."""
 
     def of_type(self, type_: str) -> list[Resource]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -85,6 +87,18 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Resource] = []
+        self.lookups: list[dict[str, Any]] = []
+
+    def Invoke(self, request):
+        response = super().Invoke(request)
+        self.lookups.append(
+            {
+                "token": request.tok,
+                "args": redact(rpc.deserialize_properties(request.args)),
+                "result": redact(rpc.deserialize_properties(getattr(response, "return"))),
+            }
+        )
+        return response
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine makes them: the parent's whole qualified type, and none for
@@ -157,7 +171,7 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
         return finish(program())
 
     run()
-    plan = Plan(project=config.project, stack=config.stack, outputs=dict(sorted(outputs.items())))
+    plan = Plan(project=config.project, stack=config.stack, outputs=dict(sorted(outputs.items())), lookups=monitor.lookups)
     plan.resources = canonical_order(monitor.registrations)
     return plan
 

@@ -1,0 +1,115 @@
+"""`AzureDevOpsEnvironment`: the Azure DevOps environment and the workload-identity service
+connection one stage's pipelines deploy through.
+
+The connection uses workload identity federation with the stage's deployment identity and
+is scoped to the stage's resource group (ADO-1). The identity's federated credential is
+built from the connection's own issuer and subject outputs, never by hand: Azure DevOps
+changed both formats (P16). The checks live on the environment and on the connection
+(approvals, branch control, exclusive lock: ADO-3), and only the listed pipelines are
+authorized, never "all pipelines" (ADO-2).
+"""
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuredevops as ado
+
+from components.ci_settings import AzureDevOpsSettings
+from components.deployment_identity import DeploymentIdentity
+
+
+@dataclass(frozen=True, kw_only=True)
+class AzureDevOpsEnvironmentArgs:
+    environment: str
+    """Environment name: the stage's name, exactly."""
+    service_connection_name: str
+    """Name pipelines use in `azureSubscription:`."""
+    settings: AzureDevOpsSettings
+    """Project, approvers, allowed branches, lock and authorized pipelines."""
+    identity: DeploymentIdentity
+    """The stage's deployment identity, which gets the federated credential."""
+    subscription_id: str
+    """Subscription the connection targets."""
+    tenant_id: str
+    """Tenant of the deployment identity."""
+    resource_group_name: pulumi.Input[str]
+    """The connection's scope (ADO-1: never the whole subscription)."""
+
+
+class AzureDevOpsEnvironment(pulumi.ComponentResource):
+    service_connection_id: pulumi.Output[str]
+    service_connection_name: str
+
+    def __init__(self, name: str, args: AzureDevOpsEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:components:AzureDevOpsEnvironment", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        lookup = pulumi.InvokeOutputOptions(parent=self)
+        project_id = ado.get_project_output(name=settings.project, opts=lookup).id
+        approver_ids = [
+            ado.get_group_output(project_id=project_id, name=group, opts=lookup).origin_id for group in settings.approvers
+        ]
+
+        environment = ado.Environment(
+            f"{name}-environment",
+            project_id=project_id,
+            name=args.environment,
+            description=f"Stage {args.environment}: managed by Pulumi",
+            opts=child,
+        )
+        connection = ado.ServiceEndpointAzureRM(
+            f"{name}-connection",
+            project_id=project_id,
+            service_endpoint_name=args.service_connection_name,
+            service_endpoint_authentication_scheme="WorkloadIdentityFederation",
+            credentials=ado.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=args.identity.client_id),
+            azurerm_spn_tenantid=args.tenant_id,
+            azurerm_subscription_id=args.subscription_id,
+            azurerm_subscription_name=f"{args.environment} ({args.subscription_id})",
+            resource_group=args.resource_group_name,
+            description=f"Stage {args.environment}, workload identity federation: managed by Pulumi",
+            opts=child,
+        )
+        args.identity.trust(
+            f"{name}-federation",
+            credential_name=f"ado-{settings.project}-{args.service_connection_name}".replace(" ", "-")[:120],
+            issuer=connection.workload_identity_federation_issuer,  # P16: read back, never hand-built
+            subject=connection.workload_identity_federation_subject,
+            description=f"Azure DevOps service connection {args.service_connection_name} of project {settings.project}",
+            parent=self,
+        )
+
+        for kind, target in (("environment", environment.id), ("endpoint", connection.id)):
+            if approver_ids:
+                ado.CheckApproval(
+                    f"{name}-{kind}-approval",
+                    project_id=project_id, target_resource_type=kind, target_resource_id=target,
+                    approvers=approver_ids,
+                    minimum_required_approvers=settings.minimum_approvers,
+                    requester_can_approve=False,
+                    instructions=f"Approve deployments to stage {args.environment}.",
+                    opts=child,
+                )
+            ado.CheckBranchControl(
+                f"{name}-{kind}-branch-control",
+                project_id=project_id, target_resource_type=kind, target_resource_id=target,
+                display_name=f"Only {', '.join(settings.allowed_branches)} deploy to {args.environment}",
+                allowed_branches=",".join(settings.allowed_branches),
+                verify_branch_protection=True,
+                ignore_unknown_protection_status=False,
+                opts=child,
+            )
+            if settings.exclusive_lock:
+                ado.CheckExclusiveLock(
+                    f"{name}-{kind}-lock", project_id=project_id, target_resource_type=kind, target_resource_id=target,
+                    opts=child,
+                )
+            for pipeline in settings.pipelines:  # ADO-2: each pipeline by id, never all
+                ado.PipelineAuthorization(
+                    f"{name}-{kind}-pipeline-{pipeline}",
+                    project_id=project_id, resource_id=target, type=kind, pipeline_id=pipeline, opts=child,
+                )
+
+        self.service_connection_id = connection.id
+        self.service_connection_name = args.service_connection_name
+        self.register_outputs({"serviceConnectionId": self.service_connection_id})
