@@ -19,3 +19,7 @@ pulumi.export("workspaceId", stage.workspace.workspace_id)
 pulumi.export("clientId", stage.identity.client_id)
 pulumi.export("principalObjectId", stage.identity.principal_id)
 pulumi.export("deploymentIdentityName", config.names.deployment_identity)
+if stage.github_environment:
+    pulumi.export("githubEnvironment", stage.github_environment.environment_name)
+if stage.azure_devops_environment:
+    pulumi.export("serviceConnectionName", stage.azure_devops_environment.service_connection_name)

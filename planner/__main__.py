@@ -1,4 +1,4 @@
-"""`python -m planner --stack <name> [--format text|json]`: what `pulumi up` would create, offline.
+"""`python -m planner --stack <name> [--format text|json] [--config-file <path>]`: what `pulumi up` would create, offline.
 
 Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
 no traceback).
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")
+    parser.add_argument("--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project directory")
     args = parser.parse_args(argv)
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from planner.recorder import plan_stack
 
     try:
-        plan = plan_stack(args.project_dir.resolve(), args.stack)
+        plan = plan_stack(args.project_dir.resolve(), args.stack, args.config_file)
     except (ConfigError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

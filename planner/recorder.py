@@ -220,6 +220,6 @@ def main_program(project_dir: Path) -> Callable[[], None]:
     return lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
 
 
-def plan_stack(project_dir: Path, stack: str) -> Plan:
-    """Plan the project's real `__main__.py` with the stack's real config file."""
-    return record(main_program(project_dir), load_stack_config(project_dir, stack))
+def plan_stack(project_dir: Path, stack: str, config_file: Path | None = None) -> Plan:
+    """Plan the project's real `__main__.py` with the stack's real config file (or `config_file`)."""
+    return record(main_program(project_dir), load_stack_config(project_dir, stack, config_file))

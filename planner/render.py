@@ -6,7 +6,7 @@ from typing import Any
 
 from planner.mock_cloud import ARM_TYPES, physical_name
 from planner.recorder import Plan, Resource
-from planner.views import SCOPE_ORDER, access_view, principal_label
+from planner.views import SCOPE_ORDER, access_view, environments_view, principal_label
 
 NOISE_INPUTS = ("location", "tags", "resourceGroupName")
 """Inputs the text tree leaves out: the same on every resource of a stage (the JSON has them)."""
@@ -16,6 +16,7 @@ def to_json(plan: Plan) -> str:
     document = plan.to_json()
     outputs = document.pop("outputs")
     document["access"] = access_view(plan)
+    document["environments"] = environments_view(plan)
     document["outputs"] = outputs
     return json.dumps(document, indent=2) + "\n"
 
@@ -40,6 +41,7 @@ def to_text(plan: Plan) -> str:
     for type_, count in sorted(counts.items()):
         lines.append(f"  {count:>3}  {type_}")
     lines += _access_matrix(plan)
+    lines += _environment_table(plan)
     if plan.outputs:
         lines += ["", "Outputs:"]
         width = max(len(name) for name in plan.outputs)
@@ -69,6 +71,46 @@ def _access_matrix(plan: Plan) -> list[str]:
             parts = [f"{label if line == 0 else '':<{first}}"]
             parts += [f"{(row.get(kind, [])[line] if line < len(row.get(kind, [])) else ''):<{widths[kind]}}" for kind in kinds]
             lines.append("  " + " | ".join(parts).rstrip())
+    return lines
+
+
+def _environment_table(plan: Plan) -> list[str]:
+    """One block per CI environment: what gates a deployment and what trusts it."""
+    views = environments_view(plan)
+    if not views:
+        return ["", "CI environments: none (the deployment identity trusts nobody)"]
+    lines = ["", f"CI environments of stage '{plan.stack}':"]
+    for view in views:
+        rows = [("platform", view["platform"]), ("environment", view["name"])]
+        if view["platform"] == "github":
+            reviewers = view["reviewers"]["users"] + [f"team {t}" for t in view["reviewers"]["teams"]]
+            policy = view["branchPolicy"]
+            rows += [
+                ("repository", view["repository"]),
+                ("reviewers", ", ".join(reviewers) or "none"),
+                ("branch policy", policy if isinstance(policy, str) else
+                 ", ".join([*policy["branches"], *(f"tag {t}" for t in policy["tags"])])),
+                ("protection", ", ".join(f"{k}={_scalar(v)}" for k, v in view["checks"].items())),
+            ]
+        else:
+            connection = view["serviceConnection"]
+            rows += [
+                ("service connection", f"{connection['name']} ({connection['authenticationScheme']}, scope {connection['scope']})"),
+                ("approvers", ", ".join(view["approvers"]) or "none"),
+                ("branch policy", view["branchPolicy"] or "none"),
+                ("checks", ", ".join(f"{c['type']} on {c['on']}" for c in view["checks"]) or "none"),
+                ("pipelines", ", ".join(str(p) for p in view["pipelines"]) or "none authorized"),
+            ]
+        rows += [
+            ("secrets", ", ".join(view["secrets"]) or "none"),
+            ("variables", ", ".join(f"{k}={v}" for k, v in view["variables"].items()) or "none"),
+        ]
+        federation = view["federatedCredential"]
+        if federation:
+            rows += [("trust issuer", federation["issuer"]), ("trust subject", federation["subject"]),
+                     ("trust audience", ", ".join(federation["audiences"] or []))]
+        width = max(len(key) for key, _ in rows)
+        lines += [""] + [f"  {key:<{width}}  {value}" for key, value in rows]
     return lines
 
 

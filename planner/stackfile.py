@@ -45,8 +45,12 @@ def available_stacks(project_dir: Path) -> list[str]:
     return sorted(path.name[len("Pulumi."):-len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
 
 
-def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
-    path = project_dir / f"Pulumi.{stack}.yaml"
+def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = None) -> StackConfig:
+    """The config the CLI would hand the program for `stack`: from `Pulumi.<stack>.yaml`, or from
+    `config_file` (what `pulumi up --stack <stack> --config-file <path>` reads)."""
+    path = config_file or project_dir / f"Pulumi.{stack}.yaml"
+    if config_file is not None and not path.is_file():
+        raise StackFileError(f"no config file {path}")
     if not path.is_file():
         raise StackFileError(
             f"no stack file {path.name} for stack {stack!r}; stacks: {', '.join(available_stacks(project_dir)) or 'none'}"

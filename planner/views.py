@@ -51,3 +51,106 @@ def principal_label(entry: dict[str, Any]) -> str:
     if entry["identity"]:
         return f"identity {entry['identity']} ({entry['principalType']})"
     return f"{entry['principal']} ({entry['principalType']})"
+
+
+GITHUB_ENVIRONMENT = "mlinfra:components:GitHubEnvironment"
+ADO_ENVIRONMENT = "mlinfra:components:AzureDevOpsEnvironment"
+FEDERATED_CREDENTIALS = (
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+    "azure-native:managedidentity:FederatedIdentityCredential",
+)
+
+
+def _children(plan: Plan, parent_urn: str) -> list:
+    return [resource for resource in plan.resources if resource.parent == parent_urn]
+
+
+def _lookup_names(plan: Plan, token: str, key: str) -> dict[str, str]:
+    """Numeric/origin id -> the login, slug or group name the program looked up."""
+    return {str(call["result"].get(key)): str(call["args"].get("username") or call["args"].get("slug") or call["args"].get("name"))
+            for call in plan.lookups if call["token"] == token}
+
+
+def _federation(children: list) -> dict[str, Any] | None:
+    for resource in children:
+        if resource.type in FEDERATED_CREDENTIALS:
+            inputs = resource.inputs
+            return {"issuer": inputs.get("issuer"), "subject": inputs.get("subject"), "audiences": inputs.get("audiences")}
+    return None
+
+
+def environments_view(plan: Plan) -> list[dict[str, Any]]:
+    """Every CI environment of the plan: gates, secret names (never values), variables, trust."""
+    views = []
+    users = _lookup_names(plan, "github:index/getUser:getUser", "id")
+    teams = _lookup_names(plan, "github:index/getTeam:getTeam", "id")
+    groups = _lookup_names(plan, "azuredevops:index/getGroup:getGroup", "originId")
+    for component in plan.of_type(GITHUB_ENVIRONMENT):
+        children = _children(plan, component.urn)
+        env = next(r.inputs for r in children if r.type == "github:index/repositoryEnvironment:RepositoryEnvironment")
+        policies = [r.inputs for r in children if r.type.endswith("RepositoryEnvironmentDeploymentPolicy")]
+        reviewers = (env.get("reviewers") or [{}])[0]
+        branch_policy = env.get("deploymentBranchPolicy")
+        federation = _federation(children)
+        views.append({
+            "platform": "github",
+            "name": env.get("environment"),
+            "repository": (federation or {}).get("subject", "").removeprefix("repo:").split(":environment:")[0] or env.get("repository"),
+            "reviewers": {
+                "users": [users.get(str(i), str(i)) for i in reviewers.get("users", [])],
+                "teams": [teams.get(str(i), str(i)) for i in reviewers.get("teams", [])],
+            },
+            "branchPolicy": "any branch" if branch_policy is None else (
+                "protected branches" if branch_policy.get("protectedBranches") else {
+                    "branches": sorted(p["branchPattern"] for p in policies if p.get("branchPattern")),
+                    "tags": sorted(p["tagPattern"] for p in policies if p.get("tagPattern")),
+                }),
+            "checks": {
+                "waitTimer": env.get("waitTimer", 0),
+                "preventSelfReview": env.get("preventSelfReview", False),
+                "canAdminsBypass": env.get("canAdminsBypass", True),
+            },
+            "secrets": sorted(r.inputs["secretName"] for r in children if r.type.endswith("ActionsEnvironmentSecret")),
+            "variables": {r.inputs["variableName"]: r.inputs.get("value") for r in children
+                          if r.type.endswith("ActionsEnvironmentVariable")},
+            "federatedCredential": federation,
+            "urn": component.urn,
+        })
+    for component in plan.of_type(ADO_ENVIRONMENT):
+        children = _children(plan, component.urn)
+        env = next(r for r in children if r.type == "azuredevops:index/environment:Environment")
+        connection = next(r for r in children if r.type.endswith("ServiceEndpointAzureRM"))
+        checks = []
+        for resource in children:
+            kind = {"CheckApproval": "approval", "CheckBranchControl": "branchControl",
+                    "CheckExclusiveLock": "exclusiveLock"}.get(resource.type.rsplit(":", 1)[-1])
+            if kind:
+                target = "environment" if resource.inputs.get("targetResourceType") == "environment" else "serviceConnection"
+                check = {"on": target, "type": kind}
+                if kind == "approval":
+                    check["approvers"] = [groups.get(str(i), str(i)) for i in resource.inputs.get("approvers", [])]
+                    check["minimumApprovers"] = resource.inputs.get("minimumRequiredApprovers")
+                    check["requesterCanApprove"] = resource.inputs.get("requesterCanApprove")
+                if kind == "branchControl":
+                    check["allowedBranches"] = resource.inputs.get("allowedBranches")
+                    check["verifyBranchProtection"] = resource.inputs.get("verifyBranchProtection")
+                checks.append(check)
+        approvals = [c for c in checks if c["type"] == "approval"]
+        views.append({
+            "platform": "azure-devops",
+            "name": env.inputs.get("name"),
+            "serviceConnection": {
+                "name": connection.inputs.get("serviceEndpointName"),
+                "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),
+                "scope": connection.inputs.get("resourceGroup"),
+            },
+            "approvers": approvals[0]["approvers"] if approvals else [],
+            "branchPolicy": next((c["allowedBranches"] for c in checks if c["type"] == "branchControl"), None),
+            "checks": sorted(checks, key=lambda c: (c["on"], c["type"])),
+            "pipelines": sorted({r.inputs.get("pipelineId") for r in children if r.type.endswith("PipelineAuthorization")}),
+            "secrets": [],
+            "variables": {},
+            "federatedCredential": _federation(children),
+            "urn": component.urn,
+        })
+    return views
