@@ -136,10 +136,13 @@ class CiSettings(Settings):
 
     @model_validator(mode="after")
     def _sections_match_platform(self):
+        problems = []
         for wanted, section, key in ((self.platform.uses_github, self.github, "github"),
                                      (self.platform.uses_azure_devops, self.azure_dev_ops, "azureDevOps")):
             if wanted and section is None:
-                raise ValueError(f"platform {self.platform.value!r} needs the {key} section")
+                problems.append(f"platform {self.platform.value!r} needs the {key} section")
             if not wanted and section is not None:
-                raise ValueError(f"the {key} section is set but platform is {self.platform.value!r}; remove it or change platform")
+                problems.append(f"the {key} section is set but platform is {self.platform.value!r}; remove it or change platform")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self

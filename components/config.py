@@ -12,6 +12,7 @@ before any resource is registered, naming the key, the value received and what i
 import datetime
 import json
 import re
+import types
 import typing
 from enum import StrEnum
 from typing import Annotated, Any
@@ -450,11 +451,25 @@ def _config_key(namespace: str, loc: tuple) -> str:
     return f"{prefix}:{'.'.join([head, *rest])}"
 
 
+def _unwrap(annotation: Any) -> Any:
+    """The model or map inside `X | None` / `Annotated[X, ...]`; else the annotation itself."""
+    while typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        inner = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        annotation = inner[0] if len(inner) == 1 else annotation
+        if len(inner) != 1:
+            break
+    return annotation
+
+
 def _field(loc: tuple):
     """The model field at `loc` (by alias, through map entries such as a persona's name), or None."""
     model: Any = StageConfig
     found = None
     for part in loc:
+        model = _unwrap(model)
         if typing.get_origin(model) is dict:  # `part` is a map key, e.g. a persona's name
             model = typing.get_args(model)[1]
             continue
@@ -483,9 +498,9 @@ def _describe(namespace: str, detail: dict) -> str:
     kind = detail["type"]
     field = _field(loc)
     if kind == "extra_forbidden":
-        model = _field(loc[:-1]).annotation if len(loc) > 1 and _field(loc[:-1]) else StageSettings
+        model = _unwrap(_field(loc[:-1]).annotation) if len(loc) > 1 and _field(loc[:-1]) else StageSettings
         if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
-            model = typing.get_args(model)[1]
+            model = _unwrap(typing.get_args(model)[1])
         return f"{key}: unknown key; {_allowed_keys(model)}" if isinstance(model, type) else f"{key}: unknown key"
     if kind == "missing":
         return f"{key}: required but not set; expected {_what_is_allowed(field)}" if field else f"{key}: required"
@@ -496,4 +511,7 @@ def _describe(namespace: str, detail: dict) -> str:
         message = f"expected {_what_is_allowed(field)}"
     else:
         message = detail["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    section = _unwrap(field.annotation) if field else (StageConfig if not loc else None)
+    if isinstance(section, type) and issubclass(section, BaseModel):  # a rule over a whole section
+        return f"{key}: {message}"
     return f"{key}: got {json.dumps(detail['input'], default=str)}; {message}"
