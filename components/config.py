@@ -230,8 +230,8 @@ class DeploymentIdentitySettings(Settings):
 class StageSettings(Settings):
     """The settings under this project's namespace in `Pulumi.<stage>.yaml`."""
 
-    workload: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")]
-    """2-10 lowercase letters and digits starting with a letter. Required: the short name of the
+    workload: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,13}$")]
+    """2-14 lowercase letters and digits starting with a letter. Required: the short name of the
     ML workload or team (for example `churn`), first part of every resource name."""
     unique_suffix: Annotated[StrictStr, Field(pattern=rf"^[a-z0-9]{{{SUFFIX_LENGTH}}}$")] | None = None
     """5 lowercase letters or digits. Ends the globally unique names (storage, key vault,

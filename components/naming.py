@@ -2,9 +2,10 @@
 
 Names follow the Cloud Adoption Framework pattern `<type>-<workload>-<stage>-<region>`.
 Storage accounts, key vaults and container registries are globally unique (reference
-section 7), so they drop the hyphens their rules forbid and end in a short suffix that is
-a pure function of subscription, workload and stage: stable across runs (T-10), different
-across subscriptions. Nothing is ever truncated: a name that breaks Azure's rules raises
+section 7), so they drop the hyphens their rules forbid, carry a fixed-length stage code and
+end in a short suffix that is a pure function of subscription, workload and stage: stable
+across runs (T-10), different across subscriptions. Fixed lengths keep the compact names
+unambiguous (workload `xpre` in prod and `x` in preprod cannot meet). Nothing is ever truncated: a name that breaks Azure's rules raises
 `NamingError`, which the config module reports as a config error.
 """
 
@@ -19,6 +20,9 @@ SUFFIX_LENGTH = 5
 """Characters of the uniqueness suffix: 36**5 (60 million) values per workload and stage."""
 
 _BASE36 = string.digits + string.ascii_lowercase
+
+STAGE_CODES = {"dev": "dev", "preprod": "ppd", "prod": "prd"}
+"""Three-letter stage codes of the compact (hyphen-less) names."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,10 @@ def stage_names(
     name that is still reserved by a soft-deleted vault, pitfall P3).
     """
     region = region_code(location)
+    if stage not in STAGE_CODES:
+        raise NamingError(f"stage {stage!r} has no name code; stages: {', '.join(STAGE_CODES)}")
     suffix = suffix or unique_suffix(subscription_id, workload, stage)
-    compact = f"{workload}{stage}{suffix}"
+    compact = f"{workload}{STAGE_CODES[stage]}{suffix}"
     names = {
         "resource_group": f"rg-{workload}-{stage}-{region}",
         "storage_account": f"st{compact}",

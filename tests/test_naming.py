@@ -11,13 +11,13 @@ from dataclasses import asdict
 
 import pytest
 
-from components.naming import RULES, SUFFIX_LENGTH, NamingError, stage_names, unique_suffix
+from components.naming import RULES, STAGE_CODES, SUFFIX_LENGTH, NamingError, stage_names, unique_suffix
 from components.regions import REGION_CODES
 
 SUBSCRIPTION = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 OTHER_SUBSCRIPTION = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f6a"
 STAGES = ("dev", "preprod", "prod")
-LONGEST_WORKLOAD = "abcdefghij"  # config allows at most 10 characters
+LONGEST_WORKLOAD = "abcdefghijklmn"  # config allows at most 14 characters
 LONGEST_STAGE = max(STAGES, key=len)
 LONGEST_REGION = max(REGION_CODES, key=lambda location: len(REGION_CODES[location]))
 GLOBALLY_UNIQUE = ("storage_account", "key_vault", "container_registry")
@@ -64,7 +64,7 @@ def test_longest_combination_gives_valid_names():
     assert invalid == {}
     # The longest combination is exactly at the storage / key vault limit: nothing was truncated.
     assert len(derived["storage_account"]) == 24
-    assert LONGEST_WORKLOAD in derived["storage_account"] and LONGEST_STAGE in derived["storage_account"]
+    assert LONGEST_WORKLOAD in derived["storage_account"] and STAGE_CODES[LONGEST_STAGE] in derived["storage_account"]
 
 
 @pytest.mark.parametrize("location", sorted(REGION_CODES))
@@ -204,3 +204,17 @@ def test_check_accepts_and_returns_valid_name(rule, name):
 def test_naming_error_is_a_value_error():
     # Config validation relies on catching it; it must not be a bare Exception.
     assert issubclass(NamingError, ValueError)
+
+
+def test_compact_names_cannot_collide_across_workload_and_stage_boundaries():
+    # Without fixed-length stage codes, "xpre" + "prod" and "x" + "preprod" would both read "xpreprod".
+    kwargs = dict(location="westeurope", subscription_id=SUBSCRIPTION, suffix="abcde")
+    one = stage_names(workload="xpre", stage="prod", **kwargs)
+    other = stage_names(workload="x" + "p", stage="preprod", **kwargs)
+    assert one.storage_account != other.storage_account
+    assert stage_names(workload="churn", stage="prod", **kwargs).storage_account == "stchurnprdabcde"
+
+
+def test_fails_when_the_stage_has_no_name_code():
+    with pytest.raises(NamingError, match="stage 'qa' has no name code"):
+        stage_names(workload="churn", stage="qa", location="westeurope", subscription_id=SUBSCRIPTION)
