@@ -1,0 +1,178 @@
+"""GitHubEnvironment under the mock engine, and the GitHub side of each real stack file."""
+
+import datetime
+import json
+
+import pytest
+
+from components.ci_settings import GitHubSettings
+from components.config import CredentialMode, IdentityKind
+from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from components.github_environment import GITHUB_OIDC_ISSUER, GitHubEnvironment, GitHubEnvironmentArgs
+from planner.mock_cloud import ArmMocks, placeholder_number
+from planner.recorder import Plan
+from planner.views import environments_view
+from tests.conftest import STACKS, plan, run_program
+
+ENV = "github:index/repositoryEnvironment:RepositoryEnvironment"
+POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+SECRET = "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret"
+VARIABLE = "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+
+
+def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod") -> Plan:
+    def program():
+        identity = DeploymentIdentity("prod-deploy", DeploymentIdentityArgs(
+            display_name="id-churn-prod-cicd-abcde", resource_group_name="rg", location="westeurope", tags={}, kind=kind))
+        GitHubEnvironment("prod-github", GitHubEnvironmentArgs(
+            environment=environment,
+            settings=GitHubSettings.model_validate(settings, by_name=False),
+            identity=identity,
+            secrets={"AZURE_CLIENT_ID": identity.client_id, "AZURE_TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
+            variables={"AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"},
+        ))
+
+    return run_program(program, "prod")
+
+
+PROD = {"repository": "contoso/churn-mlops", "reviewers": {"users": ["alex-mle"], "teams": ["ml-engineers"]},
+        "branchPolicy": {"branchPatterns": ["main", "release/*"], "tagPatterns": ["v*"]}, "waitTimer": 5}
+
+
+def test_environment_is_named_after_the_stage_with_numeric_reviewers():
+    result = build(PROD)
+    env = result.one(ENV).inputs
+    assert env["environment"] == "prod" and env["repository"] == "churn-mlops"
+    assert env["reviewers"] == [{"users": [placeholder_number("github-user", "alex-mle")],
+                                 "teams": [placeholder_number("github-team", "ml-engineers")]}]  # P12: ints
+    assert env["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
+    assert env["preventSelfReview"] is True and env["canAdminsBypass"] is False and env["waitTimer"] == 5
+
+
+def test_each_pattern_is_a_deployment_policy_of_the_environment():
+    result = build(PROD)
+    patterns = sorted((p.inputs.get("branchPattern", ""), p.inputs.get("tagPattern", "")) for p in result.of_type(POLICY))
+    assert patterns == [("", "v*"), ("main", ""), ("release/*", "")]
+    env_urn = result.one(ENV).urn
+    assert all(env_urn in p.dependencies and p.inputs["environment"] == "prod" for p in result.of_type(POLICY))
+
+
+def test_protected_branches_policy_has_no_patterns():
+    result = build({**PROD, "branchPolicy": {"protectedBranches": True}})
+    assert result.one(ENV).inputs["deploymentBranchPolicy"] == {"protectedBranches": True, "customBranchPolicies": False}
+    assert not result.of_type(POLICY)
+
+
+def test_federated_subject_is_built_from_the_environment_name_exactly():
+    result = build(PROD)
+    credential = result.one(APP_FIC)
+    env = result.one(ENV)
+    assert credential.inputs["subject"] == f"repo:contoso/churn-mlops:environment:{env.inputs['environment']}"
+    assert credential.inputs["issuer"] == GITHUB_OIDC_ISSUER == "https://token.actions.githubusercontent.com"
+    assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+    assert credential.inputs["applicationId"].startswith("/applications/")
+    assert env.urn in credential.dependencies  # created only once the environment exists
+
+
+def test_subject_keeps_the_case_of_repository_and_stage():
+    result = build({**PROD, "repository": "Contoso/Churn-MLOps"})
+    assert result.one(APP_FIC).inputs["subject"] == "repo:Contoso/Churn-MLOps:environment:prod"
+
+
+def test_managed_identity_gets_a_managed_identity_credential():
+    result = build(PROD, kind=IdentityKind.MANAGED_IDENTITY)
+    credential = result.one(UAMI_FIC)
+    assert credential.inputs["resourceName"] == "id-churn-prod-cicd-abcde"
+    assert credential.inputs["subject"] == "repo:contoso/churn-mlops:environment:prod"
+    assert not result.of_type(APP_FIC)
+
+
+def test_secrets_are_secret_and_wait_for_the_environment():
+    result = build(PROD)
+    env_urn = result.one(ENV).urn
+    secrets = {s.inputs["secretName"]: s for s in result.of_type(SECRET)}
+    assert set(secrets) == {"AZURE_CLIENT_ID", "AZURE_TENANT_ID"}
+    for secret in secrets.values():
+        assert secret.inputs["value"] == "[secret]"  # GH-6: even a plain literal goes in as a secret
+        assert "plaintextValue" not in secret.inputs  # deprecated field (P13)
+        assert env_urn in secret.dependencies
+    variable = result.one(VARIABLE)
+    assert variable.inputs == {"environment": "prod", "repository": "churn-mlops",
+                               "variableName": "AZURE_RESOURCE_GROUP", "value": "rg-churn-prod-weu"}
+
+
+class FailingLookups(ArmMocks):
+    def call(self, args):
+        if args.token == "github:index/getUser:getUser" and args.args.get("username") == "ghost":
+            raise Exception("GET https://api.github.com/users/ghost: 404 Not Found []")
+        return super().call(args)
+
+
+def test_fails_when_a_reviewer_lookup_fails_and_creates_no_environment(monkeypatch):
+    from planner import recorder
+    from planner.recorder import RecordingMonitor
+
+    monitors = []
+
+    class Spy(RecordingMonitor):
+        def __init__(self, mocks):
+            super().__init__(mocks)
+            monitors.append(self)
+
+    monkeypatch.setattr(recorder, "ArmMocks", FailingLookups)
+    monkeypatch.setattr(recorder, "RecordingMonitor", Spy)
+    with pytest.raises(Exception, match="ghost: 404 Not Found"):
+        build({**PROD, "reviewers": {"users": ["ghost"]}})
+    registered = {r.type for r in monitors[-1].registrations}
+    assert ENV not in registered and SECRET not in registered  # T-13: never without its reviewers
+
+
+# --- the real stack files ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_has_its_github_environment(stack_plans, stack):
+    [view] = [v for v in environments_view(stack_plans[stack]) if v["platform"] == "github"]
+    assert view["name"] == stack
+    assert view["federatedCredential"]["subject"] == f"repo:{view['repository']}:environment:{stack}"
+    assert view["secrets"] == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
+    outputs = stack_plans[stack].outputs
+    assert view["variables"] == {"AZUREML_WORKSPACE_NAME": outputs["workspaceName"],
+                                 "AZURE_RESOURCE_GROUP": outputs["resourceGroupName"], "AZURE_LOCATION": outputs["location"]}
+    assert outputs["githubEnvironment"] == stack
+
+
+@pytest.mark.parametrize("stack", ["preprod", "prod"])
+def test_production_environments_are_gated(stack_plans, stack):
+    [view] = environments_view(stack_plans[stack])
+    assert view["reviewers"]["users"] or view["reviewers"]["teams"]
+    assert view["checks"]["preventSelfReview"] is True and view["checks"]["canAdminsBypass"] is False
+    assert isinstance(view["branchPolicy"], dict) and view["branchPolicy"]["branches"] == ["main"]
+
+
+def test_prod_needs_two_people_in_the_reviewer_pool(stack_plans):
+    [view] = environments_view(stack_plans["prod"])
+    assert len(view["reviewers"]["users"]) + len(view["reviewers"]["teams"]) >= 2  # GH-2
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_secret_value_in_plain_text_anywhere(stack_plans, stack):
+    document = json.dumps(stack_plans[stack].to_json())
+    for secret in stack_plans[stack].of_type(SECRET):
+        assert secret.inputs["value"] == "[secret]"
+    assert "placeholder-not-a-secret" not in document
+
+
+def test_client_secret_mode_adds_azure_credentials_as_a_secret():
+    expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
+    result = plan("dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}})
+    secrets = {s.inputs["secretName"]: s.inputs["value"] for s in result.of_type(SECRET)}
+    assert secrets["AZURE_CREDENTIALS"] == "[secret]"
+    assert "placeholder-not-a-secret" not in json.dumps(result.to_json())
+
+
+def test_federated_mode_has_no_azure_credentials(stack_plans):
+    for stack in STACKS:
+        assert "AZURE_CREDENTIALS" not in {s.inputs["secretName"] for s in stack_plans[stack].of_type(SECRET)}
