@@ -1,5 +1,7 @@
 """`python -m planner --stack <name> [--format text|json] [--config-file <path>]`: what `pulumi up` would create, offline.
 
+`python -m planner diff --base <git-ref> [...]` compares against another revision (see planner/diff_command.py).
+
 Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
 no traceback).
 """
@@ -16,6 +18,11 @@ FORMATS = {"text": to_text, "json": to_json}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:
+        from planner.diff_command import main as diff_main
+
+        return diff_main(argv[1:], PROJECT_DIR)
     parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")

@@ -1,0 +1,62 @@
+"""`python -m planner diff`: what this working tree changes against a git revision, per stack.
+
+Exit status: 0 (no changes, or changes without --exit-code), 1 (changes, with --exit-code),
+2 (bad arguments, a revision that cannot be planned, invalid config in the working tree).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from planner.diff import StackDiff, diff_plans
+from planner.diff_render import diff_json, diff_markdown, diff_text
+from planner.revisions import RevisionError, checkout, finish_plans, resolve, start_plans
+from planner.stackfile import available_stacks
+
+FORMATS = {"text": diff_text, "json": diff_json, "markdown": diff_markdown}
+
+
+def main(argv: list[str], project_dir: Path) -> int:
+    parser = argparse.ArgumentParser(prog="python -m planner diff", description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="HEAD", help="git revision to compare against; default HEAD")
+    parser.add_argument("--stack", action="append", help="stack to compare (repeatable); default every stack")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")
+    parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    parser.add_argument("--exit-code", action="store_true", help="exit 1 when any stack changes")
+    parser.add_argument("--project-dir", type=Path, default=project_dir, help="Pulumi project directory")
+    args = parser.parse_args(argv)
+    project_dir = args.project_dir.resolve()
+    try:
+        commit = resolve(project_dir, args.base)
+        with checkout(project_dir, commit) as base_dir:
+            stacks = args.stack or sorted(set(available_stacks(project_dir)) | set(available_stacks(base_dir)))
+            # Both revisions plan at once, each in its own process (two cores, half the wait).
+            head_run, base_run = start_plans(project_dir, stacks), start_plans(base_dir, stacks)
+            head, base = finish_plans(head_run, "the working tree"), finish_plans(base_run, f"{args.base}")
+    except RevisionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    broken = {stack: plan["error"] for stack, plan in head.items() if plan and "error" in plan}
+    if broken:
+        print("error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()), file=sys.stderr)
+        return 2
+    diffs = [_diff(stack, base.get(stack), head.get(stack), args.base) for stack in stacks]
+    report = FORMATS[args.format](args.base, commit, diffs)
+    if args.output:
+        args.output.write_text(report)
+    else:
+        sys.stdout.write(report)
+    return 1 if args.exit_code and any(diff.changed for diff in diffs) else 0
+
+
+def _diff(stack: str, base: dict | None, head: dict | None, ref: str) -> StackDiff:
+    note = None
+    if base and "error" in base:
+        note, base = f"{ref} cannot plan this stack ({base['error']}); everything shows as added", None
+    elif base is None:
+        note = f"new stack: {ref} has no Pulumi.{stack}.yaml"
+    if head is None:
+        note = "stack file removed in the working tree"
+    diff = diff_plans(stack, base, head)
+    diff.note = note
+    return diff

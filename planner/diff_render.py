@@ -1,0 +1,84 @@
+"""Plan diffs as text (terminal), Markdown (a PR comment) and JSON."""
+
+import json
+
+from planner.diff import StackDiff, to_document
+
+COMMENT_MARKER = "<!-- mlinfra-plan-diff -->"
+"""Lets a workflow find and update its one PR comment."""
+COMMENT_LIMIT = 65_536
+"""GitHub's maximum comment size; past it the Markdown drops resource details, then findings."""
+
+
+def diff_json(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
+    return json.dumps(to_document(base_ref, base_commit, diffs), indent=2) + "\n"
+
+
+def _value(value) -> str:
+    return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def diff_text(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
+    lines = [f"Plan diff against {base_ref} ({base_commit[:12]}): offline, mock engine."]
+    for diff in diffs:
+        counts = diff.counts()
+        lines += ["", f"== stack {diff.stack}: " + (", ".join(f"{n} {k}" for k, n in counts.items()) if diff.changed else "no changes")]
+        if diff.note:
+            lines.append(f"   note: {diff.note}")
+        if diff.findings:
+            lines.append("   Security-relevant:")
+            lines += [f"   ! [{f.category}] {f.text}" for f in diff.findings]
+        for resource in diff.resources:
+            lines.append(f"   {'+-~~'['added removed changed replaced'.split().index(resource.change)]} {resource.change:<8} {resource.type}  {resource.name}")
+            if resource.change in ("changed", "replaced"):
+                lines += [f"        {c['path']}: {_value(c['before'])} -> {_value(c['after'])}" for c in resource.inputs]
+    return "\n".join(lines) + "\n"
+
+
+def diff_markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], limit: int = COMMENT_LIMIT) -> str:
+    """The PR comment; shortened to fit `limit` characters, findings kept longest."""
+    for detail in ("full", "counts", "findings-capped"):
+        text = _markdown(base_ref, base_commit, diffs, detail, limit)
+        if len(text) <= limit:
+            return text
+    return text[: limit - 200] + "\n\n_…cut to fit a GitHub comment; see the job summary artifact for the rest._\n"
+
+
+def _markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], detail: str, limit: int) -> str:
+    lines = [COMMENT_MARKER, f"### Plan diff against `{base_ref}` (`{base_commit[:12]}`)", "",
+             "| Stack | Security-relevant | Added | Changed | Replaced | Removed |", "|---|---|---|---|---|---|"]
+    for diff in diffs:
+        c = diff.counts()
+        lines.append(f"| `{diff.stack}` | {c['security']} | {c['added']} | {c['changed']} | {c['replaced']} | {c['removed']} |")
+    if not any(diff.changed for diff in diffs):
+        lines += ["", "No changes: every stack plans the same as the base."]
+    budget = max(20, limit // 200) if detail == "findings-capped" else None
+    for diff in diffs:
+        if not diff.changed and not diff.note:
+            continue
+        lines += ["", f"#### `{diff.stack}`"]
+        if diff.note:
+            lines += ["", f"> {diff.note}"]
+        if diff.findings:
+            lines += ["", "**Security-relevant changes**", ""]
+            shown = diff.findings[:budget] if budget else diff.findings
+            lines += [f"- **{f.category}**: {_escape(f.text)}" for f in shown]
+            if len(shown) < len(diff.findings):
+                lines.append(f"- … {len(diff.findings) - len(shown)} more in the job summary artifact")
+        if diff.resources and detail == "full":
+            lines += ["", f"<details><summary>Resource changes ({len(diff.resources)})</summary>", "",
+                      "| Change | Type | Name | Inputs |", "|---|---|---|---|"]
+            for resource in diff.resources:
+                inputs = "" if resource.change in ("added", "removed") else "<br>".join(
+                    f"`{c['path']}`: {_escape(_value(c['before']))} → {_escape(_value(c['after']))}" for c in resource.inputs)
+                lines.append(f"| {resource.change} | `{resource.type}` | `{resource.name}` | {inputs} |")
+            lines += ["", "</details>"]
+        elif diff.resources:
+            counts = diff.counts()
+            lines += ["", f"_Resource details left out to fit the comment: {counts['added']} added, {counts['changed']} changed, "
+                          f"{counts['replaced']} replaced, {counts['removed']} removed._"]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,73 @@
+"""Plans a stack as a git revision had it: each revision is planned by its own code, in its
+own process, so the base of a diff needs nothing from the working tree but the venv."""
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+# Runs inside the revision's checkout: `plan_stack` and `to_json` are the planner's stable
+# entry points (present since the first release), so any revision with a planner can answer.
+_BUNDLE = """
+import json, sys
+from pathlib import Path
+from planner.recorder import plan_stack
+from planner.render import to_json
+plans = {}
+for stack in json.loads(sys.argv[1]):
+    if not (Path.cwd() / f"Pulumi.{stack}.yaml").is_file():
+        plans[stack] = None
+        continue
+    try:
+        plans[stack] = json.loads(to_json(plan_stack(Path.cwd(), stack)))
+    except Exception as error:
+        plans[stack] = {"error": " ".join(f"{type(error).__name__}: {error}".split())}
+sys.stdout.write(json.dumps(plans))
+"""
+
+
+class RevisionError(Exception):
+    """A revision cannot be read or planned at all."""
+
+
+def resolve(project_dir: Path, ref: str) -> str:
+    """The commit `ref` names; RevisionError when git does not know it."""
+    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                            cwd=project_dir, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RevisionError(f"--base {ref!r} is not a commit of this repository (fetch it first, e.g. git fetch origin main)")
+    return result.stdout.strip()
+
+
+@contextmanager
+def checkout(project_dir: Path, commit: str):
+    """The project directory as it was at `commit`, extracted to a temporary directory."""
+    prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=project_dir,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    archive = subprocess.run(["git", "archive", "--format=tar", f"{commit}:{prefix}" if prefix else commit],
+                             cwd=project_dir, capture_output=True)
+    if archive.returncode != 0:
+        raise RevisionError(f"cannot read {commit[:12]}: {archive.stderr.decode().strip()}")
+    with tempfile.TemporaryDirectory(prefix="mlinfra-base-") as directory:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(directory, filter="data")
+        yield Path(directory)
+
+
+def start_plans(project_dir: Path, stacks: list[str]) -> subprocess.Popen:
+    """Start planning `stacks` of the project in `project_dir` in a child process."""
+    return subprocess.Popen([sys.executable, "-c", _BUNDLE, json.dumps(stacks)], cwd=project_dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_plans(process: subprocess.Popen, label: str) -> dict[str, dict | None]:
+    """stack -> plan document, None (no stack file) or {"error": ...}."""
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise RevisionError(f"{label} cannot be planned: {last}")
+    return json.loads(stdout)
