@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictStr, Va
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.regions import REGION_CODES
 from components.ci_settings import CiSettings
+from components.network_settings import NetworkSettings
 from components.roles import ROLES
 from components.settings_base import Settings, distinct
 
@@ -102,12 +103,6 @@ Guid = Annotated[StrictStr, AfterValidator(validate_guid)]
 StrictInt = Annotated[int, Field(strict=True)]
 
 
-class NetworkSettings(Settings):
-    public_network_access_enabled: StrictBool = False
-    """Whether the workspace, storage account, key vault and registry accept traffic from the
-    internet. Default false (ML-1, ST-2, KV-4, ACR-3): reach them through private endpoints."""
-
-
 class StorageSettings(Settings):
     sku: StorageSku = StorageSku.STANDARD_ZRS
     """Replication of the workspace storage account. Default Standard_ZRS (zone-redundant, ST-11)."""
@@ -139,6 +134,10 @@ class MonitoringSettings(Settings):
 class WorkspaceSettings(Settings):
     isolation_mode: IsolationMode = IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
     """Managed network isolation of managed compute. Default AllowOnlyApprovedOutbound (ML-3)."""
+    image_build_compute: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,15}$")] | None = None
+    """Name of the compute cluster that builds environment images, 2-16 letters, digits and '-'.
+    Required when public network access is off: a private registry cannot build images (ML-10).
+    The team creates the cluster; this only names it."""
     high_business_impact: StrictBool = True
     """Whether the workspace is flagged high business impact (less diagnostic data collected by
     Microsoft, encrypted scratch disks, ML-9). Default true. Set at creation only: changing it
@@ -240,8 +239,9 @@ class StageSettings(Settings):
     tags: Annotated[dict[StrictStr, StrictStr], AfterValidator(_tags)] = Field(default_factory=dict)
     """Tags on every taggable resource, besides `workload`, `stage` and `managed-by`, which the
     program sets itself. Default none."""
-    network: NetworkSettings = NetworkSettings()
-    """Network exposure of the stage's data-plane resources."""
+    network: NetworkSettings
+    """public (publicNetworkAccessEnabled: true) or private (privateEndpoints). Required: how the
+    stage's data-plane resources are reached; there is no safe default that also works."""
     storage: StorageSettings = StorageSettings()
     """The workspace's default storage account."""
     key_vault: KeyVaultSettings = KeyVaultSettings()
@@ -361,12 +361,19 @@ def _check_consistency(namespace: str, config: StageConfig) -> None:
 
 
 def _network_problems(config: StageConfig) -> list[str]:
-    if not config.network.public_network_access_enabled and config.container_registry.sku != RegistrySku.PREMIUM:
-        return [
+    if config.network.public_network_access_enabled:
+        return []
+    problems = []
+    if config.container_registry.sku != RegistrySku.PREMIUM:
+        problems.append(
             f"containerRegistry.sku: got {json.dumps(config.container_registry.sku.value)}; a registry without public "
-            "network access must be 'Premium' (ACR-3); use 'Premium' or set network.publicNetworkAccessEnabled to true"
-        ]
-    return []
+            "network access must be 'Premium' to take a private endpoint (ACR-3); use 'Premium' or set "
+            "network.publicNetworkAccessEnabled to true"
+        )
+    if config.workspace.image_build_compute is None:
+        problems.append("workspace.imageBuildCompute: required when public network access is off; a private "
+                        "registry cannot build images, so name the compute cluster that does (ML-10)")
+    return problems
 
 
 def _access_problems(config: StageConfig) -> list[str]:

@@ -18,6 +18,7 @@ from components.deployment_identity import DeploymentIdentity, DeploymentIdentit
 from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from components.stage_network import StageNetwork, StageNetworkArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,7 @@ class MlStage(pulumi.ComponentResource):
     """The resource group of a stage, its ML workspace, its pipeline identity and who may do what."""
 
     resource_group_name: pulumi.Output[str]
+    network: StageNetwork | None
     workspace: MlWorkspace
     identity: DeploymentIdentity
     access: StageAccess
@@ -54,6 +56,19 @@ class MlStage(pulumi.ComponentResource):
             ),
         )
 
+        endpoints = config.network.private_endpoints
+        self.network = None if endpoints is None else StageNetwork(
+            f"{name}-network",
+            StageNetworkArgs(
+                settings=endpoints,
+                network_name=names.virtual_network,
+                resource_group_name=group.name,
+                location=config.location,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
         self.workspace = MlWorkspace(
             f"{name}-ml",
             MlWorkspaceArgs(
@@ -69,6 +84,7 @@ class MlStage(pulumi.ComponentResource):
                 monitoring=config.monitoring,
                 workspace=config.workspace,
                 protection=protection,
+                private_link=self.network.link if self.network else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -24,12 +24,13 @@ from components.config import (
     ContainerRegistrySettings,
     KeyVaultSettings,
     MonitoringSettings,
-    NetworkSettings,
     ResourceProtection,
     StorageSettings,
     WorkspaceSettings,
 )
+from components.network_settings import NetworkSettings
 from components.naming import StageNames
+from components.stage_network import PrivateLink, private_endpoint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,8 +45,8 @@ class MlWorkspaceArgs:
     """Entra tenant that authorizes key vault access."""
     tags: Mapping[str, str]
     """Tags on every resource."""
-    network: NetworkSettings = NetworkSettings()
-    """Public network access; default: none (private endpoints only)."""
+    network: NetworkSettings
+    """Public network access, or where the private endpoints go."""
     storage: StorageSettings = StorageSettings()
     """Storage SKU and shared-key access; default Standard_ZRS without shared keys."""
     key_vault: KeyVaultSettings = KeyVaultSettings()
@@ -58,6 +59,8 @@ class MlWorkspaceArgs:
     """Managed network isolation and HBI flag; default AllowOnlyApprovedOutbound, HBI on."""
     protection: ResourceProtection = ResourceProtection()
     """`protect` / `retainOnDelete` of every resource here (all are stateful); default both on."""
+    private_link: PrivateLink | None = None
+    """Where the private endpoints go (ML-2). Default none: no endpoints (a public stage)."""
 
 
 class MlWorkspace(pulumi.ComponentResource):
@@ -172,6 +175,8 @@ class MlWorkspace(pulumi.ComponentResource):
             ),  # ML-1
             managed_network=mls.ManagedNetworkSettingsArgs(isolation_mode=args.workspace.isolation_mode.value),  # ML-3
             hbi_workspace=args.workspace.high_business_impact,  # ML-9
+            # ML-10: a registry without public access cannot run ACR Tasks; images build here.
+            image_build_compute=None if public else args.workspace.image_build_compute,
             # ML-7: without shared keys the workspace must reach its datastores with its identity.
             system_datastores_auth_mode=(
                 mls.SystemDatastoresAuthMode.ACCESS_KEY
@@ -181,6 +186,24 @@ class MlWorkspace(pulumi.ComponentResource):
             opts=stateful,
             **common,
         )
+
+        if args.private_link is not None:
+            # One endpoint per sub-resource a workspace user reaches (ML-2, ST-2, KV-4, ACR-3).
+            for role, target_name, target, group in (
+                ("workspace", args.names.workspace, workspace, "amlworkspace"),
+                ("storage", args.names.storage_account, account, "blob"),
+                ("storage", args.names.storage_account, account, "file"),
+                ("keyvault", args.names.key_vault, vault, "vault"),
+                ("registry", args.names.container_registry, registry, "registry"),
+            ):
+                private_endpoint(
+                    f"{name}-{role}-{group}-endpoint",
+                    endpoint_name=args.names.private_endpoint(target_name, group),
+                    target_id=target.id,
+                    group=group,
+                    link=args.private_link,
+                    parent=self,
+                )
 
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name

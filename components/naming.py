@@ -72,6 +72,12 @@ RULES = {
     "deployment_identity": NameRule(
         "deployment identity", 3, 120, r"[A-Za-z0-9][A-Za-z0-9_-]*",
         "letters, digits, '-' and '_', starting with a letter or digit (managed identity rules)"),
+    "virtual_network": NameRule(
+        "virtual network", 2, 64, r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
+        "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'"),
+    "private_endpoint": NameRule(
+        "private endpoint", 2, 64, r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
+        "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'"),
     "workspace": NameRule(
         "machine learning workspace", 3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*",
         "letters, digits, '-' and '_', starting with a letter or digit"),
@@ -91,8 +97,14 @@ class StageNames:
     workspace: str
     deployment_identity: str
     """Display name of the CI app registration, or name of the CI managed identity."""
+    virtual_network: str
+    """Network a private stage creates for its private endpoints (when it creates one)."""
     service_connection: str
     """Default name of the stage's Azure DevOps service connection (the classic `spn-aml-workspace-<stage>`)."""
+
+    def private_endpoint(self, resource_name: str, group: str) -> str:
+        """Name of the private endpoint of sub-resource `group` of `resource_name`."""
+        return RULES["private_endpoint"].check(f"pe-{resource_name}-{group}")
 
 
 def unique_suffix(subscription_id: str, workload: str, stage: str) -> str:
@@ -129,6 +141,7 @@ def stage_names(
         "workspace": f"mlw-{workload}-{stage}-{region}",
         # App display names are tenant-wide, so the suffix keeps two subscriptions apart.
         "deployment_identity": f"id-{workload}-{stage}-cicd-{suffix}",
+        "virtual_network": f"vnet-{workload}-{stage}-{region}",
     }
     checked = {field: RULES[field].check(name) for field, name in names.items()}
     return StageNames(**checked, service_connection=f"spn-aml-workspace-{stage}")

@@ -28,7 +28,8 @@ class ArmType:
     name_input: str
     """Input holding the resource's Azure name (its `name` output)."""
     provider_type: str | None
-    """`Namespace/type` under the resource group; None for the resource group itself."""
+    """`Namespace/type` under the resource group, with `{input}` placeholders for a parent's name
+    (child resources); None for the resource group itself."""
 
 
 ARM_TYPES = {
@@ -46,7 +47,17 @@ ARM_TYPES = {
     ),
     "azure-native:authorization:RoleAssignment": ArmType("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
     "azure-native:managedidentity:FederatedIdentityCredential": ArmType(
-        "federatedIdentityCredentialResourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"
+        "federatedIdentityCredentialResourceName",
+        "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials",
+    ),
+    "azure-native:network:VirtualNetwork": ArmType("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
+    "azure-native:network:PrivateEndpoint": ArmType("privateEndpointName", "Microsoft.Network/privateEndpoints"),
+    "azure-native:network:PrivateDnsZoneGroup": ArmType(
+        "privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups"
+    ),
+    "azure-native:privatedns:PrivateZone": ArmType("privateZoneName", "Microsoft.Network/privateDnsZones"),
+    "azure-native:privatedns:VirtualNetworkLink": ArmType(
+        "virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks"
     ),
 }
 
@@ -134,6 +145,13 @@ def physical_name(type_: str, inputs: dict) -> str | None:
     return None
 
 
+class _Missing(dict):
+    """format_map source that leaves an absent parent name visible instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
 class ArmMocks(pulumi.runtime.Mocks):
     """Answers registrations and invokes as Azure would, under the stack's subscription and tenant."""
 
@@ -147,11 +165,6 @@ class ArmMocks(pulumi.runtime.Mocks):
         if args.typ == "azure-native:authorization:RoleAssignment":
             arm_id = f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{inputs['roleAssignmentName']}"
             return arm_id, {**inputs, "name": inputs["roleAssignmentName"]}
-        if args.typ == "azure-native:managedidentity:FederatedIdentityCredential":
-            identity_id = (f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName')}"
-                           f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{inputs.get('resourceName')}")
-            name = inputs.get("federatedIdentityCredentialResourceName", args.name)
-            return f"{identity_id}/federatedIdentityCredentials/{name}", {**inputs, "name": name}
         if args.typ == "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM":
             return _ado_service_connection(self.tenant_id)(args.name, inputs)
         if args.typ in NON_ARM_TYPES:
@@ -161,7 +174,8 @@ class ArmMocks(pulumi.runtime.Mocks):
             return f"{args.name}-id", inputs
         name = inputs.get(arm.name_input) or args.name
         group_id = f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName', name)}"
-        arm_id = group_id if arm.provider_type is None else f"{group_id}/providers/{arm.provider_type}/{name}"
+        provider_type = arm.provider_type.format_map(_Missing(inputs)) if arm.provider_type else None
+        arm_id = group_id if provider_type is None else f"{group_id}/providers/{provider_type}/{name}"
         outputs = {**inputs, "name": name, "location": inputs.get("location", self.location)}
         if isinstance(inputs.get("identity"), dict) and "SystemAssigned" in str(inputs["identity"].get("type")):
             outputs["identity"] = {

@@ -6,7 +6,7 @@ from typing import Any
 
 from planner.mock_cloud import ARM_TYPES, physical_name
 from planner.recorder import Plan, Resource
-from planner.views import SCOPE_ORDER, access_view, environments_view, principal_label
+from planner.views import SCOPE_ORDER, access_view, environments_view, network_view, principal_label
 
 NOISE_INPUTS = ("location", "tags", "resourceGroupName")
 """Inputs the text tree leaves out: the same on every resource of a stage (the JSON has them)."""
@@ -17,6 +17,7 @@ def to_json(plan: Plan) -> str:
     outputs = document.pop("outputs")
     document["access"] = access_view(plan)
     document["environments"] = environments_view(plan)
+    document["network"] = network_view(plan)
     document["outputs"] = outputs
     return json.dumps(document, indent=2) + "\n"
 
@@ -42,6 +43,7 @@ def to_text(plan: Plan) -> str:
         lines.append(f"  {count:>3}  {type_}")
     lines += _access_matrix(plan)
     lines += _environment_table(plan)
+    lines += _network_table(plan)
     if plan.outputs:
         lines += ["", "Outputs:"]
         width = max(len(name) for name in plan.outputs)
@@ -111,6 +113,23 @@ def _environment_table(plan: Plan) -> list[str]:
                      ("trust audience", ", ".join(federation["audiences"] or []))]
         width = max(len(key) for key, _ in rows)
         lines += [""] + [f"  {key:<{width}}  {value}" for key, value in rows]
+    return lines
+
+
+def _network_table(plan: Plan) -> list[str]:
+    view = network_view(plan)
+    lines = ["", "Network:", ""]
+    width = max([len(e["resource"] or "") for e in view["exposure"]] + [8])
+    for entry in view["exposure"]:
+        state = "PUBLIC" if entry["publicNetworkAccess"] in ("Enabled", "enabled") else "private"
+        lines.append(f"  {entry['resource']:<{width}}  {state}")
+    if view["privateEndpoints"]:
+        lines += ["", "  Private endpoints:"]
+        for endpoint in view["privateEndpoints"]:
+            zones = ", ".join(zone.rsplit("/", 1)[-1] if isinstance(zone, str) else str(zone) for zone in endpoint["dnsZones"])
+            lines.append(f"    {endpoint['name']}  [{endpoint['groupId']}]  zones: {zones or 'NONE'}")
+    if view["createdDnsZones"]:
+        lines.append(f"  DNS zones created and linked: {', '.join(z['name'] for z in view['createdDnsZones'])}")
     return lines
 
 

@@ -154,3 +154,42 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
             "urn": component.urn,
         })
     return views
+
+
+PUBLIC_ACCESS_KEYS = ("publicNetworkAccess", "properties.publicNetworkAccess")
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+
+
+def network_view(plan: Plan) -> dict[str, Any]:
+    """What is reachable from where: public access per data-plane resource, private endpoints
+    with their DNS zones, and the zones the stage creates."""
+    from planner.mock_cloud import physical_name  # the one table of physical-name inputs
+
+    exposure = []
+    for resource in plan.resources:
+        inputs = resource.inputs
+        value = inputs.get("publicNetworkAccess", (inputs.get("properties") or {}).get("publicNetworkAccess"))
+        if value is not None and resource.type.startswith("azure-native:"):
+            exposure.append({"resource": physical_name(resource.type, inputs), "type": resource.type,
+                             "publicNetworkAccess": value})
+    groups = {r.inputs.get("privateEndpointName"): r.inputs for r in plan.of_type(ZONE_GROUP)}
+    endpoints = []
+    for resource in plan.of_type(ENDPOINT):
+        inputs = resource.inputs
+        connection = (inputs.get("privateLinkServiceConnections") or [{}])[0]
+        zone_group = groups.get(inputs.get("privateEndpointName"))
+        endpoints.append({
+            "name": inputs.get("privateEndpointName"),
+            "target": connection.get("privateLinkServiceId"),
+            "groupId": (connection.get("groupIds") or [None])[0],
+            "subnet": (inputs.get("subnet") or {}).get("id"),
+            "dnsZones": [config.get("privateDnsZoneId") for config in (zone_group or {}).get("privateDnsZoneConfigs", [])],
+        })
+    zones = [{"name": r.inputs.get("privateZoneName"), "created": True} for r in plan.of_type("azure-native:privatedns:PrivateZone")]
+    return {
+        "public": sorted(e["resource"] for e in exposure if e["publicNetworkAccess"] in ("Enabled", "enabled")),
+        "exposure": sorted(exposure, key=lambda e: e["resource"] or ""),
+        "privateEndpoints": sorted(endpoints, key=lambda e: e["name"] or ""),
+        "createdDnsZones": zones,
+    }

@@ -165,7 +165,7 @@ def test_fails_when_a_top_level_key_is_unknown(rejection, key):
     ("section", "field", "allowed"),
     [
         ("keyVault", "retention", {"softDeleteRetentionDays", "purgeProtectionEnabled"}),
-        ("network", "publicAccess", {"publicNetworkAccessEnabled"}),
+        ("network", "publicAccess", {"publicNetworkAccessEnabled", "privateEndpoints"}),
         ("storage", "kind", {"sku", "sharedKeyAccessEnabled"}),
     ],
 )
@@ -280,7 +280,8 @@ def test_fails_when_a_private_registry_is_not_premium(rejection, sku):
     # ACR-3: only Premium can turn public network access off.
     message = rejected(
         rejection,
-        **{"mlinfra:network": {"publicNetworkAccessEnabled": False}, "mlinfra:containerRegistry": {"sku": sku}},
+        **{"mlinfra:network": PRIVATE_NETWORK, "mlinfra:containerRegistry": {"sku": sku},
+           "mlinfra:workspace": {"imageBuildCompute": "image-builder"}},
     )
     assert f"mlinfra:containerRegistry.sku: got {got(sku)}" in message
     assert "'Premium'" in message and "ACR-3" in message
@@ -309,10 +310,15 @@ def test_fails_with_every_problem_in_one_line(rejection):
 # --- secure defaults -----------------------------------------------------------------
 
 
+PRIVATE_NETWORK = {"privateEndpoints": {"virtualNetwork": {"addressSpace": "10.30.0.0/16", "endpointSubnetPrefix": "10.30.0.0/24"}}}
+
+
 def minimal_overrides() -> dict:
-    """Delete every project key but the workload: what's left is the azure-native target."""
+    """Delete every project key but the workload and the two a private stage cannot do without
+    (where its private endpoints go, and which compute builds images): the rest is defaults."""
     values = stack_config(BASE_STACK).values
-    return {key: None for key in values if key.startswith("mlinfra:") and key != "mlinfra:workload"}
+    removed = {key: None for key in values if key.startswith("mlinfra:") and key != "mlinfra:workload"}
+    return {**removed, "mlinfra:network": PRIVATE_NETWORK, "mlinfra:workspace": {"imageBuildCompute": "image-builder"}}
 
 
 def test_left_out_config_gets_the_secure_defaults(rejection):

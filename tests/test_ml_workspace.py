@@ -14,11 +14,12 @@ from components.config import (
     ContainerRegistrySettings,
     KeyVaultSettings,
     MonitoringSettings,
-    NetworkSettings,
     ResourceProtection,
     StorageSettings,
     WorkspaceSettings,
 )
+from components.network_settings import REQUIRED_ZONES, NetworkSettings
+from components.stage_network import PrivateLink
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.naming import stage_names
 from planner.stackfile import load_stack_config
@@ -42,15 +43,20 @@ CHILD_TYPES = (STORAGE, VAULT, LOGS, INSIGHTS, REGISTRY, WORKSPACE)
 ARM_ID = re.compile(r"/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+/providers/[A-Za-z.]+/[A-Za-z]+/[^/]+")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
+SUBNET = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/"
+          "virtualNetworks/vnet-spoke/subnets/snet-private-endpoints")
+ZONES = {zone: f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{zone}"
+         for zone in REQUIRED_ZONES}
 # Settings are built from their config (camelCase) keys, exactly as a stack file spells them.
 SECURE = dict(
-    network=NetworkSettings(),
+    network=NetworkSettings.model_validate({"privateEndpoints": {"subnetId": SUBNET, "dnsZoneIds": ZONES}}),
     storage=StorageSettings(),
     key_vault=KeyVaultSettings(),
     container_registry=ContainerRegistrySettings(),
     monitoring=MonitoringSettings(),
-    workspace=WorkspaceSettings(),
+    workspace=WorkspaceSettings.model_validate({"imageBuildCompute": "image-builder"}),
     protection=ResourceProtection(),
+    private_link=PrivateLink(SUBNET, ZONES, "westeurope", RESOURCE_GROUP, TAGS),
 )
 RELAXED = dict(
     network=NetworkSettings.model_validate({"publicNetworkAccessEnabled": True}),
@@ -60,6 +66,7 @@ RELAXED = dict(
     monitoring=MonitoringSettings.model_validate({"logRetentionDays": 30}),
     workspace=WorkspaceSettings.model_validate({"isolationMode": "AllowInternetOutbound", "highBusinessImpact": False}),
     protection=ResourceProtection.model_validate({"protect": False, "retainOnDelete": False}),
+    private_link=None,
 )
 SETTINGS = {"secure": SECURE, "relaxed": RELAXED}
 
@@ -215,7 +222,7 @@ def test_children_are_parented_and_named_after_the_component(plans, variant):
     component = plan.one(COMPONENT_TYPE)
     assert component.name == NAME and component.custom is False
     children = [resource for resource in plan.resources if resource.parent == component.urn]
-    assert sorted(child.type for child in children) == sorted(CHILD_TYPES)
+    assert sorted(child.type for child in children if child.type in CHILD_TYPES) == sorted(CHILD_TYPES)
     for child in children:
         assert child.name.startswith(f"{NAME}-"), child.name
     # Nothing escapes the component (every custom resource is one of its children).
@@ -241,3 +248,35 @@ def test_settings_really_differ_between_variants():
     # Guards the parametrized tests above against comparing two identical settings.
     for key in SECURE:
         assert SECURE[key] != RELAXED[key], key
+
+
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+
+
+def test_private_link_puts_every_sub_resource_behind_an_endpoint_with_its_zones(plans):
+    plan = plans["secure"]
+    endpoints = {e.inputs["privateLinkServiceConnections"][0]["groupIds"][0]: e for e in plan.of_type(ENDPOINT)}
+    assert sorted(endpoints) == ["amlworkspace", "blob", "file", "registry", "vault"]
+    targets = {group: e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] for group, e in endpoints.items()}
+    assert targets["blob"] == targets["file"] and targets["blob"].endswith(f"storageAccounts/{NAMES.storage_account}")
+    assert targets["amlworkspace"].endswith(f"workspaces/{NAMES.workspace}")
+    assert targets["vault"].endswith(f"vaults/{NAMES.key_vault}") and targets["registry"].endswith(f"registries/{NAMES.container_registry}")
+    for group, endpoint in endpoints.items():
+        assert endpoint.inputs["subnet"]["id"] == SUBNET
+        assert endpoint.inputs["privateEndpointName"] == f"pe-{targets[group].rsplit('/', 1)[1]}-{group}"
+        assert endpoint.inputs["tags"] == TAGS
+    groups = {g.inputs["privateEndpointName"]: g for g in plan.of_type(ZONE_GROUP)}
+    assert len(groups) == 5  # one DNS zone group per endpoint (ML-2)
+    workspace_zones = [c["privateDnsZoneId"].rsplit("/", 1)[1] for c in
+                       groups[endpoints["amlworkspace"].inputs["privateEndpointName"]].inputs["privateDnsZoneConfigs"]]
+    assert workspace_zones == ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"]
+
+
+def test_image_build_compute_is_named_only_when_private(plans):
+    assert inputs(plans, "secure", WORKSPACE)["imageBuildCompute"] == "image-builder"  # ML-10
+    assert "imageBuildCompute" not in inputs(plans, "relaxed", WORKSPACE)
+
+
+def test_no_private_link_means_no_endpoints(plans):
+    assert not plans["relaxed"].of_type(ENDPOINT) and not plans["relaxed"].of_type(ZONE_GROUP)

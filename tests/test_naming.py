@@ -43,6 +43,8 @@ def azure_accepts(field: str, name: str) -> bool:
     if field == "deployment_identity":
         # Both a user-assigned identity name (3-128) and an Entra app display name (<=120).
         return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{2,119}", name))
+    if field == "virtual_network":
+        return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]", name))
     if field == "service_connection":
         # Azure DevOps documents no length limit for service connections; hold the name to a
         # conservative subset that is safe in YAML (`azureSubscription:`) and in the UI.
