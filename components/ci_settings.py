@@ -128,6 +128,9 @@ class AzureDevOpsSettings(Settings):
 class CiSettings(Settings):
     platform: CiPlatform
     """`github`, `azure-devops` or `both`: where the stage's pipelines run. Required."""
+    runner_group: Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=r"^[^\s:]+$")] | None = None
+    """Runner group (GitHub) or agent pool (Azure DevOps) whose machines can reach the stage: needed
+    when the stage is private. Published to jobs as `AZUREML_RUNNER_GROUP`. Default none."""
     github: GitHubSettings | None = None
     """The GitHub environment of the stage; required when the platform includes GitHub."""
     azure_dev_ops: Annotated[AzureDevOpsSettings | None, Field(alias="azureDevOps")] = None

@@ -165,6 +165,9 @@ class MlStage(pulumi.ComponentResource):
                         "AZUREML_WORKSPACE_NAME": workspace.workspace_name,
                         "AZURE_RESOURCE_GROUP": group.name,
                         "AZURE_LOCATION": config.location,
+                        # Lets a job check it runs where the stage is reachable (private stages).
+                        "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
+                        **({"AZUREML_RUNNER_GROUP": ci.runner_group} if ci.runner_group else {}),
                     },
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),

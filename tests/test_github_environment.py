@@ -139,8 +139,12 @@ def test_every_stack_has_its_github_environment(stack_plans, stack):
     assert view["federatedCredential"]["subject"] == f"repo:{view['repository']}:environment:{stack}"
     assert view["secrets"] == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
     outputs = stack_plans[stack].outputs
-    assert view["variables"] == {"AZUREML_WORKSPACE_NAME": outputs["workspaceName"],
-                                 "AZURE_RESOURCE_GROUP": outputs["resourceGroupName"], "AZURE_LOCATION": outputs["location"]}
+    private = stack != "dev"
+    expected = {"AZUREML_WORKSPACE_NAME": outputs["workspaceName"], "AZURE_RESOURCE_GROUP": outputs["resourceGroupName"],
+                "AZURE_LOCATION": outputs["location"], "AZUREML_NETWORK": "private" if private else "public"}
+    if private:  # jobs of a private stage are told which runners can reach it
+        expected["AZUREML_RUNNER_GROUP"] = f"ml-private-{stack}"
+    assert view["variables"] == expected
     assert outputs["githubEnvironment"] == stack
 
 
