@@ -7,12 +7,13 @@ add the federated credential for exactly their environment. A client secret exis
 when the stage asks for `client-secret`, with an expiry, and only as a Pulumi secret (ID-1).
 """
 
+from __future__ import annotations
+
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_azuread as azuread
 from pulumi_azure_native import managedidentity
 
 from components.config import CredentialMode, IdentityKind
@@ -71,6 +72,8 @@ class DeploymentIdentity(pulumi.ComponentResource):
             self.principal_id = identity.principal_id
             self._managed_identity = identity
         else:
+            import pulumi_azuread as azuread  # loaded only for this kind (start-up cost, P8)
+
             # Whoever runs `pulumi up` stays owner, so a deployer with Application.ReadWrite.OwnedBy
             # keeps control (P17); the pipeline identity itself is never an owner (ID-6).
             deployer = azuread.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
@@ -133,6 +136,8 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._last_credential] if self._last_credential else None),
             )
         else:
+            import pulumi_azuread as azuread
+
             credential = azuread.ApplicationFederatedIdentityCredential(
                 name,
                 application_id=self.application_id,  # `/applications/<objectId>` (P17)

@@ -6,16 +6,11 @@ Reads top to bottom; no branching on the stage's name (stage differences are dat
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_azuread as azuread
-import pulumi_azuredevops as azuredevops
-import pulumi_github as github
 from pulumi_azure_native import resources
 
 from components.access import StageAccess, StageAccessArgs
-from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
-from components.config import StageConfig
+from components.config import IdentityKind, StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.stage_network import StageNetwork, StageNetworkArgs
@@ -35,8 +30,10 @@ class MlStage(pulumi.ComponentResource):
     workspace: MlWorkspace
     identity: DeploymentIdentity
     access: StageAccess
-    github_environment: GitHubEnvironment | None
-    azure_devops_environment: AzureDevOpsEnvironment | None
+    # Typed loosely: Pulumi resolves these annotations at run time, and the environment
+    # modules are imported only by stages that use them.
+    github_environment: pulumi.ComponentResource | None
+    azure_devops_environment: pulumi.ComponentResource | None
 
     def __init__(self, name: str, args: MlStageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:MlStage", name, None, opts)
@@ -89,9 +86,13 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # Entra objects go to the stage's own tenant, never to whatever the ambient login says.
-        entra = azuread.Provider(f"{name}-entra", tenant_id=config.tenant_id, opts=pulumi.ResourceOptions(parent=self))
         identity_settings = config.deployment_identity
+        providers = []
+        if identity_settings.kind == IdentityKind.ENTRA_APPLICATION:
+            import pulumi_azuread as azuread  # only what the stage uses is loaded (start-up cost, P8)
+
+            # Entra objects go to the stage's own tenant, never to whatever the ambient login says.
+            providers.append(azuread.Provider(f"{name}-entra", tenant_id=config.tenant_id, opts=pulumi.ResourceOptions(parent=self)))
         self.identity = DeploymentIdentity(
             f"{name}-deploy",
             DeploymentIdentityArgs(
@@ -103,7 +104,7 @@ class MlStage(pulumi.ComponentResource):
                 credential=identity_settings.credential,
                 client_secret_expiry=identity_settings.client_secret_expiry,
             ),
-            opts=pulumi.ResourceOptions(parent=self, providers=[entra]),
+            opts=pulumi.ResourceOptions(parent=self, providers=providers),
         )
 
         workspace = self.workspace
@@ -136,6 +137,10 @@ class MlStage(pulumi.ComponentResource):
         self.github_environment = None
         self.azure_devops_environment = None
         if ci and ci.github:
+            import pulumi_github as github  # loaded only by stages that use GitHub (P8)
+
+            from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+
             secrets = {
                 "AZURE_CLIENT_ID": self.identity.client_id,
                 "AZURE_TENANT_ID": config.tenant_id,
@@ -173,6 +178,10 @@ class MlStage(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
             )
         if ci and ci.azure_dev_ops:
+            import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
+
+            from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
+
             organization = azuredevops.Provider(
                 f"{name}-azure-devops",
                 org_service_url=ci.azure_dev_ops.organization_url,

@@ -6,6 +6,9 @@ zones it creates and links to that network). `private_endpoint` puts one sub-res
 resource into the subnet with its DNS zone group, so its name resolves privately (ML-2).
 """
 
+# Annotations stay unevaluated, so a public stage never loads the (large) network SDK modules.
+from __future__ import annotations
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 

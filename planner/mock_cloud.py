@@ -163,8 +163,8 @@ class ArmMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
         if args.typ == "azure-native:authorization:RoleAssignment":
-            arm_id = f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{inputs['roleAssignmentName']}"
-            return arm_id, {**inputs, "name": inputs["roleAssignmentName"]}
+            name = inputs.get("roleAssignmentName", args.name)
+            return f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{name}", {**inputs, "name": name}
         if args.typ == "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM":
             return _ado_service_connection(self.tenant_id)(args.name, inputs)
         if args.typ in NON_ARM_TYPES:

@@ -1,0 +1,1 @@
+"""`make bench`: planner cost against the Pulumi runtime floor, scaling, deployment depth."""
