@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: plan test clean
+.PHONY: plan test bench clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -18,6 +18,10 @@ plan: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Static checks of this repository's CI files (GitHub Actions workflows, Azure Pipelines YAML)."""
