@@ -293,9 +293,8 @@ class StageConfig(StageSettings):
 AZURE_KEYS = ("subscriptionId", "tenantId", "location")
 """Keys read from the `azure-native:` provider namespace."""
 
-_STRING_KEYS = {
-    field.alias for field in StageSettings.model_fields.values() if field.annotation in (str, str | None)
-} | {"workload", "uniqueSuffix"}
+_STRING_KEYS = {"workload", "uniqueSuffix"}
+"""Top-level keys whose value is a plain string (a workload named `1234` stays a string)."""
 
 
 def load_stage_config() -> StageConfig:

@@ -166,9 +166,11 @@ class MlStage(pulumi.ComponentResource):
                     settings=ci.github,
                     identity=self.identity,
                     secrets=secrets,
+                    # Plan-time names, not outputs: a variable that only names the workspace need
+                    # not wait minutes for it to be created (shallower deployment graph).
                     variables={
-                        "AZUREML_WORKSPACE_NAME": workspace.workspace_name,
-                        "AZURE_RESOURCE_GROUP": group.name,
+                        "AZUREML_WORKSPACE_NAME": names.workspace,
+                        "AZURE_RESOURCE_GROUP": names.resource_group,
                         "AZURE_LOCATION": config.location,
                         # Lets a job check it runs where the stage is reachable (private stages).
                         "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
