@@ -15,7 +15,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "preprod", "prod")
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 SCALES = (1, 3, 10, 30)
 
 
@@ -36,6 +36,13 @@ def _child(command: list[str]) -> tuple[float, float, str]:
 def median_run(command: list[str], runs: int = RUNS) -> tuple[float, float, str]:
     results = [_child(command) for _ in range(runs)]
     return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results), results[-1][2])
+
+
+def median_pair(first: list[str], second: list[str], runs: int = RUNS):
+    """Medians of two commands run alternately, so drift in machine load hits both alike."""
+    pairs = [(_child(first), _child(second)) for _ in range(runs)]
+    return tuple((statistics.median(p[i][0] for p in pairs), statistics.median(p[i][1] for p in pairs), pairs[-1][i][2])
+                 for i in (0, 1))
 
 
 def longest_chain(document: dict) -> list[str]:
@@ -76,11 +83,11 @@ def main() -> None:
     out("|---|---|---|---|---|---|---|---|")
     chains = {}
     for stack in STACKS:
-        wall, peak, stdout = median_run([python, "-m", "planner", "--stack", stack, "--format", "json"])
-        document = json.loads(stdout)
+        planner = [python, "-m", "planner", "--stack", stack, "--format", "json"]
+        document = json.loads(_child(planner)[2])  # also a warm-up of the page cache
         (PROJECT_DIR / "bench" / f".types-{stack}.json").write_text(
             json.dumps([{"type": r["type"], "custom": r["custom"]} for r in document["resources"]]))
-        floor_wall, floor_peak, _ = median_run([python, "-m", "bench.floor", stack])
+        (wall, peak, _), (floor_wall, floor_peak, _) = median_pair(planner, [python, "-m", "bench.floor", stack])
         chain = longest_chain(document)
         chains[stack] = chain
         out(f"| {stack} | {len(document['resources'])} | {wall:.2f} | {peak:.0f} | {floor_wall:.2f} | {floor_peak:.0f} | "

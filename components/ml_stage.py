@@ -134,76 +134,82 @@ class MlStage(pulumi.ComponentResource):
         )
 
         ci = config.ci
-        self.github_environment = None
-        self.azure_devops_environment = None
-        if ci and ci.github:
-            import pulumi_github as github  # loaded only by stages that use GitHub (P8)
-
-            from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
-
-            secrets = {
-                "AZURE_CLIENT_ID": self.identity.client_id,
-                "AZURE_TENANT_ID": config.tenant_id,
-                "AZURE_SUBSCRIPTION_ID": config.subscription_id,
-            }
-            if self.identity.client_secret is not None:
-                # The JSON `azure/login` takes in `creds:` (client-secret mode only).
-                secrets["AZURE_CREDENTIALS"] = pulumi.Output.json_dumps(
-                    {
-                        "clientId": self.identity.client_id,
-                        "clientSecret": self.identity.client_secret,
-                        "subscriptionId": config.subscription_id,
-                        "tenantId": config.tenant_id,
-                    }
-                )
-            repository_owner = github.Provider(
-                f"{name}-github", owner=ci.github.owner, opts=pulumi.ResourceOptions(parent=self)
-            )
-            self.github_environment = GitHubEnvironment(
-                f"{name}-github",
-                GitHubEnvironmentArgs(
-                    environment=config.stage.value,
-                    settings=ci.github,
-                    identity=self.identity,
-                    secrets=secrets,
-                    # Plan-time names, not outputs: a variable that only names the workspace need
-                    # not wait minutes for it to be created (shallower deployment graph).
-                    variables={
-                        "AZUREML_WORKSPACE_NAME": names.workspace,
-                        "AZURE_RESOURCE_GROUP": names.resource_group,
-                        "AZURE_LOCATION": config.location,
-                        # Lets a job check it runs where the stage is reachable (private stages).
-                        "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
-                        **({"AZUREML_RUNNER_GROUP": ci.runner_group} if ci.runner_group else {}),
-                    },
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
-            )
-        if ci and ci.azure_dev_ops:
-            import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
-
-            from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
-
-            organization = azuredevops.Provider(
-                f"{name}-azure-devops",
-                org_service_url=ci.azure_dev_ops.organization_url,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.azure_devops_environment = AzureDevOpsEnvironment(
-                f"{name}-azure-devops",
-                AzureDevOpsEnvironmentArgs(
-                    environment=config.stage.value,
-                    service_connection_name=ci.azure_dev_ops.service_connection_name or names.service_connection,
-                    settings=ci.azure_dev_ops,
-                    identity=self.identity,
-                    subscription_id=config.subscription_id,
-                    tenant_id=config.tenant_id,
-                    resource_group_name=group.name,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
-            )
+        self.github_environment = self._github_environment(name, config) if ci and ci.github else None
+        self.azure_devops_environment = (
+            self._azure_devops_environment(name, config, group.name) if ci and ci.azure_dev_ops else None
+        )
 
         self.resource_group_name = group.name
         self.register_outputs(
             {"resourceGroupName": self.resource_group_name, "workspaceName": self.workspace.workspace_name}
+        )
+
+    def _github_environment(self, name: str, config: StageConfig) -> pulumi.ComponentResource:
+        """The stage's GitHub environment, with what a workflow needs to reach the stage."""
+        import pulumi_github as github  # loaded only by stages that use GitHub (P8)
+
+        from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+
+        settings, names = config.ci.github, config.names
+        secrets = {
+            "AZURE_CLIENT_ID": self.identity.client_id,
+            "AZURE_TENANT_ID": config.tenant_id,
+            "AZURE_SUBSCRIPTION_ID": config.subscription_id,
+        }
+        if self.identity.client_secret is not None:
+            # The JSON `azure/login` takes in `creds:` (client-secret mode only).
+            secrets["AZURE_CREDENTIALS"] = pulumi.Output.json_dumps(
+                {
+                    "clientId": self.identity.client_id,
+                    "clientSecret": self.identity.client_secret,
+                    "subscriptionId": config.subscription_id,
+                    "tenantId": config.tenant_id,
+                }
+            )
+        repository_owner = github.Provider(f"{name}-github", owner=settings.owner, opts=pulumi.ResourceOptions(parent=self))
+        return GitHubEnvironment(
+            f"{name}-github",
+            GitHubEnvironmentArgs(
+                environment=config.stage.value,
+                settings=settings,
+                identity=self.identity,
+                secrets=secrets,
+                # Plan-time names, not outputs: a variable that only names the workspace need
+                # not wait minutes for it to be created (shallower deployment graph).
+                variables={
+                    "AZUREML_WORKSPACE_NAME": names.workspace,
+                    "AZURE_RESOURCE_GROUP": names.resource_group,
+                    "AZURE_LOCATION": config.location,
+                    # Lets a job check it runs where the stage is reachable (private stages).
+                    "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
+                    **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci.runner_group else {}),
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
+        )
+
+    def _azure_devops_environment(
+        self, name: str, config: StageConfig, resource_group_name: pulumi.Input[str]
+    ) -> pulumi.ComponentResource:
+        """The stage's Azure DevOps environment and workload-identity service connection."""
+        import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
+
+        from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
+
+        settings = config.ci.azure_dev_ops
+        organization = azuredevops.Provider(
+            f"{name}-azure-devops", org_service_url=settings.organization_url, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return AzureDevOpsEnvironment(
+            f"{name}-azure-devops",
+            AzureDevOpsEnvironmentArgs(
+                environment=config.stage.value,
+                service_connection_name=settings.service_connection_name or config.names.service_connection,
+                settings=settings,
+                identity=self.identity,
+                subscription_id=config.subscription_id,
+                tenant_id=config.tenant_id,
+                resource_group_name=resource_group_name,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
         )
