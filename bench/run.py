@@ -6,7 +6,6 @@ depth, and the test-suite wall time. A script, not a test: numbers depend on the
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -74,7 +73,7 @@ def explicit_depends_on() -> list[str]:
 
 def main() -> None:
     python = sys.executable
-    rows, lines = [], []
+    lines: list[str] = []
     out = lines.append
     out(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; median of {RUNS} runs per figure, whole process.")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
-from components.config import Persona, ScopedRoles
+from components.access_settings import Persona, ScopedRoles
 from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
 from components.roles import ROLES
 

@@ -6,7 +6,14 @@ required in preprod/prod, ...) live with the other cross-section checks in `conf
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from components.settings_base import Settings, distinct
 

@@ -11,7 +11,6 @@ before any resource is registered, naming the key, the value received and what i
 
 import datetime
 import json
-import re
 import types
 import typing
 from enum import StrEnum
@@ -19,14 +18,29 @@ from typing import Annotated, Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictStr, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, StrictStr, ValidationError
 
-from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
-from components.regions import REGION_CODES
+from components.access_settings import (
+    CredentialMode,
+    DeploymentIdentitySettings,
+    IdentityKind,
+    Persona,
+)
 from components.ci_settings import CiSettings
+from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
+from components.regions import REGION_CODES
 from components.roles import ROLES
-from components.settings_base import Settings, distinct
+from components.settings_base import Guid, Settings
+from components.workspace_settings import (
+    ContainerRegistrySettings,
+    KeyVaultSettings,
+    MonitoringSettings,
+    RegistrySku,
+    ResourceProtection,
+    StorageSettings,
+    WorkspaceSettings,
+)
 
 
 class ConfigError(pulumi.RunError):
@@ -39,41 +53,9 @@ class Stage(StrEnum):
     PROD = "prod"
 
 
-class StorageSku(StrEnum):
-    """Replication SKUs an AML workspace's default storage accepts (standard general-purpose v2)."""
-
-    STANDARD_LRS = "Standard_LRS"
-    STANDARD_ZRS = "Standard_ZRS"
-    STANDARD_GRS = "Standard_GRS"
-    STANDARD_RAGRS = "Standard_RAGRS"
-    STANDARD_GZRS = "Standard_GZRS"
-    STANDARD_RAGZRS = "Standard_RAGZRS"
-
-
-class RegistrySku(StrEnum):
-    BASIC = "Basic"
-    STANDARD = "Standard"
-    PREMIUM = "Premium"
-
-
-class IsolationMode(StrEnum):
-    """Managed network isolation of the workspace's managed compute (ML-3)."""
-
-    DISABLED = "Disabled"
-    ALLOW_INTERNET_OUTBOUND = "AllowInternetOutbound"
-    ALLOW_ONLY_APPROVED_OUTBOUND = "AllowOnlyApprovedOutbound"
-
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _TAG_FORBIDDEN = set('<>%&\\?/')
 RESERVED_TAGS = ("workload", "stage", "managed-by")
 """Tags the program sets on every resource itself; config cannot override them."""
-
-
-def validate_guid(value: str) -> str:
-    if not _GUID.fullmatch(value):
-        raise ValueError("expected a GUID like 0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01")
-    return value
 
 
 def _region(value: str) -> str:
@@ -97,133 +79,6 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
         if len(value) > 256:
             raise ValueError(f"tag {name!r}: expected a value of at most 256 characters")
     return tags
-
-
-Guid = Annotated[StrictStr, AfterValidator(validate_guid)]
-StrictInt = Annotated[int, Field(strict=True)]
-
-
-class StorageSettings(Settings):
-    sku: StorageSku = StorageSku.STANDARD_ZRS
-    """Replication of the workspace storage account. Default Standard_ZRS (zone-redundant, ST-11)."""
-    shared_key_access_enabled: StrictBool = False
-    """Whether account keys and SAS signed with them work. Default false (ST-3); the workspace
-    then reaches its datastores with its managed identity (ML-7)."""
-
-
-class KeyVaultSettings(Settings):
-    soft_delete_retention_days: Annotated[StrictInt, Field(ge=7, le=90)] = 90
-    """Days a deleted vault and its secrets stay recoverable, 7-90. Default 90 (KV-3).
-    Cannot be changed after the vault exists; the vault name stays reserved this long."""
-    purge_protection_enabled: StrictBool = True
-    """Whether a deleted vault can be purged before retention ends. Default true (KV-2).
-    Irreversible: once on it stays on, so false is never sent to Azure, only left out."""
-
-
-class ContainerRegistrySettings(Settings):
-    sku: RegistrySku = RegistrySku.PREMIUM
-    """Registry SKU. Default Premium, the only SKU that can turn public network access off
-    (ACR-3) and take private endpoints."""
-
-
-class MonitoringSettings(Settings):
-    log_retention_days: Annotated[StrictInt, Field(ge=30, le=730)] = 90
-    """Days the Log Analytics workspace keeps logs and telemetry, 30-730. Default 90."""
-
-
-class WorkspaceSettings(Settings):
-    isolation_mode: IsolationMode = IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
-    """Managed network isolation of managed compute. Default AllowOnlyApprovedOutbound (ML-3)."""
-    image_build_compute: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,15}$")] | None = None
-    """Name of the compute cluster that builds environment images, 2-16 letters, digits and '-'.
-    Required when public network access is off: a private registry cannot build images (ML-10).
-    The team creates the cluster; this only names it."""
-    high_business_impact: StrictBool = True
-    """Whether the workspace is flagged high business impact (less diagnostic data collected by
-    Microsoft, encrypted scratch disks, ML-9). Default true. Set at creation only: changing it
-    replaces the workspace."""
-
-
-class ResourceProtection(Settings):
-    protect: StrictBool = True
-    """Whether Pulumi refuses to delete the stage's stateful resources (resource group, storage,
-    key vault, logs, app insights, registry, workspace; PU-3). Default true."""
-    retain_on_delete: StrictBool = True
-    """Whether removing those resources from the program only drops them from the Pulumi state
-    and leaves them in Azure. Default true."""
-
-
-def _role_name(value: str) -> str:
-    if value not in ROLES:
-        raise ValueError(f"expected a built-in role of the catalog: {', '.join(ROLES)}")
-    return value
-
-
-RoleList = Annotated[list[Annotated[StrictStr, AfterValidator(_role_name)]], AfterValidator(distinct)]
-
-
-class ScopedRoles(Settings):
-    """Built-in role names per scope of the stage. Nothing at subscription scope exists (RB-1)."""
-
-    resource_group: RoleList = Field(default_factory=list)
-    """Roles on the stage's resource group. Default none."""
-    workspace: RoleList = Field(default_factory=list)
-    """Roles on the ML workspace. Default none."""
-    storage_account: RoleList = Field(default_factory=list)
-    """Roles on the workspace's storage account. Default none."""
-    key_vault: RoleList = Field(default_factory=list)
-    """Roles on the workspace's key vault. Default none."""
-    container_registry: RoleList = Field(default_factory=list)
-    """Roles on the workspace's container registry. Default none."""
-
-    def items(self) -> list[tuple[str, str]]:
-        """(scope kind, role name) pairs, scopes in declaration order."""
-        return [
-            (field.alias or name, role)
-            for name, field in type(self).model_fields.items()
-            for role in getattr(self, name)
-        ]
-
-
-class Persona(Settings):
-    group_object_id: Guid
-    """Object id of the persona's Entra security group (RB-4: humans get access through groups). Required."""
-    roles: ScopedRoles = ScopedRoles()
-    """What the group may do in this stage. Default nothing."""
-    outside_dev_reason: Annotated[StrictStr, Field(min_length=10)] | None = None
-    """Only for `dataScientists`: why the group needs access outside dev. Without it, a data
-    scientist grant in preprod or prod is refused (RB-7)."""
-
-
-class IdentityKind(StrEnum):
-    ENTRA_APPLICATION = "entra-application"
-    MANAGED_IDENTITY = "managed-identity"
-
-
-class CredentialMode(StrEnum):
-    FEDERATED = "federated"
-    CLIENT_SECRET = "client-secret"
-
-
-DEFAULT_PIPELINE_ROLES = ScopedRoles(workspace=["AzureML Data Scientist"], storage_account=["Storage Blob Data Contributor"])
-"""What a pipeline needs to submit jobs and deploy models: jobs, models, endpoints in the
-workspace (no workspace or compute changes, no keys), and blob access to upload code and
-data to the identity-authenticated default datastore (ML-7)."""
-
-
-class DeploymentIdentitySettings(Settings):
-    kind: IdentityKind = IdentityKind.ENTRA_APPLICATION
-    """`entra-application` (default: app registration + service principal) or `managed-identity`
-    (a user-assigned managed identity, for teams without Entra app-registration rights)."""
-    credential: CredentialMode = CredentialMode.FEDERATED
-    """`federated` (default: OIDC trust only, no secret exists) or `client-secret` (a password for
-    workflows that still log in with AZURE_CREDENTIALS; entra-application only)."""
-    client_secret_expiry: datetime.date | None = None
-    """YYYY-MM-DD, within two years from today. Required with `client-secret`: the password stops
-    working that day; rotate by moving the date (see README)."""
-    roles: ScopedRoles = DEFAULT_PIPELINE_ROLES
-    """What the stage's pipelines may do. Default: AzureML Data Scientist on the workspace and
-    Storage Blob Data Contributor on its storage account."""
 
 
 class StageSettings(Settings):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import managedidentity
 
-from components.config import CredentialMode, IdentityKind
+from components.access_settings import CredentialMode, IdentityKind
 
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 """The audience every federated credential here accepts (ID-2)."""

@@ -9,7 +9,8 @@ import pulumi
 from pulumi_azure_native import resources
 
 from components.access import StageAccess, StageAccessArgs
-from components.config import IdentityKind, StageConfig
+from components.access_settings import IdentityKind
+from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
@@ -148,7 +149,10 @@ class MlStage(pulumi.ComponentResource):
         """The stage's GitHub environment, with what a workflow needs to reach the stage."""
         import pulumi_github as github  # loaded only by stages that use GitHub (P8)
 
-        from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+        from components.github_environment import (
+            GitHubEnvironment,
+            GitHubEnvironmentArgs,
+        )
 
         settings, names = config.ci.github, config.names
         secrets = {
@@ -194,7 +198,10 @@ class MlStage(pulumi.ComponentResource):
         """The stage's Azure DevOps environment and workload-identity service connection."""
         import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
 
-        from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
+        from components.azure_devops_environment import (
+            AzureDevOpsEnvironment,
+            AzureDevOpsEnvironmentArgs,
+        )
 
         settings = config.ci.azure_dev_ops
         organization = azuredevops.Provider(

@@ -15,12 +15,17 @@ from pulumi_azure_native import (
     applicationinsights,
     containerregistry,
     keyvault,
-    machinelearningservices as mls,
     operationalinsights,
     storage,
 )
+from pulumi_azure_native import (
+    machinelearningservices as mls,
+)
 
-from components.config import (
+from components.naming import StageNames
+from components.network_settings import NetworkSettings
+from components.stage_network import PrivateLink, private_endpoint
+from components.workspace_settings import (
     ContainerRegistrySettings,
     KeyVaultSettings,
     MonitoringSettings,
@@ -28,9 +33,6 @@ from components.config import (
     StorageSettings,
     WorkspaceSettings,
 )
-from components.network_settings import NetworkSettings
-from components.naming import StageNames
-from components.stage_network import PrivateLink, private_endpoint
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,7 @@ import re
 from types import MappingProxyType
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, StrictStr, model_validator
+from pydantic import AfterValidator, StrictBool, StrictStr, model_validator
 
 from components.settings_base import Settings
 

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network, privatedns
 
-from components.network_settings import PRIVATE_DNS_ZONES, REQUIRED_ZONES, PrivateEndpointSettings
+from components.network_settings import (
+    PRIVATE_DNS_ZONES,
+    REQUIRED_ZONES,
+    PrivateEndpointSettings,
+)
 
 ENDPOINT_SUBNET = "snet-private-endpoints"
 

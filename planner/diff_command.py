@@ -10,7 +10,13 @@ from pathlib import Path
 
 from planner.diff import StackDiff, diff_plans
 from planner.diff_render import diff_json, diff_markdown, diff_text
-from planner.revisions import RevisionError, checkout, finish_plans, resolve, start_plans
+from planner.revisions import (
+    RevisionError,
+    checkout,
+    finish_plans,
+    resolve,
+    start_plans,
+)
 from planner.stackfile import available_stacks
 
 FORMATS = {"text": diff_text, "json": diff_json, "markdown": diff_markdown}

@@ -6,7 +6,13 @@ from typing import Any
 
 from planner.mock_cloud import ARM_TYPES, physical_name
 from planner.recorder import Plan, Resource
-from planner.views import SCOPE_ORDER, access_view, environments_view, network_view, principal_label
+from planner.views import (
+    SCOPE_ORDER,
+    access_view,
+    environments_view,
+    network_view,
+    principal_label,
+)
 
 NOISE_INPUTS = ("location", "tags", "resourceGroupName")
 """Inputs the text tree leaves out: the same on every resource of a stage (the JSON has them)."""

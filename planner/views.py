@@ -164,7 +164,9 @@ ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 def network_view(plan: Plan) -> dict[str, Any]:
     """What is reachable from where: public access per data-plane resource, private endpoints
     with their DNS zones, and the zones the stage creates."""
-    from planner.mock_cloud import physical_name  # the one table of physical-name inputs
+    from planner.mock_cloud import (
+        physical_name,  # the one table of physical-name inputs
+    )
 
     exposure = []
     for resource in plan.resources:

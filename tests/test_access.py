@@ -3,7 +3,7 @@
 import pulumi
 
 from components.access import StageAccess, StageAccessArgs
-from components.config import Persona, ScopedRoles
+from components.access_settings import Persona, ScopedRoles
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from tests.conftest import run_program
 

@@ -4,12 +4,13 @@ import json
 import subprocess
 import sys
 
-import pytest
-
+from components.access_settings import IdentityKind
+from components.azure_devops_environment import (
+    AzureDevOpsEnvironment,
+    AzureDevOpsEnvironmentArgs,
+)
 from components.ci_settings import AzureDevOpsSettings
-from components.config import IdentityKind
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
 from planner.recorder import plan_stack
 from planner.views import environments_view
 from tests.conftest import PROJECT_DIR, run_program

@@ -2,10 +2,9 @@
 
 import datetime
 
-import pulumi
 import pytest
 
-from components.config import CredentialMode, IdentityKind
+from components.access_settings import CredentialMode, IdentityKind
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from tests.conftest import plan, run_program
 

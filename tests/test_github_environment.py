@@ -5,10 +5,14 @@ import json
 
 import pytest
 
+from components.access_settings import IdentityKind
 from components.ci_settings import GitHubSettings
-from components.config import CredentialMode, IdentityKind
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from components.github_environment import GITHUB_OIDC_ISSUER, GitHubEnvironment, GitHubEnvironmentArgs
+from components.github_environment import (
+    GITHUB_OIDC_ISSUER,
+    GitHubEnvironment,
+    GitHubEnvironmentArgs,
+)
 from planner.mock_cloud import ArmMocks, placeholder_number
 from planner.recorder import Plan
 from planner.views import environments_view

@@ -10,7 +10,11 @@ import re
 import pulumi
 import pytest
 
-from components.config import (
+from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from components.naming import stage_names
+from components.network_settings import REQUIRED_ZONES, NetworkSettings
+from components.stage_network import PrivateLink
+from components.workspace_settings import (
     ContainerRegistrySettings,
     KeyVaultSettings,
     MonitoringSettings,
@@ -18,10 +22,6 @@ from components.config import (
     StorageSettings,
     WorkspaceSettings,
 )
-from components.network_settings import REQUIRED_ZONES, NetworkSettings
-from components.stage_network import PrivateLink
-from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
-from components.naming import stage_names
 from planner.stackfile import load_stack_config
 from tests.conftest import PROJECT_DIR, run_program
 

@@ -11,7 +11,14 @@ from dataclasses import asdict
 
 import pytest
 
-from components.naming import RULES, STAGE_CODES, SUFFIX_LENGTH, NamingError, stage_names, unique_suffix
+from components.naming import (
+    RULES,
+    STAGE_CODES,
+    SUFFIX_LENGTH,
+    NamingError,
+    stage_names,
+    unique_suffix,
+)
 from components.regions import REGION_CODES
 
 SUBSCRIPTION = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
