@@ -16,6 +16,7 @@ from planner.revisions import (
     finish_plans,
     resolve,
     start_plans,
+    unchanged_since,
 )
 from planner.stackfile import available_stacks
 
@@ -34,6 +35,9 @@ def main(argv: list[str], project_dir: Path) -> int:
     project_dir = args.project_dir.resolve()
     try:
         commit = resolve(project_dir, args.base)
+        if unchanged_since(project_dir, commit):  # same code, same config: same plans
+            stacks = args.stack or available_stacks(project_dir)
+            return _report(args, commit, [StackDiff(stack) for stack in stacks], stacks)
         with checkout(project_dir, commit) as base_dir:
             stacks = args.stack or sorted(set(available_stacks(project_dir)) | set(available_stacks(base_dir)))
             # Both revisions plan at once, each in its own process (two cores, half the wait).
@@ -47,6 +51,10 @@ def main(argv: list[str], project_dir: Path) -> int:
         print("error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()), file=sys.stderr)
         return 2
     diffs = [_diff(stack, base.get(stack), head.get(stack), args.base) for stack in stacks]
+    return _report(args, commit, diffs, stacks)
+
+
+def _report(args: argparse.Namespace, commit: str, diffs: list[StackDiff], stacks: list[str]) -> int:
     report = FORMATS[args.format](args.base, commit, diffs)
     if args.output:
         args.output.write_text(report)

@@ -43,6 +43,15 @@ def resolve(project_dir: Path, ref: str) -> str:
     return result.stdout.strip()
 
 
+def unchanged_since(project_dir: Path, commit: str) -> bool:
+    """Whether the project directory is exactly `commit` (no edits, no untracked files): then
+    both revisions plan the same, and planning them can be skipped."""
+    diff = subprocess.run(["git", "diff", "--quiet", commit, "--", "."], cwd=project_dir)
+    untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "."],
+                               cwd=project_dir, capture_output=True, text=True)
+    return diff.returncode == 0 and untracked.returncode == 0 and not untracked.stdout.strip()
+
+
 @contextmanager
 def checkout(project_dir: Path, commit: str):
     """The project directory as it was at `commit`, extracted to a temporary directory."""
