@@ -153,3 +153,35 @@ def test_fails_when_the_base_is_unknown(repository):
     result = subprocess.run([sys.executable, "-m", "planner", "diff", "--base", "no-such-ref"], cwd=repository,
                             capture_output=True, text=True)
     assert result.returncode == 2 and "is not a commit of this repository" in result.stderr
+
+
+def test_an_edit_that_changes_no_plan_gives_an_empty_report(repository):
+    stack_file = repository / "Pulumi.dev.yaml"
+    original = stack_file.read_text()
+    stack_file.write_text(original + "# a comment changes the file, not the plan\n")
+    try:
+        result = run_diff(repository, "--format", "json", "--exit-code")
+    finally:
+        stack_file.write_text(original)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changed"] is False
+
+
+def test_unchanged_since_sees_edits_and_untracked_files(repository):
+    from planner.revisions import resolve, unchanged_since
+
+    head = resolve(repository, "HEAD")
+    assert unchanged_since(repository, head)
+    extra = repository / "components" / "new_module.py"
+    extra.write_text("")
+    try:
+        assert not unchanged_since(repository, head)
+    finally:
+        extra.unlink()
+    readme = repository / "README.md"
+    original = readme.read_text()
+    readme.write_text(original + "\n")
+    try:
+        assert not unchanged_since(repository, head)
+    finally:
+        readme.write_text(original)
