@@ -10,6 +10,16 @@ from planner.stackfile import StackConfig, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "preprod", "prod")
+STATEFUL_TYPES = (
+    "azure-native:resources:ResourceGroup",
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Vault",
+    "azure-native:operationalinsights:Workspace",
+    "azure-native:applicationinsights:Component",
+    "azure-native:containerregistry:Registry",
+    "azure-native:machinelearningservices:Workspace",
+)
+"""What every stage holds and must protect (PU-3), written out here independently of the code."""
 
 
 def stack_config(stack: str = "dev", **overrides) -> StackConfig:

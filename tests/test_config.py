@@ -15,20 +15,11 @@ import pytest
 from components.config import ConfigError
 from planner import recorder
 from planner.stackfile import StackConfig
-from tests.conftest import PROJECT_DIR, plan, stack_config
+from tests.conftest import PROJECT_DIR, STATEFUL_TYPES, plan, stack_config
 
 BASE_STACK = "dev"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 VALID_GUID = "0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01"
-STATEFUL_TYPES = (
-    "azure-native:resources:ResourceGroup",
-    "azure-native:storage:StorageAccount",
-    "azure-native:keyvault:Vault",
-    "azure-native:operationalinsights:Workspace",
-    "azure-native:applicationinsights:Component",
-    "azure-native:containerregistry:Registry",
-    "azure-native:machinelearningservices:Workspace",
-)
 
 
 class Rejection:

@@ -19,19 +19,10 @@ from pulumi.runtime import rpc
 
 from planner.recorder import Resource, canonical_order, redact
 from planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, STATEFUL_TYPES
 
 RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "inputs", "dependencies", "protect", "retainOnDelete"}
 TOP_LEVEL_KEYS = {"version", "project", "stack", "resources", "outputs"}
-CORE_TYPES = {
-    "azure-native:resources:ResourceGroup",
-    "azure-native:storage:StorageAccount",
-    "azure-native:keyvault:Vault",
-    "azure-native:operationalinsights:Workspace",
-    "azure-native:applicationinsights:Component",
-    "azure-native:containerregistry:Registry",
-    "azure-native:machinelearningservices:Workspace",
-}
 SECRET_WRAPPER = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
 
 
@@ -127,11 +118,11 @@ def test_json_lists_components_as_non_custom(prod_json):
     assert kinds["pulumi:pulumi:Stack"] is False
     assert kinds["mlinfra:components:MlStage"] is False
     assert kinds["mlinfra:components:MlWorkspace"] is False
-    assert all(kinds[type_] is True for type_ in CORE_TYPES)
+    assert all(kinds[type_] is True for type_ in set(STATEFUL_TYPES))
 
 
 def test_prod_json_has_every_core_resource_type(prod_json):
-    assert {resource["type"] for resource in prod_json["resources"]} >= CORE_TYPES
+    assert {resource["type"] for resource in prod_json["resources"]} >= set(STATEFUL_TYPES)
 
 
 def test_json_shows_what_the_tests_assert_on(prod_json, stack_plans):
