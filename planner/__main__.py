@@ -3,7 +3,8 @@
 `python -m planner diff --base <git-ref> [...]` compares against another revision (see planner/diff_command.py).
 
 Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
-no traceback).
+no traceback), 1 when the program itself fails under the mock engine (for example a lookup the
+real provider would also fail; `--debug` shows the traceback).
 """
 
 import argparse
@@ -28,8 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")
     parser.add_argument("--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project directory")
+    parser.add_argument("--debug", action="store_true", help="show the traceback when the program fails")
     args = parser.parse_args(argv)
 
+    # The project's own components, even when --project-dir points at another checkout.
+    sys.path.insert(0, str(args.project_dir.resolve()))
     # Imported here so `--help` stays instant; the Pulumi SDKs take a second or two to load.
     from components.config import ConfigError
     from planner.recorder import plan_stack
@@ -39,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # noqa: BLE001 - one readable line; --debug keeps the traceback
+        if args.debug:
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"error: the program failed under the mock engine: {type(error).__name__}: {message} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return 1
     sys.stdout.write(FORMATS[args.format](plan))
     return 0
 

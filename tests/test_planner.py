@@ -333,3 +333,16 @@ def test_canonical_order_does_not_depend_on_registration_order(stack_plans):
     for r in resources:
         if r.parent in position:
             assert position[r.parent] < position[r.urn]
+
+
+def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+    main = project / "__main__.py"
+    main.write_text(main.read_text() + "\nraise LookupError('GET /users/ghost: 404 Not Found')\n")
+    result = subprocess.run([sys.executable, "-m", "planner", "--stack", "dev", "--project-dir", str(project)],
+                            cwd=PROJECT_DIR, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: the program failed under the mock engine: LookupError: GET /users/ghost: 404 Not Found "
+        "(run with --debug for the traceback)"]
