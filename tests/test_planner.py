@@ -339,7 +339,8 @@ def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
     project = tmp_path / "project"
     shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
     main = project / "__main__.py"
-    main.write_text(main.read_text() + "\nraise LookupError('GET /users/ghost: 404 Not Found')\n")
+    # Fails before anything is registered, as a failed lookup at the top of a program would.
+    main.write_text("raise LookupError('GET /users/ghost: 404 Not Found')\n" + main.read_text())
     result = subprocess.run([sys.executable, "-m", "planner", "--stack", "dev", "--project-dir", str(project)],
                             cwd=PROJECT_DIR, capture_output=True, text=True)
     assert result.returncode == 1
