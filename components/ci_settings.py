@@ -37,6 +37,16 @@ class CiPlatform(StrEnum):
         return self in (CiPlatform.AZURE_DEVOPS, CiPlatform.BOTH)
 
 
+class OidcSubjectFormat(StrEnum):
+    """How GitHub writes the repository into a job token's `sub` claim (ID-2, T-34)."""
+
+    LEGACY = "legacy"
+    """`repo:<owner>/<repo>:...`: repositories created before 2026-07-15 that did not opt in."""
+    IMMUTABLE = "immutable"
+    """`repo:<owner>@<owner-id>/<repo>@<repo-id>:...`: the default for repositories created or
+    renamed on or after 2026-07-15."""
+
+
 class GitHubReviewers(Settings):
     users: Annotated[list[Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")]],
                      AfterValidator(distinct)] = Field(default_factory=list)
@@ -93,6 +103,9 @@ class GitHubSettings(Settings):
     can_admins_bypass: StrictBool = False
     """Whether repository admins may skip the protection rules. Default false (GitHub's own default
     is true, P12)."""
+    oidc_subject_format: OidcSubjectFormat = OidcSubjectFormat.LEGACY
+    """`legacy` (default) or `immutable`: the `sub` format the repository's tokens carry. Repositories
+    created or renamed on or after 2026-07-15 use `immutable`; a mismatch makes every login fail."""
 
     @model_validator(mode="after")
     def _reviewer_limit(self):

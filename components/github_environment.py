@@ -14,15 +14,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from components.ci_settings import GitHubSettings
+from components.ci_settings import GitHubSettings, OidcSubjectFormat
 from components.deployment_identity import DeploymentIdentity
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 
 
-def github_subject(repository: str, environment: str) -> str:
-    """The `sub` claim of a job bound to `environment` (legacy format, ID-2)."""
-    return f"repo:{repository}:environment:{environment}"
+def github_subject(repository: str, environment: str, owner_id: int | None = None, repository_id: int | None = None) -> str:
+    """The `sub` claim of a job bound to `environment` (ID-2): legacy `repo:<owner>/<repo>`, or, with
+    the numeric ids, the immutable `repo:<owner>@<owner-id>/<repo>@<repo-id>` (T-34)."""
+    if owner_id is None or repository_id is None:
+        return f"repo:{repository}:environment:{environment}"
+    owner, name = repository.split("/", 1)
+    return f"repo:{owner}@{owner_id}/{name}@{repository_id}:environment:{environment}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,11 +84,21 @@ class GitHubEnvironment(pulumi.ComponentResource):
                 tag_pattern=pattern, opts=child,
             )
 
+        if settings.oidc_subject_format == OidcSubjectFormat.IMMUTABLE:
+            # The ids never change nor get reused, unlike names (T-34). `/users/<name>` answers for
+            # organizations too.
+            subject = pulumi.Output.all(
+                environment.environment,
+                github.get_user_output(username=settings.owner, opts=lookup).id.apply(int),
+                github.get_repository_output(full_name=settings.repository, opts=lookup).repo_id,
+            ).apply(lambda parts: github_subject(settings.repository, parts[0], parts[1], parts[2]))
+        else:
+            subject = environment.environment.apply(lambda env: github_subject(settings.repository, env))
         args.identity.trust(
             f"{name}-federation",
             credential_name=f"github-{settings.owner}-{settings.name}-{args.environment}".replace(".", "-")[:120],
             issuer=GITHUB_OIDC_ISSUER,
-            subject=environment.environment.apply(lambda env: github_subject(settings.repository, env)),
+            subject=subject,
             description=f"GitHub Actions jobs of {settings.repository} bound to environment {args.environment}",
             parent=self,
         )

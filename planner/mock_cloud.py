@@ -214,6 +214,11 @@ class ArmMocks(pulumi.runtime.Mocks):
         if args.token == "github:index/getUser:getUser":
             login = args.args.get("username")
             return {"id": str(placeholder_number("github-user", login)), "login": login, "nodeId": f"U_placeholder_{login}"}
+        if args.token == "github:index/getRepository:getRepository":
+            full_name = args.args.get("fullName") or args.args.get("name")
+            repo_id = placeholder_number("github-repo", str(full_name))
+            return {"id": str(full_name).split("/")[-1], "fullName": full_name, "name": str(full_name).split("/")[-1],
+                    "repoId": repo_id, "nodeId": f"R_placeholder_{repo_id}"}
         if args.token == "github:index/getTeam:getTeam":
             slug = args.args.get("slug")
             return {"id": str(placeholder_number("github-team", slug)), "slug": slug, "name": slug, "nodeId": f"T_placeholder_{slug}"}

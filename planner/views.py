@@ -1,5 +1,6 @@
 """Derived views of a plan, next to the raw `resources`: what a reviewer reads first."""
 
+import re
 from typing import Any
 
 from components.grants import parse_description
@@ -95,7 +96,9 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
         views.append({
             "platform": "github",
             "name": env.get("environment"),
-            "repository": (federation or {}).get("subject", "").removeprefix("repo:").split(":environment:")[0] or env.get("repository"),
+            # owner/name from the subject; the immutable format adds @<id> to both (T-34).
+            "repository": re.sub(r"@\d+", "", (federation or {}).get("subject", "").removeprefix("repo:").split(":environment:")[0])
+            or env.get("repository"),
             "reviewers": {
                 "users": [users.get(str(i), str(i)) for i in reviewers.get("users", [])],
                 "teams": [teams.get(str(i), str(i)) for i in reviewers.get("teams", [])],

@@ -119,3 +119,8 @@ def test_fails_when_a_production_ado_environment_is_ungated(setting, needle):
 def test_fails_on_an_unknown_ci_key():
     message = refused("dev", github(reviewer=["alice"]))
     assert "mlinfra:ci.github.reviewer: unknown key; allowed keys: repository, reviewers" in message
+
+
+def test_fails_when_the_subject_format_is_unknown():
+    assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'legacy' or 'immutable'" in refused(
+        "dev", github(oidcSubjectFormat="ids"))

@@ -184,3 +184,18 @@ def test_client_secret_mode_adds_azure_credentials_as_a_secret():
 def test_federated_mode_has_no_azure_credentials(stack_plans):
     for stack in STACKS:
         assert "AZURE_CREDENTIALS" not in {s.inputs["secretName"] for s in stack_plans[stack].of_type(SECRET)}
+
+
+def test_immutable_subject_format_carries_the_owner_and_repository_ids():
+    result = build({**PROD, "oidcSubjectFormat": "immutable"})
+    owner_id = placeholder_number("github-user", "contoso")
+    repository_id = placeholder_number("github-repo", "contoso/churn-mlops")
+    subject = result.one(APP_FIC).inputs["subject"]
+    assert subject == f"repo:contoso@{owner_id}/churn-mlops@{repository_id}:environment:prod"  # T-34
+    assert result.one(ENV).urn in result.one(APP_FIC).dependencies
+    [view] = environments_view(result)
+    assert view["repository"] == "contoso/churn-mlops" and view["federatedCredential"]["subject"] == subject
+
+
+def test_legacy_is_the_default_subject_format():
+    assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:prod"
