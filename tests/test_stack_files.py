@@ -13,7 +13,7 @@ from functools import cache
 import pytest
 
 from planner.mock_cloud import physical_name
-from tests.conftest import STACKS, stack_config
+from tests.conftest import STACKS, STATEFUL_TYPES, stack_config
 from tests.test_naming import azure_accepts
 
 PRIVATE_STACKS = ("preprod", "prod")
@@ -26,7 +26,6 @@ LOGS = "azure-native:operationalinsights:Workspace"
 INSIGHTS = "azure-native:applicationinsights:Component"
 REGISTRY = "azure-native:containerregistry:Registry"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
-STATEFUL = (RESOURCE_GROUP, STORAGE, VAULT, LOGS, INSIGHTS, REGISTRY, WORKSPACE)
 
 NAME_RULE = {
     RESOURCE_GROUP: "resource_group",
@@ -138,7 +137,7 @@ def test_private_stage_registry_is_premium_and_private(stack_plans, stack):
 @pytest.mark.parametrize("stack", PRIVATE_STACKS)
 def test_private_stage_stateful_resources_are_protected_and_retained(stack_plans, stack):
     plan = stack_plans[stack]
-    for type_ in STATEFUL:  # PU-3
+    for type_ in STATEFUL_TYPES:  # PU-3
         resource = plan.one(type_)
         assert (resource.protect, resource.retain_on_delete) == (True, True), type_
 
@@ -191,7 +190,7 @@ def test_stage_physical_names_are_valid(stack_plans, stack):
             name = physical_name(resource.type, resource.inputs)
             assert name and azure_accepts(NAME_RULE[resource.type], name), (resource.type, name)
             checked.add(resource.type)
-    assert checked >= set(STATEFUL)
+    assert checked >= set(STATEFUL_TYPES)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -203,7 +202,7 @@ def test_stage_tags_every_taggable_resource(stack_plans, stack):
         "managed-by": "pulumi",
     }
     tagged = [r for r in stack_plans[stack].resources if r.custom and taggable(r.type)]
-    assert {r.type for r in tagged} >= set(STATEFUL)
+    assert {r.type for r in tagged} >= set(STATEFUL_TYPES)
     for resource in tagged:
         assert resource.inputs.get("tags") == expected, resource.name
 
@@ -226,7 +225,7 @@ def test_stage_deploys_to_its_own_subscription_and_region(stack_plans, stack):
     assert plan.outputs["subscriptionId"] == subscription(stack)
     assert plan.outputs["workspaceId"].startswith(f"/subscriptions/{subscription(stack)}/resourceGroups/")
     location = stack_file(stack)["azure-native:location"]
-    for type_ in STATEFUL:
+    for type_ in STATEFUL_TYPES:
         assert plan.one(type_).inputs["location"] == location, type_
 
 
