@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: plan test bench clean
+.PHONY: plan test lint bench clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -18,6 +18,11 @@ plan: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# Lint and format check (ruff); configuration in pyproject.toml.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
 bench: $(VENV)/.installed

@@ -16,8 +16,12 @@ import pulumi
 from planner.recorder import record
 from planner.stackfile import load_stack_config
 
-PACKAGES = {"azure-native": "pulumi_azure_native", "azuread": "pulumi_azuread", "github": "pulumi_github",
-            "azuredevops": "pulumi_azuredevops"}
+PACKAGES = {
+    "azure-native": "pulumi_azure_native",
+    "azuread": "pulumi_azuread",
+    "github": "pulumi_github",
+    "azuredevops": "pulumi_azuredevops",
+}
 _MISSING = re.compile(r"Missing required property '(\w+)'")
 
 

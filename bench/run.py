@@ -21,7 +21,9 @@ SCALES = (1, 3, 10, 30)
 def _child(command: list[str]) -> tuple[float, float, str]:
     """Run `command` once and return its wall time and its own peak RSS (os.wait4 rusage)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     stdout = process.stdout.read()
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -34,14 +36,24 @@ def _child(command: list[str]) -> tuple[float, float, str]:
 
 def median_run(command: list[str], runs: int = RUNS) -> tuple[float, float, str]:
     results = [_child(command) for _ in range(runs)]
-    return (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results), results[-1][2])
+    return (
+        statistics.median(r[0] for r in results),
+        statistics.median(r[1] for r in results),
+        results[-1][2],
+    )
 
 
 def median_pair(first: list[str], second: list[str], runs: int = RUNS):
     """Medians of two commands run alternately, so drift in machine load hits both alike."""
     pairs = [(_child(first), _child(second)) for _ in range(runs)]
-    return tuple((statistics.median(p[i][0] for p in pairs), statistics.median(p[i][1] for p in pairs), pairs[-1][i][2])
-                 for i in (0, 1))
+    return tuple(
+        (
+            statistics.median(p[i][0] for p in pairs),
+            statistics.median(p[i][1] for p in pairs),
+            pairs[-1][i][2],
+        )
+        for i in (0, 1)
+    )
 
 
 def longest_chain(document: dict) -> list[str]:
@@ -53,7 +65,7 @@ def longest_chain(document: dict) -> list[str]:
         if urn not in memo:
             memo[urn] = [urn]
             deps = [d for d in resources[urn]["dependencies"] if d in resources]
-            memo[urn] = max((chain(d) for d in deps), key=len, default=[]) + [urn]
+            memo[urn] = [*max((chain(d) for d in deps), key=len, default=[]), urn]
         return memo[urn]
 
     return max((chain(urn) for urn in resources), key=len, default=[])
@@ -66,8 +78,17 @@ def explicit_depends_on() -> list[str]:
         lines = path.read_text().splitlines()
         for number, line in enumerate(lines):
             if "depends_on=" in line and not line.strip().startswith("#"):
-                reason = next((l.strip() for l in reversed(lines[max(0, number - 3):number + 1]) if "#" in l), "NO REASON GIVEN")
-                sites.append(f"{path.name}:{number + 1}  {reason[reason.index('#'):]}" if "#" in reason else reason)
+                reason = next(
+                    (
+                        text.strip()
+                        for text in reversed(lines[max(0, number - 3) : number + 1])
+                        if "#" in text
+                    ),
+                    "NO REASON GIVEN",
+                )
+                sites.append(
+                    f"{path.name}:{number + 1}  {reason[reason.index('#') :]}" if "#" in reason else reason
+                )
     return sites
 
 
@@ -75,26 +96,37 @@ def main() -> None:
     python = sys.executable
     lines: list[str] = []
     out = lines.append
-    out(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}; median of {RUNS} runs per figure, whole process.")
+    out(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; median of {RUNS} runs per figure, whole process."
+    )
     out("")
-    out("| Stack | Resources | Planner wall s | Planner peak MB | Floor wall s | Floor peak MB | Ratio | Depth |")
+    out(
+        "| Stack | Resources | Planner wall s | Planner peak MB | Floor wall s | Floor peak MB | Ratio | Depth |"
+    )
     out("|---|---|---|---|---|---|---|---|")
     chains = {}
     for stack in STACKS:
         planner = [python, "-m", "planner", "--stack", stack, "--format", "json"]
         document = json.loads(_child(planner)[2])  # also a warm-up of the page cache
         (PROJECT_DIR / "bench" / f".types-{stack}.json").write_text(
-            json.dumps([{"type": r["type"], "custom": r["custom"]} for r in document["resources"]]))
-        (wall, peak, _), (floor_wall, floor_peak, _) = median_pair(planner, [python, "-m", "bench.floor", stack])
+            json.dumps([{"type": r["type"], "custom": r["custom"]} for r in document["resources"]])
+        )
+        (wall, peak, _), (floor_wall, floor_peak, _) = median_pair(
+            planner, [python, "-m", "bench.floor", stack]
+        )
         chain = longest_chain(document)
         chains[stack] = chain
-        out(f"| {stack} | {len(document['resources'])} | {wall:.2f} | {peak:.0f} | {floor_wall:.2f} | {floor_peak:.0f} | "
-            f"{wall / floor_wall:.2f} | {len(chain)} |")
+        out(
+            f"| {stack} | {len(document['resources'])} | {wall:.2f} | {peak:.0f} | {floor_wall:.2f} | {floor_peak:.0f} | "
+            f"{wall / floor_wall:.2f} | {len(chain)} |"
+        )
     out("")
     out("Scaling (one program, N synthetic stages):")
     out("")
-    out("| Stages | Resources | Wall s | Peak MB | ms per resource | KB per resource | marginal ms per resource |")
+    out(
+        "| Stages | Resources | Wall s | Peak MB | ms per resource | KB per resource | marginal ms per resource |"
+    )
     out("|---|---|---|---|---|---|---|")
     base_wall, base_peak, _ = median_run([python, "-m", "bench.scaling", "0"], max(3, RUNS // 2))
     out(f"| 0 (start-up: SDK modules) | 1 | {base_wall:.2f} | {base_peak:.0f} | | | |")
@@ -104,8 +136,10 @@ def main() -> None:
         resources = int(stdout.strip())
         marginal = 1000 * (wall - previous[0]) / (resources - previous[1])
         previous = (wall, resources)
-        out(f"| {count} | {resources} | {wall:.2f} | {peak:.0f} | {1000 * (wall - base_wall) / resources:.1f} | "
-            f"{1024 * (peak - base_peak) / resources:.0f} | {marginal:.1f} |")
+        out(
+            f"| {count} | {resources} | {wall:.2f} | {peak:.0f} | {1000 * (wall - base_wall) / resources:.1f} | "
+            f"{1024 * (peak - base_peak) / resources:.0f} | {marginal:.1f} |"
+        )
     out("")
     out("Deployment graph: longest chain of `dependencies` (custom resources) per stack:")
     out("")
@@ -117,8 +151,12 @@ def main() -> None:
     for site in sites:
         out(f"- {site}")
     start = time.perf_counter()
-    subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=PROJECT_DIR, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=PROJECT_DIR,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     out("")
     out(f"Test suite: {time.perf_counter() - start:.1f} s wall (`pytest -q`).")
     report = "\n".join(lines) + "\n"

@@ -28,8 +28,13 @@ def synthetic_stages(count: int) -> list[StageConfig]:
         stack = stacks[index % 3]
         raw, values = templates[stack]
         data = {key: (value if key == "workload" else json.loads(value)) for key, value in raw.items()}
-        data.update(workload=f"w{index:02d}", stage=stack, subscriptionId=values["azure-native:subscriptionId"],
-                    tenantId=values["azure-native:tenantId"], location=values["azure-native:location"])
+        data.update(
+            workload=f"w{index:02d}",
+            stage=stack,
+            subscriptionId=values["azure-native:subscriptionId"],
+            tenantId=values["azure-native:tenantId"],
+            location=values["azure-native:location"],
+        )
         configs.append(StageConfig.model_validate(data, by_name=False))
     return configs
 
@@ -40,8 +45,13 @@ def preload() -> None:
     import pulumi_github
     from pulumi_azure_native import network, privatedns
 
-    for cls in (network.PrivateEndpoint, network.VirtualNetwork, privatedns.PrivateZone,
-                pulumi_azuread.Application, pulumi_github.RepositoryEnvironment):
+    for cls in (
+        network.PrivateEndpoint,
+        network.VirtualNetwork,
+        privatedns.PrivateZone,
+        pulumi_azuread.Application,
+        pulumi_github.RepositoryEnvironment,
+    ):
         assert cls
 
     import components.github_environment  # noqa: F401
@@ -50,8 +60,10 @@ def preload() -> None:
 def main(count: int) -> None:
     preload()
     configs = synthetic_stages(count)
-    plan = record(lambda: [MlStage(f"{c.workload}-{c.stage.value}", MlStageArgs(config=c)) for c in configs],
-                  load_stack_config(PROJECT_DIR, "prod"))
+    plan = record(
+        lambda: [MlStage(f"{c.workload}-{c.stage.value}", MlStageArgs(config=c)) for c in configs],
+        load_stack_config(PROJECT_DIR, "prod"),
+    )
     print(len(plan.resources))
 
 

@@ -63,7 +63,9 @@ class CredentialMode(StrEnum):
     CLIENT_SECRET = "client-secret"
 
 
-DEFAULT_PIPELINE_ROLES = ScopedRoles(workspace=["AzureML Data Scientist"], storage_account=["Storage Blob Data Contributor"])
+DEFAULT_PIPELINE_ROLES = ScopedRoles(
+    workspace=["AzureML Data Scientist"], storage_account=["Storage Blob Data Contributor"]
+)
 """What a pipeline needs to submit jobs and deploy models: jobs, models, endpoints in the
 workspace (no workspace or compute changes, no keys), and blob access to upload code and
 data to the identity-authenticated default datastore (ML-7)."""

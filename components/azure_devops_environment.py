@@ -40,14 +40,17 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
     service_connection_id: pulumi.Output[str]
     service_connection_name: str
 
-    def __init__(self, name: str, args: AzureDevOpsEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: AzureDevOpsEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("mlinfra:components:AzureDevOpsEnvironment", name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         lookup = pulumi.InvokeOutputOptions(parent=self)
         project_id = ado.get_project_output(name=settings.project, opts=lookup).id
         approver_ids = [
-            ado.get_group_output(project_id=project_id, name=group, opts=lookup).origin_id for group in settings.approvers
+            ado.get_group_output(project_id=project_id, name=group, opts=lookup).origin_id
+            for group in settings.approvers
         ]
 
         environment = ado.Environment(
@@ -83,7 +86,9 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             if approver_ids:
                 ado.CheckApproval(
                     f"{name}-{kind}-approval",
-                    project_id=project_id, target_resource_type=kind, target_resource_id=target,
+                    project_id=project_id,
+                    target_resource_type=kind,
+                    target_resource_id=target,
                     approvers=approver_ids,
                     minimum_required_approvers=settings.minimum_approvers,
                     requester_can_approve=False,
@@ -92,7 +97,9 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                 )
             ado.CheckBranchControl(
                 f"{name}-{kind}-branch-control",
-                project_id=project_id, target_resource_type=kind, target_resource_id=target,
+                project_id=project_id,
+                target_resource_type=kind,
+                target_resource_id=target,
                 display_name=f"Only {', '.join(settings.allowed_branches)} deploy to {args.environment}",
                 allowed_branches=",".join(settings.allowed_branches),
                 verify_branch_protection=True,
@@ -101,13 +108,20 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             )
             if settings.exclusive_lock:
                 ado.CheckExclusiveLock(
-                    f"{name}-{kind}-lock", project_id=project_id, target_resource_type=kind, target_resource_id=target,
+                    f"{name}-{kind}-lock",
+                    project_id=project_id,
+                    target_resource_type=kind,
+                    target_resource_id=target,
                     opts=child,
                 )
             for pipeline in settings.pipelines:  # ADO-2: each pipeline by id, never all
                 ado.PipelineAuthorization(
                     f"{name}-{kind}-pipeline-{pipeline}",
-                    project_id=project_id, resource_id=target, type=kind, pipeline_id=pipeline, opts=child,
+                    project_id=project_id,
+                    resource_id=target,
+                    type=kind,
+                    pipeline_id=pipeline,
+                    opts=child,
                 )
 
         self.service_connection_id = connection.id

@@ -48,11 +48,14 @@ class OidcSubjectFormat(StrEnum):
 
 
 class GitHubReviewers(Settings):
-    users: Annotated[list[Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")]],
-                     AfterValidator(distinct)] = Field(default_factory=list)
+    users: Annotated[
+        list[Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")]],
+        AfterValidator(distinct),
+    ] = Field(default_factory=list)
     """GitHub logins (for example `octocat`), resolved to the numeric ids GitHub needs (P12). Default none."""
-    teams: Annotated[list[Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")]],
-                     AfterValidator(distinct)] = Field(default_factory=list)
+    teams: Annotated[
+        list[Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")]], AfterValidator(distinct)
+    ] = Field(default_factory=list)
     """Team slugs of the repository's organization (for example `ml-engineers`); the team needs read
     access to the repository or GitHub silently ignores it (P12). Default none."""
 
@@ -89,7 +92,9 @@ class GitHubBranchPolicy(Settings):
 
 
 class GitHubSettings(Settings):
-    repository: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")]
+    repository: Annotated[
+        StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+    ]
     """`owner/name` of the repository whose workflows deploy to this stage. Required."""
     reviewers: GitHubReviewers = GitHubReviewers()
     """Required reviewers of a deployment, at most 6 users and teams together. Default none
@@ -110,7 +115,9 @@ class GitHubSettings(Settings):
     @model_validator(mode="after")
     def _reviewer_limit(self):
         if self.reviewers.count > GITHUB_MAX_REVIEWERS:
-            raise ValueError(f"expected at most {GITHUB_MAX_REVIEWERS} reviewers (users and teams together), got {self.reviewers.count}")
+            raise ValueError(
+                f"expected at most {GITHUB_MAX_REVIEWERS} reviewers (users and teams together), got {self.reviewers.count}"
+            )
         return self
 
     @property
@@ -123,24 +130,34 @@ class GitHubSettings(Settings):
 
 
 class AzureDevOpsSettings(Settings):
-    organization_url: Annotated[StrictStr, Field(pattern=r"^https://(dev\.azure\.com/[A-Za-z0-9][A-Za-z0-9-]{0,49}|[A-Za-z0-9][A-Za-z0-9-]{0,49}\.visualstudio\.com)/?$")]
+    organization_url: Annotated[
+        StrictStr,
+        Field(
+            pattern=r"^https://(dev\.azure\.com/[A-Za-z0-9][A-Za-z0-9-]{0,49}|[A-Za-z0-9][A-Za-z0-9-]{0,49}\.visualstudio\.com)/?$"
+        ),
+    ]
     """`https://dev.azure.com/<organization>`. Required."""
     project: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\\/:*?\"<>|;#$%&+,]+$")]
     """Name of the Azure DevOps project that holds the pipelines. Required."""
     service_connection_name: Annotated[StrictStr, Field(min_length=1, max_length=80)] | None = None
     """Name of the Azure Resource Manager service connection. Default `spn-aml-workspace-<stage>`."""
-    approvers: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], AfterValidator(distinct)] = Field(default_factory=list)
+    approvers: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], AfterValidator(distinct)] = Field(
+        default_factory=list
+    )
     """Names of project groups whose members approve runs that use the environment or connection
     (for example `ML Engineers`). Default none (refused in preprod and prod, ADO-3)."""
     minimum_approvers: Annotated[StrictInt, Field(ge=1, le=10)] = 1
     """Approvals a run needs. Default 1; the requester can never approve their own run."""
-    allowed_branches: Annotated[list[Annotated[StrictStr, Field(pattern=r"^refs/(heads|tags)/\S+$")]],
-                                AfterValidator(distinct)] = Field(default_factory=lambda: ["refs/heads/main"])
+    allowed_branches: Annotated[
+        list[Annotated[StrictStr, Field(pattern=r"^refs/(heads|tags)/\S+$")]], AfterValidator(distinct)
+    ] = Field(default_factory=lambda: ["refs/heads/main"])
     """Fully qualified refs that may use the environment and connection (branch control, ADO-3).
     Default `refs/heads/main`."""
     exclusive_lock: StrictBool = True
     """Whether runs against the stage are serialized (one at a time, ADO-3). Default true."""
-    pipelines: Annotated[list[Annotated[StrictInt, Field(ge=1)]], AfterValidator(distinct)] = Field(default_factory=list)
+    pipelines: Annotated[list[Annotated[StrictInt, Field(ge=1)]], AfterValidator(distinct)] = Field(
+        default_factory=list
+    )
     """Ids of the pipeline definitions authorized to use the environment and connection; never all
     pipelines (ADO-2). Default none: every pipeline must then be authorized by hand."""
 
@@ -160,12 +177,16 @@ class CiSettings(Settings):
     @model_validator(mode="after")
     def _sections_match_platform(self):
         problems = []
-        for wanted, section, key in ((self.platform.uses_github, self.github, "github"),
-                                     (self.platform.uses_azure_devops, self.azure_dev_ops, "azureDevOps")):
+        for wanted, section, key in (
+            (self.platform.uses_github, self.github, "github"),
+            (self.platform.uses_azure_devops, self.azure_dev_ops, "azureDevOps"),
+        ):
             if wanted and section is None:
                 problems.append(f"platform {self.platform.value!r} needs the {key} section")
             if not wanted and section is not None:
-                problems.append(f"the {key} section is set but platform is {self.platform.value!r}; remove it or change platform")
+                problems.append(
+                    f"the {key} section is set but platform is {self.platform.value!r}; remove it or change platform"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -53,7 +53,7 @@ class Stage(StrEnum):
     PROD = "prod"
 
 
-_TAG_FORBIDDEN = set('<>%&\\?/')
+_TAG_FORBIDDEN = set("<>%&\\?/")
 RESERVED_TAGS = ("workload", "stage", "managed-by")
 """Tags the program sets on every resource itself; config cannot override them."""
 
@@ -66,7 +66,9 @@ def _region(value: str) -> str:
 
 def _tags(tags: dict[str, str]) -> dict[str, str]:
     if len(tags) > 50 - len(RESERVED_TAGS):
-        raise ValueError(f"expected at most {50 - len(RESERVED_TAGS)} tags (Azure allows 50, {len(RESERVED_TAGS)} are set by the program)")
+        raise ValueError(
+            f"expected at most {50 - len(RESERVED_TAGS)} tags (Azure allows 50, {len(RESERVED_TAGS)} are set by the program)"
+        )
     seen: set[str] = set()
     for name, value in tags.items():
         if not 1 <= len(name) <= 512 or _TAG_FORBIDDEN & set(name):
@@ -109,7 +111,9 @@ class StageSettings(Settings):
     """The Azure Machine Learning workspace."""
     resource_protection: ResourceProtection = ResourceProtection()
     """Pulumi `protect` / `retainOnDelete` on the stateful resources."""
-    personas: dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], Persona] = Field(default_factory=dict)
+    personas: dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], Persona] = Field(
+        default_factory=dict
+    )
     """Human personas by camelCase name (`dataScientists`, `mlEngineers`, more as needed): an Entra
     group and its roles in this stage. Default none."""
     deployment_identity: DeploymentIdentitySettings = DeploymentIdentitySettings()
@@ -179,7 +183,7 @@ def _namespace_values(namespace: str) -> dict[str, str]:
     """Every config value under `<namespace>:` (set by the engine or by the planner/tests)."""
     prefix = f"{namespace}:"
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return {key[len(prefix):]: value for key, value in everything.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in everything.items() if key.startswith(prefix)}
 
 
 def _decode(key: str, value: Any) -> Any:
@@ -204,14 +208,21 @@ CLIENT_SECRET_MAX_DAYS = 730
 
 def _check_consistency(namespace: str, config: StageConfig) -> None:
     """Rules that span sections, checked once each section is valid on its own."""
-    problems = _network_problems(config) + _access_problems(config) + _identity_problems(config) + _ci_problems(config)
+    problems = (
+        _network_problems(config)
+        + _access_problems(config)
+        + _identity_problems(config)
+        + _ci_problems(config)
+    )
     if not problems:
         try:
-            config.names
+            _ = config.names  # computing the names runs the naming rules
         except NamingError as error:
             problems.append(f"workload: got {json.dumps(config.workload)}; {error}")
     if problems:
-        raise ConfigError("invalid stack config: " + "; ".join(f"{namespace}:{problem}" for problem in problems))
+        raise ConfigError(
+            "invalid stack config: " + "; ".join(f"{namespace}:{problem}" for problem in problems)
+        )
 
 
 def _network_problems(config: StageConfig) -> list[str]:
@@ -225,8 +236,10 @@ def _network_problems(config: StageConfig) -> list[str]:
             "network.publicNetworkAccessEnabled to true"
         )
     if config.workspace.image_build_compute is None:
-        problems.append("workspace.imageBuildCompute: required when public network access is off; a private "
-                        "registry cannot build images, so name the compute cluster that does (ML-10)")
+        problems.append(
+            "workspace.imageBuildCompute: required when public network access is off; a private "
+            "registry cannot build images, so name the compute cluster that does (ML-10)"
+        )
     return problems
 
 
@@ -238,29 +251,44 @@ def _access_problems(config: StageConfig) -> list[str]:
         for scope, role_name in roles.items():
             role = ROLES[role_name]
             if role.escalates:
-                problems.append(f"{key}.{scope}: got {json.dumps(role_name)}; a role that can grant access is never assigned (RB-1, RB-8)")
+                problems.append(
+                    f"{key}.{scope}: got {json.dumps(role_name)}; a role that can grant access is never assigned (RB-1, RB-8)"
+                )
             elif human and role.privileged:
-                problems.append(f"{key}.{scope}: got {json.dumps(role_name)}; human groups get no privileged role (RB-1); use the AzureML or data roles")
+                problems.append(
+                    f"{key}.{scope}: got {json.dumps(role_name)}; human groups get no privileged role (RB-1); use the AzureML or data roles"
+                )
     owners: dict[str, str] = {}
     for name, persona in config.personas.items():
         group = persona.group_object_id.lower()
         if group in owners:
-            problems.append(f"personas.{name}.groupObjectId: got {json.dumps(persona.group_object_id)}; already the group of persona {owners[group]} (one group, one persona)")
+            problems.append(
+                f"personas.{name}.groupObjectId: got {json.dumps(persona.group_object_id)}; already the group of persona {owners[group]} (one group, one persona)"
+            )
         owners.setdefault(group, name)
     scientists = config.personas.get(DATA_SCIENTISTS)
-    if config.stage not in DATA_SCIENCE_STAGES and scientists and scientists.roles.items() and not scientists.outside_dev_reason:
+    if (
+        config.stage not in DATA_SCIENCE_STAGES
+        and scientists
+        and scientists.roles.items()
+        and not scientists.outside_dev_reason
+    ):
         problems.append(
             f"personas.{DATA_SCIENTISTS}.roles: data scientists get no access in {config.stage} (RB-7); "
             f"remove the roles or give personas.{DATA_SCIENTISTS}.outsideDevReason"
         )
     if scientists and scientists.outside_dev_reason and config.stage in DATA_SCIENCE_STAGES:
-        problems.append(f"personas.{DATA_SCIENTISTS}.outsideDevReason: only meaningful outside {', '.join(sorted(DATA_SCIENCE_STAGES))}; remove it")
+        problems.append(
+            f"personas.{DATA_SCIENTISTS}.outsideDevReason: only meaningful outside {', '.join(sorted(DATA_SCIENCE_STAGES))}; remove it"
+        )
     for name, persona in config.personas.items():
         if persona.outside_dev_reason and name != DATA_SCIENTISTS:
             problems.append(f"personas.{name}.outsideDevReason: only the {DATA_SCIENTISTS} persona takes it")
     engineers = config.personas.get(ML_ENGINEERS)
     if config.stage in PRODUCTION_STAGES and not (engineers and engineers.roles.items()):
-        problems.append(f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)")
+        problems.append(
+            f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)"
+        )
     return problems
 
 
@@ -272,20 +300,34 @@ def _ci_problems(config: StageConfig) -> list[str]:
     github, devops = config.ci.github, config.ci.azure_dev_ops
     if github:
         if github.reviewers.count == 0:
-            problems.append(f"ci.github.reviewers: a {config.stage} environment needs at least one reviewer (GH-2, T-11)")
+            problems.append(
+                f"ci.github.reviewers: a {config.stage} environment needs at least one reviewer (GH-2, T-11)"
+            )
         if not github.prevent_self_review:
-            problems.append(f"ci.github.preventSelfReview: got false; must be true in {config.stage} (GH-2, T-14)")
+            problems.append(
+                f"ci.github.preventSelfReview: got false; must be true in {config.stage} (GH-2, T-14)"
+            )
         if github.can_admins_bypass:
-            problems.append(f"ci.github.canAdminsBypass: got true; must be false in {config.stage} (GH-2, T-14)")
+            problems.append(
+                f"ci.github.canAdminsBypass: got true; must be false in {config.stage} (GH-2, T-14)"
+            )
         if github.branch_policy.any_branch:
-            problems.append(f"ci.github.branchPolicy.anyBranch: got true; {config.stage} needs a branch policy (GH-3, T-14)")
+            problems.append(
+                f"ci.github.branchPolicy.anyBranch: got true; {config.stage} needs a branch policy (GH-3, T-14)"
+            )
     if devops:
         if not devops.approvers:
-            problems.append(f"ci.azureDevOps.approvers: a {config.stage} environment needs at least one approver group (ADO-3)")
+            problems.append(
+                f"ci.azureDevOps.approvers: a {config.stage} environment needs at least one approver group (ADO-3)"
+            )
         if not devops.exclusive_lock:
-            problems.append(f"ci.azureDevOps.exclusiveLock: got false; {config.stage} runs must be serialized (ADO-3)")
+            problems.append(
+                f"ci.azureDevOps.exclusiveLock: got false; {config.stage} runs must be serialized (ADO-3)"
+            )
         if any("*" in ref for ref in devops.allowed_branches):
-            problems.append(f"ci.azureDevOps.allowedBranches: got {json.dumps(devops.allowed_branches)}; {config.stage} allows named refs only (ADO-3)")
+            problems.append(
+                f"ci.azureDevOps.allowedBranches: got {json.dumps(devops.allowed_branches)}; {config.stage} allows named refs only (ADO-3)"
+            )
     return problems
 
 
@@ -293,14 +335,24 @@ def _identity_problems(config: StageConfig) -> list[str]:
     identity = config.deployment_identity
     expiry = identity.client_secret_expiry
     if identity.credential != CredentialMode.CLIENT_SECRET:
-        return ["deploymentIdentity.clientSecretExpiry: set without credential 'client-secret'; remove it"] if expiry else []
+        return (
+            ["deploymentIdentity.clientSecretExpiry: set without credential 'client-secret'; remove it"]
+            if expiry
+            else []
+        )
     if identity.kind != IdentityKind.ENTRA_APPLICATION:
-        return [f"deploymentIdentity.credential: got 'client-secret'; a {identity.kind} has no client secret, use 'federated'"]
+        return [
+            f"deploymentIdentity.credential: got 'client-secret'; a {identity.kind} has no client secret, use 'federated'"
+        ]
     today = datetime.date.today()
     if expiry is None:
-        return ["deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'; expected a date YYYY-MM-DD"]
+        return [
+            "deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'; expected a date YYYY-MM-DD"
+        ]
     if not today < expiry <= today + datetime.timedelta(days=CLIENT_SECRET_MAX_DAYS):
-        return [f"deploymentIdentity.clientSecretExpiry: got {json.dumps(expiry.isoformat())}; expected a date after today and at most {CLIENT_SECRET_MAX_DAYS} days ahead"]
+        return [
+            f"deploymentIdentity.clientSecretExpiry: got {json.dumps(expiry.isoformat())}; expected a date after today and at most {CLIENT_SECRET_MAX_DAYS} days ahead"
+        ]
     return []
 
 
@@ -362,11 +414,24 @@ def _describe(namespace: str, detail: dict) -> str:
         model = _unwrap(_field(loc[:-1]).annotation) if len(loc) > 1 and _field(loc[:-1]) else StageSettings
         if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
             model = _unwrap(typing.get_args(model)[1])
-        return f"{key}: unknown key; {_allowed_keys(model)}" if isinstance(model, type) else f"{key}: unknown key"
+        return (
+            f"{key}: unknown key; {_allowed_keys(model)}"
+            if isinstance(model, type)
+            else f"{key}: unknown key"
+        )
     if kind == "missing":
-        return f"{key}: required but not set; expected {_what_is_allowed(field)}" if field else f"{key}: required"
+        return (
+            f"{key}: required but not set; expected {_what_is_allowed(field)}"
+            if field
+            else f"{key}: required"
+        )
     if kind in ("greater_than_equal", "less_than_equal") and field:
-        bounds = {name: getattr(item, name) for item in field.metadata for name in ("ge", "le") if hasattr(item, name)}
+        bounds = {
+            name: getattr(item, name)
+            for item in field.metadata
+            for name in ("ge", "le")
+            if hasattr(item, name)
+        }
         message = f"expected a whole number from {bounds.get('ge')} to {bounds.get('le')}"
     elif kind == "string_pattern_mismatch" and field:
         message = f"expected {_what_is_allowed(field)}"

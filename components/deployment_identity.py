@@ -133,7 +133,9 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 subject=subject,
                 audiences=audiences,
                 # P15: Azure rejects concurrent credential writes on one managed identity.
-                opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._last_credential] if self._last_credential else None),
+                opts=pulumi.ResourceOptions(
+                    parent=parent, depends_on=[self._last_credential] if self._last_credential else None
+                ),
             )
         else:
             import pulumi_azuread as azuread

@@ -20,7 +20,9 @@ from components.deployment_identity import DeploymentIdentity
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 
 
-def github_subject(repository: str, environment: str, owner_id: int | None = None, repository_id: int | None = None) -> str:
+def github_subject(
+    repository: str, environment: str, owner_id: int | None = None, repository_id: int | None = None
+) -> str:
     """The `sub` claim of a job bound to `environment` (ID-2): legacy `repo:<owner>/<repo>`, or, with
     the numeric ids, the immutable `repo:<owner>@<owner-id>/<repo>@<repo-id>` (T-34)."""
     if owner_id is None or repository_id is None:
@@ -54,7 +56,10 @@ class GitHubEnvironment(pulumi.ComponentResource):
 
         # P12: reviewers must be numeric ids; a failed lookup fails the run before the
         # environment exists, so it is never created without its reviewers (T-13).
-        user_ids = [github.get_user_output(username=login, opts=lookup).id.apply(int) for login in settings.reviewers.users]
+        user_ids = [
+            github.get_user_output(username=login, opts=lookup).id.apply(int)
+            for login in settings.reviewers.users
+        ]
         team_ids = [
             github.get_team_output(slug=slug, summary_only=True, opts=lookup).id.apply(int)
             for slug in settings.reviewers.teams
@@ -64,8 +69,12 @@ class GitHubEnvironment(pulumi.ComponentResource):
             f"{name}-environment",
             repository=settings.name,
             environment=args.environment,
-            reviewers=[github.RepositoryEnvironmentReviewerArgs(users=user_ids, teams=team_ids)] if settings.reviewers.count else None,
-            deployment_branch_policy=None if policy.any_branch else github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
+            reviewers=[github.RepositoryEnvironmentReviewerArgs(users=user_ids, teams=team_ids)]
+            if settings.reviewers.count
+            else None,
+            deployment_branch_policy=None
+            if policy.any_branch
+            else github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=policy.protected_branches, custom_branch_policies=policy.custom
             ),
             wait_timer=settings.wait_timer,
@@ -75,13 +84,19 @@ class GitHubEnvironment(pulumi.ComponentResource):
         )
         for pattern in policy.branch_patterns:
             github.RepositoryEnvironmentDeploymentPolicy(
-                f"{name}-branch-{pattern}", repository=settings.name, environment=environment.environment,
-                branch_pattern=pattern, opts=child,
+                f"{name}-branch-{pattern}",
+                repository=settings.name,
+                environment=environment.environment,
+                branch_pattern=pattern,
+                opts=child,
             )
         for pattern in policy.tag_patterns:
             github.RepositoryEnvironmentDeploymentPolicy(
-                f"{name}-tag-{pattern}", repository=settings.name, environment=environment.environment,
-                tag_pattern=pattern, opts=child,
+                f"{name}-tag-{pattern}",
+                repository=settings.name,
+                environment=environment.environment,
+                tag_pattern=pattern,
+                opts=child,
             )
 
         if settings.oidc_subject_format == OidcSubjectFormat.IMMUTABLE:
@@ -96,7 +111,9 @@ class GitHubEnvironment(pulumi.ComponentResource):
             subject = environment.environment.apply(lambda env: github_subject(settings.repository, env))
         args.identity.trust(
             f"{name}-federation",
-            credential_name=f"github-{settings.owner}-{settings.name}-{args.environment}".replace(".", "-")[:120],
+            credential_name=f"github-{settings.owner}-{settings.name}-{args.environment}".replace(".", "-")[
+                :120
+            ],
             issuer=GITHUB_OIDC_ISSUER,
             subject=subject,
             description=f"GitHub Actions jobs of {settings.repository} bound to environment {args.environment}",
@@ -106,13 +123,21 @@ class GitHubEnvironment(pulumi.ComponentResource):
         # P13: `environment.environment` (an output) orders secrets after the environment.
         for secret_name, value in args.secrets.items():
             github.ActionsEnvironmentSecret(
-                f"{name}-secret-{secret_name}", repository=settings.name, environment=environment.environment,
-                secret_name=secret_name, value=pulumi.Output.secret(value), opts=child,
+                f"{name}-secret-{secret_name}",
+                repository=settings.name,
+                environment=environment.environment,
+                secret_name=secret_name,
+                value=pulumi.Output.secret(value),
+                opts=child,
             )
         for variable_name, value in args.variables.items():
             github.ActionsEnvironmentVariable(
-                f"{name}-variable-{variable_name}", repository=settings.name, environment=environment.environment,
-                variable_name=variable_name, value=value, opts=child,
+                f"{name}-variable-{variable_name}",
+                repository=settings.name,
+                environment=environment.environment,
+                variable_name=variable_name,
+                value=value,
+                opts=child,
             )
 
         self.environment_name = environment.environment

@@ -66,7 +66,9 @@ def assignment_name(subscription_id: str, scope: Scope, principal: Principal, ro
 
 def description(principal: Principal, role: Role, scope: Scope) -> str:
     """The assignment's description; `parse_description` reads it back for the access view."""
-    return f"{principal.holder} {principal.label}: {role.name} on {scope.kind} {scope.name} (managed by Pulumi)"
+    return (
+        f"{principal.holder} {principal.label}: {role.name} on {scope.kind} {scope.name} (managed by Pulumi)"
+    )
 
 
 _DESCRIPTION = re.compile(

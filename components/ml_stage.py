@@ -40,7 +40,12 @@ class MlStage(pulumi.ComponentResource):
         super().__init__("mlinfra:components:MlStage", name, None, opts)
         config = args.config
         names = config.names
-        tags = {**config.tags, "workload": config.workload, "stage": config.stage.value, "managed-by": "pulumi"}
+        tags = {
+            **config.tags,
+            "workload": config.workload,
+            "stage": config.stage.value,
+            "managed-by": "pulumi",
+        }
         protection = config.resource_protection
 
         group = resources.ResourceGroup(
@@ -55,16 +60,20 @@ class MlStage(pulumi.ComponentResource):
         )
 
         endpoints = config.network.private_endpoints
-        self.network = None if endpoints is None else StageNetwork(
-            f"{name}-network",
-            StageNetworkArgs(
-                settings=endpoints,
-                network_name=names.virtual_network,
-                resource_group_name=group.name,
-                location=config.location,
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.network = (
+            None
+            if endpoints is None
+            else StageNetwork(
+                f"{name}-network",
+                StageNetworkArgs(
+                    settings=endpoints,
+                    network_name=names.virtual_network,
+                    resource_group_name=group.name,
+                    location=config.location,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         )
 
         self.workspace = MlWorkspace(
@@ -93,7 +102,11 @@ class MlStage(pulumi.ComponentResource):
             import pulumi_azuread as azuread  # only what the stage uses is loaded (start-up cost, P8)
 
             # Entra objects go to the stage's own tenant, never to whatever the ambient login says.
-            providers.append(azuread.Provider(f"{name}-entra", tenant_id=config.tenant_id, opts=pulumi.ResourceOptions(parent=self)))
+            providers.append(
+                azuread.Provider(
+                    f"{name}-entra", tenant_id=config.tenant_id, opts=pulumi.ResourceOptions(parent=self)
+                )
+            )
         self.identity = DeploymentIdentity(
             f"{name}-deploy",
             DeploymentIdentityArgs(
@@ -170,7 +183,9 @@ class MlStage(pulumi.ComponentResource):
                     "tenantId": config.tenant_id,
                 }
             )
-        repository_owner = github.Provider(f"{name}-github", owner=settings.owner, opts=pulumi.ResourceOptions(parent=self))
+        repository_owner = github.Provider(
+            f"{name}-github", owner=settings.owner, opts=pulumi.ResourceOptions(parent=self)
+        )
         return GitHubEnvironment(
             f"{name}-github",
             GitHubEnvironmentArgs(
@@ -185,7 +200,9 @@ class MlStage(pulumi.ComponentResource):
                     "AZURE_RESOURCE_GROUP": names.resource_group,
                     "AZURE_LOCATION": config.location,
                     # Lets a job check it runs where the stage is reachable (private stages).
-                    "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
+                    "AZUREML_NETWORK": "public"
+                    if config.network.public_network_access_enabled
+                    else "private",
                     **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci.runner_group else {}),
                 },
             ),
@@ -205,7 +222,9 @@ class MlStage(pulumi.ComponentResource):
 
         settings = config.ci.azure_dev_ops
         organization = azuredevops.Provider(
-            f"{name}-azure-devops", org_service_url=settings.organization_url, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-azure-devops",
+            org_service_url=settings.organization_url,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return AzureDevOpsEnvironment(
             f"{name}-azure-devops",

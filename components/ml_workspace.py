@@ -8,7 +8,7 @@ the safe ones (pitfall P9; for example `enableRbacAuthorization=false` on key va
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import (
@@ -49,17 +49,17 @@ class MlWorkspaceArgs:
     """Tags on every resource."""
     network: NetworkSettings
     """Public network access, or where the private endpoints go."""
-    storage: StorageSettings = StorageSettings()
+    storage: StorageSettings = field(default_factory=StorageSettings)
     """Storage SKU and shared-key access; default Standard_ZRS without shared keys."""
-    key_vault: KeyVaultSettings = KeyVaultSettings()
+    key_vault: KeyVaultSettings = field(default_factory=KeyVaultSettings)
     """Soft-delete retention and purge protection; default 90 days, purge-protected."""
-    container_registry: ContainerRegistrySettings = ContainerRegistrySettings()
+    container_registry: ContainerRegistrySettings = field(default_factory=ContainerRegistrySettings)
     """Registry SKU; default Premium."""
-    monitoring: MonitoringSettings = MonitoringSettings()
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     """Log retention; default 90 days."""
-    workspace: WorkspaceSettings = WorkspaceSettings()
+    workspace: WorkspaceSettings = field(default_factory=WorkspaceSettings)
     """Managed network isolation and HBI flag; default AllowOnlyApprovedOutbound, HBI on."""
-    protection: ResourceProtection = ResourceProtection()
+    protection: ResourceProtection = field(default_factory=ResourceProtection)
     """`protect` / `retainOnDelete` of every resource here (all are stateful); default both on."""
     private_link: PrivateLink | None = None
     """Where the private endpoints go (ML-2). Default none: no endpoints (a public stage)."""
@@ -84,7 +84,9 @@ class MlWorkspace(pulumi.ComponentResource):
             parent=self, protect=args.protection.protect, retain_on_delete=args.protection.retain_on_delete
         )
         public = args.network.public_network_access_enabled
-        common = dict(resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags))
+        common = dict(
+            resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags)
+        )
 
         account = storage.StorageAccount(
             f"{name}-storage",
@@ -98,7 +100,9 @@ class MlWorkspace(pulumi.ComponentResource):
             allow_shared_key_access=args.storage.shared_key_access_enabled,  # ST-3, explicit either way
             default_to_o_auth_authentication=True,
             is_hns_enabled=False,  # AML's default datastore cannot be hierarchical-namespace storage
-            public_network_access=storage.PublicNetworkAccess.ENABLED if public else storage.PublicNetworkAccess.DISABLED,
+            public_network_access=storage.PublicNetworkAccess.ENABLED
+            if public
+            else storage.PublicNetworkAccess.DISABLED,
             network_rule_set=storage.NetworkRuleSetArgs(  # ST-2: deny by default when private
                 default_action=storage.DefaultAction.ALLOW if public else storage.DefaultAction.DENY,
                 bypass=storage.Bypass.AZURE_SERVICES,
@@ -120,7 +124,9 @@ class MlWorkspace(pulumi.ComponentResource):
                 enable_purge_protection=True if args.key_vault.purge_protection_enabled else None,
                 public_network_access="Enabled" if public else "Disabled",  # KV-4
                 network_acls=keyvault.NetworkRuleSetArgs(
-                    default_action=keyvault.NetworkRuleAction.ALLOW if public else keyvault.NetworkRuleAction.DENY,
+                    default_action=keyvault.NetworkRuleAction.ALLOW
+                    if public
+                    else keyvault.NetworkRuleAction.DENY,
                     bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
                 ),
             ),
@@ -131,7 +137,9 @@ class MlWorkspace(pulumi.ComponentResource):
         logs = operationalinsights.Workspace(
             f"{name}-logs",
             workspace_name=args.names.log_analytics,
-            sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
+            sku=operationalinsights.WorkspaceSkuArgs(
+                name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
+            ),
             retention_in_days=args.monitoring.log_retention_days,
             opts=stateful,
             **common,
@@ -154,7 +162,9 @@ class MlWorkspace(pulumi.ComponentResource):
             admin_user_enabled=False,  # ACR-1
             anonymous_pull_enabled=False,  # ACR-2
             public_network_access=(
-                containerregistry.PublicNetworkAccess.ENABLED if public else containerregistry.PublicNetworkAccess.DISABLED
+                containerregistry.PublicNetworkAccess.ENABLED
+                if public
+                else containerregistry.PublicNetworkAccess.DISABLED
             ),  # ACR-3
             opts=stateful,
             **common,
@@ -175,7 +185,9 @@ class MlWorkspace(pulumi.ComponentResource):
             public_network_access=(
                 mls.PublicNetworkAccessType.ENABLED if public else mls.PublicNetworkAccessType.DISABLED
             ),  # ML-1
-            managed_network=mls.ManagedNetworkSettingsArgs(isolation_mode=args.workspace.isolation_mode.value),  # ML-3
+            managed_network=mls.ManagedNetworkSettingsArgs(
+                isolation_mode=args.workspace.isolation_mode.value
+            ),  # ML-3
             hbi_workspace=args.workspace.high_business_impact,  # ML-9
             # ML-10: a registry without public access cannot run ACR Tasks; images build here.
             image_build_compute=None if public else args.workspace.image_build_compute,
@@ -209,7 +221,9 @@ class MlWorkspace(pulumi.ComponentResource):
 
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name
-        self.principal_id = workspace.identity.apply(lambda identity: identity.principal_id if identity else None)
+        self.principal_id = workspace.identity.apply(
+            lambda identity: identity.principal_id if identity else None
+        )
         self.storage_account_id = account.id
         self.key_vault_id = vault.id
         self.container_registry_id = registry.id

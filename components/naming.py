@@ -54,33 +54,63 @@ class NamingError(ValueError):
 
 RULES = {
     "resource_group": NameRule(
-        "resource group", 1, 90, r"[-\w.()]*[-\w()]",
-        "letters, digits, '-', '_', '.', '(', ')', not ending in '.'"),
-    "storage_account": NameRule(
-        "storage account", 3, 24, r"[a-z0-9]+", "lowercase letters and digits"),
+        "resource group",
+        1,
+        90,
+        r"[-\w.()]*[-\w()]",
+        "letters, digits, '-', '_', '.', '(', ')', not ending in '.'",
+    ),
+    "storage_account": NameRule("storage account", 3, 24, r"[a-z0-9]+", "lowercase letters and digits"),
     "key_vault": NameRule(
-        "key vault", 3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]",
-        "letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'"),
+        "key vault",
+        3,
+        24,
+        r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]",
+        "letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'",
+    ),
     "log_analytics": NameRule(
-        "log analytics workspace", 4, 63, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]",
-        "letters, digits and '-', starting and ending with a letter or digit"),
+        "log analytics workspace",
+        4,
+        63,
+        r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]",
+        "letters, digits and '-', starting and ending with a letter or digit",
+    ),
     "application_insights": NameRule(
-        "application insights", 1, 260, r"[^%&\\?/]*[^%&\\?/. ]",
-        "any characters but '%&\\?/', not ending in '.' or space"),
-    "container_registry": NameRule(
-        "container registry", 5, 50, r"[A-Za-z0-9]+", "letters and digits"),
+        "application insights",
+        1,
+        260,
+        r"[^%&\\?/]*[^%&\\?/. ]",
+        "any characters but '%&\\?/', not ending in '.' or space",
+    ),
+    "container_registry": NameRule("container registry", 5, 50, r"[A-Za-z0-9]+", "letters and digits"),
     "deployment_identity": NameRule(
-        "deployment identity", 3, 120, r"[A-Za-z0-9][A-Za-z0-9_-]*",
-        "letters, digits, '-' and '_', starting with a letter or digit (managed identity rules)"),
+        "deployment identity",
+        3,
+        120,
+        r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        "letters, digits, '-' and '_', starting with a letter or digit (managed identity rules)",
+    ),
     "virtual_network": NameRule(
-        "virtual network", 2, 64, r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
-        "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'"),
+        "virtual network",
+        2,
+        64,
+        r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
+        "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'",
+    ),
     "private_endpoint": NameRule(
-        "private endpoint", 2, 64, r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
-        "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'"),
+        "private endpoint",
+        2,
+        64,
+        r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
+        "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'",
+    ),
     "workspace": NameRule(
-        "machine learning workspace", 3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*",
-        "letters, digits, '-' and '_', starting with a letter or digit"),
+        "machine learning workspace",
+        3,
+        33,
+        r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        "letters, digits, '-' and '_', starting with a letter or digit",
+    ),
 }
 
 

@@ -11,13 +11,15 @@ from pydantic import AfterValidator, StrictBool, StrictStr, model_validator
 
 from components.settings_base import Settings
 
-PRIVATE_DNS_ZONES = MappingProxyType({
-    "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
-    "blob": ("privatelink.blob.core.windows.net",),
-    "file": ("privatelink.file.core.windows.net",),
-    "vault": ("privatelink.vaultcore.azure.net",),
-    "registry": ("privatelink.azurecr.io",),
-})
+PRIVATE_DNS_ZONES = MappingProxyType(
+    {
+        "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
+        "blob": ("privatelink.blob.core.windows.net",),
+        "file": ("privatelink.file.core.windows.net",),
+        "vault": ("privatelink.vaultcore.azure.net",),
+        "registry": ("privatelink.azurecr.io",),
+    }
+)
 """Private-link sub-resource (group id) -> the private DNS zones its endpoint registers in
 (Azure public cloud)."""
 
@@ -25,16 +27,22 @@ REQUIRED_ZONES = tuple(dict.fromkeys(zone for zones in PRIVATE_DNS_ZONES.values(
 
 _SUBNET_ID = re.compile(
     r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
-    r"virtualNetworks/[-\w.]+/subnets/[-\w.]+", re.IGNORECASE)
+    r"virtualNetworks/[-\w.]+/subnets/[-\w.]+",
+    re.IGNORECASE,
+)
 _ZONE_ID = re.compile(
     r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
-    r"privateDnsZones/(?P<zone>[a-z0-9.-]+)", re.IGNORECASE)
+    r"privateDnsZones/(?P<zone>[a-z0-9.-]+)",
+    re.IGNORECASE,
+)
 
 
 def _subnet_id(value: str) -> str:
     if not _SUBNET_ID.fullmatch(value):
-        raise ValueError("expected a subnet resource id: /subscriptions/<guid>/resourceGroups/<group>/providers/"
-                         "Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>")
+        raise ValueError(
+            "expected a subnet resource id: /subscriptions/<guid>/resourceGroups/<group>/providers/"
+            "Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>"
+        )
     return value
 
 
@@ -59,11 +67,16 @@ class VirtualNetworkSettings(Settings):
 
     @model_validator(mode="after")
     def _subnet_inside(self):
-        space, subnet = ipaddress.ip_network(self.address_space), ipaddress.ip_network(self.endpoint_subnet_prefix)
+        space, subnet = (
+            ipaddress.ip_network(self.address_space),
+            ipaddress.ip_network(self.endpoint_subnet_prefix),
+        )
         if not subnet.subnet_of(space):
             raise ValueError(f"endpointSubnetPrefix {subnet} is not inside addressSpace {space}")
         if subnet.prefixlen > 28:
-            raise ValueError(f"endpointSubnetPrefix {subnet} is too small for the stage's 6 private endpoints; use /28 or larger")
+            raise ValueError(
+                f"endpointSubnetPrefix {subnet} is too small for the stage's 6 private endpoints; use /28 or larger"
+            )
         return self
 
 
@@ -83,19 +96,25 @@ class PrivateEndpointSettings(Settings):
     def _consistent(self):
         problems = []
         if (self.subnet_id is None) == (self.virtual_network is None):
-            problems.append("expected exactly one of subnetId (an existing subnet) and virtualNetwork (a new one)")
+            problems.append(
+                "expected exactly one of subnetId (an existing subnet) and virtualNetwork (a new one)"
+            )
         if self.dns_zone_ids is not None:
             missing = [zone for zone in REQUIRED_ZONES if zone not in self.dns_zone_ids]
             if missing:
-                problems.append(f"dnsZoneIds has no zone for {', '.join(missing)} (needed by the private endpoints)")
+                problems.append(
+                    f"dnsZoneIds has no zone for {', '.join(missing)} (needed by the private endpoints)"
+                )
             unknown = sorted(set(self.dns_zone_ids) - set(REQUIRED_ZONES))
             if unknown:
                 problems.append(f"dnsZoneIds names zones no endpoint uses: {', '.join(unknown)}")
             for zone, zone_id in sorted(self.dns_zone_ids.items()):
                 match = _ZONE_ID.fullmatch(zone_id)
                 if not match or match["zone"].lower() != zone.lower():
-                    problems.append(f"dnsZoneIds.{zone}: got {zone_id!r}; expected the id of private DNS zone {zone} "
-                                    f"(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/{zone})")
+                    problems.append(
+                        f"dnsZoneIds.{zone}: got {zone_id!r}; expected the id of private DNS zone {zone} "
+                        f"(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/{zone})"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -112,6 +131,8 @@ class NetworkSettings(Settings):
     @model_validator(mode="after")
     def _reachable(self):
         if not self.public_network_access_enabled and self.private_endpoints is None:
-            raise ValueError("a stage without public network access needs privateEndpoints (subnetId or "
-                             "virtualNetwork), or nobody can reach it; or set publicNetworkAccessEnabled: true")
+            raise ValueError(
+                "a stage without public network access needs privateEndpoints (subnetId or "
+                "virtualNetwork), or nobody can reach it; or set publicNetworkAccessEnabled: true"
+            )
         return self

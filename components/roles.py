@@ -20,20 +20,31 @@ class Role:
 
     def definition_id(self, subscription_id: str) -> str:
         """The `roleDefinitionId` a RoleAssignment takes."""
-        return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{self.guid}"
+        return (
+            f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{self.guid}"
+        )
 
 
 _ROLES = (
     Role("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", privileged=True, escalates=True),
-    Role("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", privileged=True, escalates=True),
+    Role(
+        "User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", privileged=True, escalates=True
+    ),
     Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", privileged=True),
-    Role("Role Based Access Control Administrator", "f58310d9-a9f6-439a-9e8d-f62e7b41a168", privileged=True, escalates=True),
+    Role(
+        "Role Based Access Control Administrator",
+        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        privileged=True,
+        escalates=True,
+    ),
     Role("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
     Role("AzureML Data Scientist", "f6c7c914-8db3-469d-8ca1-694a8f32e121"),
     Role("AzureML Compute Operator", "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815"),
     Role("AzureML Registry User", "1823dd4f-9b8c-4ab6-ab4e-7397a3684615"),
     Role("AzureML Metrics Writer (preview)", "635dd51f-9968-44d3-b7fb-6d9a6bd613ae"),
-    Role("Azure Machine Learning Workspace Connection Secrets Reader", "ea01e6af-a1c1-4350-9563-ad00f8c72ec5"),
+    Role(
+        "Azure Machine Learning Workspace Connection Secrets Reader", "ea01e6af-a1c1-4350-9563-ad00f8c72ec5"
+    ),
     Role("Azure AI Administrator", "b78c5d69-af96-48a3-bf8d-a8b4d589de94", privileged=True),
     Role("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"),
     Role("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"),

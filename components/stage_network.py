@@ -61,17 +61,23 @@ class StageNetwork(pulumi.ComponentResource):
                 virtual_network_name=args.network_name,
                 resource_group_name=args.resource_group_name,
                 location=args.location,
-                address_space=network.AddressSpaceArgs(address_prefixes=[settings.virtual_network.address_space]),
-                subnets=[network.SubnetArgs(
-                    name=ENDPOINT_SUBNET,
-                    address_prefix=settings.virtual_network.endpoint_subnet_prefix,
-                    private_endpoint_network_policies="Disabled",
-                )],
+                address_space=network.AddressSpaceArgs(
+                    address_prefixes=[settings.virtual_network.address_space]
+                ),
+                subnets=[
+                    network.SubnetArgs(
+                        name=ENDPOINT_SUBNET,
+                        address_prefix=settings.virtual_network.endpoint_subnet_prefix,
+                        private_endpoint_network_policies="Disabled",
+                    )
+                ],
                 tags=tags,
                 opts=child,
             )
             network_id: pulumi.Input[str] = vnet.id
-            subnet_id: pulumi.Input[str] = vnet.id.apply(lambda vnet_id: f"{vnet_id}/subnets/{ENDPOINT_SUBNET}")
+            subnet_id: pulumi.Input[str] = vnet.id.apply(
+                lambda vnet_id: f"{vnet_id}/subnets/{ENDPOINT_SUBNET}"
+            )
         else:
             subnet_id = settings.subnet_id
             network_id = settings.subnet_id.rsplit("/subnets/", 1)[0]
@@ -106,7 +112,13 @@ class StageNetwork(pulumi.ComponentResource):
 
 
 def private_endpoint(
-    name: str, *, endpoint_name: str, target_id: pulumi.Input[str], group: str, link: PrivateLink, parent: pulumi.Resource
+    name: str,
+    *,
+    endpoint_name: str,
+    target_id: pulumi.Input[str],
+    group: str,
+    link: PrivateLink,
+    parent: pulumi.Resource,
 ) -> network.PrivateEndpoint:
     """A private endpoint for sub-resource `group` of `target_id`, registered in its DNS zones."""
     child = pulumi.ResourceOptions(parent=parent)
@@ -116,8 +128,11 @@ def private_endpoint(
         resource_group_name=link.resource_group_name,
         location=link.location,
         subnet=network.SubnetArgs(id=link.subnet_id),
-        private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
-            name=endpoint_name, private_link_service_id=target_id, group_ids=[group])],
+        private_link_service_connections=[
+            network.PrivateLinkServiceConnectionArgs(
+                name=endpoint_name, private_link_service_id=target_id, group_ids=[group]
+            )
+        ],
         custom_network_interface_name=f"{endpoint_name}-nic",
         tags=dict(link.tags),
         opts=child,
@@ -127,7 +142,9 @@ def private_endpoint(
         private_endpoint_name=endpoint.name,
         private_dns_zone_group_name="default",
         private_dns_zone_configs=[
-            network.PrivateDnsZoneConfigArgs(name=zone.replace(".", "-"), private_dns_zone_id=link.dns_zone_ids[zone])
+            network.PrivateDnsZoneConfigArgs(
+                name=zone.replace(".", "-"), private_dns_zone_id=link.dns_zone_ids[zone]
+            )
             for zone in PRIVATE_DNS_ZONES[group]
         ],
         resource_group_name=link.resource_group_name,

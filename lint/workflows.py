@@ -12,6 +12,7 @@ no network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -63,7 +64,7 @@ def load(path: str | Path) -> dict[str, Any]:
 def is_github_workflow(path: str | Path) -> bool:
     """Whether `path` lies in a `.github/workflows` folder (otherwise it is Azure Pipelines YAML)."""
     parts = Path(path).parts
-    return any(a == ".github" and b == "workflows" for a, b in zip(parts, parts[1:]))
+    return any(a == ".github" and b == "workflows" for a, b in itertools.pairwise(parts))
 
 
 def triggers(doc: Mapping[str, Any]) -> set[str]:
@@ -79,7 +80,11 @@ def triggers(doc: Mapping[str, Any]) -> set[str]:
 def jobs(doc: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The jobs of a GitHub workflow by id (GitHub's `jobs:` is a mapping, Azure Pipelines' a list)."""
     found = doc.get("jobs")
-    return {str(name): job for name, job in found.items() if isinstance(job, dict)} if isinstance(found, dict) else {}
+    return (
+        {str(name): job for name, job in found.items() if isinstance(job, dict)}
+        if isinstance(found, dict)
+        else {}
+    )
 
 
 def _steps(job: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -108,7 +113,9 @@ def _remote_uses(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """(where, uses) for every action and reusable workflow that is neither local nor a container."""
     for name, job in jobs(doc).items():
         candidates = [(f"job {name}", job.get("uses"))]
-        candidates += [(f"job {name} step {index + 1}", step.get("uses")) for index, step in enumerate(_steps(job))]
+        candidates += [
+            (f"job {name} step {index + 1}", step.get("uses")) for index, step in enumerate(_steps(job))
+        ]
         for where, uses in candidates:
             if uses is not None and not str(uses).startswith(("./", "docker://")):
                 yield where, str(uses)
@@ -121,7 +128,9 @@ def _tool(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise FileNotFoundError(f"`{name}` is neither next to {sys.executable} nor on PATH; pip install -r requirements.txt")
+        raise FileNotFoundError(
+            f"`{name}` is neither next to {sys.executable} nor on PATH; pip install -r requirements.txt"
+        )
     return found
 
 
@@ -136,8 +145,14 @@ def schema_problems(path: str | Path) -> list[str]:
         options = ["--builtin-schema", "vendor.github-workflows"]
     else:
         # The Azure Pipelines schema's patterns are not valid in unicode-mode ECMAScript regexes.
-        options = ["--builtin-schema", "vendor.azure-pipelines", "--data-transform", "azure-pipelines",
-                   "--regex-variant", "nonunicode"]
+        options = [
+            "--builtin-schema",
+            "vendor.azure-pipelines",
+            "--data-transform",
+            "azure-pipelines",
+            "--regex-variant",
+            "nonunicode",
+        ]
     command = [_tool("check-jsonschema"), "--output-format", "JSON", *options, str(path)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     try:
@@ -159,7 +174,16 @@ def actionlint_problems(path: str | Path) -> list[str]:
     """actionlint's findings on a GitHub workflow (expressions, contexts, reusable-workflow inputs,
     untrusted input in scripts, and shellcheck on every `run:`). Local reusable workflows are read
     from the repository around the file (the nearest folder with a `.git`)."""
-    command = [_tool("actionlint"), "-no-color", "-oneline", "-shellcheck", _tool("shellcheck"), "-pyflakes", "", str(path)]
+    command = [
+        _tool("actionlint"),
+        "-no-color",
+        "-oneline",
+        "-shellcheck",
+        _tool("shellcheck"),
+        "-pyflakes",
+        "",
+        str(path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode == 0:
         return []
@@ -190,9 +214,13 @@ def unapproved_actions(doc: Mapping[str, Any]) -> list[str]:
             continue
         action, sha = _action(uses), uses.rsplit("@", 1)[1]
         if action not in PINNED_ACTIONS:
-            problems.append(f"{where}: `{action}` is not an approved action; allowed: {', '.join(sorted(PINNED_ACTIONS))}")
+            problems.append(
+                f"{where}: `{action}` is not an approved action; allowed: {', '.join(sorted(PINNED_ACTIONS))}"
+            )
         elif sha != PINNED_ACTIONS[action][0]:
-            problems.append(f"{where}: `{action}` is pinned to {sha}; the approved commit is {PINNED_ACTIONS[action][0]}")
+            problems.append(
+                f"{where}: `{action}` is pinned to {sha}; the approved commit is {PINNED_ACTIONS[action][0]}"
+            )
     return problems
 
 
@@ -231,7 +259,9 @@ def _signs_in_to_azure(job: Mapping[str, Any]) -> bool:
 
 
 def _comments_on_pull_requests(job: Mapping[str, Any]) -> bool:
-    pulumi_comments = any(_is_true((step.get("with") or {}).get("comment-on-pr")) for step in _step_uses(job, PULUMI_ACTION))
+    pulumi_comments = any(
+        _is_true((step.get("with") or {}).get("comment-on-pr")) for step in _step_uses(job, PULUMI_ACTION)
+    )
     return pulumi_comments or bool(_step_uses(job, GITHUB_SCRIPT))
 
 
@@ -250,7 +280,10 @@ def permission_problems(doc: Mapping[str, Any]) -> list[str]:
       are checked in its file), except `contents: write` and `write-all`.
     """
     top = doc.get("permissions")
-    problems = [f"workflow permissions grant {_grant(scope)} (GH-8: read-only at the top)" for scope in _write_scopes(top)]
+    problems = [
+        f"workflow permissions grant {_grant(scope)} (GH-8: read-only at the top)"
+        for scope in _write_scopes(top)
+    ]
     for name, job in jobs(doc).items():
         granted = job.get("permissions", top)
         for scope in _write_scopes(job.get("permissions")):
@@ -259,12 +292,16 @@ def permission_problems(doc: Mapping[str, Any]) -> list[str]:
             elif "uses" in job:
                 continue
             elif scope == "id-token" and not _signs_in_to_azure(job):
-                problems.append(f"job {name}: id-token: write, but the job uses neither Azure/login nor pulumi/actions (GH-8)")
+                problems.append(
+                    f"job {name}: id-token: write, but the job uses neither Azure/login nor pulumi/actions (GH-8)"
+                )
             elif scope == "pull-requests" and not _comments_on_pull_requests(job):
                 problems.append(f"job {name}: pull-requests: write, but the job does not comment (GH-8)")
             elif scope not in ("id-token", "pull-requests"):
                 problems.append(f"job {name}: {scope}: write is not needed by any job here (GH-8)")
-        oidc_logins = [step for step in _step_uses(job, AZURE_LOGIN) if "creds" not in (step.get("with") or {})]
+        oidc_logins = [
+            step for step in _step_uses(job, AZURE_LOGIN) if "creds" not in (step.get("with") or {})
+        ]
         if oidc_logins and "id-token" not in _write_scopes(granted):
             problems.append(f"job {name}: logs in to Azure with OIDC but lacks id-token: write")
         if _comments_on_pull_requests(job) and "pull-requests" not in _write_scopes(granted):
@@ -307,7 +344,9 @@ def fork_guard_problems(doc: Mapping[str, Any]) -> list[str]:
     events = triggers(doc)
     problems = []
     if "pull_request_target" in events:
-        problems.append("triggered by pull_request_target, which runs fork code with the base repository's secrets (GH-10)")
+        problems.append(
+            "triggered by pull_request_target, which runs fork code with the base repository's secrets (GH-10)"
+        )
     if "pull_request" not in events:
         return problems
     for name, job in jobs(doc).items():
@@ -361,9 +400,15 @@ def concurrency_problems(doc: Mapping[str, Any]) -> list[str]:
             concurrency = job.get("concurrency", doc.get("concurrency"))
             group = concurrency.get("group") if isinstance(concurrency, dict) else concurrency
             if not group or stack not in str(group):
-                problems.append(f"job {name}: `pulumi {command}` is not in a concurrency group named after its stack {stack} (GH-12)")
-            elif isinstance(concurrency, dict) and not _is_false(concurrency.get("cancel-in-progress", False)):
-                problems.append(f"job {name}: cancel-in-progress must be false for `pulumi {command}` (GH-12, PU-11)")
+                problems.append(
+                    f"job {name}: `pulumi {command}` is not in a concurrency group named after its stack {stack} (GH-12)"
+                )
+            elif isinstance(concurrency, dict) and not _is_false(
+                concurrency.get("cancel-in-progress", False)
+            ):
+                problems.append(
+                    f"job {name}: cancel-in-progress must be false for `pulumi {command}` (GH-12, PU-11)"
+                )
     return problems
 
 
@@ -381,8 +426,11 @@ def pulumi_action_problems(doc: Mapping[str, Any]) -> list[str]:
             required = ["suppress-outputs"]
             if inputs.get("command") == "preview":
                 required += ["comment-on-pr", "edit-pr-comment", "always-include-summary", "diff"]
-            problems += [f"job {name}: pulumi/actions {inputs.get('command')} needs {key}: true (PU-2, PU-8)"
-                         for key in required if not _is_true(inputs.get(key))]
+            problems += [
+                f"job {name}: pulumi/actions {inputs.get('command')} needs {key}: true (PU-2, PU-8)"
+                for key in required
+                if not _is_true(inputs.get(key))
+            ]
     return problems
 
 
@@ -414,7 +462,9 @@ def _named_environments(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for name, job in jobs(doc).items():
             if (environment := _environment_name(job.get("environment"))) is not None:
                 yield f"job {name}", environment
-            if "uses" in job and (environment := _environment_name((job.get("with") or {}).get("environment"))):
+            if "uses" in job and (
+                environment := _environment_name((job.get("with") or {}).get("environment"))
+            ):
                 yield f"job {name} (with: environment)", environment
         return
     for node in _walk(doc):
@@ -455,7 +505,11 @@ def _resolve(name: str, doc: Mapping[str, Any]) -> list[str] | None:
         if not choices.get(parameter):
             return [name]
         reference = re.compile(r"\$\{\{\s*parameters\." + re.escape(parameter) + r"\s*\}\}")
-        names = [reference.sub(lambda _, c=str(choice): c, candidate) for candidate in names for choice in choices[parameter]]
+        names = [
+            reference.sub(lambda _, c=str(choice): c, candidate)
+            for candidate in names
+            for choice in choices[parameter]
+        ]
     return names
 
 
@@ -477,12 +531,18 @@ def environment_problems(doc: Mapping[str, Any], allowed: set[str] | frozenset[s
     for where, written in _named_environments(doc):
         for name in _resolve(written, doc) or []:
             if "${{" in name or "$(" in name:
-                problems.append(f"{where}: environment `{name}` cannot be checked; name it, or forward a declared input (GH-1)")
+                problems.append(
+                    f"{where}: environment `{name}` cannot be checked; name it, or forward a declared input (GH-1)"
+                )
             elif name not in allowed:
                 hint = ""
                 if name.lower() in folded:
-                    hint = f" (did you mean `{folded[name.lower()]}`? the federated subject is case-sensitive)"
-                problems.append(f"{where}: environment `{name}` is not one of {sorted(allowed)}{hint} (GH-1, T-17)")
+                    hint = (
+                        f" (did you mean `{folded[name.lower()]}`? the federated subject is case-sensitive)"
+                    )
+                problems.append(
+                    f"{where}: environment `{name}` is not one of {sorted(allowed)}{hint} (GH-1, T-17)"
+                )
     return problems
 
 
@@ -510,7 +570,9 @@ def service_connection_problems(doc: Mapping[str, Any], pattern: str) -> list[st
 # --- everything at once -------------------------------------------------------------------------
 
 
-def github_workflow_problems(path: str | Path, allowed_environments: set[str] | frozenset[str]) -> dict[str, list[str]]:
+def github_workflow_problems(
+    path: str | Path, allowed_environments: set[str] | frozenset[str]
+) -> dict[str, list[str]]:
     """Every check that applies to a GitHub workflow, by check name; only the checks that found
     something are present, so a clean file gives `{}`."""
     doc = load(path)
@@ -531,7 +593,9 @@ def github_workflow_problems(path: str | Path, allowed_environments: set[str] | 
     return {name: found for name, check in checks.items() if (found := check())}
 
 
-def azure_pipeline_problems(path: str | Path, allowed_environments: set[str] | frozenset[str]) -> dict[str, list[str]]:
+def azure_pipeline_problems(
+    path: str | Path, allowed_environments: set[str] | frozenset[str]
+) -> dict[str, list[str]]:
     """Every check that applies to an Azure Pipelines file (schema and environments), as in
     `github_workflow_problems`."""
     doc = load(path)

@@ -26,8 +26,12 @@ def main(argv: list[str] | None = None) -> int:
         return diff_main(argv[1:], PROJECT_DIR)
     parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")
-    parser.add_argument("--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--format", choices=sorted(FORMATS), default="text", help="output format; default text"
+    )
+    parser.add_argument(
+        "--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml"
+    )
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project directory")
     parser.add_argument("--debug", action="store_true", help="show the traceback when the program fails")
     args = parser.parse_args(argv)
@@ -43,12 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - one readable line; --debug keeps the traceback
+    except Exception as error:
         if args.debug:
             raise
         message = " ".join(str(error).split()) or type(error).__name__
-        print(f"error: the program failed under the mock engine: {type(error).__name__}: {message} "
-              "(run with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"error: the program failed under the mock engine: {type(error).__name__}: {message} "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     sys.stdout.write(FORMATS[args.format](plan))
     return 0

@@ -37,7 +37,9 @@ def _type_name(annotation, metadata) -> str:
     if annotation is bool:
         return "boolean"
     if annotation is int:
-        bounds = {name: getattr(item, name) for item in metadata for name in ("ge", "le") if hasattr(item, name)}
+        bounds = {
+            name: getattr(item, name) for item in metadata for name in ("ge", "le") if hasattr(item, name)
+        }
         return f"integer {bounds['ge']}-{bounds['le']}" if len(bounds) == 2 else "integer"
     if annotation is datetime.date:
         return "date"
@@ -78,13 +80,19 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
 def reference_table(namespace: str = "mlinfra") -> str:
     fields = {field.alias: field for field in StageConfig.model_fields.values()}
     rows = [
-        (f"azure-native:{key}", _type_name(fields[key].annotation, fields[key].metadata), "required",
-         " ".join((fields[key].description or "").split()))
+        (
+            f"azure-native:{key}",
+            _type_name(fields[key].annotation, fields[key].metadata),
+            "required",
+            " ".join((fields[key].description or "").split()),
+        )
         for key in AZURE_KEYS
     ]
     rows += _rows(StageSettings, f"{namespace}:")
     lines = ["| Key | Type | Default | Meaning |", "|---|---|---|---|"]
-    lines += [f"| `{key}` | {type_} | {default} | {doc.replace('|', '/')} |" for key, type_, default, doc in rows]
+    lines += [
+        f"| `{key}` | {type_} | {default} | {doc.replace('|', '/')} |" for key, type_, default, doc in rows
+    ]
     return "\n".join([BEGIN, *lines, END])
 
 

@@ -13,32 +13,50 @@ from typing import Any
 
 from planner.mock_cloud import ARM_TYPES
 
-STATEFUL_TYPES = frozenset({
-    "azure-native:resources:ResourceGroup",
-    "azure-native:storage:StorageAccount",
-    "azure-native:keyvault:Vault",
-    "azure-native:operationalinsights:Workspace",
-    "azure-native:applicationinsights:Component",
-    "azure-native:containerregistry:Registry",
-    "azure-native:machinelearningservices:Workspace",
-    "azure-native:managedidentity:UserAssignedIdentity",
-})
+STATEFUL_TYPES = frozenset(
+    {
+        "azure-native:resources:ResourceGroup",
+        "azure-native:storage:StorageAccount",
+        "azure-native:keyvault:Vault",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:applicationinsights:Component",
+        "azure-native:containerregistry:Registry",
+        "azure-native:machinelearningservices:Workspace",
+        "azure-native:managedidentity:UserAssignedIdentity",
+    }
+)
 """Resources whose replacement loses data, identity or history."""
 
 REPLACE_ON = {
     "azure-native:storage:StorageAccount": ("kind", "isHnsEnabled"),
-    "azure-native:machinelearningservices:Workspace": ("storageAccount", "keyVault", "hbiWorkspace", "encryption", "kind"),
+    "azure-native:machinelearningservices:Workspace": (
+        "storageAccount",
+        "keyVault",
+        "hbiWorkspace",
+        "encryption",
+        "kind",
+    ),
     "azure-native:keyvault:Vault": ("properties.softDeleteRetentionInDays",),
-    "azure-native:authorization:RoleAssignment": ("principalId", "roleDefinitionId", "scope", "principalType"),
-    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": ("displayName", "applicationId"),
+    "azure-native:authorization:RoleAssignment": (
+        "principalId",
+        "roleDefinitionId",
+        "scope",
+        "principalType",
+    ),
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": (
+        "displayName",
+        "applicationId",
+    ),
     "azuread:index/applicationPassword:ApplicationPassword": ("endDate", "displayName", "applicationId"),
     "github:index/repositoryEnvironment:RepositoryEnvironment": ("environment", "repository"),
     "azuredevops:index/environment:Environment": ("projectId",),
 }
 """Inputs Azure (or the provider) cannot update in place, besides the name, location and group (P5)."""
 
-EXPOSURE = re.compile(r"publicNetworkAccess|networkRuleSet|networkAcls|allowBlobPublicAccess|anonymousPullEnabled"
-                      r"|isolationMode|allowSharedKeyAccess|adminUserEnabled|ipRules|allowPublicAccessWhenBehindVnet")
+EXPOSURE = re.compile(
+    r"publicNetworkAccess|networkRuleSet|networkAcls|allowBlobPublicAccess|anonymousPullEnabled"
+    r"|isolationMode|allowSharedKeyAccess|adminUserEnabled|ipRules|allowPublicAccessWhenBehindVnet"
+)
 """Input paths that decide who can reach a resource over the network or with keys."""
 
 CATEGORY_ORDER = ("access", "trust", "environment", "network", "protection", "replacement")
@@ -93,14 +111,21 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def _input_changes(before: dict, after: dict) -> list[dict[str, Any]]:
     old, new = _flatten(before), _flatten(after)
-    return [{"path": path, "before": old.get(path), "after": new.get(path)}
-            for path in sorted(set(old) | set(new)) if old.get(path) != new.get(path)]
+    return [
+        {"path": path, "before": old.get(path), "after": new.get(path)}
+        for path in sorted(set(old) | set(new))
+        if old.get(path) != new.get(path)
+    ]
 
 
 def _physical(resource: dict) -> str | None:
     arm = ARM_TYPES.get(resource["type"])
     inputs = resource.get("inputs", {})
-    return inputs.get(arm.name_input) if arm else inputs.get("name") or inputs.get("displayName") or inputs.get("environment")
+    return (
+        inputs.get(arm.name_input)
+        if arm
+        else inputs.get("name") or inputs.get("displayName") or inputs.get("environment")
+    )
 
 
 def _replaces(resource: dict, changes: list[dict]) -> list[str]:
@@ -108,7 +133,11 @@ def _replaces(resource: dict, changes: list[dict]) -> list[str]:
     create_only = set(REPLACE_ON.get(resource["type"], ())) | {"location", "resourceGroupName"}
     if arm:
         create_only.add(arm.name_input)
-    return [c["path"] for c in changes if any(c["path"] == p or c["path"].startswith(p + ".") for p in create_only)]
+    return [
+        c["path"]
+        for c in changes
+        if any(c["path"] == p or c["path"].startswith(p + ".") for p in create_only)
+    ]
 
 
 def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
@@ -119,22 +148,53 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
     renamed = _renamed(old, new)
     for urn in sorted(set(new) - set(old) - set(renamed.values())):
         resource = new[urn]
-        result.resources.append(ResourceChange(urn, resource["type"], resource["name"], "added",
-                                               [{"path": p, "before": None, "after": v} for p, v in _flatten(resource["inputs"]).items() if p]))
+        result.resources.append(
+            ResourceChange(
+                urn,
+                resource["type"],
+                resource["name"],
+                "added",
+                [
+                    {"path": p, "before": None, "after": v}
+                    for p, v in _flatten(resource["inputs"]).items()
+                    if p
+                ],
+            )
+        )
         _exposure_of_new(result, resource)
     for urn in sorted(set(old) - set(new) - set(renamed)):
         resource = old[urn]
         result.resources.append(ResourceChange(urn, resource["type"], resource["name"], "removed"))
         if resource["type"] in STATEFUL_TYPES:
-            fate = ("blocked: it is protected" if resource.get("protect")
-                    else "dropped from state only (retainOnDelete)" if resource.get("retainOnDelete") else "DELETED")
-            result.findings.append(Finding("replacement", f"stateful {_label(resource)} removed from the program: {fate}", urn))
+            fate = (
+                "blocked: it is protected"
+                if resource.get("protect")
+                else "dropped from state only (retainOnDelete)"
+                if resource.get("retainOnDelete")
+                else "DELETED"
+            )
+            result.findings.append(
+                Finding("replacement", f"stateful {_label(resource)} removed from the program: {fate}", urn)
+            )
     for old_urn, new_urn in sorted(renamed.items()):
         resource = new[new_urn]
-        result.resources.append(ResourceChange(new_urn, resource["type"], resource["name"], "replaced",
-                                               [{"path": "urn", "before": old_urn, "after": new_urn}]))
-        result.findings.append(Finding("replacement", f"{_label(resource)} changes URN ({old[old_urn]['name']} -> "
-                                       f"{resource['name']}): without an alias it is deleted and created again", new_urn))
+        result.resources.append(
+            ResourceChange(
+                new_urn,
+                resource["type"],
+                resource["name"],
+                "replaced",
+                [{"path": "urn", "before": old_urn, "after": new_urn}],
+            )
+        )
+        result.findings.append(
+            Finding(
+                "replacement",
+                f"{_label(resource)} changes URN ({old[old_urn]['name']} -> "
+                f"{resource['name']}): without an alias it is deleted and created again",
+                new_urn,
+            )
+        )
     for urn in sorted(set(old) & set(new)):
         _compare(result, old[urn], new[urn])
     _compare_access(result, base or {}, head or {})
@@ -145,9 +205,16 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
 
 def _renamed(old: dict, new: dict) -> dict[str, str]:
     """old URN -> new URN for stateful resources that kept type and physical name but not URN."""
-    gone = {(r["type"], _physical(r)): urn for urn, r in old.items() if urn not in new and r["type"] in STATEFUL_TYPES}
-    return {gone[(r["type"], _physical(r))]: urn for urn, r in new.items()
-            if urn not in old and (r["type"], _physical(r)) in gone and _physical(r)}
+    gone = {
+        (r["type"], _physical(r)): urn
+        for urn, r in old.items()
+        if urn not in new and r["type"] in STATEFUL_TYPES
+    }
+    return {
+        gone[(r["type"], _physical(r))]: urn
+        for urn, r in new.items()
+        if urn not in old and (r["type"], _physical(r)) in gone and _physical(r)
+    }
 
 
 def _label(resource: dict) -> str:
@@ -159,26 +226,47 @@ def _compare(result: StackDiff, before: dict, after: dict) -> None:
     for flag in ("protect", "retainOnDelete"):
         if bool(before.get(flag)) != bool(after.get(flag)):
             state = "on" if after.get(flag) else "OFF"
-            result.findings.append(Finding("protection", f"{flag} turned {state} for {_label(after)}", after["urn"]))
-            changes.append({"path": f"[{flag}]", "before": bool(before.get(flag)), "after": bool(after.get(flag))})
+            result.findings.append(
+                Finding("protection", f"{flag} turned {state} for {_label(after)}", after["urn"])
+            )
+            changes.append(
+                {"path": f"[{flag}]", "before": bool(before.get(flag)), "after": bool(after.get(flag))}
+            )
     if not changes:
         return
     replaced_by = _replaces(after, changes)
     kind = "replaced" if replaced_by else "changed"
     result.resources.append(ResourceChange(after["urn"], after["type"], after["name"], kind, changes))
     if replaced_by and after["type"] in STATEFUL_TYPES:
-        result.findings.append(Finding("replacement", f"stateful {_label(after)} is REPLACED (create-only "
-                                       f"{', '.join(replaced_by)} changed)", after["urn"]))
+        result.findings.append(
+            Finding(
+                "replacement",
+                f"stateful {_label(after)} is REPLACED (create-only {', '.join(replaced_by)} changed)",
+                after["urn"],
+            )
+        )
     for change in changes:
         if EXPOSURE.search(change["path"]):
-            result.findings.append(Finding("network", f"{_label(after)}: {change['path']} "
-                                           f"{_show(change['before'])} -> {_show(change['after'])}", after["urn"]))
+            result.findings.append(
+                Finding(
+                    "network",
+                    f"{_label(after)}: {change['path']} "
+                    f"{_show(change['before'])} -> {_show(change['after'])}",
+                    after["urn"],
+                )
+            )
 
 
 def _exposure_of_new(result: StackDiff, resource: dict) -> None:
     for path, value in _flatten(resource.get("inputs", {})).items():
         if EXPOSURE.search(path) and value in ("Enabled", "Allow", True) and "publicNetworkAccess" in path:
-            result.findings.append(Finding("network", f"new {_label(resource)} is reachable from the internet ({path} = {_show(value)})", resource["urn"]))
+            result.findings.append(
+                Finding(
+                    "network",
+                    f"new {_label(resource)} is reachable from the internet ({path} = {_show(value)})",
+                    resource["urn"],
+                )
+            )
 
 
 def _holder(entry: dict) -> str:
@@ -192,30 +280,57 @@ def _holder(entry: dict) -> str:
 def _compare_access(result: StackDiff, base: dict, head: dict) -> None:
     def keyed(document: dict) -> dict:
         # The identity's principal id is a placeholder that follows its name; key it by label.
-        return {(e.get("persona") or e.get("identity") or e["principal"], e["roleId"], e.get("scopeKind"), e.get("scopeName") or e["scope"]): e
-                for e in document.get("access", [])}
+        return {
+            (
+                e.get("persona") or e.get("identity") or e["principal"],
+                e["roleId"],
+                e.get("scopeKind"),
+                e.get("scopeName") or e["scope"],
+            ): e
+            for e in document.get("access", [])
+        }
 
     old, new = keyed(base), keyed(head)
     for key in sorted(set(new) - set(old), key=str):
         entry = new[key]
-        result.findings.append(Finding("access", f"GRANT {_holder(entry)}: {entry.get('role') or entry['roleId']} "
-                                       f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}", entry.get("urn")))
+        result.findings.append(
+            Finding(
+                "access",
+                f"GRANT {_holder(entry)}: {entry.get('role') or entry['roleId']} "
+                f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}",
+                entry.get("urn"),
+            )
+        )
     for key in sorted(set(old) - set(new), key=str):
         entry = old[key]
-        result.findings.append(Finding("access", f"REVOKE {_holder(entry)}: {entry.get('role') or entry['roleId']} "
-                                       f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}", entry.get("urn")))
+        result.findings.append(
+            Finding(
+                "access",
+                f"REVOKE {_holder(entry)}: {entry.get('role') or entry['roleId']} "
+                f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}",
+                entry.get("urn"),
+            )
+        )
 
 
 def _compare_environments(result: StackDiff, base: dict, head: dict) -> None:
     old = {(e["platform"], e["name"]): e for e in base.get("environments", [])}
     new = {(e["platform"], e["name"]): e for e in head.get("environments", [])}
     for key in sorted(set(new) - set(old)):
-        result.findings.append(Finding("environment", f"new {key[0]} environment {key[1]}", new[key].get("urn")))
+        result.findings.append(
+            Finding("environment", f"new {key[0]} environment {key[1]}", new[key].get("urn"))
+        )
         trust = new[key].get("federatedCredential") or {}
         if trust:
-            result.findings.append(Finding("trust", f"{key[0]} environment {key[1]} is trusted by subject {trust.get('subject')}"))
+            result.findings.append(
+                Finding(
+                    "trust", f"{key[0]} environment {key[1]} is trusted by subject {trust.get('subject')}"
+                )
+            )
     for key in sorted(set(old) - set(new)):
-        result.findings.append(Finding("environment", f"{key[0]} environment {key[1]} is removed", old[key].get("urn")))
+        result.findings.append(
+            Finding("environment", f"{key[0]} environment {key[1]} is removed", old[key].get("urn"))
+        )
     for key in sorted(set(old) & set(new)):
         before, after = old[key], new[key]
         where = f"{key[0]} environment {key[1]}"
@@ -223,11 +338,25 @@ def _compare_environments(result: StackDiff, base: dict, head: dict) -> None:
             {k: v for k, v in before.items() if k not in ("urn", "federatedCredential")},
             {k: v for k, v in after.items() if k not in ("urn", "federatedCredential")},
         ):
-            result.findings.append(Finding("environment", f"{where}: {path_change['path']} "
-                                           f"{_show(path_change['before'])} -> {_show(path_change['after'])}", after.get("urn")))
-        for path_change in _input_changes(before.get("federatedCredential") or {}, after.get("federatedCredential") or {}):
-            result.findings.append(Finding("trust", f"{where}: federated credential {path_change['path']} "
-                                           f"{_show(path_change['before'])} -> {_show(path_change['after'])}", after.get("urn")))
+            result.findings.append(
+                Finding(
+                    "environment",
+                    f"{where}: {path_change['path']} "
+                    f"{_show(path_change['before'])} -> {_show(path_change['after'])}",
+                    after.get("urn"),
+                )
+            )
+        for path_change in _input_changes(
+            before.get("federatedCredential") or {}, after.get("federatedCredential") or {}
+        ):
+            result.findings.append(
+                Finding(
+                    "trust",
+                    f"{where}: federated credential {path_change['path']} "
+                    f"{_show(path_change['before'])} -> {_show(path_change['after'])}",
+                    after.get("urn"),
+                )
+            )
 
 
 def _show(value: Any) -> str:
@@ -238,8 +367,15 @@ def to_document(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> dict
     return {
         "version": 1,
         "base": {"ref": base_ref, "commit": base_commit},
-        "stacks": [{"stack": d.stack, "note": d.note, "counts": d.counts(),
-                    "findings": [asdict(f) for f in d.findings],
-                    "resources": [asdict(r) for r in d.resources]} for d in diffs],
+        "stacks": [
+            {
+                "stack": d.stack,
+                "note": d.note,
+                "counts": d.counts(),
+                "findings": [asdict(f) for f in d.findings],
+                "resources": [asdict(r) for r in d.resources],
+            }
+            for d in diffs
+        ],
         "changed": any(d.changed for d in diffs),
     }

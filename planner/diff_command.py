@@ -27,7 +27,9 @@ def main(argv: list[str], project_dir: Path) -> int:
     parser = argparse.ArgumentParser(prog="python -m planner diff", description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="HEAD", help="git revision to compare against; default HEAD")
     parser.add_argument("--stack", action="append", help="stack to compare (repeatable); default every stack")
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format; default text")
+    parser.add_argument(
+        "--format", choices=sorted(FORMATS), default="text", help="output format; default text"
+    )
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when any stack changes")
     parser.add_argument("--project-dir", type=Path, default=project_dir, help="Pulumi project directory")
@@ -39,7 +41,9 @@ def main(argv: list[str], project_dir: Path) -> int:
             stacks = args.stack or available_stacks(project_dir)
             return _report(args, commit, [StackDiff(stack) for stack in stacks], stacks)
         with checkout(project_dir, commit) as base_dir:
-            stacks = args.stack or sorted(set(available_stacks(project_dir)) | set(available_stacks(base_dir)))
+            stacks = args.stack or sorted(
+                set(available_stacks(project_dir)) | set(available_stacks(base_dir))
+            )
             # Both revisions plan at once, each in its own process (two cores, half the wait).
             head_run, base_run = start_plans(project_dir, stacks), start_plans(base_dir, stacks)
             head, base = finish_plans(head_run, "the working tree"), finish_plans(base_run, f"{args.base}")
@@ -48,7 +52,10 @@ def main(argv: list[str], project_dir: Path) -> int:
         return 2
     broken = {stack: plan["error"] for stack, plan in head.items() if plan and "error" in plan}
     if broken:
-        print("error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()), file=sys.stderr)
+        print(
+            "error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()),
+            file=sys.stderr,
+        )
         return 2
     diffs = [_diff(stack, base.get(stack), head.get(stack), args.base) for stack in stacks]
     return _report(args, commit, diffs, stacks)

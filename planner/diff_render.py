@@ -22,16 +22,25 @@ def diff_text(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
     lines = [f"Plan diff against {base_ref} ({base_commit[:12]}): offline, mock engine."]
     for diff in diffs:
         counts = diff.counts()
-        lines += ["", f"== stack {diff.stack}: " + (", ".join(f"{n} {k}" for k, n in counts.items()) if diff.changed else "no changes")]
+        lines += [
+            "",
+            f"== stack {diff.stack}: "
+            + (", ".join(f"{n} {k}" for k, n in counts.items()) if diff.changed else "no changes"),
+        ]
         if diff.note:
             lines.append(f"   note: {diff.note}")
         if diff.findings:
             lines.append("   Security-relevant:")
             lines += [f"   ! [{f.category}] {f.text}" for f in diff.findings]
         for resource in diff.resources:
-            lines.append(f"   {'+-~~'['added removed changed replaced'.split().index(resource.change)]} {resource.change:<8} {resource.type}  {resource.name}")
+            lines.append(
+                f"   {'+-~~'[['added', 'removed', 'changed', 'replaced'].index(resource.change)]} {resource.change:<8} {resource.type}  {resource.name}"
+            )
             if resource.change in ("changed", "replaced"):
-                lines += [f"        {c['path']}: {_value(c['before'])} -> {_value(c['after'])}" for c in resource.inputs]
+                lines += [
+                    f"        {c['path']}: {_value(c['before'])} -> {_value(c['after'])}"
+                    for c in resource.inputs
+                ]
     return "\n".join(lines) + "\n"
 
 
@@ -41,15 +50,25 @@ def diff_markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], limit
         text = _markdown(base_ref, base_commit, diffs, detail, limit)
         if len(text) <= limit:
             return text
-    return text[: limit - 200] + "\n\n_…cut to fit a GitHub comment; see the job summary artifact for the rest._\n"
+    return (
+        text[: limit - 200]
+        + "\n\n_…cut to fit a GitHub comment; see the job summary artifact for the rest._\n"
+    )
 
 
 def _markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], detail: str, limit: int) -> str:
-    lines = [COMMENT_MARKER, f"### Plan diff against `{base_ref}` (`{base_commit[:12]}`)", "",
-             "| Stack | Security-relevant | Added | Changed | Replaced | Removed |", "|---|---|---|---|---|---|"]
+    lines = [
+        COMMENT_MARKER,
+        f"### Plan diff against `{base_ref}` (`{base_commit[:12]}`)",
+        "",
+        "| Stack | Security-relevant | Added | Changed | Replaced | Removed |",
+        "|---|---|---|---|---|---|",
+    ]
     for diff in diffs:
         c = diff.counts()
-        lines.append(f"| `{diff.stack}` | {c['security']} | {c['added']} | {c['changed']} | {c['replaced']} | {c['removed']} |")
+        lines.append(
+            f"| `{diff.stack}` | {c['security']} | {c['added']} | {c['changed']} | {c['replaced']} | {c['removed']} |"
+        )
     if not any(diff.changed for diff in diffs):
         lines += ["", "No changes: every stack plans the same as the base."]
     budget = max(20, limit // 200) if detail == "findings-capped" else None
@@ -66,17 +85,31 @@ def _markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], detail: s
             if len(shown) < len(diff.findings):
                 lines.append(f"- … {len(diff.findings) - len(shown)} more in the job summary artifact")
         if diff.resources and detail == "full":
-            lines += ["", f"<details><summary>Resource changes ({len(diff.resources)})</summary>", "",
-                      "| Change | Type | Name | Inputs |", "|---|---|---|---|"]
+            lines += [
+                "",
+                f"<details><summary>Resource changes ({len(diff.resources)})</summary>",
+                "",
+                "| Change | Type | Name | Inputs |",
+                "|---|---|---|---|",
+            ]
             for resource in diff.resources:
-                inputs = "" if resource.change in ("added", "removed") else "<br>".join(
-                    f"`{c['path']}`: {_escape(_value(c['before']))} → {_escape(_value(c['after']))}" for c in resource.inputs)
+                inputs = (
+                    ""
+                    if resource.change in ("added", "removed")
+                    else "<br>".join(
+                        f"`{c['path']}`: {_escape(_value(c['before']))} → {_escape(_value(c['after']))}"
+                        for c in resource.inputs
+                    )
+                )
                 lines.append(f"| {resource.change} | `{resource.type}` | `{resource.name}` | {inputs} |")
             lines += ["", "</details>"]
         elif diff.resources:
             counts = diff.counts()
-            lines += ["", f"_Resource details left out to fit the comment: {counts['added']} added, {counts['changed']} changed, "
-                          f"{counts['replaced']} replaced, {counts['removed']} removed._"]
+            lines += [
+                "",
+                f"_Resource details left out to fit the comment: {counts['added']} added, {counts['changed']} changed, "
+                f"{counts['replaced']} replaced, {counts['removed']} removed._",
+            ]
     return "\n".join(lines) + "\n"
 
 

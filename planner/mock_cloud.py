@@ -36,24 +36,33 @@ ARM_TYPES = {
     "azure-native:resources:ResourceGroup": ArmType("resourceGroupName", None),
     "azure-native:storage:StorageAccount": ArmType("accountName", "Microsoft.Storage/storageAccounts"),
     "azure-native:keyvault:Vault": ArmType("vaultName", "Microsoft.KeyVault/vaults"),
-    "azure-native:operationalinsights:Workspace": ArmType("workspaceName", "Microsoft.OperationalInsights/workspaces"),
+    "azure-native:operationalinsights:Workspace": ArmType(
+        "workspaceName", "Microsoft.OperationalInsights/workspaces"
+    ),
     "azure-native:applicationinsights:Component": ArmType("resourceName", "Microsoft.Insights/components"),
-    "azure-native:containerregistry:Registry": ArmType("registryName", "Microsoft.ContainerRegistry/registries"),
+    "azure-native:containerregistry:Registry": ArmType(
+        "registryName", "Microsoft.ContainerRegistry/registries"
+    ),
     "azure-native:machinelearningservices:Workspace": ArmType(
         "workspaceName", "Microsoft.MachineLearningServices/workspaces"
     ),
     "azure-native:managedidentity:UserAssignedIdentity": ArmType(
         "resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"
     ),
-    "azure-native:authorization:RoleAssignment": ArmType("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
+    "azure-native:authorization:RoleAssignment": ArmType(
+        "roleAssignmentName", "Microsoft.Authorization/roleAssignments"
+    ),
     "azure-native:managedidentity:FederatedIdentityCredential": ArmType(
         "federatedIdentityCredentialResourceName",
         "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials",
     ),
     "azure-native:network:VirtualNetwork": ArmType("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
-    "azure-native:network:PrivateEndpoint": ArmType("privateEndpointName", "Microsoft.Network/privateEndpoints"),
+    "azure-native:network:PrivateEndpoint": ArmType(
+        "privateEndpointName", "Microsoft.Network/privateEndpoints"
+    ),
     "azure-native:network:PrivateDnsZoneGroup": ArmType(
-        "privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups"
+        "privateDnsZoneGroupName",
+        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups",
     ),
     "azure-native:privatedns:PrivateZone": ArmType("privateZoneName", "Microsoft.Network/privateDnsZones"),
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
@@ -79,9 +88,11 @@ def _service_principal(name: str, inputs: dict) -> tuple[str, dict]:
 def _application_password(name: str, inputs: dict) -> tuple[str, dict]:
     key_id = placeholder_guid("password", str(inputs.get("applicationId")), name)
     # The SDK marks `value` secret; the planner never prints resource outputs anyway.
-    return f"{inputs.get('applicationId')}/password/{key_id}", {**inputs, "keyId": key_id, "value": "placeholder-not-a-secret"}
-
-
+    return f"{inputs.get('applicationId')}/password/{key_id}", {
+        **inputs,
+        "keyId": key_id,
+        "value": "placeholder-not-a-secret",
+    }
 
 
 def placeholder_number(*parts: str) -> int:
@@ -90,16 +101,23 @@ def placeholder_number(*parts: str) -> int:
 
 
 def _github_environment(name: str, inputs: dict) -> tuple[str, dict]:
-    return f"{inputs.get('repository')}:{inputs.get('environment')}", {**inputs, "repositoryId": placeholder_number("repo", str(inputs.get("repository")))}
+    return f"{inputs.get('repository')}:{inputs.get('environment')}", {
+        **inputs,
+        "repositoryId": placeholder_number("repo", str(inputs.get("repository"))),
+    }
 
 
 def _ado_environment(name: str, inputs: dict) -> tuple[str, dict]:
-    return str(placeholder_number("ado-environment", str(inputs.get("projectId")), str(inputs.get("name")))), inputs
+    return str(
+        placeholder_number("ado-environment", str(inputs.get("projectId")), str(inputs.get("name")))
+    ), inputs
 
 
 def _ado_service_connection(tenant_id: str):
     def answer(name: str, inputs: dict) -> tuple[str, dict]:
-        connection_id = placeholder_guid("ado-connection", str(inputs.get("projectId")), str(inputs.get("serviceEndpointName")))
+        connection_id = placeholder_guid(
+            "ado-connection", str(inputs.get("projectId")), str(inputs.get("serviceEndpointName"))
+        )
         # The current Azure DevOps format (P16): Entra issuer, opaque subject. Placeholder ids.
         return connection_id, {
             **inputs,
@@ -127,7 +145,9 @@ ENTRA_TYPES = {
 
 NON_ARM_TYPES = {
     **ENTRA_TYPES,
-    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": _generic("fic"),
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": _generic(
+        "fic"
+    ),
     "github:index/repositoryEnvironment:RepositoryEnvironment": _github_environment,
     "azuredevops:index/environment:Environment": _ado_environment,
 }
@@ -164,7 +184,10 @@ class ArmMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         if args.typ == "azure-native:authorization:RoleAssignment":
             name = inputs.get("roleAssignmentName", args.name)
-            return f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{name}", {**inputs, "name": name}
+            return f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{name}", {
+                **inputs,
+                "name": name,
+            }
         if args.typ == "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM":
             return _ado_service_connection(self.tenant_id)(args.name, inputs)
         if args.typ in NON_ARM_TYPES:
@@ -173,11 +196,15 @@ class ArmMocks(pulumi.runtime.Mocks):
         if not arm:
             return f"{args.name}-id", inputs
         name = inputs.get(arm.name_input) or args.name
-        group_id = f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName', name)}"
+        group_id = (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName', name)}"
+        )
         provider_type = arm.provider_type.format_map(_Missing(inputs)) if arm.provider_type else None
         arm_id = group_id if provider_type is None else f"{group_id}/providers/{provider_type}/{name}"
         outputs = {**inputs, "name": name, "location": inputs.get("location", self.location)}
-        if isinstance(inputs.get("identity"), dict) and "SystemAssigned" in str(inputs["identity"].get("type")):
+        if isinstance(inputs.get("identity"), dict) and "SystemAssigned" in str(
+            inputs["identity"].get("type")
+        ):
             outputs["identity"] = {
                 **inputs["identity"],
                 "principalId": placeholder_guid("principal", arm_id),
@@ -204,7 +231,10 @@ class ArmMocks(pulumi.runtime.Mocks):
         return {}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token in ("azure-native:authorization:getClientConfig", "azuread:index/getClientConfig:getClientConfig"):
+        if args.token in (
+            "azure-native:authorization:getClientConfig",
+            "azuread:index/getClientConfig:getClientConfig",
+        ):
             return {
                 "clientId": placeholder_guid("planner-client"),
                 "objectId": placeholder_guid("planner-object"),
@@ -213,22 +243,39 @@ class ArmMocks(pulumi.runtime.Mocks):
             }
         if args.token == "github:index/getUser:getUser":
             login = args.args.get("username")
-            return {"id": str(placeholder_number("github-user", login)), "login": login, "nodeId": f"U_placeholder_{login}"}
+            return {
+                "id": str(placeholder_number("github-user", login)),
+                "login": login,
+                "nodeId": f"U_placeholder_{login}",
+            }
         if args.token == "github:index/getRepository:getRepository":
             full_name = args.args.get("fullName") or args.args.get("name")
             repo_id = placeholder_number("github-repo", str(full_name))
-            return {"id": str(full_name).split("/")[-1], "fullName": full_name, "name": str(full_name).split("/")[-1],
-                    "repoId": repo_id, "nodeId": f"R_placeholder_{repo_id}"}
+            return {
+                "id": str(full_name).split("/")[-1],
+                "fullName": full_name,
+                "name": str(full_name).split("/")[-1],
+                "repoId": repo_id,
+                "nodeId": f"R_placeholder_{repo_id}",
+            }
         if args.token == "github:index/getTeam:getTeam":
             slug = args.args.get("slug")
-            return {"id": str(placeholder_number("github-team", slug)), "slug": slug, "name": slug, "nodeId": f"T_placeholder_{slug}"}
+            return {
+                "id": str(placeholder_number("github-team", slug)),
+                "slug": slug,
+                "name": slug,
+                "nodeId": f"T_placeholder_{slug}",
+            }
         if args.token == "azuredevops:index/getProject:getProject":
             project = args.args.get("name")
             project_id = placeholder_guid("ado-project", project)
             return {"id": project_id, "projectId": project_id, "name": project}
         if args.token == "azuredevops:index/getGroup:getGroup":
             group = args.args.get("name")
-            return {"id": placeholder_guid("ado-group", group), "name": group,
-                    "originId": placeholder_guid("ado-group-origin", str(args.args.get("projectId")), group),
-                    "descriptor": f"vssgp.placeholder-{placeholder_guid('ado-group', group)}"}
+            return {
+                "id": placeholder_guid("ado-group", group),
+                "name": group,
+                "originId": placeholder_guid("ado-group-origin", str(args.args.get("projectId")), group),
+                "descriptor": f"vssgp.placeholder-{placeholder_guid('ado-group', group)}",
+            }
         raise NotImplementedError(f"the offline planner has no mocked answer for invoke {args.token}")

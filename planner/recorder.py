@@ -152,7 +152,9 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     monitor = RecordingMonitor(mocks)
     settings.ROOT.set(None)  # a fresh root stack per run, so exports don't leak between runs
     runtime_config.set_all_config(dict(config.values), list(config.secret_keys))
-    pulumi.runtime.set_mocks(mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=config.project, stack=config.stack, preview=False, monitor=monitor
+    )
     outputs: dict[str, Any] = {}
 
     async def collect_outputs(exported: dict[str, Any]) -> None:
@@ -171,7 +173,12 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
         return finish(program())
 
     run()
-    plan = Plan(project=config.project, stack=config.stack, outputs=dict(sorted(outputs.items())), lookups=monitor.lookups)
+    plan = Plan(
+        project=config.project,
+        stack=config.stack,
+        outputs=dict(sorted(outputs.items())),
+        lookups=monitor.lookups,
+    )
     plan.resources = canonical_order(monitor.registrations)
     return plan
 

@@ -38,9 +38,15 @@ def to_text(plan: Plan) -> str:
     name_width = max(len(r.name) for _, _, r in rows)
     lines.append(f"    {'Type':<{type_width}}  {'Name':<{name_width}}  Physical name")
     for prefix, detail_prefix, resource in rows:
-        flags = " ".join(flag for flag, on in (("[protect]", resource.protect), ("[retain]", resource.retain_on_delete)) if on)
+        flags = " ".join(
+            flag
+            for flag, on in (("[protect]", resource.protect), ("[retain]", resource.retain_on_delete))
+            if on
+        )
         physical = physical_name(resource.type, resource.inputs) or ""
-        lines.append(f" +  {prefix + resource.type:<{type_width}}  {resource.name:<{name_width}}  {physical} {flags}".rstrip())
+        lines.append(
+            f" +  {prefix + resource.type:<{type_width}}  {resource.name:<{name_width}}  {physical} {flags}".rstrip()
+        )
         for key, value in _interesting_inputs(resource):
             lines.append(f"    {detail_prefix}    {key}: {_scalar(value)}")
     lines += ["", f"Resources: {len(plan.resources)} to create"]
@@ -69,15 +75,24 @@ def _access_matrix(plan: Plan) -> list[str]:
         row = cells.setdefault(principal_label(entry), {})
         row.setdefault(entry["scopeKind"] or "other", []).append(entry["role"] or entry["roleId"])
     first = max(len("Principal"), *(len(label) for label in cells))
-    widths = {kind: max(len(kind), *(len(role) for row in cells.values() for role in row.get(kind, []))) for kind in kinds}
+    widths = {
+        kind: max(len(kind), *(len(role) for row in cells.values() for role in row.get(kind, [])))
+        for kind in kinds
+    }
     lines = ["", f"Access ({len(entries)} role assignments):", ""]
-    lines.append("  " + " | ".join([f"{'Principal':<{first}}", *(f"{kind:<{widths[kind]}}" for kind in kinds)]).rstrip())
+    lines.append(
+        "  "
+        + " | ".join([f"{'Principal':<{first}}", *(f"{kind:<{widths[kind]}}" for kind in kinds)]).rstrip()
+    )
     lines.append("  " + "-+-".join(["-" * first, *("-" * widths[kind] for kind in kinds)]))
     for label, row in cells.items():
         height = max(len(roles) for roles in row.values())
         for line in range(height):
             parts = [f"{label if line == 0 else '':<{first}}"]
-            parts += [f"{(row.get(kind, [])[line] if line < len(row.get(kind, [])) else ''):<{widths[kind]}}" for kind in kinds]
+            parts += [
+                f"{(row.get(kind, [])[line] if line < len(row.get(kind, [])) else ''):<{widths[kind]}}"
+                for kind in kinds
+            ]
             lines.append("  " + " | ".join(parts).rstrip())
     return lines
 
@@ -96,14 +111,21 @@ def _environment_table(plan: Plan) -> list[str]:
             rows += [
                 ("repository", view["repository"]),
                 ("reviewers", ", ".join(reviewers) or "none"),
-                ("branch policy", policy if isinstance(policy, str) else
-                 ", ".join([*policy["branches"], *(f"tag {t}" for t in policy["tags"])])),
+                (
+                    "branch policy",
+                    policy
+                    if isinstance(policy, str)
+                    else ", ".join([*policy["branches"], *(f"tag {t}" for t in policy["tags"])]),
+                ),
                 ("protection", ", ".join(f"{k}={_scalar(v)}" for k, v in view["checks"].items())),
             ]
         else:
             connection = view["serviceConnection"]
             rows += [
-                ("service connection", f"{connection['name']} ({connection['authenticationScheme']}, scope {connection['scope']})"),
+                (
+                    "service connection",
+                    f"{connection['name']} ({connection['authenticationScheme']}, scope {connection['scope']})",
+                ),
                 ("approvers", ", ".join(view["approvers"]) or "none"),
                 ("branch policy", view["branchPolicy"] or "none"),
                 ("checks", ", ".join(f"{c['type']} on {c['on']}" for c in view["checks"]) or "none"),
@@ -115,8 +137,11 @@ def _environment_table(plan: Plan) -> list[str]:
         ]
         federation = view["federatedCredential"]
         if federation:
-            rows += [("trust issuer", federation["issuer"]), ("trust subject", federation["subject"]),
-                     ("trust audience", ", ".join(federation["audiences"] or []))]
+            rows += [
+                ("trust issuer", federation["issuer"]),
+                ("trust subject", federation["subject"]),
+                ("trust audience", ", ".join(federation["audiences"] or [])),
+            ]
         width = max(len(key) for key, _ in rows)
         lines += [""] + [f"  {key:<{width}}  {value}" for key, value in rows]
     return lines
@@ -132,10 +157,15 @@ def _network_table(plan: Plan) -> list[str]:
     if view["privateEndpoints"]:
         lines += ["", "  Private endpoints:"]
         for endpoint in view["privateEndpoints"]:
-            zones = ", ".join(zone.rsplit("/", 1)[-1] if isinstance(zone, str) else str(zone) for zone in endpoint["dnsZones"])
+            zones = ", ".join(
+                zone.rsplit("/", 1)[-1] if isinstance(zone, str) else str(zone)
+                for zone in endpoint["dnsZones"]
+            )
             lines.append(f"    {endpoint['name']}  [{endpoint['groupId']}]  zones: {zones or 'NONE'}")
     if view["createdDnsZones"]:
-        lines.append(f"  DNS zones created and linked: {', '.join(z['name'] for z in view['createdDnsZones'])}")
+        lines.append(
+            f"  DNS zones created and linked: {', '.join(z['name'] for z in view['createdDnsZones'])}"
+        )
     return lines
 
 

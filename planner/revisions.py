@@ -36,10 +36,16 @@ class RevisionError(Exception):
 
 def resolve(project_dir: Path, ref: str) -> str:
     """The commit `ref` names; RevisionError when git does not know it."""
-    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-                            cwd=project_dir, capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        raise RevisionError(f"--base {ref!r} is not a commit of this repository (fetch it first, e.g. git fetch origin main)")
+        raise RevisionError(
+            f"--base {ref!r} is not a commit of this repository (fetch it first, e.g. git fetch origin main)"
+        )
     return result.stdout.strip()
 
 
@@ -47,18 +53,26 @@ def unchanged_since(project_dir: Path, commit: str) -> bool:
     """Whether the project directory is exactly `commit` (no edits, no untracked files): then
     both revisions plan the same, and planning them can be skipped."""
     diff = subprocess.run(["git", "diff", "--quiet", commit, "--", "."], cwd=project_dir)
-    untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "."],
-                               cwd=project_dir, capture_output=True, text=True)
+    untracked = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard", "--", "."],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+    )
     return diff.returncode == 0 and untracked.returncode == 0 and not untracked.stdout.strip()
 
 
 @contextmanager
 def checkout(project_dir: Path, commit: str):
     """The project directory as it was at `commit`, extracted to a temporary directory."""
-    prefix = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=project_dir,
-                            capture_output=True, text=True, check=True).stdout.strip()
-    archive = subprocess.run(["git", "archive", "--format=tar", f"{commit}:{prefix}" if prefix else commit],
-                             cwd=project_dir, capture_output=True)
+    prefix = subprocess.run(
+        ["git", "rev-parse", "--show-prefix"], cwd=project_dir, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", f"{commit}:{prefix}" if prefix else commit],
+        cwd=project_dir,
+        capture_output=True,
+    )
     if archive.returncode != 0:
         raise RevisionError(f"cannot read {commit[:12]}: {archive.stderr.decode().strip()}")
     with tempfile.TemporaryDirectory(prefix="mlinfra-base-") as directory:
@@ -69,8 +83,13 @@ def checkout(project_dir: Path, commit: str):
 
 def start_plans(project_dir: Path, stacks: list[str]) -> subprocess.Popen:
     """Start planning `stacks` of the project in `project_dir` in a child process."""
-    return subprocess.Popen([sys.executable, "-c", _BUNDLE, json.dumps(stacks)], cwd=project_dir,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _BUNDLE, json.dumps(stacks)],
+        cwd=project_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish_plans(process: subprocess.Popen, label: str) -> dict[str, dict | None]:

@@ -42,7 +42,7 @@ def project_name(project_dir: Path) -> str:
 
 
 def available_stacks(project_dir: Path) -> list[str]:
-    return sorted(path.name[len("Pulumi."):-len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
 
 
 def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = None) -> StackConfig:

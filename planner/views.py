@@ -68,15 +68,24 @@ def _children(plan: Plan, parent_urn: str) -> list:
 
 def _lookup_names(plan: Plan, token: str, key: str) -> dict[str, str]:
     """Numeric/origin id -> the login, slug or group name the program looked up."""
-    return {str(call["result"].get(key)): str(call["args"].get("username") or call["args"].get("slug") or call["args"].get("name"))
-            for call in plan.lookups if call["token"] == token}
+    return {
+        str(call["result"].get(key)): str(
+            call["args"].get("username") or call["args"].get("slug") or call["args"].get("name")
+        )
+        for call in plan.lookups
+        if call["token"] == token
+    }
 
 
 def _federation(children: list) -> dict[str, Any] | None:
     for resource in children:
         if resource.type in FEDERATED_CREDENTIALS:
             inputs = resource.inputs
-            return {"issuer": inputs.get("issuer"), "subject": inputs.get("subject"), "audiences": inputs.get("audiences")}
+            return {
+                "issuer": inputs.get("issuer"),
+                "subject": inputs.get("subject"),
+                "audiences": inputs.get("audiences"),
+            }
     return None
 
 
@@ -88,50 +97,77 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
     groups = _lookup_names(plan, "azuredevops:index/getGroup:getGroup", "originId")
     for component in plan.of_type(GITHUB_ENVIRONMENT):
         children = _children(plan, component.urn)
-        env = next(r.inputs for r in children if r.type == "github:index/repositoryEnvironment:RepositoryEnvironment")
+        env = next(
+            r.inputs for r in children if r.type == "github:index/repositoryEnvironment:RepositoryEnvironment"
+        )
         policies = [r.inputs for r in children if r.type.endswith("RepositoryEnvironmentDeploymentPolicy")]
         reviewers = (env.get("reviewers") or [{}])[0]
         branch_policy = env.get("deploymentBranchPolicy")
         federation = _federation(children)
-        views.append({
-            "platform": "github",
-            "name": env.get("environment"),
-            # owner/name from the subject; the immutable format adds @<id> to both (T-34).
-            "repository": re.sub(r"@\d+", "", (federation or {}).get("subject", "").removeprefix("repo:").split(":environment:")[0])
-            or env.get("repository"),
-            "reviewers": {
-                "users": [users.get(str(i), str(i)) for i in reviewers.get("users", [])],
-                "teams": [teams.get(str(i), str(i)) for i in reviewers.get("teams", [])],
-            },
-            "branchPolicy": "any branch" if branch_policy is None else (
-                "protected branches" if branch_policy.get("protectedBranches") else {
-                    "branches": sorted(p["branchPattern"] for p in policies if p.get("branchPattern")),
-                    "tags": sorted(p["tagPattern"] for p in policies if p.get("tagPattern")),
-                }),
-            "checks": {
-                "waitTimer": env.get("waitTimer", 0),
-                "preventSelfReview": env.get("preventSelfReview", False),
-                "canAdminsBypass": env.get("canAdminsBypass", True),
-            },
-            "secrets": sorted(r.inputs["secretName"] for r in children if r.type.endswith("ActionsEnvironmentSecret")),
-            "variables": {r.inputs["variableName"]: r.inputs.get("value") for r in children
-                          if r.type.endswith("ActionsEnvironmentVariable")},
-            "federatedCredential": federation,
-            "urn": component.urn,
-        })
+        views.append(
+            {
+                "platform": "github",
+                "name": env.get("environment"),
+                # owner/name from the subject; the immutable format adds @<id> to both (T-34).
+                "repository": re.sub(
+                    r"@\d+",
+                    "",
+                    (federation or {}).get("subject", "").removeprefix("repo:").split(":environment:")[0],
+                )
+                or env.get("repository"),
+                "reviewers": {
+                    "users": [users.get(str(i), str(i)) for i in reviewers.get("users", [])],
+                    "teams": [teams.get(str(i), str(i)) for i in reviewers.get("teams", [])],
+                },
+                "branchPolicy": "any branch"
+                if branch_policy is None
+                else (
+                    "protected branches"
+                    if branch_policy.get("protectedBranches")
+                    else {
+                        "branches": sorted(p["branchPattern"] for p in policies if p.get("branchPattern")),
+                        "tags": sorted(p["tagPattern"] for p in policies if p.get("tagPattern")),
+                    }
+                ),
+                "checks": {
+                    "waitTimer": env.get("waitTimer", 0),
+                    "preventSelfReview": env.get("preventSelfReview", False),
+                    "canAdminsBypass": env.get("canAdminsBypass", True),
+                },
+                "secrets": sorted(
+                    r.inputs["secretName"] for r in children if r.type.endswith("ActionsEnvironmentSecret")
+                ),
+                "variables": {
+                    r.inputs["variableName"]: r.inputs.get("value")
+                    for r in children
+                    if r.type.endswith("ActionsEnvironmentVariable")
+                },
+                "federatedCredential": federation,
+                "urn": component.urn,
+            }
+        )
     for component in plan.of_type(ADO_ENVIRONMENT):
         children = _children(plan, component.urn)
         env = next(r for r in children if r.type == "azuredevops:index/environment:Environment")
         connection = next(r for r in children if r.type.endswith("ServiceEndpointAzureRM"))
         checks = []
         for resource in children:
-            kind = {"CheckApproval": "approval", "CheckBranchControl": "branchControl",
-                    "CheckExclusiveLock": "exclusiveLock"}.get(resource.type.rsplit(":", 1)[-1])
+            kind = {
+                "CheckApproval": "approval",
+                "CheckBranchControl": "branchControl",
+                "CheckExclusiveLock": "exclusiveLock",
+            }.get(resource.type.rsplit(":", 1)[-1])
             if kind:
-                target = "environment" if resource.inputs.get("targetResourceType") == "environment" else "serviceConnection"
+                target = (
+                    "environment"
+                    if resource.inputs.get("targetResourceType") == "environment"
+                    else "serviceConnection"
+                )
                 check = {"on": target, "type": kind}
                 if kind == "approval":
-                    check["approvers"] = [groups.get(str(i), str(i)) for i in resource.inputs.get("approvers", [])]
+                    check["approvers"] = [
+                        groups.get(str(i), str(i)) for i in resource.inputs.get("approvers", [])
+                    ]
                     check["minimumApprovers"] = resource.inputs.get("minimumRequiredApprovers")
                     check["requesterCanApprove"] = resource.inputs.get("requesterCanApprove")
                 if kind == "branchControl":
@@ -139,23 +175,29 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
                     check["verifyBranchProtection"] = resource.inputs.get("verifyBranchProtection")
                 checks.append(check)
         approvals = [c for c in checks if c["type"] == "approval"]
-        views.append({
-            "platform": "azure-devops",
-            "name": env.inputs.get("name"),
-            "serviceConnection": {
-                "name": connection.inputs.get("serviceEndpointName"),
-                "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),
-                "scope": connection.inputs.get("resourceGroup"),
-            },
-            "approvers": approvals[0]["approvers"] if approvals else [],
-            "branchPolicy": next((c["allowedBranches"] for c in checks if c["type"] == "branchControl"), None),
-            "checks": sorted(checks, key=lambda c: (c["on"], c["type"])),
-            "pipelines": sorted({r.inputs.get("pipelineId") for r in children if r.type.endswith("PipelineAuthorization")}),
-            "secrets": [],
-            "variables": {},
-            "federatedCredential": _federation(children),
-            "urn": component.urn,
-        })
+        views.append(
+            {
+                "platform": "azure-devops",
+                "name": env.inputs.get("name"),
+                "serviceConnection": {
+                    "name": connection.inputs.get("serviceEndpointName"),
+                    "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),
+                    "scope": connection.inputs.get("resourceGroup"),
+                },
+                "approvers": approvals[0]["approvers"] if approvals else [],
+                "branchPolicy": next(
+                    (c["allowedBranches"] for c in checks if c["type"] == "branchControl"), None
+                ),
+                "checks": sorted(checks, key=lambda c: (c["on"], c["type"])),
+                "pipelines": sorted(
+                    {r.inputs.get("pipelineId") for r in children if r.type.endswith("PipelineAuthorization")}
+                ),
+                "secrets": [],
+                "variables": {},
+                "federatedCredential": _federation(children),
+                "urn": component.urn,
+            }
+        )
     return views
 
 
@@ -176,24 +218,39 @@ def network_view(plan: Plan) -> dict[str, Any]:
         inputs = resource.inputs
         value = inputs.get("publicNetworkAccess", (inputs.get("properties") or {}).get("publicNetworkAccess"))
         if value is not None and resource.type.startswith("azure-native:"):
-            exposure.append({"resource": physical_name(resource.type, inputs), "type": resource.type,
-                             "publicNetworkAccess": value})
+            exposure.append(
+                {
+                    "resource": physical_name(resource.type, inputs),
+                    "type": resource.type,
+                    "publicNetworkAccess": value,
+                }
+            )
     groups = {r.inputs.get("privateEndpointName"): r.inputs for r in plan.of_type(ZONE_GROUP)}
     endpoints = []
     for resource in plan.of_type(ENDPOINT):
         inputs = resource.inputs
         connection = (inputs.get("privateLinkServiceConnections") or [{}])[0]
         zone_group = groups.get(inputs.get("privateEndpointName"))
-        endpoints.append({
-            "name": inputs.get("privateEndpointName"),
-            "target": connection.get("privateLinkServiceId"),
-            "groupId": (connection.get("groupIds") or [None])[0],
-            "subnet": (inputs.get("subnet") or {}).get("id"),
-            "dnsZones": [config.get("privateDnsZoneId") for config in (zone_group or {}).get("privateDnsZoneConfigs", [])],
-        })
-    zones = [{"name": r.inputs.get("privateZoneName"), "created": True} for r in plan.of_type("azure-native:privatedns:PrivateZone")]
+        endpoints.append(
+            {
+                "name": inputs.get("privateEndpointName"),
+                "target": connection.get("privateLinkServiceId"),
+                "groupId": (connection.get("groupIds") or [None])[0],
+                "subnet": (inputs.get("subnet") or {}).get("id"),
+                "dnsZones": [
+                    config.get("privateDnsZoneId")
+                    for config in (zone_group or {}).get("privateDnsZoneConfigs", [])
+                ],
+            }
+        )
+    zones = [
+        {"name": r.inputs.get("privateZoneName"), "created": True}
+        for r in plan.of_type("azure-native:privatedns:PrivateZone")
+    ]
     return {
-        "public": sorted(e["resource"] for e in exposure if e["publicNetworkAccess"] in ("Enabled", "enabled")),
+        "public": sorted(
+            e["resource"] for e in exposure if e["publicNetworkAccess"] in ("Enabled", "enabled")
+        ),
         "exposure": sorted(exposure, key=lambda e: e["resource"] or ""),
         "privateEndpoints": sorted(endpoints, key=lambda e: e["name"] or ""),
         "createdDnsZones": zones,

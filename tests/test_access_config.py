@@ -25,26 +25,42 @@ def refused(stack: str, **overrides) -> str:
 
 @pytest.mark.parametrize("stack", ["preprod", "prod"])
 def test_fails_when_data_scientists_get_a_role_outside_dev(stack):
-    personas = {"dataScientists": {"groupObjectId": DS, "roles": {"workspace": ["AzureML Data Scientist"]}},
-                "mlEngineers": ENGINEERS}
+    personas = {
+        "dataScientists": {"groupObjectId": DS, "roles": {"workspace": ["AzureML Data Scientist"]}},
+        "mlEngineers": ENGINEERS,
+    }
     message = refused(stack, **{"mlinfra:personas": personas})
-    assert "mlinfra:personas.dataScientists.roles" in message and "RB-7" in message and "outsideDevReason" in message
+    assert (
+        "mlinfra:personas.dataScientists.roles" in message
+        and "RB-7" in message
+        and "outsideDevReason" in message
+    )
 
 
 def test_data_scientists_outside_dev_with_a_reason_are_granted():
     personas = {
-        "dataScientists": {"groupObjectId": DS, "roles": {"workspace": ["AzureML Data Scientist"]},
-                           "outsideDevReason": "model validation sign-off, ticket ML-1234"},
+        "dataScientists": {
+            "groupObjectId": DS,
+            "roles": {"workspace": ["AzureML Data Scientist"]},
+            "outsideDevReason": "model validation sign-off, ticket ML-1234",
+        },
         "mlEngineers": ENGINEERS,
     }
     result = plan("preprod", **{"mlinfra:personas": personas})
-    principals = {r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")}
+    principals = {
+        r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")
+    }
     assert DS in principals
 
 
 def test_fails_when_the_reason_is_too_short():
-    personas = {"dataScientists": {"groupObjectId": DS, "outsideDevReason": "because"}, "mlEngineers": ENGINEERS}
-    assert "mlinfra:personas.dataScientists.outsideDevReason" in refused("prod", **{"mlinfra:personas": personas})
+    personas = {
+        "dataScientists": {"groupObjectId": DS, "outsideDevReason": "because"},
+        "mlEngineers": ENGINEERS,
+    }
+    assert "mlinfra:personas.dataScientists.outsideDevReason" in refused(
+        "prod", **{"mlinfra:personas": personas}
+    )
 
 
 def test_fails_when_a_reason_is_given_in_dev():
@@ -55,10 +71,14 @@ def test_fails_when_a_reason_is_given_in_dev():
 def test_data_scientists_declared_without_roles_in_prod_are_allowed():
     personas = {"dataScientists": {"groupObjectId": DS}, "mlEngineers": ENGINEERS}
     result = plan("prod", **{"mlinfra:personas": personas})
-    assert DS not in {r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")}
+    assert DS not in {
+        r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")
+    }
 
 
-@pytest.mark.parametrize("role", ["Owner", "User Access Administrator", "Role Based Access Control Administrator"])
+@pytest.mark.parametrize(
+    "role", ["Owner", "User Access Administrator", "Role Based Access Control Administrator"]
+)
 def test_fails_when_a_role_that_grants_access_is_given(role):
     personas = {"mlEngineers": {"groupObjectId": MLE, "roles": {"resourceGroup": [role]}}}
     message = refused("dev", **{"mlinfra:personas": personas})
@@ -80,8 +100,11 @@ def test_fails_when_a_human_group_gets_a_privileged_role(role):
 def test_the_deployment_identity_may_hold_contributor_on_the_resource_group():
     result = plan("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Contributor"]}}})
     assignments = result.of_type("azure-native:authorization:RoleAssignment")
-    assert any(r.inputs["roleDefinitionId"].endswith("b24988ac-6180-42a0-ab88-20f7382dd24c")
-               and r.inputs["principalType"] == "ServicePrincipal" for r in assignments)
+    assert any(
+        r.inputs["roleDefinitionId"].endswith("b24988ac-6180-42a0-ab88-20f7382dd24c")
+        and r.inputs["principalType"] == "ServicePrincipal"
+        for r in assignments
+    )
 
 
 def test_fails_when_one_group_is_listed_under_two_personas():
@@ -102,8 +125,18 @@ def test_fails_when_a_persona_has_no_group():
 
 
 def test_fails_when_a_role_is_not_in_the_catalog():
-    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["Data Wizard"]}}}})
-    assert 'mlinfra:personas.mlEngineers.roles.workspace.0: got "Data Wizard"; expected a built-in role of the catalog' in message
+    message = refused(
+        "dev",
+        **{
+            "mlinfra:personas": {
+                "mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["Data Wizard"]}}
+            }
+        },
+    )
+    assert (
+        'mlinfra:personas.mlEngineers.roles.workspace.0: got "Data Wizard"; expected a built-in role of the catalog'
+        in message
+    )
 
 
 def test_fails_when_a_role_is_listed_twice_for_one_scope():
@@ -115,7 +148,10 @@ def test_fails_when_a_role_is_listed_twice_for_one_scope():
 def test_fails_when_a_scope_is_unknown():
     roles = {"subscription": ["Reader"]}
     message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}})
-    assert "mlinfra:personas.mlEngineers.roles.subscription: unknown key; allowed keys: resourceGroup, workspace" in message
+    assert (
+        "mlinfra:personas.mlEngineers.roles.subscription: unknown key; allowed keys: resourceGroup, workspace"
+        in message
+    )
 
 
 def test_fails_when_a_persona_name_is_not_camel_case():
@@ -137,7 +173,9 @@ def test_fails_when_client_secret_is_asked_of_a_managed_identity():
 
 def test_fails_when_client_secret_has_no_expiry():
     message = refused("dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret"}})
-    assert "mlinfra:deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'" in message
+    assert (
+        "mlinfra:deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'" in message
+    )
 
 
 @pytest.mark.parametrize("days", [0, -1, 731])
@@ -150,12 +188,16 @@ def test_fails_when_client_secret_expiry_is_out_of_range(days):
 
 def test_fails_when_client_secret_expiry_is_not_a_date():
     identity = {"credential": "client-secret", "clientSecretExpiry": "next year"}
-    assert 'mlinfra:deploymentIdentity.clientSecretExpiry: got "next year"' in refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    assert 'mlinfra:deploymentIdentity.clientSecretExpiry: got "next year"' in refused(
+        "dev", **{"mlinfra:deploymentIdentity": identity}
+    )
 
 
 def test_fails_when_an_expiry_is_set_for_federated_credentials():
     identity = {"credential": "federated", "clientSecretExpiry": "2027-01-01"}
-    assert "clientSecretExpiry: set without credential 'client-secret'" in refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    assert "clientSecretExpiry: set without credential 'client-secret'" in refused(
+        "dev", **{"mlinfra:deploymentIdentity": identity}
+    )
 
 
 @pytest.mark.parametrize("key,value", [("kind", "service-principal"), ("credential", "certificate")])

@@ -25,19 +25,38 @@ APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFeder
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 SUB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-SETTINGS = {"organizationUrl": "https://dev.azure.com/contoso", "project": "churn-mlops",
-            "approvers": ["ML Engineers"], "pipelines": [42, 43]}
+SETTINGS = {
+    "organizationUrl": "https://dev.azure.com/contoso",
+    "project": "churn-mlops",
+    "approvers": ["ML Engineers"],
+    "pipelines": [42, 43],
+}
 
 
 def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
     def program():
-        identity = DeploymentIdentity("prod-deploy", DeploymentIdentityArgs(
-            display_name="id-churn-prod-cicd-abcde", resource_group_name="rg-churn-prod-weu",
-            location="westeurope", tags={}, kind=kind))
-        AzureDevOpsEnvironment("prod-azure-devops", AzureDevOpsEnvironmentArgs(
-            environment="prod", service_connection_name="spn-aml-workspace-prod",
-            settings=AzureDevOpsSettings.model_validate(settings, by_name=False), identity=identity,
-            subscription_id=SUB, tenant_id=TENANT, resource_group_name="rg-churn-prod-weu"))
+        identity = DeploymentIdentity(
+            "prod-deploy",
+            DeploymentIdentityArgs(
+                display_name="id-churn-prod-cicd-abcde",
+                resource_group_name="rg-churn-prod-weu",
+                location="westeurope",
+                tags={},
+                kind=kind,
+            ),
+        )
+        AzureDevOpsEnvironment(
+            "prod-azure-devops",
+            AzureDevOpsEnvironmentArgs(
+                environment="prod",
+                service_connection_name="spn-aml-workspace-prod",
+                settings=AzureDevOpsSettings.model_validate(settings, by_name=False),
+                identity=identity,
+                subscription_id=SUB,
+                tenant_id=TENANT,
+                resource_group_name="rg-churn-prod-weu",
+            ),
+        )
 
     return run_program(program, "prod")
 
@@ -69,19 +88,32 @@ def test_environment_and_connection_both_carry_approval_branch_control_and_lock(
         targets = sorted(check.inputs["targetResourceType"] for check in result.of_type(type_))
         assert targets == ["endpoint", "environment"], type_
     for approval in result.of_type(APPROVAL):
-        assert approval.inputs["requesterCanApprove"] is False and approval.inputs["minimumRequiredApprovers"] == 1
+        assert (
+            approval.inputs["requesterCanApprove"] is False
+            and approval.inputs["minimumRequiredApprovers"] == 1
+        )
         assert len(approval.inputs["approvers"]) == 1
     for branch in result.of_type(BRANCH):
         assert branch.inputs["allowedBranches"] == "refs/heads/main"
-        assert branch.inputs["verifyBranchProtection"] is True and branch.inputs["ignoreUnknownProtectionStatus"] is False
+        assert (
+            branch.inputs["verifyBranchProtection"] is True
+            and branch.inputs["ignoreUnknownProtectionStatus"] is False
+        )
     by_type = {check.inputs["targetResourceType"]: check for check in result.of_type(LOCK)}
-    assert environment.urn in by_type["environment"].dependencies and connection.urn in by_type["endpoint"].dependencies
+    assert (
+        environment.urn in by_type["environment"].dependencies
+        and connection.urn in by_type["endpoint"].dependencies
+    )
 
 
 def test_only_the_listed_pipelines_are_authorized():
     authorizations = build().of_type(AUTHORIZATION)
     assert sorted((a.inputs["type"], a.inputs["pipelineId"]) for a in authorizations) == [
-        ("endpoint", 42), ("endpoint", 43), ("environment", 42), ("environment", 43)]
+        ("endpoint", 42),
+        ("endpoint", 43),
+        ("environment", 42),
+        ("environment", 43),
+    ]
     assert all("pipelineId" in a.inputs for a in authorizations)  # ADO-2: never all pipelines
 
 
@@ -100,15 +132,38 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
     from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
 
     def program():
-        identity = DeploymentIdentity("prod-deploy", DeploymentIdentityArgs(
-            display_name="id-x", resource_group_name="rg", location="westeurope", tags={},
-            kind=IdentityKind.MANAGED_IDENTITY))
-        GitHubEnvironment("prod-github", GitHubEnvironmentArgs(
-            environment="prod", settings=GitHubSettings(repository="contoso/churn"), identity=identity,
-            secrets={}, variables={}))
-        AzureDevOpsEnvironment("prod-azure-devops", AzureDevOpsEnvironmentArgs(
-            environment="prod", service_connection_name="spn", settings=AzureDevOpsSettings.model_validate(SETTINGS, by_name=False),
-            identity=identity, subscription_id=SUB, tenant_id=TENANT, resource_group_name="rg"))
+        identity = DeploymentIdentity(
+            "prod-deploy",
+            DeploymentIdentityArgs(
+                display_name="id-x",
+                resource_group_name="rg",
+                location="westeurope",
+                tags={},
+                kind=IdentityKind.MANAGED_IDENTITY,
+            ),
+        )
+        GitHubEnvironment(
+            "prod-github",
+            GitHubEnvironmentArgs(
+                environment="prod",
+                settings=GitHubSettings(repository="contoso/churn"),
+                identity=identity,
+                secrets={},
+                variables={},
+            ),
+        )
+        AzureDevOpsEnvironment(
+            "prod-azure-devops",
+            AzureDevOpsEnvironmentArgs(
+                environment="prod",
+                service_connection_name="spn",
+                settings=AzureDevOpsSettings.model_validate(SETTINGS, by_name=False),
+                identity=identity,
+                subscription_id=SUB,
+                tenant_id=TENANT,
+                resource_group_name="rg",
+            ),
+        )
 
     result = run_program(program, "prod")
     first, second = sorted(result.of_type(UAMI_FIC), key=lambda r: len(r.dependencies))
@@ -122,7 +177,10 @@ def test_the_azure_devops_example_plans_with_config_file():
     assert view["serviceConnection"]["name"] == "spn-aml-workspace-prod"
     assert view["approvers"] == ["ML Engineers", "ML Platform Leads"]
     assert {(c["on"], c["type"]) for c in view["checks"]} == {
-        (on, kind) for on in ("environment", "serviceConnection") for kind in ("approval", "branchControl", "exclusiveLock")}
+        (on, kind)
+        for on in ("environment", "serviceConnection")
+        for kind in ("approval", "branchControl", "exclusiveLock")
+    }
     assert view["pipelines"] == [42, 43]
     assert view["federatedCredential"]["issuer"].startswith("https://login.microsoftonline.com/")
     assert not plan.of_type("github:index/repositoryEnvironment:RepositoryEnvironment")
@@ -139,14 +197,31 @@ def test_the_both_platforms_example_has_one_credential_per_platform():
 
 def test_cli_plans_a_config_file_in_json():
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "prod", "--format", "json",
-         "--config-file", "examples/azure-devops/Pulumi.prod.yaml"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "--stack",
+            "prod",
+            "--format",
+            "json",
+            "--config-file",
+            "examples/azure-devops/Pulumi.prod.yaml",
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     document = json.loads(result.stdout)
     assert [e["platform"] for e in document["environments"]] == ["azure-devops"]
 
 
 def test_cli_fails_cleanly_on_a_missing_config_file():
-    result = subprocess.run([sys.executable, "-m", "planner", "--stack", "prod", "--config-file", "nope.yaml"],
-                            cwd=PROJECT_DIR, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", "prod", "--config-file", "nope.yaml"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and result.stderr.strip() == "error: no config file nope.yaml"

@@ -7,7 +7,11 @@ from components.config import ConfigError
 from tests.conftest import plan
 
 REPO = "contoso/churn-mlops"
-ADO = {"organizationUrl": "https://dev.azure.com/contoso", "project": "churn-mlops", "approvers": ["ML Engineers"]}
+ADO = {
+    "organizationUrl": "https://dev.azure.com/contoso",
+    "project": "churn-mlops",
+    "approvers": ["ML Engineers"],
+}
 
 
 def refused(stack: str, ci: dict) -> str:
@@ -22,14 +26,18 @@ def github(**settings) -> dict:
     return {"platform": "github", "github": {"repository": REPO, **settings}}
 
 
-@pytest.mark.parametrize("repository", ["churn-mlops", "contoso/", "/churn", "contoso/churn/extra", "-contoso/churn", ""])
+@pytest.mark.parametrize(
+    "repository", ["churn-mlops", "contoso/", "/churn", "contoso/churn/extra", "-contoso/churn", ""]
+)
 def test_fails_when_the_repository_is_not_owner_slash_name(repository):
     message = refused("dev", github(repository=repository))
     assert f'mlinfra:ci.github.repository: got "{repository}"' in message and "owner/name" in message
 
 
 def test_fails_when_more_than_six_reviewers_are_listed():
-    message = refused("dev", github(reviewers={"users": ["a1", "a2", "a3", "a4"], "teams": ["t1", "t2", "t3"]}))
+    message = refused(
+        "dev", github(reviewers={"users": ["a1", "a2", "a3", "a4"], "teams": ["t1", "t2", "t3"]})
+    )
     assert "mlinfra:ci.github" in message and "at most 6 reviewers" in message and "got 7" in message
 
 
@@ -38,12 +46,15 @@ def test_fails_when_a_reviewer_login_is_malformed(login):
     assert "mlinfra:ci.github.reviewers.users.0" in refused("dev", github(reviewers={"users": [login]}))
 
 
-@pytest.mark.parametrize("policy", [
-    {"protectedBranches": True, "branchPatterns": ["main"]},
-    {"protectedBranches": False},
-    {},
-    {"anyBranch": True, "tagPatterns": ["v*"]},
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"protectedBranches": True, "branchPatterns": ["main"]},
+        {"protectedBranches": False},
+        {},
+        {"anyBranch": True, "tagPatterns": ["v*"]},
+    ],
+)
 def test_fails_unless_exactly_one_branch_policy_kind_is_chosen(policy):
     message = refused("dev", github(branchPolicy=policy))
     assert "mlinfra:ci.github.branchPolicy" in message and "exactly one of protectedBranches" in message
@@ -55,15 +66,23 @@ def test_fails_when_the_wait_timer_is_out_of_range(minutes):
 
 
 def test_fails_when_a_branch_pattern_holds_a_colon():
-    assert "mlinfra:ci.github.branchPolicy.branchPatterns.0" in refused("dev", github(branchPolicy={"branchPatterns": ["refs:main"]}))
+    assert "mlinfra:ci.github.branchPolicy.branchPatterns.0" in refused(
+        "dev", github(branchPolicy={"branchPatterns": ["refs:main"]})
+    )
 
 
-@pytest.mark.parametrize("ci,needle", [
-    ({"platform": "github"}, "needs the github section"),
-    ({"platform": "azure-devops", "github": {"repository": REPO}}, "needs the azureDevOps section"),
-    ({"platform": "github", "github": {"repository": REPO}, "azureDevOps": ADO}, "the azureDevOps section is set but platform is 'github'"),
-    ({"platform": "gitlab"}, "expected 'github', 'azure-devops' or 'both'"),
-])
+@pytest.mark.parametrize(
+    "ci,needle",
+    [
+        ({"platform": "github"}, "needs the github section"),
+        ({"platform": "azure-devops", "github": {"repository": REPO}}, "needs the azureDevOps section"),
+        (
+            {"platform": "github", "github": {"repository": REPO}, "azureDevOps": ADO},
+            "the azureDevOps section is set but platform is 'github'",
+        ),
+        ({"platform": "gitlab"}, "expected 'github', 'azure-devops' or 'both'"),
+    ],
+)
 def test_fails_when_platform_and_sections_disagree(ci, needle):
     assert needle in refused("dev", ci)
 
@@ -74,11 +93,14 @@ def test_fails_when_a_production_environment_has_no_reviewer(stack):
     assert "mlinfra:ci.github.reviewers" in message and "GH-2" in message
 
 
-@pytest.mark.parametrize("setting,needle", [
-    ({"preventSelfReview": False}, "mlinfra:ci.github.preventSelfReview: got false"),
-    ({"canAdminsBypass": True}, "mlinfra:ci.github.canAdminsBypass: got true"),
-    ({"branchPolicy": {"anyBranch": True}}, "mlinfra:ci.github.branchPolicy.anyBranch: got true"),
-])
+@pytest.mark.parametrize(
+    "setting,needle",
+    [
+        ({"preventSelfReview": False}, "mlinfra:ci.github.preventSelfReview: got false"),
+        ({"canAdminsBypass": True}, "mlinfra:ci.github.canAdminsBypass: got true"),
+        ({"branchPolicy": {"anyBranch": True}}, "mlinfra:ci.github.branchPolicy.anyBranch: got true"),
+    ],
+)
 def test_fails_when_prod_protection_is_weakened(setting, needle):
     assert needle in refused("prod", github(reviewers={"teams": ["ml-engineers"]}, **setting))
 
@@ -89,7 +111,10 @@ def test_dev_may_run_without_reviewers_from_any_branch():
     assert "deploymentBranchPolicy" not in environment.inputs and "reviewers" not in environment.inputs
 
 
-@pytest.mark.parametrize("url", ["https://contoso.visualstudio.com.evil.io", "http://dev.azure.com/contoso", "dev.azure.com/contoso", ""])
+@pytest.mark.parametrize(
+    "url",
+    ["https://contoso.visualstudio.com.evil.io", "http://dev.azure.com/contoso", "dev.azure.com/contoso", ""],
+)
 def test_fails_when_the_organization_url_is_not_azure_devops(url):
     ci = {"platform": "azure-devops", "azureDevOps": {**ADO, "organizationUrl": url}}
     assert f'mlinfra:ci.azureDevOps.organizationUrl: got "{url}"' in refused("dev", ci)
@@ -107,11 +132,17 @@ def test_fails_when_pipeline_ids_are_invalid(pipelines):
     assert "mlinfra:ci.azureDevOps.pipelines" in refused("dev", ci)
 
 
-@pytest.mark.parametrize("setting,needle", [
-    ({"approvers": []}, "mlinfra:ci.azureDevOps.approvers: a prod environment needs at least one approver group"),
-    ({"exclusiveLock": False}, "mlinfra:ci.azureDevOps.exclusiveLock: got false"),
-    ({"allowedBranches": ["refs/heads/*"]}, "mlinfra:ci.azureDevOps.allowedBranches"),
-])
+@pytest.mark.parametrize(
+    "setting,needle",
+    [
+        (
+            {"approvers": []},
+            "mlinfra:ci.azureDevOps.approvers: a prod environment needs at least one approver group",
+        ),
+        ({"exclusiveLock": False}, "mlinfra:ci.azureDevOps.exclusiveLock: got false"),
+        ({"allowedBranches": ["refs/heads/*"]}, "mlinfra:ci.azureDevOps.allowedBranches"),
+    ],
+)
 def test_fails_when_a_production_ado_environment_is_ungated(setting, needle):
     assert needle in refused("prod", {"platform": "azure-devops", "azureDevOps": {**ADO, **setting}})
 
@@ -123,4 +154,5 @@ def test_fails_on_an_unknown_ci_key():
 
 def test_fails_when_the_subject_format_is_unknown():
     assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'legacy' or 'immutable'" in refused(
-        "dev", github(oidcSubjectFormat="ids"))
+        "dev", github(oidcSubjectFormat="ids")
+    )

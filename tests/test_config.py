@@ -69,22 +69,54 @@ def got(value) -> str:
 @pytest.mark.parametrize(
     ("overrides", "key", "value", "allowed"),
     [
-        pytest.param({"mlinfra:network": {"publicNetworkAccessEnabled": "true"}},
-                     "mlinfra:network.publicNetworkAccessEnabled", "true", "boolean", id="string-for-bool"),
-        pytest.param({"mlinfra:keyVault": {"purgeProtectionEnabled": "yes"}},
-                     "mlinfra:keyVault.purgeProtectionEnabled", "yes", "boolean", id="word-for-bool"),
-        pytest.param({"mlinfra:workspace": {"highBusinessImpact": 1}},
-                     "mlinfra:workspace.highBusinessImpact", 1, "boolean", id="int-for-bool"),
-        pytest.param({"mlinfra:keyVault": {"softDeleteRetentionDays": "30"}},
-                     "mlinfra:keyVault.softDeleteRetentionDays", "30", "integer", id="string-for-int"),
-        pytest.param({"mlinfra:monitoring": {"logRetentionDays": 60.5}},
-                     "mlinfra:monitoring.logRetentionDays", 60.5, "integer", id="float-for-int"),
-        pytest.param({"mlinfra:tags": {"owner": True}},
-                     "mlinfra:tags.owner", True, "string", id="bool-for-str"),
-        pytest.param({"mlinfra:containerRegistry": {"sku": True}},
-                     "mlinfra:containerRegistry.sku", True, "'Premium'", id="bool-for-enum"),
-        pytest.param({"mlinfra:tags": ["owner"]},
-                     "mlinfra:tags", ["owner"], "dictionary", id="list-for-mapping"),
+        pytest.param(
+            {"mlinfra:network": {"publicNetworkAccessEnabled": "true"}},
+            "mlinfra:network.publicNetworkAccessEnabled",
+            "true",
+            "boolean",
+            id="string-for-bool",
+        ),
+        pytest.param(
+            {"mlinfra:keyVault": {"purgeProtectionEnabled": "yes"}},
+            "mlinfra:keyVault.purgeProtectionEnabled",
+            "yes",
+            "boolean",
+            id="word-for-bool",
+        ),
+        pytest.param(
+            {"mlinfra:workspace": {"highBusinessImpact": 1}},
+            "mlinfra:workspace.highBusinessImpact",
+            1,
+            "boolean",
+            id="int-for-bool",
+        ),
+        pytest.param(
+            {"mlinfra:keyVault": {"softDeleteRetentionDays": "30"}},
+            "mlinfra:keyVault.softDeleteRetentionDays",
+            "30",
+            "integer",
+            id="string-for-int",
+        ),
+        pytest.param(
+            {"mlinfra:monitoring": {"logRetentionDays": 60.5}},
+            "mlinfra:monitoring.logRetentionDays",
+            60.5,
+            "integer",
+            id="float-for-int",
+        ),
+        pytest.param(
+            {"mlinfra:tags": {"owner": True}}, "mlinfra:tags.owner", True, "string", id="bool-for-str"
+        ),
+        pytest.param(
+            {"mlinfra:containerRegistry": {"sku": True}},
+            "mlinfra:containerRegistry.sku",
+            True,
+            "'Premium'",
+            id="bool-for-enum",
+        ),
+        pytest.param(
+            {"mlinfra:tags": ["owner"]}, "mlinfra:tags", ["owner"], "dictionary", id="list-for-mapping"
+        ),
     ],
 )
 def test_fails_when_a_value_has_the_wrong_type(rejection, overrides, key, value, allowed):
@@ -110,11 +142,27 @@ def test_fails_when_a_number_is_out_of_range(rejection, section, field, value, a
 @pytest.mark.parametrize(
     ("section", "field", "value", "allowed"),
     [
-        ("storage", "sku", "Premium_LRS",
-         ["'Standard_LRS'", "'Standard_ZRS'", "'Standard_GRS'", "'Standard_RAGRS'", "'Standard_GZRS'", "'Standard_RAGZRS'"]),
+        (
+            "storage",
+            "sku",
+            "Premium_LRS",
+            [
+                "'Standard_LRS'",
+                "'Standard_ZRS'",
+                "'Standard_GRS'",
+                "'Standard_RAGRS'",
+                "'Standard_GZRS'",
+                "'Standard_RAGZRS'",
+            ],
+        ),
         ("containerRegistry", "sku", "Gold", ["'Basic'", "'Standard'", "'Premium'"]),
         ("containerRegistry", "sku", "premium", ["'Premium'"]),
-        ("workspace", "isolationMode", "Open", ["'Disabled'", "'AllowInternetOutbound'", "'AllowOnlyApprovedOutbound'"]),
+        (
+            "workspace",
+            "isolationMode",
+            "Open",
+            ["'Disabled'", "'AllowInternetOutbound'", "'AllowOnlyApprovedOutbound'"],
+        ),
     ],
 )
 def test_fails_when_a_value_is_not_in_its_closed_set(rejection, section, field, value, allowed):
@@ -126,8 +174,18 @@ def test_fails_when_a_value_is_not_in_its_closed_set(rejection, section, field, 
 
 # --- unknown keys --------------------------------------------------------------------
 
-TOP_LEVEL_KEYS = ("workload", "uniqueSuffix", "tags", "network", "storage", "keyVault",
-                  "containerRegistry", "monitoring", "workspace", "resourceProtection")
+TOP_LEVEL_KEYS = (
+    "workload",
+    "uniqueSuffix",
+    "tags",
+    "network",
+    "storage",
+    "keyVault",
+    "containerRegistry",
+    "monitoring",
+    "workspace",
+    "resourceProtection",
+)
 
 
 def allowed_keys(message: str, key: str) -> set[str]:
@@ -168,14 +226,23 @@ def test_fails_when_a_key_inside_a_section_is_unknown(rejection, section, field,
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        pytest.param({"mlinfra:keyVault": {"soft_delete_retention_days": 8}},
-                     "mlinfra:keyVault.soft_delete_retention_days", id="section-field"),
-        pytest.param({"mlinfra:keyVault": None, "mlinfra:key_vault": {"softDeleteRetentionDays": 8}},
-                     "mlinfra:key_vault", id="section"),
+        pytest.param(
+            {"mlinfra:keyVault": {"soft_delete_retention_days": 8}},
+            "mlinfra:keyVault.soft_delete_retention_days",
+            id="section-field",
+        ),
+        pytest.param(
+            {"mlinfra:keyVault": None, "mlinfra:key_vault": {"softDeleteRetentionDays": 8}},
+            "mlinfra:key_vault",
+            id="section",
+        ),
         # The worst case: a subscription under the project namespace replaces the provider's, so
         # names are derived from a subscription the provider does not deploy to.
-        pytest.param({"azure-native:subscriptionId": None, "mlinfra:subscription_id": VALID_GUID},
-                     "mlinfra:subscription_id", id="azure-target"),
+        pytest.param(
+            {"azure-native:subscriptionId": None, "mlinfra:subscription_id": VALID_GUID},
+            "mlinfra:subscription_id",
+            id="azure-target",
+        ),
     ],
 )
 def test_fails_when_a_key_is_spelled_in_snake_case(rejection, overrides, key):
@@ -187,7 +254,9 @@ def test_fails_when_a_key_is_spelled_in_snake_case(rejection, overrides, key):
 
 
 @pytest.mark.parametrize("key", ["azure-native:subscriptionId", "azure-native:tenantId"])
-@pytest.mark.parametrize("value", ["not-a-guid", "1234", "{" + VALID_GUID + "}", VALID_GUID + "0", VALID_GUID[:-1] + "g"])
+@pytest.mark.parametrize(
+    "value", ["not-a-guid", "1234", "{" + VALID_GUID + "}", VALID_GUID + "0", VALID_GUID[:-1] + "g"]
+)
 def test_fails_when_an_azure_id_is_not_a_guid(rejection, key, value):
     message = rejected(rejection, **{key: value})
     assert f"{key}: got {got(value)}; expected a GUID" in message
@@ -196,7 +265,10 @@ def test_fails_when_an_azure_id_is_not_a_guid(rejection, key, value):
 @pytest.mark.parametrize("value", ["", "Churn", "1churn", "abcdefghijklmno", "ch-urn", "c"])
 def test_fails_when_workload_is_invalid(rejection, value):
     message = rejected(rejection, **{"mlinfra:workload": value})
-    assert f"mlinfra:workload: got {got(value)}; expected 2-14 lowercase letters and digits starting with a letter" in message
+    assert (
+        f"mlinfra:workload: got {got(value)}; expected 2-14 lowercase letters and digits starting with a letter"
+        in message
+    )
 
 
 def test_fails_when_workload_is_missing(rejection):
@@ -204,7 +276,9 @@ def test_fails_when_workload_is_missing(rejection):
     assert "mlinfra:workload: required but not set; expected 2-14 lowercase letters and digits" in message
 
 
-@pytest.mark.parametrize("key", ["azure-native:subscriptionId", "azure-native:tenantId", "azure-native:location"])
+@pytest.mark.parametrize(
+    "key", ["azure-native:subscriptionId", "azure-native:tenantId", "azure-native:location"]
+)
 def test_fails_when_the_azure_target_is_missing(rejection, key):
     message = rejected(rejection, **{key: None})
     assert f"{key}: required but not set" in message
@@ -247,13 +321,29 @@ def test_fails_when_unique_suffix_is_malformed(rejection, suffix):
 @pytest.mark.parametrize(
     ("tags", "allowed"),
     [
-        pytest.param({"stage": "prod"}, "tag name 'stage' is set by the program; reserved: workload, stage, managed-by", id="reserved"),
-        pytest.param({"Managed-By": "me"}, "tag name 'Managed-By' is set by the program", id="reserved-other-case"),
-        pytest.param({"cost/center": "1"}, "tag name 'cost/center': expected 1-512 characters without any of", id="slash"),
+        pytest.param(
+            {"stage": "prod"},
+            "tag name 'stage' is set by the program; reserved: workload, stage, managed-by",
+            id="reserved",
+        ),
+        pytest.param(
+            {"Managed-By": "me"}, "tag name 'Managed-By' is set by the program", id="reserved-other-case"
+        ),
+        pytest.param(
+            {"cost/center": "1"},
+            "tag name 'cost/center': expected 1-512 characters without any of",
+            id="slash",
+        ),
         pytest.param({"a<b": "1"}, "tag name 'a<b': expected 1-512 characters without any of", id="angle"),
         pytest.param({"": "1"}, "tag name '': expected 1-512 characters", id="empty-name"),
-        pytest.param({"Owner": "a", "owner": "b"}, "tag name 'owner' appears twice (Azure tag names are case-insensitive)", id="duplicate"),
-        pytest.param({"owner": "v" * 257}, "tag 'owner': expected a value of at most 256 characters", id="long-value"),
+        pytest.param(
+            {"Owner": "a", "owner": "b"},
+            "tag name 'owner' appears twice (Azure tag names are case-insensitive)",
+            id="duplicate",
+        ),
+        pytest.param(
+            {"owner": "v" * 257}, "tag 'owner': expected a value of at most 256 characters", id="long-value"
+        ),
         pytest.param({f"t{i}": "x" for i in range(48)}, "expected at most 47 tags", id="too-many"),
     ],
 )
@@ -271,8 +361,11 @@ def test_fails_when_a_private_registry_is_not_premium(rejection, sku):
     # ACR-3: only Premium can turn public network access off.
     message = rejected(
         rejection,
-        **{"mlinfra:network": PRIVATE_NETWORK, "mlinfra:containerRegistry": {"sku": sku},
-           "mlinfra:workspace": {"imageBuildCompute": "image-builder"}},
+        **{
+            "mlinfra:network": PRIVATE_NETWORK,
+            "mlinfra:containerRegistry": {"sku": sku},
+            "mlinfra:workspace": {"imageBuildCompute": "image-builder"},
+        },
     )
     assert f"mlinfra:containerRegistry.sku: got {got(sku)}" in message
     assert "'Premium'" in message and "ACR-3" in message
@@ -301,7 +394,11 @@ def test_fails_with_every_problem_in_one_line(rejection):
 # --- secure defaults -----------------------------------------------------------------
 
 
-PRIVATE_NETWORK = {"privateEndpoints": {"virtualNetwork": {"addressSpace": "10.30.0.0/16", "endpointSubnetPrefix": "10.30.0.0/24"}}}
+PRIVATE_NETWORK = {
+    "privateEndpoints": {
+        "virtualNetwork": {"addressSpace": "10.30.0.0/16", "endpointSubnetPrefix": "10.30.0.0/24"}
+    }
+}
 
 
 def minimal_overrides() -> dict:
@@ -309,7 +406,11 @@ def minimal_overrides() -> dict:
     (where its private endpoints go, and which compute builds images): the rest is defaults."""
     values = stack_config(BASE_STACK).values
     removed = {key: None for key in values if key.startswith("mlinfra:") and key != "mlinfra:workload"}
-    return {**removed, "mlinfra:network": PRIVATE_NETWORK, "mlinfra:workspace": {"imageBuildCompute": "image-builder"}}
+    return {
+        **removed,
+        "mlinfra:network": PRIVATE_NETWORK,
+        "mlinfra:workspace": {"imageBuildCompute": "image-builder"},
+    }
 
 
 def test_left_out_config_gets_the_secure_defaults(rejection):
@@ -343,7 +444,9 @@ def test_left_out_config_gets_the_secure_defaults(rejection):
         resource = result.one(type_)
         assert (resource.protect, resource.retain_on_delete) == (True, True), type_
     assert result.one("azure-native:resources:ResourceGroup").inputs["tags"] == {
-        "workload": "churn", "stage": BASE_STACK, "managed-by": "pulumi"
+        "workload": "churn",
+        "stage": BASE_STACK,
+        "managed-by": "pulumi",
     }
 
 
@@ -351,8 +454,10 @@ def test_left_out_config_gets_the_secure_defaults(rejection):
 def test_range_bounds_are_accepted(retention, log_retention):
     result = plan(
         BASE_STACK,
-        **{"mlinfra:keyVault": {"softDeleteRetentionDays": retention},
-           "mlinfra:monitoring": {"logRetentionDays": log_retention}},
+        **{
+            "mlinfra:keyVault": {"softDeleteRetentionDays": retention},
+            "mlinfra:monitoring": {"logRetentionDays": log_retention},
+        },
     )
     vault = result.one("azure-native:keyvault:Vault").inputs["properties"]
     assert vault["softDeleteRetentionInDays"] == retention

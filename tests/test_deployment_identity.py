@@ -12,16 +12,24 @@ APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
-CREDENTIAL_TYPES = (PASSWORD, "azuread:index/servicePrincipalPassword:ServicePrincipalPassword",
-                    "azuread:index/applicationCertificate:ApplicationCertificate")
+CREDENTIAL_TYPES = (
+    PASSWORD,
+    "azuread:index/servicePrincipalPassword:ServicePrincipalPassword",
+    "azuread:index/applicationCertificate:ApplicationCertificate",
+)
 
 
 def build(**overrides):
     seen = {}
 
     def program():
-        args = DeploymentIdentityArgs(display_name="id-churn-dev-cicd-abcde", resource_group_name="rg-churn-dev-weu",
-                                      location="westeurope", tags={"stage": "dev"}, **overrides)
+        args = DeploymentIdentityArgs(
+            display_name="id-churn-dev-cicd-abcde",
+            resource_group_name="rg-churn-dev-weu",
+            location="westeurope",
+            tags={"stage": "dev"},
+            **overrides,
+        )
         identity = DeploymentIdentity("dev-deploy", args)
         seen["identity"] = identity
 
@@ -42,7 +50,9 @@ def test_entra_application_is_the_default_and_carries_no_credential():
     assert app.inputs["signInAudience"] == "AzureADMyOrg"
     assert app.inputs["owners"]  # the deployer stays owner (P17); the SP itself never is (ID-6)
     sp = result.one(SP)
-    assert not [r for r in result.resources if r.type in CREDENTIAL_TYPES or "FederatedIdentityCredential" in r.type]
+    assert not [
+        r for r in result.resources if r.type in CREDENTIAL_TYPES or "FederatedIdentityCredential" in r.type
+    ]
     assert not result.of_type(UAMI)
     client_id, principal_id = seen["ids"]
     assert client_id == sp.inputs["clientId"] and principal_id  # principal = the SP's object id
@@ -76,7 +86,10 @@ def test_client_secret_mode_creates_a_password_with_the_expiry():
 
 def test_client_secret_never_reaches_plan_outputs():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
-    result = plan("prod", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}})
+    result = plan(
+        "prod",
+        **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}},
+    )
     assert result.of_type(PASSWORD)
     text = str(result.to_json())
     assert "placeholder-not-a-secret" not in text

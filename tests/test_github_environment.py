@@ -28,44 +28,73 @@ UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 
 def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod") -> Plan:
     def program():
-        identity = DeploymentIdentity("prod-deploy", DeploymentIdentityArgs(
-            display_name="id-churn-prod-cicd-abcde", resource_group_name="rg", location="westeurope", tags={}, kind=kind))
-        GitHubEnvironment("prod-github", GitHubEnvironmentArgs(
-            environment=environment,
-            settings=GitHubSettings.model_validate(settings, by_name=False),
-            identity=identity,
-            secrets={"AZURE_CLIENT_ID": identity.client_id, "AZURE_TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
-            variables={"AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"},
-        ))
+        identity = DeploymentIdentity(
+            "prod-deploy",
+            DeploymentIdentityArgs(
+                display_name="id-churn-prod-cicd-abcde",
+                resource_group_name="rg",
+                location="westeurope",
+                tags={},
+                kind=kind,
+            ),
+        )
+        GitHubEnvironment(
+            "prod-github",
+            GitHubEnvironmentArgs(
+                environment=environment,
+                settings=GitHubSettings.model_validate(settings, by_name=False),
+                identity=identity,
+                secrets={
+                    "AZURE_CLIENT_ID": identity.client_id,
+                    "AZURE_TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                },
+                variables={"AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"},
+            ),
+        )
 
     return run_program(program, "prod")
 
 
-PROD = {"repository": "contoso/churn-mlops", "reviewers": {"users": ["alex-mle"], "teams": ["ml-engineers"]},
-        "branchPolicy": {"branchPatterns": ["main", "release/*"], "tagPatterns": ["v*"]}, "waitTimer": 5}
+PROD = {
+    "repository": "contoso/churn-mlops",
+    "reviewers": {"users": ["alex-mle"], "teams": ["ml-engineers"]},
+    "branchPolicy": {"branchPatterns": ["main", "release/*"], "tagPatterns": ["v*"]},
+    "waitTimer": 5,
+}
 
 
 def test_environment_is_named_after_the_stage_with_numeric_reviewers():
     result = build(PROD)
     env = result.one(ENV).inputs
     assert env["environment"] == "prod" and env["repository"] == "churn-mlops"
-    assert env["reviewers"] == [{"users": [placeholder_number("github-user", "alex-mle")],
-                                 "teams": [placeholder_number("github-team", "ml-engineers")]}]  # P12: ints
+    assert env["reviewers"] == [
+        {
+            "users": [placeholder_number("github-user", "alex-mle")],
+            "teams": [placeholder_number("github-team", "ml-engineers")],
+        }
+    ]  # P12: ints
     assert env["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
     assert env["preventSelfReview"] is True and env["canAdminsBypass"] is False and env["waitTimer"] == 5
 
 
 def test_each_pattern_is_a_deployment_policy_of_the_environment():
     result = build(PROD)
-    patterns = sorted((p.inputs.get("branchPattern", ""), p.inputs.get("tagPattern", "")) for p in result.of_type(POLICY))
+    patterns = sorted(
+        (p.inputs.get("branchPattern", ""), p.inputs.get("tagPattern", "")) for p in result.of_type(POLICY)
+    )
     assert patterns == [("", "v*"), ("main", ""), ("release/*", "")]
     env_urn = result.one(ENV).urn
-    assert all(env_urn in p.dependencies and p.inputs["environment"] == "prod" for p in result.of_type(POLICY))
+    assert all(
+        env_urn in p.dependencies and p.inputs["environment"] == "prod" for p in result.of_type(POLICY)
+    )
 
 
 def test_protected_branches_policy_has_no_patterns():
     result = build({**PROD, "branchPolicy": {"protectedBranches": True}})
-    assert result.one(ENV).inputs["deploymentBranchPolicy"] == {"protectedBranches": True, "customBranchPolicies": False}
+    assert result.one(ENV).inputs["deploymentBranchPolicy"] == {
+        "protectedBranches": True,
+        "customBranchPolicies": False,
+    }
     assert not result.of_type(POLICY)
 
 
@@ -103,8 +132,12 @@ def test_secrets_are_secret_and_wait_for_the_environment():
         assert "plaintextValue" not in secret.inputs  # deprecated field (P13)
         assert env_urn in secret.dependencies
     variable = result.one(VARIABLE)
-    assert variable.inputs == {"environment": "prod", "repository": "churn-mlops",
-                               "variableName": "AZURE_RESOURCE_GROUP", "value": "rg-churn-prod-weu"}
+    assert variable.inputs == {
+        "environment": "prod",
+        "repository": "churn-mlops",
+        "variableName": "AZURE_RESOURCE_GROUP",
+        "value": "rg-churn-prod-weu",
+    }
 
 
 class FailingLookups(ArmMocks):
@@ -144,8 +177,12 @@ def test_every_stack_has_its_github_environment(stack_plans, stack):
     assert view["secrets"] == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
     outputs = stack_plans[stack].outputs
     private = stack != "dev"
-    expected = {"AZUREML_WORKSPACE_NAME": outputs["workspaceName"], "AZURE_RESOURCE_GROUP": outputs["resourceGroupName"],
-                "AZURE_LOCATION": outputs["location"], "AZUREML_NETWORK": "private" if private else "public"}
+    expected = {
+        "AZUREML_WORKSPACE_NAME": outputs["workspaceName"],
+        "AZURE_RESOURCE_GROUP": outputs["resourceGroupName"],
+        "AZURE_LOCATION": outputs["location"],
+        "AZUREML_NETWORK": "private" if private else "public",
+    }
     if private:  # jobs of a private stage are told which runners can reach it
         expected["AZUREML_RUNNER_GROUP"] = f"ml-private-{stack}"
     assert view["variables"] == expected
@@ -175,7 +212,9 @@ def test_no_secret_value_in_plain_text_anywhere(stack_plans, stack):
 
 def test_client_secret_mode_adds_azure_credentials_as_a_secret():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
-    result = plan("dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}})
+    result = plan(
+        "dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}}
+    )
     secrets = {s.inputs["secretName"]: s.inputs["value"] for s in result.of_type(SECRET)}
     assert secrets["AZURE_CREDENTIALS"] == "[secret]"
     assert "placeholder-not-a-secret" not in json.dumps(result.to_json())

@@ -40,7 +40,9 @@ def test_assignment_name_is_a_deterministic_guid():
 
 def test_assignment_name_ignores_guid_case():
     role = ROLES["Reader"]
-    assert assignment_name(SUB.upper(), scope(), group(key=GROUP.upper()), role) == assignment_name(SUB, scope(), group(), role)
+    assert assignment_name(SUB.upper(), scope(), group(key=GROUP.upper()), role) == assignment_name(
+        SUB, scope(), group(), role
+    )
 
 
 def test_assignment_name_differs_per_scope_principal_role_and_subscription():
@@ -71,8 +73,13 @@ def test_description_round_trips():
 
 def test_grant_registers_a_role_assignment_with_explicit_type_and_arm_ids():
     role = ROLES["AzureML Data Scientist"]
-    sp = Principal(key="id-x", object_id="11111111-2222-3333-4444-555555555555",
-                   type=PrincipalType.SERVICE_PRINCIPAL, holder=HolderKind.IDENTITY, label="deployment")
+    sp = Principal(
+        key="id-x",
+        object_id="11111111-2222-3333-4444-555555555555",
+        type=PrincipalType.SERVICE_PRINCIPAL,
+        holder=HolderKind.IDENTITY,
+        label="deployment",
+    )
 
     def program():
         parent = pulumi.ComponentResource("test:index:Parent", "parent")

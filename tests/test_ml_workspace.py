@@ -29,7 +29,9 @@ NAME = "unit-ml"
 COMPONENT_TYPE = "mlinfra:components:MlWorkspace"
 RESOURCE_GROUP = "rg-unit-test-weu"
 TENANT = "11111111-2222-4333-8444-555555555555"
-SUBSCRIPTION = load_stack_config(PROJECT_DIR, "dev").values["azure-native:subscriptionId"]  # what the mocks use
+SUBSCRIPTION = load_stack_config(PROJECT_DIR, "dev").values[
+    "azure-native:subscriptionId"
+]  # what the mocks use
 NAMES = stage_names(workload="unit", stage="dev", location="westeurope", subscription_id=SUBSCRIPTION)
 TAGS = {"workload": "unit", "stage": "dev", "managed-by": "pulumi", "costCenter": "42"}
 
@@ -43,10 +45,14 @@ CHILD_TYPES = (STORAGE, VAULT, LOGS, INSIGHTS, REGISTRY, WORKSPACE)
 ARM_ID = re.compile(r"/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+/providers/[A-Za-z.]+/[A-Za-z]+/[^/]+")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-SUBNET = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/"
-          "virtualNetworks/vnet-spoke/subnets/snet-private-endpoints")
-ZONES = {zone: f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{zone}"
-         for zone in REQUIRED_ZONES}
+SUBNET = (
+    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/"
+    "virtualNetworks/vnet-spoke/subnets/snet-private-endpoints"
+)
+ZONES = {
+    zone: f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{zone}"
+    for zone in REQUIRED_ZONES
+}
 # Settings are built from their config (camelCase) keys, exactly as a stack file spells them.
 SECURE = dict(
     network=NetworkSettings.model_validate({"privateEndpoints": {"subnetId": SUBNET, "dnsZoneIds": ZONES}}),
@@ -61,10 +67,14 @@ SECURE = dict(
 RELAXED = dict(
     network=NetworkSettings.model_validate({"publicNetworkAccessEnabled": True}),
     storage=StorageSettings.model_validate({"sku": "Standard_LRS", "sharedKeyAccessEnabled": True}),
-    key_vault=KeyVaultSettings.model_validate({"softDeleteRetentionDays": 7, "purgeProtectionEnabled": False}),
+    key_vault=KeyVaultSettings.model_validate(
+        {"softDeleteRetentionDays": 7, "purgeProtectionEnabled": False}
+    ),
     container_registry=ContainerRegistrySettings.model_validate({"sku": "Basic"}),
     monitoring=MonitoringSettings.model_validate({"logRetentionDays": 30}),
-    workspace=WorkspaceSettings.model_validate({"isolationMode": "AllowInternetOutbound", "highBusinessImpact": False}),
+    workspace=WorkspaceSettings.model_validate(
+        {"isolationMode": "AllowInternetOutbound", "highBusinessImpact": False}
+    ),
     protection=ResourceProtection.model_validate({"protect": False, "retainOnDelete": False}),
     private_link=None,
 )
@@ -84,8 +94,16 @@ def build(settings: dict):
                 **settings,
             ),
         )
-        for output in ("workspace_id", "workspace_name", "principal_id", "storage_account_id", "key_vault_id",
-                       "container_registry_id", "application_insights_id", "log_analytics_id"):
+        for output in (
+            "workspace_id",
+            "workspace_name",
+            "principal_id",
+            "storage_account_id",
+            "key_vault_id",
+            "container_registry_id",
+            "application_insights_id",
+            "log_analytics_id",
+        ):
             pulumi.export(output, getattr(component, output))
 
     return program
@@ -123,7 +141,9 @@ def test_key_vault_is_rbac_authorized_with_configured_retention(plans, variant):
     properties = vault["properties"]
     assert properties["enableRbacAuthorization"] is True  # KV-1
     assert properties["tenantId"] == TENANT
-    assert properties["softDeleteRetentionInDays"] == SETTINGS[variant]["key_vault"].soft_delete_retention_days
+    assert (
+        properties["softDeleteRetentionInDays"] == SETTINGS[variant]["key_vault"].soft_delete_retention_days
+    )
     assert "accessPolicies" not in properties or properties["accessPolicies"] == []
 
 
@@ -207,7 +227,10 @@ def test_workspace_network_isolation_and_hbi_follow_settings(plans, variant):
     assert workspace.get("allowPublicAccessWhenBehindVnet", False) is False
 
 
-@pytest.mark.parametrize(("variant_", "access", "default_action"), [("secure", "Disabled", "Deny"), ("relaxed", "Enabled", "Allow")])
+@pytest.mark.parametrize(
+    ("variant_", "access", "default_action"),
+    [("secure", "Disabled", "Deny"), ("relaxed", "Enabled", "Allow")],
+)
 def test_public_network_access_follows_network_settings(plans, variant_, access, default_action):
     assert inputs(plans, variant_, WORKSPACE)["publicNetworkAccess"] == access  # ML-1
     assert inputs(plans, variant_, STORAGE)["publicNetworkAccess"] == access  # ST-2
@@ -241,7 +264,9 @@ def test_protection_follows_resource_protection(plans, variant):
     protection = SETTINGS[variant]["protection"]
     for type_ in CHILD_TYPES:  # all stateful (PU-3)
         child = plans[variant].one(type_)
-        assert (child.protect, child.retain_on_delete) == (protection.protect, protection.retain_on_delete), type_
+        assert (child.protect, child.retain_on_delete) == (protection.protect, protection.retain_on_delete), (
+            type_
+        )
 
 
 def test_settings_really_differ_between_variants():
@@ -256,20 +281,33 @@ ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 
 def test_private_link_puts_every_sub_resource_behind_an_endpoint_with_its_zones(plans):
     plan = plans["secure"]
-    endpoints = {e.inputs["privateLinkServiceConnections"][0]["groupIds"][0]: e for e in plan.of_type(ENDPOINT)}
+    endpoints = {
+        e.inputs["privateLinkServiceConnections"][0]["groupIds"][0]: e for e in plan.of_type(ENDPOINT)
+    }
     assert sorted(endpoints) == ["amlworkspace", "blob", "file", "registry", "vault"]
-    targets = {group: e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] for group, e in endpoints.items()}
-    assert targets["blob"] == targets["file"] and targets["blob"].endswith(f"storageAccounts/{NAMES.storage_account}")
+    targets = {
+        group: e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"]
+        for group, e in endpoints.items()
+    }
+    assert targets["blob"] == targets["file"] and targets["blob"].endswith(
+        f"storageAccounts/{NAMES.storage_account}"
+    )
     assert targets["amlworkspace"].endswith(f"workspaces/{NAMES.workspace}")
-    assert targets["vault"].endswith(f"vaults/{NAMES.key_vault}") and targets["registry"].endswith(f"registries/{NAMES.container_registry}")
+    assert targets["vault"].endswith(f"vaults/{NAMES.key_vault}") and targets["registry"].endswith(
+        f"registries/{NAMES.container_registry}"
+    )
     for group, endpoint in endpoints.items():
         assert endpoint.inputs["subnet"]["id"] == SUBNET
         assert endpoint.inputs["privateEndpointName"] == f"pe-{targets[group].rsplit('/', 1)[1]}-{group}"
         assert endpoint.inputs["tags"] == TAGS
     groups = {g.inputs["privateEndpointName"]: g for g in plan.of_type(ZONE_GROUP)}
     assert len(groups) == 5  # one DNS zone group per endpoint (ML-2)
-    workspace_zones = [c["privateDnsZoneId"].rsplit("/", 1)[1] for c in
-                       groups[endpoints["amlworkspace"].inputs["privateEndpointName"]].inputs["privateDnsZoneConfigs"]]
+    workspace_zones = [
+        c["privateDnsZoneId"].rsplit("/", 1)[1]
+        for c in groups[endpoints["amlworkspace"].inputs["privateEndpointName"]].inputs[
+            "privateDnsZoneConfigs"
+        ]
+    ]
     assert workspace_zones == ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"]
 
 

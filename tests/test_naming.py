@@ -65,15 +65,16 @@ def names(**overrides):
 
 
 def test_longest_combination_gives_valid_names():
-    derived = asdict(
-        names(workload=LONGEST_WORKLOAD, stage=LONGEST_STAGE, location=LONGEST_REGION)
-    )
+    derived = asdict(names(workload=LONGEST_WORKLOAD, stage=LONGEST_STAGE, location=LONGEST_REGION))
     assert set(derived) >= {*GLOBALLY_UNIQUE, *RESOURCE_GROUP_SCOPED}
     invalid = {field: name for field, name in derived.items() if not azure_accepts(field, name)}
     assert invalid == {}
     # The longest combination is exactly at the storage / key vault limit: nothing was truncated.
     assert len(derived["storage_account"]) == 24
-    assert LONGEST_WORKLOAD in derived["storage_account"] and STAGE_CODES[LONGEST_STAGE] in derived["storage_account"]
+    assert (
+        LONGEST_WORKLOAD in derived["storage_account"]
+        and STAGE_CODES[LONGEST_STAGE] in derived["storage_account"]
+    )
 
 
 @pytest.mark.parametrize("location", sorted(REGION_CODES))
@@ -159,21 +160,45 @@ def test_fails_when_workload_has_characters_storage_rejects():
     [
         # T-06: storage account
         ("storage_account", "st" + "a" * 23, "storage account name .* is 25 characters; Azure allows 3-24"),
-        ("storage_account", "stChurn", "storage account name 'stChurn' is invalid; Azure allows lowercase letters and digits"),
+        (
+            "storage_account",
+            "stChurn",
+            "storage account name 'stChurn' is invalid; Azure allows lowercase letters and digits",
+        ),
         ("storage_account", "st-churn", "storage account name 'st-churn' is invalid"),
         ("storage_account", "st", "storage account name 'st' is 2 characters; Azure allows 3-24"),
         # T-07: key vault
-        ("key_vault", "1kvchurn", "key vault name '1kvchurn' is invalid; Azure allows .*starting with a letter"),
+        (
+            "key_vault",
+            "1kvchurn",
+            "key vault name '1kvchurn' is invalid; Azure allows .*starting with a letter",
+        ),
         ("key_vault", "kv--churn", "key vault name 'kv--churn' is invalid; Azure allows .*no '--'"),
-        ("key_vault", "kv-churn-", "key vault name 'kv-churn-' is invalid; Azure allows .*ending with a letter or digit"),
+        (
+            "key_vault",
+            "kv-churn-",
+            "key vault name 'kv-churn-' is invalid; Azure allows .*ending with a letter or digit",
+        ),
         ("key_vault", "kv" + "a" * 23, "key vault name .* is 25 characters; Azure allows 3-24"),
         ("key_vault", "kv_churn", "key vault name 'kv_churn' is invalid"),
         # T-08: container registry
-        ("container_registry", "cr-churn", "container registry name 'cr-churn' is invalid; Azure allows letters and digits"),
+        (
+            "container_registry",
+            "cr-churn",
+            "container registry name 'cr-churn' is invalid; Azure allows letters and digits",
+        ),
         ("container_registry", "crab", "container registry name 'crab' is 4 characters; Azure allows 5-50"),
-        ("container_registry", "cr" + "a" * 49, "container registry name .* is 51 characters; Azure allows 5-50"),
+        (
+            "container_registry",
+            "cr" + "a" * 49,
+            "container registry name .* is 51 characters; Azure allows 5-50",
+        ),
         # T-09: ML workspace
-        ("workspace", "mlw-" + "a" * 30, "machine learning workspace name .* is 34 characters; Azure allows 3-33"),
+        (
+            "workspace",
+            "mlw-" + "a" * 30,
+            "machine learning workspace name .* is 34 characters; Azure allows 3-33",
+        ),
         ("workspace", "mlw churn", "machine learning workspace name 'mlw churn' is invalid"),
         ("workspace", "-mlwchurn", "machine learning workspace name '-mlwchurn' is invalid"),
         # the others

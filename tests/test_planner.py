@@ -21,7 +21,17 @@ from planner.recorder import Resource, canonical_order, redact
 from planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
 from tests.conftest import PROJECT_DIR, STATEFUL_TYPES
 
-RESOURCE_KEYS = {"urn", "type", "name", "custom", "parent", "inputs", "dependencies", "protect", "retainOnDelete"}
+RESOURCE_KEYS = {
+    "urn",
+    "type",
+    "name",
+    "custom",
+    "parent",
+    "inputs",
+    "dependencies",
+    "protect",
+    "retainOnDelete",
+}
 TOP_LEVEL_KEYS = {"version", "project", "stack", "resources", "outputs"}
 SECRET_WRAPPER = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
 
@@ -35,7 +45,8 @@ class Run:
 
 def copy_project(destination: Path) -> Path:
     shutil.copytree(
-        PROJECT_DIR, destination,
+        PROJECT_DIR,
+        destination,
         ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache", "tests"),
     )
     return destination
@@ -67,7 +78,10 @@ def cli(tmp_path_factory) -> dict[str, Run]:
     processes = {
         name: subprocess.Popen(
             [sys.executable, "-m", "planner", *arguments],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, (cwd, arguments) in invocations.items()
     }
@@ -151,13 +165,21 @@ def test_mocked_ids_are_arm_ids_in_the_stack_subscription(prod_json):
             found.append(value)
 
     # Ids the program creates; the hub's DNS zones come from config, in the hub's subscription.
-    walk([resource["inputs"] for resource in prod_json["resources"] if resource["type"] != "azure-native:network:PrivateDnsZoneGroup"])
+    walk(
+        [
+            resource["inputs"]
+            for resource in prod_json["resources"]
+            if resource["type"] != "azure-native:network:PrivateDnsZoneGroup"
+        ]
+    )
     walk(prod_json["outputs"])
     assert len(found) >= 5  # the workspace's four dependencies, app insights, the outputs
     arm_id = re.compile(rf"/subscriptions/{re.escape(subscription)}(/[^/\s]+/[^/\s]+)+")
     for value in found:
         assert arm_id.fullmatch(value), value
-    workspace = next(r for r in prod_json["resources"] if r["type"] == "azure-native:machinelearningservices:Workspace")
+    workspace = next(
+        r for r in prod_json["resources"] if r["type"] == "azure-native:machinelearningservices:Workspace"
+    )
     assert workspace["inputs"]["storageAccount"].startswith(
         f"/subscriptions/{subscription}/resourceGroups/rg-churn-prod-weu/providers/Microsoft.Storage/storageAccounts/"
     )
@@ -252,7 +274,7 @@ def demo_project(tmp_path) -> Path:
         "  demo:flag: true\n"
         "  demo:count: 7\n"
         "  demo:name: churn\n"
-        "  demo:code: \"0042\"\n"
+        '  demo:code: "0042"\n'
     )
     return tmp_path
 
@@ -307,8 +329,17 @@ def test_redact_sorts_keys_and_shows_references_and_unknowns():
 
 
 def resource(urn: str, parent: str | None = None, dependencies=(), custom=True) -> Resource:
-    return Resource(urn=urn, type="t", name=urn.rsplit("::", 1)[-1], custom=custom, parent=parent,
-                    inputs={}, dependencies=sorted(dependencies), protect=False, retain_on_delete=False)
+    return Resource(
+        urn=urn,
+        type="t",
+        name=urn.rsplit("::", 1)[-1],
+        custom=custom,
+        parent=parent,
+        inputs={},
+        dependencies=sorted(dependencies),
+        protect=False,
+        retain_on_delete=False,
+    )
 
 
 def test_canonical_order_puts_parents_first_and_dependencies_before_dependents():
@@ -337,13 +368,20 @@ def test_canonical_order_does_not_depend_on_registration_order(stack_plans):
 
 def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
     project = tmp_path / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"))
+    shutil.copytree(
+        PROJECT_DIR, project, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache")
+    )
     main = project / "__main__.py"
     # Fails before anything is registered, as a failed lookup at the top of a program would.
     main.write_text("raise LookupError('GET /users/ghost: 404 Not Found')\n" + main.read_text())
-    result = subprocess.run([sys.executable, "-m", "planner", "--stack", "dev", "--project-dir", str(project)],
-                            cwd=PROJECT_DIR, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", "dev", "--project-dir", str(project)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: the program failed under the mock engine: LookupError: GET /users/ghost: 404 Not Found "
-        "(run with --debug for the traceback)"]
+        "(run with --debug for the traceback)"
+    ]

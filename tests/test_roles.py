@@ -49,7 +49,9 @@ def test_definition_id_has_the_subscription_form():
     )
 
 
-@pytest.mark.parametrize("name", ["Owner", "User Access Administrator", "Role Based Access Control Administrator"])
+@pytest.mark.parametrize(
+    "name", ["Owner", "User Access Administrator", "Role Based Access Control Administrator"]
+)
 def test_roles_that_grant_access_are_marked_escalating(name):
     assert ROLES[name].escalates and ROLES[name].privileged
 
@@ -63,4 +65,7 @@ def test_role_from_definition_id_reads_the_guid_back():
     role = ROLES["Reader"]
     assert role_from_definition_id(role.definition_id("x")) is role
     assert role_from_definition_id(role.definition_id("x").upper()) is role
-    assert role_from_definition_id("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/nope") is None
+    assert (
+        role_from_definition_id("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/nope")
+        is None
+    )

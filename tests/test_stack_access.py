@@ -29,7 +29,11 @@ def test_no_data_scientist_grant_outside_dev(stack_plans, stack):
 
 
 def test_dev_data_scientists_match_the_matrix(stack_plans):
-    roles = {(e["scopeKind"], e["role"]) for e in access_view(stack_plans["dev"]) if e["persona"] == "dataScientists"}
+    roles = {
+        (e["scopeKind"], e["role"])
+        for e in access_view(stack_plans["dev"])
+        if e["persona"] == "dataScientists"
+    }
     assert roles == {
         ("workspace", "AzureML Data Scientist"),
         ("workspace", "AzureML Compute Operator"),
@@ -41,7 +45,9 @@ def test_dev_data_scientists_match_the_matrix(stack_plans):
 
 @pytest.mark.parametrize("stack", ["preprod", "prod"])
 def test_ml_engineers_operate_preprod_and_prod(stack_plans, stack):
-    roles = {(e["scopeKind"], e["role"]) for e in access_view(stack_plans[stack]) if e["persona"] == "mlEngineers"}
+    roles = {
+        (e["scopeKind"], e["role"]) for e in access_view(stack_plans[stack]) if e["persona"] == "mlEngineers"
+    }
     assert ("workspace", "AzureML Data Scientist") in roles and ("resourceGroup", "Reader") in roles
 
 
@@ -64,12 +70,17 @@ def test_every_assignment_has_an_explicit_principal_type_and_catalog_role(stack_
         assert a.inputs.get("principalType") in ("Group", "ServicePrincipal")  # RB-5, T-23
         assert role_from_definition_id(a.inputs["roleDefinitionId"]) is not None  # RB-2
         sub = stack_plans[stack].outputs["subscriptionId"]
-        assert a.inputs["roleDefinitionId"].startswith(f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/")
+        assert a.inputs["roleDefinitionId"].startswith(
+            f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
+        )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_scope_role_principal_appears_once(stack_plans, stack):
-    triples = Counter((a.inputs["scope"], a.inputs["roleDefinitionId"], a.inputs["principalId"]) for a in assignments(stack_plans[stack]))
+    triples = Counter(
+        (a.inputs["scope"], a.inputs["roleDefinitionId"], a.inputs["principalId"])
+        for a in assignments(stack_plans[stack])
+    )
     assert triples and max(triples.values()) == 1
     names = [a.inputs["roleAssignmentName"] for a in assignments(stack_plans[stack])]
     assert len(set(names)) == len(names)
@@ -86,7 +97,9 @@ def test_deployment_identity_gets_the_pipeline_roles_on_its_own_stage(stack_plan
     plan = stack_plans[stack]
     view = [e for e in access_view(plan) if e["identity"] == "deployment"]
     assert {(e["scopeKind"], e["role"]) for e in view} == {
-        ("workspace", "AzureML Data Scientist"), ("storageAccount", "Storage Blob Data Contributor")}
+        ("workspace", "AzureML Data Scientist"),
+        ("storageAccount", "Storage Blob Data Contributor"),
+    }
     assert all(e["principal"] == plan.outputs["principalObjectId"] for e in view)
     assert all(plan.outputs["resourceGroupName"] in e["scope"] for e in view)
 
@@ -100,27 +113,54 @@ def test_each_stage_has_its_own_identity(stack_plans):
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_outputs_give_pipelines_what_they_need(stack_plans, stack):
     outputs = stack_plans[stack].outputs
-    for key in ("clientId", "tenantId", "subscriptionId", "principalObjectId", "workspaceName", "resourceGroupName"):
+    for key in (
+        "clientId",
+        "tenantId",
+        "subscriptionId",
+        "principalObjectId",
+        "workspaceName",
+        "resourceGroupName",
+    ):
         assert outputs[key] and outputs[key] != "[secret]"
 
 
 def test_role_assignment_names_are_stable_across_runs(stack_plans):
     from tests.conftest import plan
+
     again = plan("prod")
     assert [a.inputs["roleAssignmentName"] for a in assignments(again)] == [
-        a.inputs["roleAssignmentName"] for a in assignments(stack_plans["prod"])]
+        a.inputs["roleAssignmentName"] for a in assignments(stack_plans["prod"])
+    ]
 
 
 def test_json_access_view_and_text_matrix():
-    result = subprocess.run([sys.executable, "-m", "planner", "--stack", "dev", "--format", "json"],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", "dev", "--format", "json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     document = json.loads(result.stdout)
-    entry = next(e for e in document["access"] if e["persona"] == "dataScientists" and e["role"] == "AzureML Data Scientist")
-    assert entry["principalType"] == "Group" and entry["roleId"] == DATA_SCIENTIST and entry["scopeKind"] == "workspace"
+    entry = next(
+        e
+        for e in document["access"]
+        if e["persona"] == "dataScientists" and e["role"] == "AzureML Data Scientist"
+    )
+    assert (
+        entry["principalType"] == "Group"
+        and entry["roleId"] == DATA_SCIENTIST
+        and entry["scopeKind"] == "workspace"
+    )
     assert set(entry) >= {"principal", "principalType", "persona", "identity", "role", "roleId", "scope"}
-    text = subprocess.run([sys.executable, "-m", "planner", "--stack", "dev"], cwd=PROJECT_DIR,
-                          capture_output=True, text=True, check=True).stdout
-    matrix = text[text.index("Access ("):]
+    text = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", "dev"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    matrix = text[text.index("Access (") :]
     header = matrix.splitlines()[2]
     assert "Principal" in header and "workspace" in header and "storageAccount" in header
     assert "persona dataScientists (Group)" in matrix and "identity deployment (ServicePrincipal)" in matrix

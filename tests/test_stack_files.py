@@ -177,8 +177,10 @@ def test_stage_workspace_uses_explicit_dependencies(stack_plans, stack):
         expected = f"/subscriptions/{subscription(stack)}/resourceGroups/{group}/providers/{ARM_PROVIDER[type_]}/{name}"
         assert workspace.inputs[key] == expected, key
         assert dependency.urn in workspace.dependencies, key
-    assert plan.one(INSIGHTS).inputs["workspaceResourceId"].endswith(
-        f"/Microsoft.OperationalInsights/workspaces/{plan.one(LOGS).inputs['workspaceName']}"
+    assert (
+        plan.one(INSIGHTS)
+        .inputs["workspaceResourceId"]
+        .endswith(f"/Microsoft.OperationalInsights/workspaces/{plan.one(LOGS).inputs['workspaceName']}")
     )
 
 

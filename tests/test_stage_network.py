@@ -11,22 +11,36 @@ from tests.conftest import plan, run_program
 
 SUB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-spoke/subnets/snet-pe"
-ZONES = {zone: f"/subscriptions/{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{zone}" for zone in REQUIRED_ZONES}
+ZONES = {
+    zone: f"/subscriptions/{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{zone}"
+    for zone in REQUIRED_ZONES
+}
 VNET = "azure-native:network:VirtualNetwork"
 ZONE = "azure-native:privatedns:PrivateZone"
 LINK = "azure-native:privatedns:VirtualNetworkLink"
 ENDPOINT = "azure-native:network:PrivateEndpoint"
-DATA_PLANE = ("azure-native:storage:StorageAccount", "azure-native:keyvault:Vault",
-              "azure-native:containerregistry:Registry", "azure-native:machinelearningservices:Workspace")
+DATA_PLANE = (
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Vault",
+    "azure-native:containerregistry:Registry",
+    "azure-native:machinelearningservices:Workspace",
+)
 
 
 def build(settings: dict):
     seen = {}
 
     def program():
-        network = StageNetwork("prod-network", StageNetworkArgs(
-            settings=PrivateEndpointSettings.model_validate(settings, by_name=False), network_name="vnet-churn-prod-weu",
-            resource_group_name="rg-churn-prod-weu", location="westeurope", tags={"stage": "prod"}))
+        network = StageNetwork(
+            "prod-network",
+            StageNetworkArgs(
+                settings=PrivateEndpointSettings.model_validate(settings, by_name=False),
+                network_name="vnet-churn-prod-weu",
+                resource_group_name="rg-churn-prod-weu",
+                location="westeurope",
+                tags={"stage": "prod"},
+            ),
+        )
         seen["link"] = network.link
 
         async def resolve():
@@ -38,11 +52,16 @@ def build(settings: dict):
 
 
 def test_a_created_network_gets_its_subnet_zones_and_links():
-    result, seen = build({"virtualNetwork": {"addressSpace": "10.20.0.0/16", "endpointSubnetPrefix": "10.20.1.0/24"}})
+    result, seen = build(
+        {"virtualNetwork": {"addressSpace": "10.20.0.0/16", "endpointSubnetPrefix": "10.20.1.0/24"}}
+    )
     vnet = result.one(VNET).inputs
     assert vnet["virtualNetworkName"] == "vnet-churn-prod-weu"
     assert vnet["addressSpace"]["addressPrefixes"] == ["10.20.0.0/16"]
-    assert vnet["subnets"][0]["name"] == ENDPOINT_SUBNET and vnet["subnets"][0]["addressPrefix"] == "10.20.1.0/24"
+    assert (
+        vnet["subnets"][0]["name"] == ENDPOINT_SUBNET
+        and vnet["subnets"][0]["addressPrefix"] == "10.20.1.0/24"
+    )
     assert seen["subnet"].endswith(f"/virtualNetworks/vnet-churn-prod-weu/subnets/{ENDPOINT_SUBNET}")
     assert sorted(z.inputs["privateZoneName"] for z in result.of_type(ZONE)) == sorted(REQUIRED_ZONES)
     assert all(z.inputs["location"] == "global" for z in result.of_type(ZONE))
@@ -63,15 +82,20 @@ def test_existing_subnet_and_zones_create_nothing():
 def test_created_zones_link_to_an_existing_network():
     result, _ = build({"subnetId": SUBNET})
     assert not result.of_type(VNET)
-    assert {link.inputs["virtualNetwork"]["id"] for link in result.of_type(LINK)} == {SUBNET.rsplit("/subnets/", 1)[0]}
+    assert {link.inputs["virtualNetwork"]["id"] for link in result.of_type(LINK)} == {
+        SUBNET.rsplit("/subnets/", 1)[0]
+    }
 
 
 # --- config refusals --------------------------------------------------------------------
 
 
 def refused(**network) -> str:
-    overrides = {"mlinfra:network": network, "mlinfra:workspace": {"imageBuildCompute": "image-builder"},
-                 "mlinfra:containerRegistry": {"sku": "Premium"}}
+    overrides = {
+        "mlinfra:network": network,
+        "mlinfra:workspace": {"imageBuildCompute": "image-builder"},
+        "mlinfra:containerRegistry": {"sku": "Premium"},
+    }
     with pytest.raises(ConfigError) as error:
         plan("dev", **overrides)
     assert "\n" not in str(error.value)
@@ -83,17 +107,31 @@ def test_fails_when_a_private_stage_has_no_private_endpoints():
     assert "mlinfra:network: a stage without public network access needs privateEndpoints" in message
 
 
-@pytest.mark.parametrize("subnet", [
-    "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
-    SUBNET.replace("/subnets/", "/subnet/"),
-    "snet-private-endpoints",
-])
+@pytest.mark.parametrize(
+    "subnet",
+    [
+        "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+        SUBNET.replace("/subnets/", "/subnet/"),
+        "snet-private-endpoints",
+    ],
+)
 def test_fails_when_the_subnet_id_is_not_a_subnet_id(subnet):
     message = refused(privateEndpoints={"subnetId": subnet})
-    assert f'mlinfra:network.privateEndpoints.subnetId: got "{subnet}"; expected a subnet resource id' in message
+    assert (
+        f'mlinfra:network.privateEndpoints.subnetId: got "{subnet}"; expected a subnet resource id' in message
+    )
 
 
-@pytest.mark.parametrize("endpoints", [{}, {"subnetId": SUBNET, "virtualNetwork": {"addressSpace": "10.1.0.0/16", "endpointSubnetPrefix": "10.1.0.0/24"}}])
+@pytest.mark.parametrize(
+    "endpoints",
+    [
+        {},
+        {
+            "subnetId": SUBNET,
+            "virtualNetwork": {"addressSpace": "10.1.0.0/16", "endpointSubnetPrefix": "10.1.0.0/24"},
+        },
+    ],
+)
 def test_fails_unless_exactly_one_of_subnet_and_network(endpoints):
     assert "exactly one of subnetId" in refused(privateEndpoints=endpoints)
 
@@ -101,37 +139,51 @@ def test_fails_unless_exactly_one_of_subnet_and_network(endpoints):
 def test_fails_when_a_dns_zone_is_missing_for_an_endpoint():
     zones = {k: v for k, v in ZONES.items() if k != "privatelink.vaultcore.azure.net"}
     message = refused(privateEndpoints={"subnetId": SUBNET, "dnsZoneIds": zones})
-    assert "mlinfra:network.privateEndpoints: dnsZoneIds has no zone for privatelink.vaultcore.azure.net" in message
+    assert (
+        "mlinfra:network.privateEndpoints: dnsZoneIds has no zone for privatelink.vaultcore.azure.net"
+        in message
+    )
 
 
 def test_fails_when_a_dns_zone_id_names_another_zone():
     zones = {**ZONES, "privatelink.azurecr.io": ZONES["privatelink.blob.core.windows.net"]}
     message = refused(privateEndpoints={"subnetId": SUBNET, "dnsZoneIds": zones})
-    assert "dnsZoneIds.privatelink.azurecr.io" in message and "expected the id of private DNS zone privatelink.azurecr.io" in message
+    assert (
+        "dnsZoneIds.privatelink.azurecr.io" in message
+        and "expected the id of private DNS zone privatelink.azurecr.io" in message
+    )
 
 
 def test_fails_when_an_unused_dns_zone_is_listed():
     zones = {**ZONES, "privatelink.database.windows.net": ZONES["privatelink.azurecr.io"]}
     assert "dnsZoneIds names zones no endpoint uses: privatelink.database.windows.net" in refused(
-        privateEndpoints={"subnetId": SUBNET, "dnsZoneIds": zones})
+        privateEndpoints={"subnetId": SUBNET, "dnsZoneIds": zones}
+    )
 
 
-@pytest.mark.parametrize("space,subnet,needle", [
-    ("10.20.0.0/33", "10.20.0.0/24", "addressSpace"),
-    ("10.20.0.1/16", "10.20.0.0/24", "addressSpace"),
-    ("8.8.0.0/16", "8.8.0.0/24", "private IPv4"),
-    ("10.20.0.0/16", "10.21.0.0/24", "is not inside addressSpace"),
-    ("10.20.0.0/16", "10.20.0.0/29", "too small"),
-])
+@pytest.mark.parametrize(
+    "space,subnet,needle",
+    [
+        ("10.20.0.0/33", "10.20.0.0/24", "addressSpace"),
+        ("10.20.0.1/16", "10.20.0.0/24", "addressSpace"),
+        ("8.8.0.0/16", "8.8.0.0/24", "private IPv4"),
+        ("10.20.0.0/16", "10.21.0.0/24", "is not inside addressSpace"),
+        ("10.20.0.0/16", "10.20.0.0/29", "too small"),
+    ],
+)
 def test_fails_when_the_network_ranges_are_wrong(space, subnet, needle):
-    message = refused(privateEndpoints={"virtualNetwork": {"addressSpace": space, "endpointSubnetPrefix": subnet}})
+    message = refused(
+        privateEndpoints={"virtualNetwork": {"addressSpace": space, "endpointSubnetPrefix": subnet}}
+    )
     assert "mlinfra:network.privateEndpoints.virtualNetwork" in message and needle in message
 
 
 def test_fails_when_a_private_registry_has_no_image_build_compute():
     with pytest.raises(ConfigError) as error:
         plan("prod", **{"mlinfra:workspace": {"isolationMode": "AllowOnlyApprovedOutbound"}})
-    assert "mlinfra:workspace.imageBuildCompute: required when public network access is off" in str(error.value)
+    assert "mlinfra:workspace.imageBuildCompute: required when public network access is off" in str(
+        error.value
+    )
     assert "ML-10" in str(error.value)
 
 
@@ -148,20 +200,35 @@ def test_fails_when_a_private_registry_cannot_take_an_endpoint():
 def test_production_stages_are_private_with_one_endpoint_per_sub_resource(stack_plans, stack):
     view = network_view(stack_plans[stack])
     assert view["public"] == []  # no public network access left on
-    assert len(view["exposure"]) == 4 and all(e["publicNetworkAccess"] == "Disabled" for e in view["exposure"])
+    assert len(view["exposure"]) == 4 and all(
+        e["publicNetworkAccess"] == "Disabled" for e in view["exposure"]
+    )
     groups = sorted(endpoint["groupId"] for endpoint in view["privateEndpoints"])
     assert groups == ["amlworkspace", "blob", "file", "registry", "vault"]
     for endpoint in view["privateEndpoints"]:
         assert endpoint["dnsZones"], endpoint["name"]  # each with its DNS zone group
     for type_ in DATA_PLANE:
         target = stack_plans[stack].one(type_)
-        assert any(e["target"] and e["target"].endswith("/" + (target.inputs.get("accountName") or target.inputs.get("vaultName")
-                   or target.inputs.get("registryName") or target.inputs.get("workspaceName"))) for e in view["privateEndpoints"])
+        assert any(
+            e["target"]
+            and e["target"].endswith(
+                "/"
+                + (
+                    target.inputs.get("accountName")
+                    or target.inputs.get("vaultName")
+                    or target.inputs.get("registryName")
+                    or target.inputs.get("workspaceName")
+                )
+            )
+            for e in view["privateEndpoints"]
+        )
 
 
 def test_prod_uses_the_hub_zones_and_preprod_creates_its_own(stack_plans):
     assert not stack_plans["prod"].of_type(ZONE) and not stack_plans["prod"].of_type(VNET)
-    assert len(stack_plans["preprod"].of_type(ZONE)) == len(REQUIRED_ZONES) and stack_plans["preprod"].of_type(VNET)
+    assert len(stack_plans["preprod"].of_type(ZONE)) == len(REQUIRED_ZONES) and stack_plans[
+        "preprod"
+    ].of_type(VNET)
     prod_zones = {z for e in network_view(stack_plans["prod"])["privateEndpoints"] for z in e["dnsZones"]}
     assert all("/resourceGroups/rg-dns-hub/" in zone for zone in prod_zones)
 
@@ -173,8 +240,13 @@ def test_private_workspaces_name_their_image_build_compute(stack_plans):
 
 def test_dev_stays_public_without_network_resources(stack_plans):
     dev = stack_plans["dev"]
-    assert not [r for r in dev.resources if r.type.startswith(("azure-native:network:", "azure-native:privatedns:"))]
+    assert not [
+        r for r in dev.resources if r.type.startswith(("azure-native:network:", "azure-native:privatedns:"))
+    ]
     assert sorted(network_view(dev)["public"]) == sorted(
-        dev.one(t).inputs.get("accountName") or dev.one(t).inputs.get("vaultName") or dev.one(t).inputs.get("registryName")
-        or dev.one(t).inputs.get("workspaceName") for t in DATA_PLANE)
-
+        dev.one(t).inputs.get("accountName")
+        or dev.one(t).inputs.get("vaultName")
+        or dev.one(t).inputs.get("registryName")
+        or dev.one(t).inputs.get("workspaceName")
+        for t in DATA_PLANE
+    )

@@ -108,7 +108,10 @@ def test_azure_pipeline_passes_every_check(path):
 
 
 def test_ml_examples_use_every_stage_environment():
-    for path in [ML_PROJECT / ".github" / "workflows" / "ml-delivery.yml", ML_PROJECT / "azure-pipelines.yml"]:
+    for path in [
+        ML_PROJECT / ".github" / "workflows" / "ml-delivery.yml",
+        ML_PROJECT / "azure-pipelines.yml",
+    ]:
         assert environment_names(load(path)) == STAGE_ENVIRONMENTS, _name(path)
 
 
@@ -126,7 +129,9 @@ def test_repository_uses_each_of_its_environments():
 def test_repository_environment_is_documented_in_readme(environment):
     # GH-1: an environment the README does not list is one nobody will set up and protect.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", readme), f"README.md does not list `{environment}`"
+    assert re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", readme), (
+        f"README.md does not list `{environment}`"
+    )
 
 
 def test_pulumi_cli_version_matches_the_sdk():
@@ -141,7 +146,11 @@ def test_pinned_actions_match_the_reference_table():
     reference = ROOT.parent / "shared" / "reference" / "action-pins.md"
     if not reference.is_file():
         pytest.skip(f"{reference} is not beside this repository")
-    rows = re.findall(r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|", reference.read_text(), re.MULTILINE)
+    rows = re.findall(
+        r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|",
+        reference.read_text(),
+        re.MULTILINE,
+    )
     assert {action.lower(): (sha, tag) for action, tag, sha in rows} == dict(PINNED_ACTIONS)
 
 
@@ -172,16 +181,18 @@ def test_fails_when_a_pin_has_the_wrong_tag_comment(tmp_path):
 
 
 def test_fails_when_top_level_permissions_are_write_all(tmp_path):
-    path = _write_workflow(tmp_path, CLEAN_WORKFLOW.replace("permissions:\n  contents: read", "permissions: write-all"))
+    path = _write_workflow(
+        tmp_path, CLEAN_WORKFLOW.replace("permissions:\n  contents: read", "permissions: write-all")
+    )
     problems = github_workflow_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"permissions"}
     assert "write-all" in problems["permissions"][0]
 
 
 def test_fails_when_a_job_that_does_not_sign_in_gets_an_oidc_token(tmp_path):
-    text = CLEAN_WORKFLOW.replace("    runs-on:", "    permissions:\n      id-token: write\n    runs-on:").replace(
-        "pull_request:\n    branches: [main]", "push:\n    branches: [main]"
-    )
+    text = CLEAN_WORKFLOW.replace(
+        "    runs-on:", "    permissions:\n      id-token: write\n    runs-on:"
+    ).replace("pull_request:\n    branches: [main]", "push:\n    branches: [main]")
     problems = github_workflow_problems(_write_workflow(tmp_path, text), STAGE_ENVIRONMENTS)
     assert set(problems) == {"permissions"}
     assert "id-token" in problems["permissions"][0]
@@ -189,8 +200,10 @@ def test_fails_when_a_job_that_does_not_sign_in_gets_an_oidc_token(tmp_path):
 
 def test_fails_when_the_preview_job_cannot_comment(tmp_path):
     path = _copy_with(
-        tmp_path, ROOT / ".github/workflows/pull-request.yml",
-        "      pull-requests: write # pulumi/actions comments the preview on the PR (T-49)\n", "",
+        tmp_path,
+        ROOT / ".github/workflows/pull-request.yml",
+        "      pull-requests: write # pulumi/actions comments the preview on the PR (T-49)\n",
+        "",
     )
     problems = github_workflow_problems(path, REPO_ENVIRONMENTS)
     assert set(problems) == {"permissions"}
@@ -199,7 +212,8 @@ def test_fails_when_the_preview_job_cannot_comment(tmp_path):
 
 def test_fails_when_the_preview_job_has_no_fork_guard(tmp_path):
     path = _copy_with(
-        tmp_path, ROOT / ".github/workflows/pull-request.yml",
+        tmp_path,
+        ROOT / ".github/workflows/pull-request.yml",
         "    needs: test\n    # Forks get no secrets and no OIDC token: skip, don't fail, never pull_request_target (GH-11).\n"
         "    if: github.event.pull_request.head.repo.full_name == github.repository\n",
         "    needs: test\n",
@@ -233,19 +247,28 @@ def test_fails_when_a_pull_request_title_is_interpolated_in_run(tmp_path):
 
 
 def test_fails_when_checkout_keeps_its_credentials(tmp_path):
-    path = _write_workflow(tmp_path, CLEAN_WORKFLOW.replace("persist-credentials: false", "persist-credentials: true"))
+    path = _write_workflow(
+        tmp_path, CLEAN_WORKFLOW.replace("persist-credentials: false", "persist-credentials: true")
+    )
     assert set(github_workflow_problems(path, STAGE_ENVIRONMENTS)) == {"checkout"}
 
 
 def test_fails_when_an_ml_environment_is_misspelt(tmp_path):
-    path = _copy_with(tmp_path, ML_PROJECT / ".github/workflows/ml-delivery.yml", "environment: prod\n", "environment: Prod\n")
+    path = _copy_with(
+        tmp_path,
+        ML_PROJECT / ".github/workflows/ml-delivery.yml",
+        "environment: prod\n",
+        "environment: Prod\n",
+    )
     problems = github_workflow_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"environments"}
     assert "`Prod`" in problems["environments"][0] and "`prod`" in problems["environments"][0]
 
 
 def test_fails_when_an_ml_pipeline_environment_is_misspelt(tmp_path):
-    path = _copy_with(tmp_path, ML_PROJECT / "azure-pipelines.yml", "environment: prod\n", "environment: production\n")
+    path = _copy_with(
+        tmp_path, ML_PROJECT / "azure-pipelines.yml", "environment: prod\n", "environment: production\n"
+    )
     problems = azure_pipeline_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"environments"}
     assert "`production`" in problems["environments"][0]
@@ -253,43 +276,61 @@ def test_fails_when_an_ml_pipeline_environment_is_misspelt(tmp_path):
 
 def test_fails_when_the_reusable_workflow_gets_an_unknown_environment(tmp_path):
     _copy_with(tmp_path, ROOT / ".github/workflows/pulumi-up.yml", "name: pulumi-up", "name: pulumi-up")
-    path = _copy_with(tmp_path, ROOT / ".github/workflows/deploy.yml", "environment: infra-prod", "environment: infra-production")
+    path = _copy_with(
+        tmp_path,
+        ROOT / ".github/workflows/deploy.yml",
+        "environment: infra-prod",
+        "environment: infra-production",
+    )
     problems = github_workflow_problems(path, REPO_ENVIRONMENTS)
     assert set(problems) == {"environments"}
     assert "job up-prod" in problems["environments"][0]
 
 
 def test_fails_when_the_ml_pipeline_signs_in_with_another_stages_connection(tmp_path):
-    path = _copy_with(tmp_path, ML_PROJECT / "azure-pipelines.yml", "spn-aml-workspace-prod", "spn-aml-workspace-dev")
+    path = _copy_with(
+        tmp_path, ML_PROJECT / "azure-pipelines.yml", "spn-aml-workspace-prod", "spn-aml-workspace-dev"
+    )
     problems = service_connection_problems(load(path), "spn-aml-workspace-{environment}")
     assert len(problems) == 1 and "deployment release" in problems[0]
 
 
 def test_fails_when_pulumi_up_is_not_serialised_per_stack(tmp_path):
     path = _copy_with(
-        tmp_path, ROOT / ".github/workflows/pulumi-up.yml",
-        "    concurrency:\n      group: pulumi-${{ inputs.stack }}\n      cancel-in-progress: false\n", "",
+        tmp_path,
+        ROOT / ".github/workflows/pulumi-up.yml",
+        "    concurrency:\n      group: pulumi-${{ inputs.stack }}\n      cancel-in-progress: false\n",
+        "",
     )
     problems = github_workflow_problems(path, REPO_ENVIRONMENTS)
     assert set(problems) == {"concurrency"}
 
 
 def test_fails_when_a_preview_may_print_stack_outputs(tmp_path):
-    path = _copy_with(tmp_path, ROOT / ".github/workflows/pull-request.yml", "suppress-outputs: true", "suppress-outputs: false")
+    path = _copy_with(
+        tmp_path,
+        ROOT / ".github/workflows/pull-request.yml",
+        "suppress-outputs: true",
+        "suppress-outputs: false",
+    )
     problems = github_workflow_problems(path, REPO_ENVIRONMENTS)
     assert set(problems) == {"pulumi_action"}
     assert "suppress-outputs" in problems["pulumi_action"][0]
 
 
 def test_fails_when_a_workflow_breaks_the_schema(tmp_path):
-    path = _write_workflow(tmp_path, CLEAN_WORKFLOW.replace("    runs-on: ubuntu-latest\n", "    runs_on: ubuntu-latest\n"))
+    path = _write_workflow(
+        tmp_path, CLEAN_WORKFLOW.replace("    runs-on: ubuntu-latest\n", "    runs_on: ubuntu-latest\n")
+    )
     problems = github_workflow_problems(path, STAGE_ENVIRONMENTS)
     # The schema and actionlint both know a job needs `runs-on`.
     assert set(problems) == {"schema", "actionlint"}
 
 
 def test_fails_when_actionlint_finds_an_undefined_matrix_value(tmp_path):
-    text = CLEAN_WORKFLOW.replace("    runs-on:", "    strategy:\n      matrix:\n        stack: [dev]\n    runs-on:")
+    text = CLEAN_WORKFLOW.replace(
+        "    runs-on:", "    strategy:\n      matrix:\n        stack: [dev]\n    runs-on:"
+    )
     path = _write_workflow(tmp_path, text.replace("run: make test", "run: echo ${{ matrix.stak }}"))
     problems = github_workflow_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"actionlint"}
@@ -297,13 +338,17 @@ def test_fails_when_actionlint_finds_an_undefined_matrix_value(tmp_path):
 
 
 def test_fails_when_shellcheck_finds_a_script_bug(tmp_path):
-    path = _write_workflow(tmp_path, CLEAN_WORKFLOW.replace("run: make test", "run: cat $RUNNER_TEMP/*.log | grep error"))
+    path = _write_workflow(
+        tmp_path, CLEAN_WORKFLOW.replace("run: make test", "run: cat $RUNNER_TEMP/*.log | grep error")
+    )
     problems = github_workflow_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"actionlint"}
     assert "shellcheck" in problems["actionlint"][0]
 
 
 def test_fails_when_an_azure_pipeline_breaks_the_schema(tmp_path):
-    path = _copy_with(tmp_path, ML_PROJECT / "azure-pipelines.yml", "        strategy:\n", "        stratgy:\n")
+    path = _copy_with(
+        tmp_path, ML_PROJECT / "azure-pipelines.yml", "        strategy:\n", "        stratgy:\n"
+    )
     problems = azure_pipeline_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"schema"}
