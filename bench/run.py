@@ -24,6 +24,7 @@ def _child(command: list[str]) -> tuple[float, float, str]:
     process = subprocess.Popen(
         command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    assert process.stdout is not None and process.stderr is not None  # both are pipes
     stdout = process.stdout.read()
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)

@@ -60,10 +60,12 @@ def preload() -> None:
 def main(count: int) -> None:
     preload()
     configs = synthetic_stages(count)
-    plan = record(
-        lambda: [MlStage(f"{c.workload}-{c.stage.value}", MlStageArgs(config=c)) for c in configs],
-        load_stack_config(PROJECT_DIR, "prod"),
-    )
+
+    def program() -> None:
+        for c in configs:
+            MlStage(f"{c.workload}-{c.stage.value}", MlStageArgs(config=c))
+
+    plan = record(program, load_stack_config(PROJECT_DIR, "prod"))
     print(len(plan.resources))
 
 

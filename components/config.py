@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, BaseModel, Field, StrictStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from components.access_settings import (
     CredentialMode,
@@ -172,7 +173,7 @@ def load_stage_config() -> StageConfig:
         config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
     except ValidationError as error:
         problems += [_describe(namespace, detail) for detail in error.errors(include_url=False)]
-        config = None
+        raise ConfigError("invalid stack config: " + "; ".join(problems)) from None
     if problems:
         raise ConfigError("invalid stack config: " + "; ".join(problems))
     _check_consistency(namespace, config)
@@ -405,13 +406,14 @@ def _what_is_allowed(field) -> str:
     return (field.description or "").split(". ")[0].rstrip(".")
 
 
-def _describe(namespace: str, detail: dict) -> str:
+def _describe(namespace: str, detail: ErrorDetails) -> str:
     loc = detail["loc"]
     key = _config_key(namespace, loc)
     kind = detail["type"]
     field = _field(loc)
     if kind == "extra_forbidden":
-        model = _unwrap(_field(loc[:-1]).annotation) if len(loc) > 1 and _field(loc[:-1]) else StageSettings
+        parent = _field(loc[:-1]) if len(loc) > 1 else None
+        model = _unwrap(parent.annotation) if parent else StageSettings
         if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
             model = _unwrap(typing.get_args(model)[1])
         return (

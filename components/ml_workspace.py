@@ -9,6 +9,7 @@ the safe ones (pitfall P9; for example `enableRbacAuthorization=false` on key va
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import pulumi
 from pulumi_azure_native import (
@@ -33,6 +34,14 @@ from components.workspace_settings import (
     StorageSettings,
     WorkspaceSettings,
 )
+
+
+class _Placement(TypedDict):
+    """The keyword group every resource here takes; typed so each keyword is checked."""
+
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +93,7 @@ class MlWorkspace(pulumi.ComponentResource):
             parent=self, protect=args.protection.protect, retain_on_delete=args.protection.retain_on_delete
         )
         public = args.network.public_network_access_enabled
-        common = dict(
+        common = _Placement(
             resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags)
         )
 
@@ -221,9 +230,7 @@ class MlWorkspace(pulumi.ComponentResource):
 
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name
-        self.principal_id = workspace.identity.apply(
-            lambda identity: identity.principal_id if identity else None
-        )
+        self.principal_id = workspace.identity.apply(_system_principal_id)
         self.storage_account_id = account.id
         self.key_vault_id = vault.id
         self.container_registry_id = registry.id
@@ -236,3 +243,10 @@ class MlWorkspace(pulumi.ComponentResource):
                 "principalId": self.principal_id,
             }
         )
+
+
+def _system_principal_id(identity: mls.outputs.ManagedServiceIdentityResponse | None) -> str:
+    """The workspace's system-assigned principal id, which Azure always returns for `SystemAssigned`."""
+    if identity is None or identity.principal_id is None:
+        raise ValueError("the workspace was created without a system-assigned identity principal id")
+    return identity.principal_id

@@ -67,9 +67,10 @@ class VirtualNetworkSettings(Settings):
 
     @model_validator(mode="after")
     def _subnet_inside(self):
+        # Both are validated IPv4 blocks (`_network`), so IPv4Network never raises here.
         space, subnet = (
-            ipaddress.ip_network(self.address_space),
-            ipaddress.ip_network(self.endpoint_subnet_prefix),
+            ipaddress.IPv4Network(self.address_space),
+            ipaddress.IPv4Network(self.endpoint_subnet_prefix),
         )
         if not subnet.subnet_of(space):
             raise ValueError(f"endpointSubnetPrefix {subnet} is not inside addressSpace {space}")

@@ -67,7 +67,7 @@ def is_github_workflow(path: str | Path) -> bool:
     return any(a == ".github" and b == "workflows" for a, b in itertools.pairwise(parts))
 
 
-def triggers(doc: Mapping[str, Any]) -> set[str]:
+def triggers(doc: Mapping[Any, Any]) -> set[str]:
     """The events of a GitHub workflow. PyYAML reads the key `on` as the boolean True (YAML 1.1)."""
     on = doc.get("on", doc.get(True))
     if isinstance(on, str):
@@ -475,7 +475,7 @@ def _named_environments(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"template {node['template']} (parameters: environment)", str(parameters["environment"])
 
 
-def _workflow_call_inputs(doc: Mapping[str, Any]) -> set[str]:
+def _workflow_call_inputs(doc: Mapping[Any, Any]) -> set[str]:
     """The inputs of a GitHub workflow that runs only when another workflow calls it."""
     on = doc.get("on", doc.get(True))
     if triggers(doc) != {"workflow_call"} or not isinstance(on, dict):
