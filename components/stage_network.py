@@ -78,9 +78,11 @@ class StageNetwork(pulumi.ComponentResource):
             subnet_id: pulumi.Input[str] = vnet.id.apply(
                 lambda vnet_id: f"{vnet_id}/subnets/{ENDPOINT_SUBNET}"
             )
-        else:
+        elif settings.subnet_id is not None:
             subnet_id = settings.subnet_id
             network_id = settings.subnet_id.rsplit("/subnets/", 1)[0]
+        else:  # PrivateEndpointSettings validates that exactly one of the two is set
+            raise ValueError("privateEndpoints needs either subnetId or virtualNetwork")
 
         if settings.dns_zone_ids is not None:
             zone_ids: dict[str, pulumi.Input[str]] = dict(settings.dns_zone_ids)
