@@ -1,6 +1,6 @@
 """The built-in Azure roles this project grants, by name, with their definition GUIDs.
 
-GUIDs are the same in every tenant (reference security-rules.md section (c)); RB-2 allows
+GUIDs are the same in every tenant (docs/security-model.md, section M); RB-2 allows
 only these. Owner, User Access Administrator and Contributor are listed so config naming
 them gets a precise refusal instead of "unknown role" (RB-1).
 """

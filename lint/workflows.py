@@ -2,7 +2,7 @@
 
 Each check is one function that takes a file (a path) or its parsed YAML (a dict, from `load`)
 and returns a list of human-readable problems; an empty list means the file passes. Rule IDs
-(GH-*, ADO-*, PU-*, T-*) refer to the security rules reference. `github_workflow_problems` and
+(GH-*, ADO-*, PU-*, T-*) are defined in docs/security-model.md. `github_workflow_problems` and
 `azure_pipeline_problems` run every check that applies and return the ones that found something.
 
 Two checks run external validators that the venv installs from requirements.txt and that need
@@ -27,16 +27,27 @@ import yaml
 FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
 """The job condition that skips a job on pull requests from forks (GH-11)."""
 
-PINNED_ACTIONS: Mapping[str, tuple[str, str]] = {
-    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
-    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
-    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
-    "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
-    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
-    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
-}
-"""The only actions allowed, by lower-case `owner/repo`: (commit SHA, release tag). Copied from the
-reference table of pinned actions; a test compares the two when the reference is at hand."""
+PINS_FILE = Path(__file__).with_name("action-pins.md")
+"""The table of approved actions and their commit SHAs (GH-9), kept beside this module."""
+
+_PIN_ROW = re.compile(r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|", re.MULTILINE)
+
+
+def read_pins(path: str | Path) -> dict[str, tuple[str, str]]:
+    """The `| owner/repo | tag | sha | ... |` rows of a pins table, by lower-case `owner/repo`:
+    (commit SHA, release tag). A file with no such row, or one action listed twice, is an error."""
+    pins: dict[str, tuple[str, str]] = {}
+    for action, tag, sha in _PIN_ROW.findall(Path(path).read_text(encoding="utf-8")):
+        if action.lower() in pins:
+            raise ValueError(f"{path}: {action} is listed twice")
+        pins[action.lower()] = (sha, tag)
+    if not pins:
+        raise ValueError(f"{path}: no `| owner/repo | tag | 40-hex sha |` rows")
+    return pins
+
+
+PINNED_ACTIONS: Mapping[str, tuple[str, str]] = read_pins(PINS_FILE)
+"""The only actions allowed, by lower-case `owner/repo`: (commit SHA, release tag), from `PINS_FILE`."""
 
 AZURE_LOGIN = "azure/login"
 PULUMI_ACTION = "pulumi/actions"

@@ -4,7 +4,7 @@ deterministic placeholder ids for lookups.
 
 Every output the program reads must be returned here: an output the mock leaves out
 resolves to None, the input that consumed it is dropped, and the recorded dependency
-silently disappears (DESIGN.md).
+silently disappears.
 """
 
 import uuid

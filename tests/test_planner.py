@@ -104,7 +104,7 @@ def prod_subscription() -> str:
     return document["config"]["azure-native:subscriptionId"]
 
 
-# --- JSON contract (DESIGN.md, version 1) ---------------------------------------------
+# --- JSON contract (README.md, version 1) ---------------------------------------------
 
 
 def test_json_follows_the_contract(prod_json):

@@ -1,4 +1,4 @@
-"""The role catalog: GUIDs equal the reference table (T-55), ids have the ARM form."""
+"""The role catalog: GUIDs equal the hand-copied built-in role table (T-55), ids have the ARM form."""
 
 import re
 
@@ -6,7 +6,8 @@ import pytest
 
 from components.roles import ROLES, role_from_definition_id
 
-# Reference security-rules.md section (c), copied by hand so a typo in either place fails.
+# docs/security-model.md section M (Microsoft's built-in roles), copied by hand so a typo in
+# either place fails.
 REFERENCE_GUIDS = {
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "AzureML Compute Operator": "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815",

@@ -1,4 +1,4 @@
-"""Access invariants of each real stack file (reference section (c), RB-1..RB-7, T-20..T-23)."""
+"""Access invariants of each real stack file (docs/security-model.md section M, RB-1..RB-7, T-20..T-23)."""
 
 import json
 import subprocess

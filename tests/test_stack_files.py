@@ -1,5 +1,5 @@
 """The real stack files: each stage's plan keeps that stage's invariants (rule IDs from
-reference/security-rules.md), and all stages together keep the cross-stage ones.
+docs/security-model.md), and all stages together keep the cross-stage ones.
 
 All plans come from the session fixture `stack_plans`: the real `__main__.py` with the
 real `Pulumi.<stage>.yaml`, recorded under the mock engine.

@@ -10,10 +10,12 @@ import pytest
 from components.config import Stage
 from lint.workflows import (
     PINNED_ACTIONS,
+    PINS_FILE,
     azure_pipeline_problems,
     environment_names,
     github_workflow_problems,
     load,
+    read_pins,
     service_connection_problems,
 )
 
@@ -142,16 +144,35 @@ def test_pulumi_cli_version_matches_the_sdk():
     assert (ROOT / ".pulumi-version").read_text(encoding="utf-8").strip() == sdk.group(1)
 
 
-def test_pinned_actions_match_the_reference_table():
-    reference = ROOT.parent / "shared" / "reference" / "action-pins.md"
-    if not reference.is_file():
-        pytest.skip(f"{reference} is not beside this repository")
-    rows = re.findall(
-        r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|",
-        reference.read_text(),
-        re.MULTILINE,
-    )
-    assert {action.lower(): (sha, tag) for action, tag, sha in rows} == dict(PINNED_ACTIONS)
+PINS = {
+    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
+    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
+    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
+    "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
+    "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
+    "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+}
+"""lint/action-pins.md, copied by hand: a typo in either place fails (GH-9)."""
+
+
+def test_pinned_actions_match_the_pins_file():
+    assert PINS_FILE.resolve().parent == (ROOT / "lint").resolve()  # inside the repository
+    assert dict(PINNED_ACTIONS) == PINS
+
+
+def test_fails_when_the_pins_file_has_no_pin(tmp_path):
+    path = tmp_path / "action-pins.md"
+    path.write_text("| action | tag | commit SHA |\n|---|---|---|\n| actions/checkout | v7 | abc |\n")
+    with pytest.raises(ValueError, match=re.escape("no `| owner/repo")):
+        read_pins(path)
+
+
+def test_fails_when_the_pins_file_lists_an_action_twice(tmp_path):
+    row = "| actions/checkout | v7.0.1 | 3d3c42e5aac5ba805825da76410c181273ba90b1 | 2026-07-17 |\n"
+    path = tmp_path / "action-pins.md"
+    path.write_text(row + row.replace("actions/checkout", "Actions/Checkout"))
+    with pytest.raises(ValueError, match="listed twice"):
+        read_pins(path)
 
 
 # --- each check catches its case ----------------------------------------------------------------
