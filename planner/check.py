@@ -247,3 +247,16 @@ def main(argv: list[str], project_dir: Path) -> int:
     else:
         sys.stdout.write(render(args.stack, violations))
     return 1 if any(v.level == "mandatory" for v in violations) else 0
+
+
+def policy_findings(stack: str, base: dict | None, head: dict | None, project_dir: Path) -> list:
+    """`new_violations` as plan-diff findings (category `policy`), for `planner diff`."""
+    from planner.diff import Finding
+
+    base = None if base and "error" in base else base
+    if not head or "error" in head:
+        return []
+    return [
+        Finding("policy", f"{v.level} {v.policy}: {v.resource}: {v.message}", v.urn)
+        for v in new_violations(base, head, project_dir, stack)
+    ]

@@ -47,6 +47,8 @@ def load_pack(project_dir: Path):
 
 def config_for(project_dir: Path, stack: str) -> dict[str, Any]:
     """The pack config of `stack`, from its traits."""
+    if str(project_dir) not in sys.path:  # the stage catalog is in that project's components
+        sys.path.insert(0, str(project_dir))
     pack = load_pack(project_dir)
     from mlinfra_policy.config import pack_config
 

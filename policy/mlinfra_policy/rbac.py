@@ -15,8 +15,16 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 NEVER_GRANTED = {OWNER: "Owner", USER_ACCESS_ADMINISTRATOR: "User Access Administrator"}
 HUMAN_PRINCIPALS = ("Group", "User", "ForeignGroup")
-PRINCIPAL_TYPES = ("Group", "User", "ServicePrincipal", "ForeignGroup", "Device")
-"""ARM's PrincipalType values (azure-native authorization.PrincipalType)."""
+PRINCIPAL_TYPES = (
+    "Group",
+    "User",
+    "ServicePrincipal",
+    "ForeignGroup",
+    "Device",
+    "AgentServicePrincipal",
+    "AgentUser",
+)
+"""ARM's PrincipalType values (azure-native 3.x authorization.PrincipalType)."""
 
 
 def _role_guid(definition_id) -> str:
