@@ -157,17 +157,23 @@ def evaluate(plan: dict, policies: list, configs: dict) -> list[Violation]:
     return violations
 
 
-def check_plan(
-    plan: dict, project_dir: Path, stack: str, policy_config: dict | None = None
-) -> list[Violation]:
-    """The violations of the project's pack in `plan`, with `policy_config` or the stage's config."""
+def resolved_config(project_dir: Path, stack: str, policy_config: dict | None = None) -> tuple[list, dict]:
+    """The project's policies and, per policy, the level and properties `policy_config` (or the
+    stage's generated config) gives them; PackConfigError or StageTraitsError when refused."""
     from planner.check_config import config_for, load_pack
 
     pack = load_pack(project_dir)
     from mlinfra_policy.config import resolve
 
     document = policy_config if policy_config is not None else config_for(project_dir, stack)
-    return evaluate(plan, pack.POLICIES, resolve(pack.POLICIES, document))
+    return pack.POLICIES, resolve(pack.POLICIES, document)
+
+
+def check_plan(
+    plan: dict, project_dir: Path, stack: str, policy_config: dict | None = None
+) -> list[Violation]:
+    """The violations of the project's pack in `plan`, with `policy_config` or the stage's config."""
+    return evaluate(plan, *resolved_config(project_dir, stack, policy_config))
 
 
 def new_violations(base: dict | None, head: dict | None, project_dir: Path, stack: str) -> list[Violation]:
@@ -208,9 +214,12 @@ def main(argv: list[str], project_dir: Path) -> int:
     args = parser.parse_args(argv)
     project = args.project_dir.resolve()
     sys.path.insert(0, str(project))  # that project's components, as the plain planner does
+    # planner.views imported this checkout's `components` already; drop it so the program and the
+    # stage catalog come from `--project-dir` (a scratch copy, another revision).
+    for name in [name for name in sys.modules if name == "components" or name.startswith("components.")]:
+        del sys.modules[name]
 
     from components.config import ConfigError
-    from planner.check_config import StageTraitsError
     from planner.recorder import plan_stack
     from planner.stackfile import StackFileError
 
@@ -222,6 +231,10 @@ def main(argv: list[str], project_dir: Path) -> int:
         policy_config = json.loads(args.policy_config.read_text()) if args.policy_config else None
     except (OSError, json.JSONDecodeError) as error:
         return fail(ValueError(f"--policy-config {args.policy_config}: {error}"))
+    try:  # the pack's config first: a config the CLI would refuse fails before planning
+        policies, configs = resolved_config(project, args.stack, policy_config)
+    except ValueError as error:  # StageTraitsError, or mlinfra_policy.config.PackConfigError
+        return fail(ValueError(f"policy pack config: {error}"))
     try:
         plan = plan_stack(project, args.stack, args.config_file).to_json()
     except (ConfigError, StackFileError) as error:
@@ -236,12 +249,7 @@ def main(argv: list[str], project_dir: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    try:
-        violations = check_plan(plan, project, args.stack, policy_config)
-    except StageTraitsError as error:
-        return fail(error)
-    except ValueError as error:  # mlinfra_policy.config.PackConfigError: a config the CLI would refuse
-        return fail(ValueError(f"policy pack config: {error}"))
+    violations = evaluate(plan, policies, configs)
     if args.format == "json":
         sys.stdout.write(json.dumps([v.to_json() for v in violations], indent=2) + "\n")
     else:

@@ -569,10 +569,10 @@ def test_pack_constants_match_the_project():
     from components.github_environment import GITHUB_OIDC_ISSUER
     from components.roles import ROLES
 
-    assert rbac.OWNER == ROLES["Owner"].guid
-    assert rbac.USER_ACCESS_ADMINISTRATOR == ROLES["User Access Administrator"].guid
-    assert rbac.CONTRIBUTOR == ROLES["Contributor"].guid
-    assert rbac.RBAC_ADMINISTRATOR == ROLES["Role Based Access Control Administrator"].guid
+    assert ROLES["Owner"].guid == rbac.OWNER
+    assert ROLES["User Access Administrator"].guid == rbac.USER_ACCESS_ADMINISTRATOR
+    assert ROLES["Contributor"].guid == rbac.CONTRIBUTOR
+    assert ROLES["Role Based Access Control Administrator"].guid == rbac.RBAC_ADMINISTRATOR
     assert identity.SECRET_MAX_DAYS == CLIENT_SECRET_MAX_DAYS
     assert identity.GITHUB_ISSUER == GITHUB_OIDC_ISSUER
     assert identity.TOKEN_EXCHANGE_AUDIENCE == TOKEN_EXCHANGE_AUDIENCE
