@@ -95,6 +95,9 @@ def evaluate(plan: dict, policies: list, configs: dict) -> list[Violation]:
     resources = plan.get("resources", [])
     stack_name = next((r["name"] for r in resources if r["type"] == STACK_TYPE), plan.get("stack", ""))
     by_urn = {r["urn"]: r for r in resources}
+    # Built once and shared: policies only read them.
+    props = {r["urn"]: _props(r, plan) for r in resources}
+    options = {r["urn"]: _options(r) for r in resources}
     violations: list[Violation] = []
 
     for policy in policies:
@@ -123,10 +126,10 @@ def evaluate(plan: dict, policies: list, configs: dict) -> list[Violation]:
             for resource in resources:
                 args = ResourceValidationArgs(
                     resource["type"],
-                    _props(resource, plan),
+                    props[resource["urn"]],
                     resource["urn"],
                     resource["name"],
-                    _options(resource),
+                    options[resource["urn"]],
                     None,
                     dict(config.properties),
                 )
@@ -137,7 +140,7 @@ def evaluate(plan: dict, policies: list, configs: dict) -> list[Violation]:
             continue
         policy_resources = {
             r["urn"]: PolicyResource(
-                r["type"], _props(r, plan), r["urn"], r["name"], _options(r), None, None, [], {}
+                r["type"], props[r["urn"]], r["urn"], r["name"], options[r["urn"]], None, None, [], {}
             )
             for r in resources
         }
