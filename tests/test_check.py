@@ -164,3 +164,12 @@ def test_diff_reports_the_violations_a_change_introduces(stack_plans):
     assert "mandatory registry-no-local-auth" in findings[0].text and "ACR-1" in findings[0].text
     assert policy_findings("prod", base, base, PROJECT_DIR) == []
     assert policy_findings("prod", {"error": "cannot plan"}, head, PROJECT_DIR)[0].category == "policy"
+
+
+def test_fails_when_the_policy_config_file_is_not_json(tmp_path):
+    config = tmp_path / "policy-config.json"
+    config.write_text("all: mandatory\n")
+    result = _finish(_planner("check", "--stack", "dev", "--policy-config", str(config)))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --policy-config {config}: Expecting value")

@@ -536,14 +536,14 @@ def test_unknown_inputs_are_reported_as_preview_limits_not_violations():
     assert not [v for v in violations if v.policy == "ml-workspace-own-dependencies"]
 
 
-def test_config_lacking_the_production_trait_is_refused():
+def test_fails_when_the_policy_config_lacks_production():
     """Every policy requires `production` (no default), as the CLI's config validation would
     (pulumi/pulumi pkg/resource/analyzer/config.go, validatePolicyPackConfig)."""
     with pytest.raises(PackConfigError, match="production is required"):
         resolve(pack.POLICIES, {"all": "mandatory"})
 
 
-def test_config_with_a_bad_enforcement_level_is_refused():
+def test_fails_when_the_policy_config_has_a_bad_enforcement_level():
     with pytest.raises(PackConfigError, match="not an enforcement level"):
         resolve(pack.POLICIES, {**pack_config(pack.POLICIES, production=True), "all": "strict"})
 
