@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: plan test lint bench clean
+.PHONY: plan test check lint bench clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -19,6 +19,23 @@ plan: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
+# The policy pack (policy/) over the plan of every stack and example, offline; fails on a
+# mandatory violation (a production stage's). Online, `pulumi preview|up --policy-pack policy`.
+STACKS   := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+EXAMPLES := $(wildcard examples/*/Pulumi.*.yaml)
+check: $(VENV)/.installed
+	@for stack in $(STACKS); do $(PY) -m planner check --stack $$stack || exit 1; done
+	@for file in $(EXAMPLES); do \
+		stack=$${file##*/Pulumi.}; stack=$${stack%.yaml}; \
+		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \
+	done
+
+# The policy pack's own venv (PulumiPolicy.yaml: virtualenv venv), for the Pulumi CLI.
+policy/venv/.installed: policy/requirements.txt
+	python3 -m venv policy/venv
+	policy/venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	touch $@
+
 # Lint and format check (ruff); configuration in pyproject.toml.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -29,4 +46,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) policy/venv .pytest_cache

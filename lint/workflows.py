@@ -445,6 +445,39 @@ def pulumi_action_problems(doc: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+POLICY_PACK = "policy"
+"""The repository's CrossGuard policy pack directory (policy/PulumiPolicy.yaml)."""
+_PULUMI_RUN = re.compile(r"\bpulumi\s+(preview|up|update)\b")
+
+
+def policy_pack_problems(doc: Mapping[str, Any]) -> list[str]:
+    """PU-5: every `pulumi preview` and `pulumi up` runs the policy pack with its config for the
+    stage: pulumi/actions `policyPacks: policy` and `policyPackConfigs`, or in a script
+    `--policy-pack policy --policy-pack-config <file>`."""
+    problems = []
+    for name, job in jobs(doc).items():
+        for step in _step_uses(job, PULUMI_ACTION):
+            inputs = step.get("with") or {}
+            if inputs.get("command") not in ("preview", "up", "update"):
+                continue
+            packs = str(inputs.get("policyPacks") or "").replace(";", "\n").split()
+            if POLICY_PACK not in packs or not inputs.get("policyPackConfigs"):
+                problems.append(
+                    f"job {name}: pulumi/actions {inputs.get('command')} without policyPacks: {POLICY_PACK} "
+                    "and policyPackConfigs (PU-5)"
+                )
+    for node in _walk(doc):
+        for key in ("script", "bash", "inlineScript", "run"):
+            script = node.get(key)
+            if not isinstance(script, str) or not (match := _PULUMI_RUN.search(script)):
+                continue
+            if f"--policy-pack {POLICY_PACK}" not in script or "--policy-pack-config" not in script:
+                problems.append(
+                    f"`pulumi {match[1]}` in a script without --policy-pack {POLICY_PACK} --policy-pack-config (PU-5)"
+                )
+    return problems
+
+
 # --- environments (both platforms) --------------------------------------------------------------
 
 
@@ -600,6 +633,7 @@ def github_workflow_problems(
         "checkout": lambda: checkout_problems(doc),
         "concurrency": lambda: concurrency_problems(doc),
         "pulumi_action": lambda: pulumi_action_problems(doc),
+        "policy_pack": lambda: policy_pack_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}
 
@@ -613,5 +647,6 @@ def azure_pipeline_problems(
     checks: dict[str, Callable[[], list[str]]] = {
         "schema": lambda: schema_problems(path),
         "environments": lambda: environment_problems(doc, allowed_environments),
+        "policy_pack": lambda: policy_pack_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}

@@ -1,6 +1,8 @@
 """`python -m planner --stack <name> [--format text|json] [--config-file <path>]`: what `pulumi up` would create, offline.
 
 `python -m planner diff --base <git-ref> [...]` compares against another revision (see planner/diff_command.py).
+`python -m planner check --stack <name> [...]` runs the policy pack over the plan (see planner/check.py);
+`python -m planner policy-config --stack <name>` writes the pack's config for a stage (planner/check_config.py).
 
 Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
 no traceback), 1 when the program itself fails under the mock engine (for example a lookup the
@@ -24,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
         from planner.diff_command import main as diff_main
 
         return diff_main(argv[1:], PROJECT_DIR)
+    if argv[:1] == ["check"]:
+        from planner.check import main as check_main
+
+        return check_main(argv[1:], PROJECT_DIR)
+    if argv[:1] == ["policy-config"]:
+        from planner.check_config import main as policy_config_main
+
+        return policy_config_main(argv[1:], PROJECT_DIR)
     parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument(

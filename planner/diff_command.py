@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from planner.check import policy_findings
 from planner.diff import StackDiff, diff_plans
 from planner.diff_render import diff_json, diff_markdown, diff_text
 from planner.revisions import (
@@ -58,6 +59,8 @@ def main(argv: list[str], project_dir: Path) -> int:
         )
         return 2
     diffs = [_diff(stack, base.get(stack), head.get(stack), args.base) for stack in stacks]
+    for diff in diffs:  # violations of the policy pack the change introduces (planner/check.py)
+        diff.findings += policy_findings(diff.stack, base.get(diff.stack), head.get(diff.stack), project_dir)
     return _report(args, commit, diffs, stacks)
 
 

@@ -373,3 +373,40 @@ def test_fails_when_an_azure_pipeline_breaks_the_schema(tmp_path):
     )
     problems = azure_pipeline_problems(path, STAGE_ENVIRONMENTS)
     assert set(problems) == {"schema"}
+
+
+def test_fails_when_a_preview_does_not_run_the_policy_pack(tmp_path):
+    """PU-5; pulumi/actions takes the pack and its config as `policyPacks` / `policyPackConfigs`
+    (pulumi/actions action.yml)."""
+    path = _copy_with(
+        tmp_path,
+        ROOT / ".github/workflows/pull-request.yml",
+        "          policyPacks: policy # CrossGuard: the security rules at preview time (PU-5)\n",
+        "",
+    )
+    problems = github_workflow_problems(path, REPO_ENVIRONMENTS)
+    assert set(problems) == {"policy_pack"}
+    assert "policyPacks: policy" in problems["policy_pack"][0]
+
+
+def test_fails_when_an_update_runs_without_the_policy_config(tmp_path):
+    path = _copy_with(
+        tmp_path,
+        ROOT / ".github/workflows/pulumi-up.yml",
+        "          policyPackConfigs: ${{ runner.temp }}/policy-config.json\n",
+        "",
+    )
+    assert set(github_workflow_problems(path, REPO_ENVIRONMENTS)) == {"policy_pack"}
+
+
+def test_fails_when_an_azure_pipeline_runs_pulumi_up_without_the_policy_pack(tmp_path):
+    """The CLI flags are `--policy-pack <dir>` and `--policy-pack-config <file>` (`pulumi up --help`)."""
+    path = _copy_with(
+        tmp_path,
+        ROOT / "templates/pulumi-up.yml",
+        ' \\\n                        --policy-pack policy --policy-pack-config "$(Agent.TempDirectory)/policy-config.json"',
+        "",
+    )
+    problems = azure_pipeline_problems(path, REPO_ENVIRONMENTS)
+    assert set(problems) == {"policy_pack"}
+    assert "pulumi up" in problems["policy_pack"][0]

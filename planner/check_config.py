@@ -1,0 +1,76 @@
+"""The stage traits the policy pack's config is made of, and `python -m planner policy-config`,
+which writes the file `pulumi preview|up --policy-pack policy --policy-pack-config <file>` reads.
+
+Usage: `python -m planner policy-config --stack <stage> [--output <file>] [--project-dir <dir>]`.
+Exit status 0, or 2 for a stack that is not a stage (one line on stderr).
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class StageTraitsError(ValueError):
+    """The stack is not a stage the catalog knows."""
+
+
+@dataclass(frozen=True)
+class StageTraits:
+    production: bool
+    """The stage holds production data: production-only rules apply and violations block."""
+
+
+def stage_traits(stack: str) -> StageTraits:
+    """The one place the checker learns a stage's traits. Today the stage catalog is
+    `components.config` (Stage, PRODUCTION_STAGES); switch this call when it moves."""
+    from components.config import PRODUCTION_STAGES, Stage
+
+    stages = [stage.value for stage in Stage]
+    if stack not in stages:
+        raise StageTraitsError(f"stack {stack!r} is not a stage; stages: {', '.join(stages)}")
+    return StageTraits(production=stack in {stage.value for stage in PRODUCTION_STAGES})
+
+
+def load_pack(project_dir: Path):
+    """The project's policy pack module (`<project>/policy/mlinfra_policy`), imported the way
+    the Pulumi CLI runs the pack (`python policy/`: the pack directory first on sys.path)."""
+    pack_dir = str((project_dir / "policy").resolve())
+    if pack_dir not in sys.path:
+        sys.path.insert(0, pack_dir)
+    import mlinfra_policy
+
+    return mlinfra_policy
+
+
+def config_for(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The pack config of `stack`, from its traits."""
+    if str(project_dir) not in sys.path:  # the stage catalog is in that project's components
+        sys.path.insert(0, str(project_dir))
+    pack = load_pack(project_dir)
+    from mlinfra_policy.config import pack_config
+
+    return pack_config(pack.POLICIES, production=stage_traits(stack).production)
+
+
+def main(argv: list[str], project_dir: Path) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m planner policy-config", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--stack", required=True, help="stack (= stage) the config is for")
+    parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    parser.add_argument("--project-dir", type=Path, default=project_dir, help="Pulumi project directory")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(args.project_dir.resolve()))
+    try:
+        text = json.dumps(config_for(args.project_dir.resolve(), args.stack), indent=2) + "\n"
+    except StageTraitsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0

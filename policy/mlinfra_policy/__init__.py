@@ -1,0 +1,29 @@
+"""The mlinfra policy pack's policies, one module per concern. Importable without starting the
+pack (policy/__main__.py does that), so `python -m planner check` and the tests run the very same
+functions CrossGuard runs."""
+
+from mlinfra_policy import (
+    ci_gates,
+    identity,
+    key_vault,
+    outputs,
+    protection,
+    rbac,
+    registry,
+    storage,
+    workspace,
+)
+
+PACK_NAME = "mlinfra-security"
+
+POLICIES = [
+    *workspace.POLICIES,
+    *storage.POLICIES,
+    *key_vault.POLICIES,
+    *registry.POLICIES,
+    *protection.POLICIES,
+    *rbac.POLICIES,
+    *identity.POLICIES,
+    *ci_gates.POLICIES,
+    *outputs.POLICIES,
+]

@@ -1,0 +1,105 @@
+"""What every policy of the pack shares: the `production` trait from the pack's config, reading
+properties without tripping over preview unknowns, and the two policy factories.
+
+Props are the engine's (camelCase wire names, e.g. `allowBlobPublicAccess`). During a preview an
+input computed from another new resource is unknown: reading it raises pulumi_policy's
+UnknownValueError, which CrossGuard turns into an advisory "can't run policy during preview";
+`present` checks that a key is set without reading its value, so it never raises.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+PRODUCTION = "production"
+"""The one property of every policy's config: whether the stage holds production data."""
+
+CONFIG_SCHEMA = PolicyConfigSchema(
+    properties={
+        PRODUCTION: {
+            "type": "boolean",
+            "description": "The stage holds production data: production-only rules apply.",
+        }
+    },
+    # No default: a preview without the generated config fails instead of silently checking less.
+    required=[PRODUCTION],
+)
+
+ResourceCheck = Callable[[ResourceValidationArgs, bool], Iterable[str]]
+"""(args, production) -> the violation messages for one resource."""
+StackCheck = Callable[[StackValidationArgs, bool], Iterable[tuple[str, str | None]]]
+"""(args, production) -> (message, urn or None) for each violation in the stack."""
+
+
+def is_production(config: Mapping[str, Any]) -> bool:
+    return config.get(PRODUCTION) is True
+
+
+def present(props: Mapping[str, Any], key: str) -> bool:
+    """Whether `key` is set (known or not) and not null, without reading an unknown value."""
+    if key not in list(iter(props)):  # iterating keys never touches values
+        return False
+    try:
+        return props[key] is not None
+    except Exception:  # an unknown value: set, just not known yet
+        return True
+
+
+def get(props: Mapping[str, Any] | None, *path: str) -> Any:
+    """The value at `path` (None when any part is missing); raises UnknownValueError on an unknown."""
+    value: Any = props
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def resource_policy(
+    name: str,
+    description: str,
+    types: Iterable[str],
+    check: ResourceCheck,
+    *,
+    production_only: bool = False,
+) -> ResourceValidationPolicy:
+    """A resource policy that runs `check` on resources of `types` (in production stages only,
+    if `production_only`) and reports each message it yields."""
+    wanted = frozenset(types)
+
+    def validate(args: ResourceValidationArgs, report_violation) -> None:
+        if args.resource_type not in wanted:
+            return
+        production = is_production(args.get_config())
+        if production_only and not production:
+            return
+        for message in check(args, production):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=name, description=description, validate=validate, config_schema=CONFIG_SCHEMA
+    )
+
+
+def stack_policy(
+    name: str, description: str, check: StackCheck, *, production_only: bool = False
+) -> StackValidationPolicy:
+    """A stack policy that runs `check` over every resource of the stack."""
+
+    def validate(args: StackValidationArgs, report_violation) -> None:
+        production = is_production(args.get_config())
+        if production_only and not production:
+            return
+        for message, urn in check(args, production):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=name, description=description, validate=validate, config_schema=CONFIG_SCHEMA
+    )

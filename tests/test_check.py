@@ -1,0 +1,175 @@
+"""`python -m planner check` and `policy-config`: every shipped stack and example is clean (the
+check's evaluation in-process, on the plans the other tests share), and, as a user or CI runs the
+commands, a violation injected into a component of a scratch copy of the repository
+fails the check, the pack starts the way the Pulumi CLI starts it, and `planner diff` reports the
+violations a change introduces."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner.check import check_plan, policy_findings
+from planner.check_config import load_pack
+from planner.recorder import main_program, record
+from planner.stackfile import load_stack_config
+from tests.conftest import PROJECT_DIR, STACKS
+
+EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
+"""Example stack files: each is checked as the stack its file name says, with --config-file."""
+
+
+def _planner(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "planner", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _example_stack(path: Path) -> str:
+    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
+def test_there_are_examples_to_check():
+    assert EXAMPLES
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stack_is_clean(stack_plans, stack):
+    assert check_plan(stack_plans[stack].to_json(), PROJECT_DIR, stack) == []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: str(path.relative_to(PROJECT_DIR)))
+def test_example_is_clean(path):
+    stack = _example_stack(path)
+    plan = record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, stack, path))
+    assert check_plan(plan.to_json(), PROJECT_DIR, stack) == []
+
+
+def _scratch_copy(tmp_path: Path) -> Path:
+    """The repository without venvs, git data and caches."""
+    target = tmp_path / "repo"
+    shutil.copytree(
+        PROJECT_DIR,
+        target,
+        ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache", "bench"),
+    )
+    return target
+
+
+def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
+    """A code change, not a config change, weakens a resource: the check catches it, blocking in
+    a production stage and advisory in dev."""
+    project = _scratch_copy(tmp_path)
+    module = project / "components" / "ml_workspace.py"
+    source = module.read_text()
+    assert "allow_blob_public_access=False," in source
+    module.write_text(source.replace("allow_blob_public_access=False,", "allow_blob_public_access=True,", 1))
+    prod = _planner("check", "--stack", "prod", "--project-dir", str(project))
+    dev = _planner("check", "--stack", "dev", "--project-dir", str(project))
+    prod, dev = _finish(prod), _finish(dev)
+    assert prod.returncode == 1, prod.stderr
+    assert "mandatory storage-no-public-blob-access" in prod.stdout
+    assert dev.returncode == 0, dev.stderr
+    assert "advisory  storage-no-public-blob-access" in dev.stdout
+
+
+def test_fails_when_the_policy_config_lacks_the_production_trait(tmp_path):
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"all": "mandatory"}))
+    result = _finish(_planner("check", "--stack", "prod", "--policy-config", str(config)))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: policy pack config: ml-workspace-production-isolation: production is required"
+    ]
+
+
+def test_policy_config_is_the_stages(tmp_path):
+    """What CI hands `pulumi preview|up --policy-pack-config`: mandatory for production stages."""
+    output = tmp_path / "prod.json"
+    prod = _finish(_planner("policy-config", "--stack", "prod", "--output", str(output)))
+    dev = _finish(_planner("policy-config", "--stack", "dev"))
+    assert prod.returncode == dev.returncode == 0
+    prod_config, dev_config = json.loads(output.read_text()), json.loads(dev.stdout)
+    assert prod_config["all"] == "mandatory" and dev_config["all"] == "advisory"
+    names = {policy.name for policy in load_pack(PROJECT_DIR).POLICIES}
+    assert {key for key in prod_config if key != "all"} == names
+    assert all(prod_config[name] == {"production": True} for name in names)
+    assert all(dev_config[name] == {"production": False} for name in names)
+
+
+def test_fails_when_the_policy_config_is_asked_for_a_stack_that_is_not_a_stage():
+    result = _finish(_planner("policy-config", "--stack", "qa"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: stack 'qa' is not a stage; stages: dev, preprod, prod"
+
+
+def test_pack_starts_the_way_the_pulumi_cli_runs_it():
+    """The CLI runs a Python pack as `python <pack dir> ...` (pulumi/pulumi
+    sdk/python/cmd/pulumi-language-python `RunPlugin`), and the pack answers with the port of its
+    gRPC server on the first line of stdout (pulumi_policy/policy.py `PolicyPack`)."""
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT_DIR / "policy")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = process.stdout.readline().strip()
+    finally:
+        process.kill()
+        process.wait()
+    assert first.isdigit(), process.stderr.read()
+
+
+def test_pack_files_pin_its_dependencies():
+    """PulumiPolicy.yaml says how the CLI runs the pack; its requirements pin the SDKs the project
+    uses (requirements.txt)."""
+    import yaml
+
+    manifest = yaml.safe_load((PROJECT_DIR / "policy" / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    assert manifest["runtime"]["options"]["virtualenv"] == "venv"
+    pins = {
+        line.split("==")[0]: line.split("==")[1]
+        for line in (PROJECT_DIR / "policy" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    project_pins = {
+        line.split("==")[0]: line.split("==")[1]
+        for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert pins == {"pulumi-policy": "1.21.0", "pulumi": project_pins["pulumi"]}
+
+
+def test_diff_reports_the_violations_a_change_introduces(stack_plans):
+    base = stack_plans["prod"].to_json()
+    head = json.loads(json.dumps(base))
+    registry = next(r for r in head["resources"] if r["type"] == "azure-native:containerregistry:Registry")
+    registry["inputs"]["adminUserEnabled"] = True
+    findings = policy_findings("prod", base, head, PROJECT_DIR)
+    assert [(f.category, f.urn) for f in findings] == [("policy", registry["urn"])]
+    assert "mandatory registry-no-local-auth" in findings[0].text and "ACR-1" in findings[0].text
+    assert policy_findings("prod", base, base, PROJECT_DIR) == []
+    assert policy_findings("prod", {"error": "cannot plan"}, head, PROJECT_DIR)[0].category == "policy"
+
+
+def test_fails_when_the_policy_config_file_is_not_json(tmp_path):
+    config = tmp_path / "policy-config.json"
+    config.write_text("all: mandatory\n")
+    result = _finish(_planner("check", "--stack", "dev", "--policy-config", str(config)))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --policy-config {config}: Expecting value")
