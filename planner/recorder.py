@@ -38,6 +38,12 @@ class Resource:
     dependencies: list[str]
     protect: bool
     retain_on_delete: bool
+    delete_before_replace: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    provider: str | None = None
+    """URN of the explicit provider the resource uses; None for a default provider (or a component)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +56,11 @@ class Resource:
             "dependencies": self.dependencies,
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "replaceOnChanges": self.replace_on_changes,
+            "ignoreChanges": self.ignore_changes,
+            "additionalSecretOutputs": self.additional_secret_outputs,
+            "provider": self.provider,
         }
 
 
@@ -121,9 +132,19 @@ class RecordingMonitor(MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=sorted(request.replaceOnChanges),
+                ignore_changes=sorted(request.ignoreChanges),
+                additional_secret_outputs=sorted(request.additionalSecretOutputs),
+                provider=provider_urn(request.provider),
             )
         )
         return super().RegisterResource(request)
+
+
+def provider_urn(reference: str) -> str | None:
+    """The URN in a provider reference (`<urn>::<id>`); None when the request names no provider."""
+    return reference.rsplit("::", 1)[0] if reference else None
 
 
 def redact(value: Any) -> Any:
