@@ -24,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         from planner.diff_command import main as diff_main
 
         return diff_main(argv[1:], PROJECT_DIR)
-    parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m planner",
+        description=__doc__.splitlines()[0],
+        epilog="commands:\n  diff    what this working tree changes against a git revision, per stack "
+        "(python -m planner diff --help)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument(
         "--format", choices=sorted(FORMATS), default="text", help="output format; default text"
