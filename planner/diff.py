@@ -203,7 +203,8 @@ def _label(resource: dict) -> str:
 def _compare(result: StackDiff, before: dict, after: dict) -> None:
     changes = _input_changes(before.get("inputs", {}), after.get("inputs", {}))
     replaced_by = replacing(after["type"], changes)
-    for change, rule in refused(after["type"], changes):
+    # A replacement creates a new resource, so nothing is sent to the old one for Azure to refuse.
+    for change, rule in [] if replaced_by else refused(after["type"], changes):
         result.findings.append(
             Finding(
                 "refused",
@@ -264,7 +265,7 @@ def _consequences(before: dict, after: dict) -> list[str]:
     if after["type"] == "azure-native:keyvault:Vault":
         days = (before.get("inputs", {}).get("properties") or {}).get("softDeleteRetentionInDays", 90)
         held = "while it exists" if before.get("retainOnDelete") else f"for {days} days of soft delete"
-        texts.append(f"the old vault's name stays reserved {held}")
+        texts.append(f"the old vault's name {_physical(before)} stays reserved {held}")
     return texts
 
 

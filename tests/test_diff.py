@@ -173,6 +173,12 @@ def test_changing_key_vault_retention_will_be_refused():
     )
 
 
+def test_a_replaced_vault_is_not_also_reported_as_refused():
+    base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
+    head = document(resource("urn:kv", VAULT, vaultName="kv2", properties={"softDeleteRetentionInDays": 30}))
+    assert [f.category for f in diff_plans("dev", base, head).findings] == ["replacement"]
+
+
 def test_moving_a_workspace_to_another_region_will_be_refused():
     """azure-native replaces on location only where forceNewMap or x-ms-mutability says so
     (provider/pkg/gen/properties.go forceNew); the ML workspace has neither."""
@@ -201,7 +207,7 @@ def test_replacing_a_retained_key_vault_leaves_it_behind_and_its_name_reserved()
     )
     [finding] = [f for f in diff_plans("dev", base, head).findings if f.category == "replacement"]
     assert "left behind in Azure, outside Pulumi's state (retainOnDelete)" in finding.text
-    assert "the old vault's name stays reserved while it exists" in finding.text
+    assert "the old vault's name kv1 stays reserved while it exists" in finding.text
 
 
 def test_replacing_a_deleted_key_vault_reserves_its_name_for_the_retention():
@@ -210,7 +216,7 @@ def test_replacing_a_deleted_key_vault_reserves_its_name_for_the_retention():
     base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
     head = document(resource("urn:kv", VAULT, vaultName="kv2", properties={"softDeleteRetentionInDays": 7}))
     [finding] = [f for f in diff_plans("dev", base, head).findings if f.category == "replacement"]
-    assert finding.text.endswith("the old vault's name stays reserved for 7 days of soft delete")
+    assert finding.text.endswith("the old vault's name kv1 stays reserved for 7 days of soft delete")
 
 
 @pytest.mark.parametrize(
