@@ -119,11 +119,12 @@ class RecordingMonitor(MockMonitor):
     """A MockMonitor that keeps each register request's inputs and options, and refuses, as the
     engine does, a default provider the stack config disables."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, disabled_providers: frozenset[str] = frozenset()):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Resource] = []
         self.lookups: list[dict[str, Any]] = []
-        self.disabled_providers = disabled_providers
+        self.disabled_providers: frozenset[str] = frozenset()
+        """Packages whose default provider is refused; `record` sets it from the stack config."""
         self.refusals: list[str] = []
 
     def _require_explicit_provider(self, token: str, provider: str, what: str) -> None:
@@ -214,7 +215,8 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     Exceptions the program raises (a ConfigError, for example) propagate unchanged.
     """
     mocks = ArmMocks(config.values)
-    monitor = RecordingMonitor(mocks, disabled_default_providers(config.values))
+    monitor = RecordingMonitor(mocks)
+    monitor.disabled_providers = disabled_default_providers(config.values)
     settings.ROOT.set(None)  # a fresh root stack per run, so exports don't leak between runs
     runtime_config.set_all_config(dict(config.values), list(config.secret_keys))
     pulumi.runtime.set_mocks(
