@@ -1,10 +1,15 @@
-# Two commands on a fresh clone: `make plan` (offline plan of a stack) and `make test`.
+# Two commands on a fresh clone: `make plan` (offline plan of a stack) and `make test`;
+# `make diff` compares the working tree's plans with another revision's (BASE, default HEAD).
 VENV  ?= venv
 PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
+<<<<<<< HEAD
 .PHONY: plan test check lint bench clean
+=======
+.PHONY: plan diff test lint bench clean
+>>>>>>> i10b
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -15,6 +20,11 @@ $(VENV)/.installed: requirements.txt
 
 plan: $(VENV)/.installed
 	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
+
+# What this working tree changes against BASE (a git revision), per stack; FORMAT=markdown for a PR comment.
+BASE ?= HEAD
+diff: $(VENV)/.installed
+	@$(PY) -m planner diff --base $(BASE) --format $(FORMAT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -45,7 +45,8 @@ class StorageSettings(Settings):
 class KeyVaultSettings(Settings):
     soft_delete_retention_days: Annotated[StrictInt, Field(ge=7, le=90)] = 90
     """Days a deleted vault and its secrets stay recoverable, 7-90. Default 90 (KV-3).
-    Cannot be changed after the vault exists; the vault name stays reserved this long."""
+    Cannot be changed after the vault exists (Azure refuses the update; the plan diff says so);
+    a deleted vault's name stays reserved this long."""
     purge_protection_enabled: StrictBool = True
     """Whether a deleted vault can be purged before retention ends. Default true (KV-2).
     Irreversible: once on it stays on, so false is never sent to Azure, only left out."""
@@ -64,15 +65,17 @@ class MonitoringSettings(Settings):
 
 class WorkspaceSettings(Settings):
     isolation_mode: IsolationMode = IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
-    """Managed network isolation of managed compute. Default AllowOnlyApprovedOutbound (ML-3)."""
+    """Managed network isolation of managed compute. Default AllowOnlyApprovedOutbound (ML-3).
+    One-way on an existing workspace: Disabled -> AllowInternetOutbound -> AllowOnlyApprovedOutbound;
+    Azure refuses the way back (the plan diff says so)."""
     image_build_compute: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,15}$")] | None = None
     """Name of the compute cluster that builds environment images, 2-16 letters, digits and '-'.
     Required when public network access is off: a private registry cannot build images (ML-10).
     The team creates the cluster; this only names it."""
     high_business_impact: StrictBool = True
     """Whether the workspace is flagged high business impact (less diagnostic data collected by
-    Microsoft, encrypted scratch disks, ML-9). Default true. Set at creation only: changing it
-    replaces the workspace."""
+    Microsoft, encrypted scratch disks, ML-9). Default true. Set at creation only: Azure refuses a
+    change to an existing workspace (the plan diff says so)."""
 
 
 class ResourceProtection(Settings):

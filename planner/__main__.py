@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         from planner.diff_command import main as diff_main
 
         return diff_main(argv[1:], PROJECT_DIR)
+<<<<<<< HEAD
     if argv[:1] == ["check"]:
         from planner.check import main as check_main
 
@@ -35,6 +36,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return policy_config_main(argv[1:], PROJECT_DIR)
     parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
+=======
+    parser = argparse.ArgumentParser(
+        prog="python -m planner",
+        description=__doc__.splitlines()[0],
+        epilog="commands:\n  diff    what this working tree changes against a git revision, per stack "
+        "(python -m planner diff --help)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+>>>>>>> i10b
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument(
         "--format", choices=sorted(FORMATS), default="text", help="output format; default text"

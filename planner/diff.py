@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from planner.mock_cloud import ARM_TYPES
+from planner.replacements import refused, replacing
 
 STATEFUL_TYPES = frozenset(
     {
@@ -27,45 +28,30 @@ STATEFUL_TYPES = frozenset(
 )
 """Resources whose replacement loses data, identity or history."""
 
-REPLACE_ON = {
-    "azure-native:storage:StorageAccount": ("kind", "isHnsEnabled"),
-    "azure-native:machinelearningservices:Workspace": (
-        "storageAccount",
-        "keyVault",
-        "hbiWorkspace",
-        "encryption",
-        "kind",
-    ),
-    "azure-native:keyvault:Vault": ("properties.softDeleteRetentionInDays",),
-    "azure-native:authorization:RoleAssignment": (
-        "principalId",
-        "roleDefinitionId",
-        "scope",
-        "principalType",
-    ),
-    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential": (
-        "displayName",
-        "applicationId",
-    ),
-    "azuread:index/applicationPassword:ApplicationPassword": ("endDate", "displayName", "applicationId"),
-    "github:index/repositoryEnvironment:RepositoryEnvironment": ("environment", "repository"),
-    "azuredevops:index/environment:Environment": ("projectId",),
-}
-"""Inputs Azure (or the provider) cannot update in place, besides the name, location and group (P5)."""
-
 EXPOSURE = re.compile(
     r"publicNetworkAccess|networkRuleSet|networkAcls|allowBlobPublicAccess|anonymousPullEnabled"
     r"|isolationMode|allowSharedKeyAccess|adminUserEnabled|ipRules|allowPublicAccessWhenBehindVnet"
 )
 """Input paths that decide who can reach a resource over the network or with keys."""
 
-CATEGORY_ORDER = ("access", "trust", "environment", "network", "protection", "replacement")
+SECURITY_INPUTS = re.compile(
+    EXPOSURE.pattern
+    + r"|principalId|principalType|roleDefinitionId|^scope$|owners|issuer|subject|audiences|reviewers"
+    r"|approvers|deploymentBranchPolicy|branchPattern|tagPattern|allowedBranches|verifyBranchProtection"
+    r"|ignoreUnknownProtectionStatus|preventSelfReview|canAdminsBypass|requesterCanApprove"
+    r"|serviceEndpointAuthenticationScheme|credentials|identity\.type|hbiWorkspace|enablePurgeProtection"
+    r"|enableRbacAuthorization|softDeleteRetentionInDays|minimumTlsVersion|enableHttpsTrafficOnly"
+    r"|systemDatastoresAuthMode|defaultToOAuthAuthentication|pipelineId|resourceId"
+)
+"""Inputs a reviewer must see on an added resource: exposure, who is granted what, trust, gates."""
+
+CATEGORY_ORDER = ("access", "trust", "environment", "network", "refused", "protection", "replacement")
 
 
 @dataclass
 class Finding:
     category: str
-    """access, trust, environment, network, protection or replacement."""
+    """access, trust, environment, network, refused, protection or replacement."""
     text: str
     urn: str | None = None
 
@@ -78,7 +64,10 @@ class ResourceChange:
     change: str
     """added, removed, changed or replaced."""
     inputs: list[dict[str, Any]] = field(default_factory=list)
-    """[{"path", "before", "after"}] for changed resources; the inputs of added/removed ones."""
+    """[{"path", "before", "after"}] for changed resources; the inputs of added/removed ones. An
+    input holding a principal's object id also has "who" (the persona or identity it belongs to)."""
+    reasons: list[str] = field(default_factory=list)
+    """Why a replaced resource is replaced: each create-only input that changed, with its source."""
 
 
 @dataclass
@@ -126,18 +115,6 @@ def _physical(resource: dict) -> str | None:
         if arm
         else inputs.get("name") or inputs.get("displayName") or inputs.get("environment")
     )
-
-
-def _replaces(resource: dict, changes: list[dict]) -> list[str]:
-    arm = ARM_TYPES.get(resource["type"])
-    create_only = set(REPLACE_ON.get(resource["type"], ())) | {"location", "resourceGroupName"}
-    if arm:
-        create_only.add(arm.name_input)
-    return [
-        c["path"]
-        for c in changes
-        if any(c["path"] == p or c["path"].startswith(p + ".") for p in create_only)
-    ]
 
 
 def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
@@ -191,7 +168,8 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
             Finding(
                 "replacement",
                 f"{_label(resource)} changes URN ({old[old_urn]['name']} -> "
-                f"{resource['name']}): without an alias it is deleted and created again",
+                f"{resource['name']}): without an alias it is deleted and created again"
+                + "".join(f"; {text}" for text in _consequences(old[old_urn], resource)),
                 new_urn,
             )
         )
@@ -199,6 +177,7 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
         _compare(result, old[urn], new[urn])
     _compare_access(result, base or {}, head or {})
     _compare_environments(result, base or {}, head or {})
+    _name_principals(result, base or {}, head or {})
     result.findings.sort(key=lambda f: CATEGORY_ORDER.index(f.category))
     return result
 
@@ -223,6 +202,17 @@ def _label(resource: dict) -> str:
 
 def _compare(result: StackDiff, before: dict, after: dict) -> None:
     changes = _input_changes(before.get("inputs", {}), after.get("inputs", {}))
+    replaced_by = replacing(after["type"], changes)
+    # A replacement creates a new resource, so nothing is sent to the old one for Azure to refuse.
+    for change, rule in [] if replaced_by else refused(after["type"], changes):
+        result.findings.append(
+            Finding(
+                "refused",
+                f"{_label(after)}: {change['path']} {_show(change['before'])} -> {_show(change['after'])} "
+                f"will be refused by Azure: {rule.reason} ({rule.source})",
+                after["urn"],
+            )
+        )
     for flag in ("protect", "retainOnDelete"):
         if bool(before.get(flag)) != bool(after.get(flag)):
             state = "on" if after.get(flag) else "OFF"
@@ -234,14 +224,19 @@ def _compare(result: StackDiff, before: dict, after: dict) -> None:
             )
     if not changes:
         return
-    replaced_by = _replaces(after, changes)
+    reasons = [f"create-only {path} changed ({source})" for path, source in replaced_by]
     kind = "replaced" if replaced_by else "changed"
-    result.resources.append(ResourceChange(after["urn"], after["type"], after["name"], kind, changes))
-    if replaced_by and after["type"] in STATEFUL_TYPES:
+    result.resources.append(
+        ResourceChange(after["urn"], after["type"], after["name"], kind, changes, reasons)
+    )
+    if replaced_by:
+        stateful = "stateful " if after["type"] in STATEFUL_TYPES else ""
+        paths = ", ".join(dict.fromkeys(path for path, _ in replaced_by))
         result.findings.append(
             Finding(
                 "replacement",
-                f"stateful {_label(after)} is REPLACED (create-only {', '.join(replaced_by)} changed)",
+                f"{stateful}{_label(after)} is REPLACED (create-only {paths} changed)"
+                + "".join(f"; {text}" for text in _consequences(before, after)),
                 after["urn"],
             )
         )
@@ -255,6 +250,23 @@ def _compare(result: StackDiff, before: dict, after: dict) -> None:
                     after["urn"],
                 )
             )
+
+
+def _consequences(before: dict, after: dict) -> list[str]:
+    """What replacing `before` by `after` does beyond the new resource (Pulumi resource options)."""
+    if before.get("protect"):
+        # The engine refuses to delete a protected resource, and a replacement deletes the old one.
+        return ["`pulumi up` will refuse: the resource is protected (unprotect it first to replace it)"]
+    texts = []
+    if after.get("deleteBeforeReplace"):
+        texts.append("the old one is deleted before the new one is created (deleteBeforeReplace)")
+    if before.get("retainOnDelete"):
+        texts.append("the old one is left behind in Azure, outside Pulumi's state (retainOnDelete)")
+    if after["type"] == "azure-native:keyvault:Vault":
+        days = (before.get("inputs", {}).get("properties") or {}).get("softDeleteRetentionInDays", 90)
+        held = "while it exists" if before.get("retainOnDelete") else f"for {days} days of soft delete"
+        texts.append(f"the old vault's name {_physical(before)} stays reserved {held}")
+    return texts
 
 
 def _exposure_of_new(result: StackDiff, resource: dict) -> None:
@@ -357,6 +369,33 @@ def _compare_environments(result: StackDiff, base: dict, head: dict) -> None:
                     after.get("urn"),
                 )
             )
+
+
+def _name_principals(result: StackDiff, base: dict, head: dict) -> None:
+    """Put the persona or identity next to every principal object id the changes mention."""
+    names = {
+        entry["principal"]: (
+            f"persona {entry['persona']}" if entry.get("persona") else f"identity {entry['identity']}"
+        )
+        for document in (base, head)
+        for entry in document.get("access", [])
+        if entry.get("persona") or entry.get("identity")
+    }
+    for resource in result.resources:
+        for change in resource.inputs:
+            values = [change["before"], change["after"]]
+            flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+            who = sorted({names[v] for v in flat if isinstance(v, str) and v in names})
+            if who:
+                change["who"] = ", ".join(who)
+
+
+def shown_inputs(resource: ResourceChange) -> list[dict[str, Any]]:
+    """The inputs a report lists: every change of a changed or replaced resource, and the
+    security-relevant inputs of an added one."""
+    if resource.change == "added":
+        return [i for i in resource.inputs if SECURITY_INPUTS.search(i["path"])]
+    return resource.inputs if resource.change in ("changed", "replaced") else []
 
 
 def _show(value: Any) -> str:

@@ -1,7 +1,8 @@
 """`python -m planner diff`: what this working tree changes against a git revision, per stack.
 
 Exit status: 0 (no changes, or changes without --exit-code), 1 (changes, with --exit-code),
-2 (bad arguments, a revision that cannot be planned, invalid config in the working tree).
+2 (bad arguments, a revision that cannot be planned, invalid config in the working tree). With
+invalid config the report still comes out, naming the error for each stack it affects.
 """
 
 import argparse
@@ -52,16 +53,25 @@ def main(argv: list[str], project_dir: Path) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     broken = {stack: plan["error"] for stack, plan in head.items() if plan and "error" in plan}
+    diffs = [
+        StackDiff(stack, note=f"the working tree cannot plan this stack: {broken[stack]}")
+        if stack in broken
+        else _diff(stack, base.get(stack), head.get(stack), args.base)
+        for stack in stacks
+    ]
+    for diff in diffs:  # violations of the policy pack the change introduces (planner/check.py)
+        if diff.stack not in broken:
+            diff.findings += policy_findings(
+                diff.stack, base.get(diff.stack), head.get(diff.stack), project_dir
+            )
+    status = _report(args, commit, diffs, stacks)
     if broken:
         print(
             "error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()),
             file=sys.stderr,
         )
         return 2
-    diffs = [_diff(stack, base.get(stack), head.get(stack), args.base) for stack in stacks]
-    for diff in diffs:  # violations of the policy pack the change introduces (planner/check.py)
-        diff.findings += policy_findings(diff.stack, base.get(diff.stack), head.get(diff.stack), project_dir)
-    return _report(args, commit, diffs, stacks)
+    return status
 
 
 def _report(args: argparse.Namespace, commit: str, diffs: list[StackDiff], stacks: list[str]) -> int:

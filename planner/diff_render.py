@@ -2,7 +2,7 @@
 
 import json
 
-from planner.diff import StackDiff, to_document
+from planner.diff import StackDiff, shown_inputs, to_document
 
 COMMENT_MARKER = "<!-- mlinfra-plan-diff -->"
 """Lets a workflow find and update its one PR comment."""
@@ -16,6 +16,14 @@ def diff_json(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
 
 def _value(value) -> str:
     return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def _input(change: dict) -> tuple[str, str]:
+    """(path, "before -> after") of an input change; an added resource's input shows its value only."""
+    who = f" ({change['who']})" if change.get("who") else ""
+    if change["before"] is None and change.get("after") is not None:
+        return change["path"], f"{_value(change['after'])}{who}"
+    return change["path"], f"{_value(change['before'])} -> {_value(change['after'])}{who}"
 
 
 def diff_text(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
@@ -36,11 +44,8 @@ def diff_text(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
             lines.append(
                 f"   {'+-~~'[['added', 'removed', 'changed', 'replaced'].index(resource.change)]} {resource.change:<8} {resource.type}  {resource.name}"
             )
-            if resource.change in ("changed", "replaced"):
-                lines += [
-                    f"        {c['path']}: {_value(c['before'])} -> {_value(c['after'])}"
-                    for c in resource.inputs
-                ]
+            lines += [f"        why: {reason}" for reason in resource.reasons]
+            lines += ["        {}: {}".format(*_input(c)) for c in shown_inputs(resource)]
     return "\n".join(lines) + "\n"
 
 
@@ -93,13 +98,12 @@ def _markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], detail: s
                 "|---|---|---|---|",
             ]
             for resource in diff.resources:
-                inputs = (
-                    ""
-                    if resource.change in ("added", "removed")
-                    else "<br>".join(
-                        f"`{c['path']}`: {_escape(_value(c['before']))} → {_escape(_value(c['after']))}"
-                        for c in resource.inputs
-                    )
+                inputs = "<br>".join(
+                    [f"_why_: {_escape(reason)}" for reason in resource.reasons]
+                    + [
+                        f"`{path}`: {_escape(text.replace(' -> ', ' → '))}"
+                        for path, text in map(_input, shown_inputs(resource))
+                    ]
                 )
                 lines.append(f"| {resource.change} | `{resource.type}` | `{resource.name}` | {inputs} |")
             lines += ["", "</details>"]

@@ -71,12 +71,16 @@ ARM_TYPES = {
 }
 
 
+# Ids the cloud assigns at creation follow the logical name (and the create-only inputs), never an
+# input the provider updates in place: renaming an app's display name keeps its client id.
+
+
 def _application(name: str, inputs: dict) -> tuple[str, dict]:
-    object_id = placeholder_guid("application", inputs.get("displayName", name))
+    object_id = placeholder_guid("application", name)
     return f"/applications/{object_id}", {
         **inputs,
         "objectId": object_id,
-        "clientId": placeholder_guid("client", inputs.get("displayName", name)),
+        "clientId": placeholder_guid("client", name),
     }
 
 
@@ -108,16 +112,14 @@ def _github_environment(name: str, inputs: dict) -> tuple[str, dict]:
 
 
 def _ado_environment(name: str, inputs: dict) -> tuple[str, dict]:
-    return str(
-        placeholder_number("ado-environment", str(inputs.get("projectId")), str(inputs.get("name")))
-    ), inputs
+    # project_id is ForceNew, the environment's name is not (resource_environment.go).
+    return str(placeholder_number("ado-environment", str(inputs.get("projectId")), name)), inputs
 
 
 def _ado_service_connection(tenant_id: str):
     def answer(name: str, inputs: dict) -> tuple[str, dict]:
-        connection_id = placeholder_guid(
-            "ado-connection", str(inputs.get("projectId")), str(inputs.get("serviceEndpointName"))
-        )
+        # project_id is ForceNew, service_endpoint_name is not (serviceendpoint/commons.go).
+        connection_id = placeholder_guid("ado-connection", str(inputs.get("projectId")), name)
         # The current Azure DevOps format (P16): Entra issuer, opaque subject. Placeholder ids.
         return connection_id, {
             **inputs,

@@ -5,6 +5,7 @@ tests assert on. Options that `Mocks.new_resource` never sees (parent, protect,
 retainOnDelete, dependencies) are read from the register request itself.
 """
 
+import json
 import runpy
 import sys
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 
 from planner.mock_cloud import ArmMocks
-from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, load_stack_config
+from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, StackFileError, load_stack_config
 
 _SECRET_SIG = rpc._special_secret_sig
 _RESOURCE_SIG = rpc._special_resource_sig
@@ -38,6 +39,12 @@ class Resource:
     dependencies: list[str]
     protect: bool
     retain_on_delete: bool
+    delete_before_replace: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    provider: str | None = None
+    """URN of the explicit provider the resource uses; None for a default provider (or a component)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +57,11 @@ class Resource:
             "dependencies": self.dependencies,
             "protect": self.protect,
             "retainOnDelete": self.retain_on_delete,
+            "deleteBeforeReplace": self.delete_before_replace,
+            "replaceOnChanges": self.replace_on_changes,
+            "ignoreChanges": self.ignore_changes,
+            "additionalSecretOutputs": self.additional_secret_outputs,
+            "provider": self.provider,
         }
 
 
@@ -81,15 +93,53 @@ class Plan:
         }
 
 
+DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
+"""Stack config key: packages whose default provider the engine refuses (`*` for all), pulumi/pulumi#8829."""
+
+
+class DefaultProviderDisabled(Exception):
+    """A resource or invoke of a package whose default provider is disabled names no explicit provider."""
+
+
+def disabled_default_providers(values: dict[str, str]) -> frozenset[str]:
+    """The packages listed under `pulumi:disable-default-providers` (the engine gets it as a JSON list)."""
+    raw = values.get(DISABLE_DEFAULT_PROVIDERS)
+    if not raw:
+        return frozenset()
+    try:
+        packages = json.loads(raw)
+    except json.JSONDecodeError:
+        packages = None
+    if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
+        raise StackFileError(f"{DISABLE_DEFAULT_PROVIDERS}: expected a list of package names, got {raw!r}")
+    return frozenset(packages)
+
+
 class RecordingMonitor(MockMonitor):
-    """A MockMonitor that keeps each register request's inputs and options."""
+    """A MockMonitor that keeps each register request's inputs and options, and refuses, as the
+    engine does, a default provider the stack config disables."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Resource] = []
         self.lookups: list[dict[str, Any]] = []
+        self.disabled_providers: frozenset[str] = frozenset()
+        """Packages whose default provider is refused; `record` sets it from the stack config."""
+        self.refusals: list[str] = []
+
+    def _require_explicit_provider(self, token: str, provider: str, what: str) -> None:
+        package = token.split(":", 1)[0]
+        if provider or package == "pulumi" or not self.disabled_providers & {package, "*"}:
+            return
+        message = (
+            f"Default provider for '{package}' disabled ({DISABLE_DEFAULT_PROVIDERS}). "
+            f"{what} '{token}' must use an explicit provider."
+        )
+        self.refusals.append(message)
+        raise DefaultProviderDisabled(message)
 
     def Invoke(self, request):
+        self._require_explicit_provider(request.tok, request.provider, "invoke")
         response = super().Invoke(request)
         self.lookups.append(
             {
@@ -108,8 +158,14 @@ class RecordingMonitor(MockMonitor):
             type_ = f"{parent_type}${type_}"
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
+    def ReadResource(self, request):
+        self._require_explicit_provider(request.type, request.provider, f"resource {request.name}")
+        return super().ReadResource(request)
+
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
+        if request.custom:
+            self._require_explicit_provider(request.type, request.provider, f"resource {request.name}")
         self.registrations.append(
             Resource(
                 urn=urn,
@@ -121,9 +177,19 @@ class RecordingMonitor(MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=sorted(request.replaceOnChanges),
+                ignore_changes=sorted(request.ignoreChanges),
+                additional_secret_outputs=sorted(request.additionalSecretOutputs),
+                provider=provider_urn(request.provider),
             )
         )
         return super().RegisterResource(request)
+
+
+def provider_urn(reference: str) -> str | None:
+    """The URN in a provider reference (`<urn>::<id>`); None when the request names no provider."""
+    return reference.rsplit("::", 1)[0] if reference else None
 
 
 def redact(value: Any) -> Any:
@@ -150,6 +216,7 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     """
     mocks = ArmMocks(config.values)
     monitor = RecordingMonitor(mocks)
+    monitor.disabled_providers = disabled_default_providers(config.values)
     settings.ROOT.set(None)  # a fresh root stack per run, so exports don't leak between runs
     runtime_config.set_all_config(dict(config.values), list(config.secret_keys))
     pulumi.runtime.set_mocks(
@@ -172,7 +239,15 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     def run():
         return finish(program())
 
-    run()
+    try:
+        run()
+    except Exception:
+        if not monitor.refusals:
+            raise
+    # Reported here whatever the SDK made of the refusal (an invoke's error can end up in an
+    # output nobody awaits, or wrapped in another exception).
+    if monitor.refusals:
+        raise DefaultProviderDisabled("; ".join(dict.fromkeys(monitor.refusals)))
     plan = Plan(
         project=config.project,
         stack=config.stack,

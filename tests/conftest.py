@@ -40,7 +40,11 @@ def plan(stack: str = "dev", **overrides) -> Plan:
 
 
 def run_program(program, stack: str = "dev", **overrides) -> Plan:
-    """Run an ad-hoc program (for component tests) with a stack's config and record it."""
+    """Run an ad-hoc program (for component tests) with a stack's config and record it.
+
+    A component built on its own has no stage providers above it, so the stack's
+    `pulumi:disable-default-providers` applies only when a test sets it (the real program keeps it)."""
+    overrides.setdefault("pulumi:disable-default-providers", None)
     return record(program, stack_config(stack, **overrides))
 
 

@@ -1,6 +1,7 @@
 """The plan diff: findings from plan documents, and `python -m planner diff` on a real git history."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import sys
 import pytest
 
 from planner.diff import diff_plans
-from planner.diff_render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown
+from planner.diff_render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown, diff_text
 from tests.conftest import PROJECT_DIR
 
 STORAGE = "azure-native:storage:StorageAccount"
@@ -89,26 +90,207 @@ def test_network_exposure_and_protection_are_flagged():
     assert ("protection", "protect turned OFF for StorageAccount st1") in texts
 
 
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+VAULT = "azure-native:keyvault:Vault"
+
+
 def test_create_only_change_replaces_a_stateful_resource():
-    base = document(
-        resource(
-            "urn:ws",
-            "azure-native:machinelearningservices:Workspace",
-            workspaceName="mlw",
-            hbiWorkspace=False,
-        )
-    )
-    head = document(
-        resource(
-            "urn:ws", "azure-native:machinelearningservices:Workspace", workspaceName="mlw", hbiWorkspace=True
-        )
-    )
+    """isHnsEnabled is in azure-native's forceNewMap for Storage.StorageAccount
+    (pulumi/pulumi-azure-native provider/pkg/gen/replacement.go)."""
+    base = document(resource("urn:st", accountName="st1", isHnsEnabled=False))
+    head = document(resource("urn:st", accountName="st1", isHnsEnabled=True))
     diff = diff_plans("prod", base, head)
-    assert diff.resources[0].change == "replaced"
+    [change] = diff.resources
+    assert change.change == "replaced"
+    assert change.reasons and "isHnsEnabled" in change.reasons[0] and "replacement.go" in change.reasons[0]
     assert any(
-        f.category == "replacement" and "REPLACED" in f.text and "hbiWorkspace" in f.text
+        f.category == "replacement" and "REPLACED" in f.text and "isHnsEnabled" in f.text
         for f in diff.findings
     )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "refused"),
+    [
+        ("AllowOnlyApprovedOutbound", "AllowInternetOutbound", True),
+        ("AllowOnlyApprovedOutbound", "Disabled", True),
+        ("AllowInternetOutbound", "Disabled", True),
+        ("AllowInternetOutbound", "AllowOnlyApprovedOutbound", False),
+        ("Disabled", "AllowInternetOutbound", False),
+    ],
+)
+def test_loosening_managed_network_isolation_will_be_refused_by_azure(before, after, refused):
+    """ "Once a managed virtual network workspace is configured to allow internet outbound, the
+    workspace can't be reconfigured to disabled. Similarly, once ... configured to allow only approved
+    outbound, the workspace can't be reconfigured to allow internet outbound"
+    (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md). azure-native
+    sends it as an update: workspaceRP.json 2025-12-01 gives isolationMode no x-ms-mutability."""
+    base = document(
+        resource("urn:ws", WORKSPACE, workspaceName="mlw", managedNetwork={"isolationMode": before})
+    )
+    head = document(
+        resource("urn:ws", WORKSPACE, workspaceName="mlw", managedNetwork={"isolationMode": after})
+    )
+    diff = diff_plans("prod", base, head)
+    assert [r.change for r in diff.resources] == ["changed"]
+    texts = [f.text for f in diff.findings if f.category == "refused"]
+    if refused:
+        assert texts == [
+            f"Workspace mlw: managedNetwork.isolationMode {before} -> {after} will be refused by Azure: "
+            "managed network isolation is one-way: a workspace on AllowOnlyApprovedOutbound cannot go back "
+            "to internet outbound, and one on AllowInternetOutbound cannot be disabled "
+            "(MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md)"
+        ]
+    else:
+        assert texts == []
+
+
+def test_changing_hbi_workspace_will_be_refused_not_replaced():
+    """ "You can't change this setting after workspace creation" (MicrosoftDocs/azure-ai-docs
+    how-to-manage-workspace.md). azure-native does not replace for it: no MachineLearningServices
+    entry in forceNewMap (provider/pkg/gen/replacement.go), no x-ms-mutability on hbiWorkspace in
+    workspaceRP.json 2025-12-01, so the update reaches Azure and fails."""
+    base = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", hbiWorkspace=False))
+    head = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", hbiWorkspace=True))
+    diff = diff_plans("prod", base, head)
+    assert [r.change for r in diff.resources] == ["changed"]
+    [finding] = diff.findings
+    assert finding.category == "refused"
+    assert finding.text.startswith("Workspace mlw: hbiWorkspace false -> true will be refused by Azure")
+    assert "how-to-manage-workspace.md" in finding.text
+
+
+def test_changing_key_vault_retention_will_be_refused():
+    """ "The retention policy interval can only be configured during key vault creation and can't be
+    changed afterwards" (Microsoft Learn key-vault/general/soft-delete-overview)."""
+    base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
+    head = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 90}))
+    [finding] = diff_plans("dev", base, head).findings
+    assert finding.category == "refused"
+    assert finding.text.startswith(
+        "Vault kv1: properties.softDeleteRetentionInDays 7 -> 90 will be refused by Azure: "
+        "soft-delete retention is set at creation only"
+    )
+
+
+def test_a_replaced_vault_is_not_also_reported_as_refused():
+    base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
+    head = document(resource("urn:kv", VAULT, vaultName="kv2", properties={"softDeleteRetentionInDays": 30}))
+    assert [f.category for f in diff_plans("dev", base, head).findings] == ["replacement"]
+
+
+def test_moving_a_workspace_to_another_region_will_be_refused():
+    """azure-native replaces on location only where forceNewMap or x-ms-mutability says so
+    (provider/pkg/gen/properties.go forceNew); the ML workspace has neither."""
+    base = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", location="westeurope"))
+    head = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", location="northeurope"))
+    [finding] = diff_plans("dev", base, head).findings
+    assert finding.category == "refused" and "cannot move to another region" in finding.text
+
+
+def test_replacing_a_protected_resource_says_pulumi_up_will_refuse():
+    base = document(resource("urn:st", protect=True, accountName="st1", location="westeurope"))
+    head = document(resource("urn:st", protect=True, accountName="st2", location="westeurope"))
+    [finding] = [f for f in diff_plans("prod", base, head).findings if f.category == "replacement"]
+    assert finding.text == (
+        "stateful StorageAccount st2 is REPLACED (create-only accountName changed); "
+        "`pulumi up` will refuse: the resource is protected (unprotect it first to replace it)"
+    )
+
+
+def test_replacing_a_retained_key_vault_leaves_it_behind_and_its_name_reserved():
+    base = document(
+        resource("urn:kv", VAULT, retain=True, vaultName="kv1", properties={"softDeleteRetentionInDays": 7})
+    )
+    head = document(
+        resource("urn:kv", VAULT, retain=True, vaultName="kv2", properties={"softDeleteRetentionInDays": 7})
+    )
+    [finding] = [f for f in diff_plans("dev", base, head).findings if f.category == "replacement"]
+    assert "left behind in Azure, outside Pulumi's state (retainOnDelete)" in finding.text
+    assert "the old vault's name kv1 stays reserved while it exists" in finding.text
+
+
+def test_replacing_a_deleted_key_vault_reserves_its_name_for_the_retention():
+    """A deleted vault's name can't be reused during soft-delete retention (Microsoft Learn
+    key-vault/general/soft-delete-overview)."""
+    base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
+    head = document(resource("urn:kv", VAULT, vaultName="kv2", properties={"softDeleteRetentionInDays": 7}))
+    [finding] = [f for f in diff_plans("dev", base, head).findings if f.category == "replacement"]
+    assert finding.text.endswith("the old vault's name kv1 stays reserved for 7 days of soft delete")
+
+
+@pytest.mark.parametrize(
+    ("type_", "path", "source"),
+    [
+        (
+            "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM",
+            "serviceEndpointAuthenticationScheme",
+            "resource_serviceendpoint_azurerm.go",
+        ),
+        ("azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM", "projectId", "commons.go"),
+        ("azuredevops:index/checkApproval:CheckApproval", "targetResourceId", "common_check.go"),
+        (
+            "azuredevops:index/pipelineAuthorization:PipelineAuthorization",
+            "pipelineId",
+            "resource_pipeline_authorization.go",
+        ),
+        ("azuredevops:index/variableGroup:VariableGroup", "projectId", "resource_variable_group.go"),
+        (
+            "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret",
+            "secretName",
+            "environment_secret.go",
+        ),
+        (
+            "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable",
+            "environment",
+            "environment_variable.go",
+        ),
+        (
+            "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy",
+            "environment",
+            "deployment_policy.go",
+        ),
+        ("azuread:index/servicePrincipal:ServicePrincipal", "clientId", "service_principal_resource.go"),
+    ],
+)
+def test_ci_create_only_inputs_show_as_replacements(type_, path, source):
+    """The ForceNew inputs the review found missing (review-providers.md R8), each from its provider's source."""
+    base = document(resource("urn:x", type_, **{path: "a"}))
+    head = document(resource("urn:x", type_, **{path: "b"}))
+    diff = diff_plans("dev", base, head)
+    [change] = diff.resources
+    assert change.change == "replaced" and source in change.reasons[0]
+    assert any(f.category == "replacement" and "REPLACED" in f.text for f in diff.findings)
+
+
+def test_an_in_place_update_of_a_ci_resource_is_not_a_replacement():
+    """service_endpoint_name is not ForceNew (microsoft/terraform-provider-azuredevops serviceendpoint/commons.go)."""
+    type_ = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
+    diff = diff_plans(
+        "dev",
+        document(resource("urn:x", type_, serviceEndpointName="a")),
+        document(resource("urn:x", type_, serviceEndpointName="b")),
+    )
+    assert [r.change for r in diff.resources] == ["changed"] and diff.findings == []
+
+
+def test_added_resources_show_their_security_inputs_and_principals_their_persona():
+    assignment = resource(
+        "urn:ra",
+        "azure-native:authorization:RoleAssignment",
+        principalId="g-dataScientists",
+        roleDefinitionId="/r/acdd",
+        scope="/subscriptions/s/resourceGroups/rg-x",
+        description="not security-relevant",
+    )
+    diff = diff_plans("dev", document(), document(assignment, access=[grant("dataScientists")]))
+    text = diff_text("main", "0" * 40, [diff])
+    assert "        principalId: g-dataScientists (persona dataScientists)" in text
+    assert "        roleDefinitionId: /r/acdd" in text
+    assert "        scope: /subscriptions/s/resourceGroups/rg-x" in text
+    assert "not security-relevant" not in text
+    markdown = diff_markdown("main", "0" * 40, [diff])
+    assert "`principalId`: g-dataScientists (persona dataScientists)" in markdown
 
 
 def test_a_new_urn_for_the_same_stateful_resource_is_a_replacement():
@@ -293,3 +475,57 @@ def test_unchanged_since_sees_edits_and_untracked_files(repository):
         assert not unchanged_since(repository, head)
     finally:
         readme.write_text(original)
+
+
+def test_an_invalid_stack_still_gives_the_report_with_the_error_and_exit_status_2(repository):
+    stack_file = repository / "Pulumi.dev.yaml"
+    original = stack_file.read_text()
+    stack_file.write_text(original.replace("mlinfra:workload: churn", "mlinfra:workload: Not-Valid"))
+    try:
+        result = run_diff(repository, "--format", "markdown")
+    finally:
+        stack_file.write_text(original)
+    assert result.returncode == 2
+    assert result.stdout.startswith(COMMENT_MARKER)
+    assert "> the working tree cannot plan this stack: ConfigError: " in result.stdout
+    assert 'mlinfra:workload: got "Not-Valid"' in result.stdout
+    assert result.stderr.startswith("error: stack dev: ConfigError: ")
+
+
+def test_renaming_the_workload_keeps_entra_ids_and_credentials():
+    """Mocked ids follow the logical name: an Entra app's display name updates in place
+    (hashicorp/terraform-provider-azuread application_resource.go: display_name is not ForceNew), so
+    its client id stays, the service principal (client_id ForceNew) and the federated credentials
+    (application_id ForceNew) are not replaced."""
+    from planner.render import to_json
+    from tests.conftest import plan
+
+    base = json.loads(to_json(plan("dev")))
+    head = json.loads(to_json(plan("dev", **{"mlinfra:workload": "fraud"})))
+    diff = diff_plans("dev", base, head)
+    changes = {r.type.split(":")[-1]: r for r in diff.resources}
+    application = changes["Application"]
+    assert application.change == "changed"
+    assert [c["path"] for c in application.inputs] == ["displayName"]
+    assert "ServicePrincipal" not in changes
+    replaced = [r.type for r in diff.resources if r.change == "replaced"]
+    assert not [t for t in replaced if t.startswith("azuread:")], replaced
+
+
+def test_make_diff_runs_the_planner_diff():
+    result = subprocess.run(
+        ["make", "-n", "diff", "BASE=main", "FORMAT=markdown"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].endswith("-m planner diff --base main --format markdown")
+
+
+def test_planner_help_lists_the_diff_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert re.search(r"^commands:\n  diff +what this working tree changes", result.stdout, re.MULTILINE)

@@ -19,7 +19,7 @@ from pulumi.runtime import rpc
 
 from planner.recorder import Resource, canonical_order, redact
 from planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
-from tests.conftest import PROJECT_DIR, STATEFUL_TYPES
+from tests.conftest import PROJECT_DIR, STATEFUL_TYPES, run_program
 
 RESOURCE_KEYS = {
     "urn",
@@ -31,6 +31,11 @@ RESOURCE_KEYS = {
     "dependencies",
     "protect",
     "retainOnDelete",
+    "deleteBeforeReplace",
+    "replaceOnChanges",
+    "ignoreChanges",
+    "additionalSecretOutputs",
+    "provider",
 }
 TOP_LEVEL_KEYS = {"version", "project", "stack", "resources", "outputs"}
 SECRET_WRAPPER = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
@@ -123,8 +128,51 @@ def test_json_follows_the_contract(prod_json):
         assert isinstance(resource["custom"], bool)
         assert isinstance(resource["protect"], bool) and isinstance(resource["retainOnDelete"], bool)
         assert resource["parent"] is None or resource["parent"] in urns
+        assert isinstance(resource["deleteBeforeReplace"], bool)
+        for option in ("replaceOnChanges", "ignoreChanges", "additionalSecretOutputs"):
+            assert isinstance(resource[option], list) and resource[option] == sorted(resource[option])
+        assert resource["provider"] is None or resource["provider"] in urns
         assert isinstance(resource["inputs"], dict)
         assert all(dependency in urns for dependency in resource["dependencies"]), resource["urn"]
+
+
+def test_json_records_the_replacement_options_and_the_explicit_provider():
+    """Additive fields of contract version 1, read from the register request like `protect`."""
+    import pulumi
+    import pulumi_azure_native as azure_native
+
+    def program():
+        provider = azure_native.Provider("explicit", subscription_id="s")
+        azure_native.resources.ResourceGroup(
+            "options",
+            resource_group_name="rg-options",
+            opts=pulumi.ResourceOptions(
+                provider=provider,
+                delete_before_replace=True,
+                replace_on_changes=["tags", "location"],
+                ignore_changes=["tags"],
+                additional_secret_outputs=["name"],
+            ),
+        )
+        azure_native.resources.ResourceGroup("plain", resource_group_name="rg-plain")
+
+    recorded = {r.name: r.to_json() for r in run_program(program).resources}
+    options, plain = recorded["options"], recorded["plain"]
+    assert options["deleteBeforeReplace"] is True
+    assert options["replaceOnChanges"] == ["location", "tags"]
+    assert options["ignoreChanges"] == ["tags"]
+    assert options["additionalSecretOutputs"] == ["name"]
+    assert options["provider"] == recorded["explicit"]["urn"]
+    assert plain["provider"] is None and plain["deleteBeforeReplace"] is False
+    assert plain["replaceOnChanges"] == plain["ignoreChanges"] == plain["additionalSecretOutputs"] == []
+
+
+def test_entra_resources_use_the_stage_provider(stack_plans):
+    """Every azuread resource names the stage's explicit azuread provider (never the default one)."""
+    plan = stack_plans["dev"]
+    [provider] = plan.of_type("pulumi:providers:azuread")
+    entra = [r for r in plan.resources if r.type.startswith("azuread:index/")]
+    assert entra and {r.provider for r in entra} == {provider.urn}
 
 
 def test_json_lists_components_as_non_custom(prod_json):
