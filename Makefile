@@ -5,11 +5,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-<<<<<<< HEAD
-.PHONY: plan test check lint bench clean
-=======
-.PHONY: plan diff test lint bench clean
->>>>>>> i10b
+.PHONY: plan diff test check lint bench clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.

@@ -10,6 +10,7 @@ real provider would also fail; `--debug` shows the traceback).
 """
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -18,33 +19,28 @@ from planner.stackfile import StackFileError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FORMATS = {"text": to_text, "json": to_json}
+# Subcommands: module with `main(argv, project_dir) -> int`, and a one-line summary for --help.
+COMMANDS = {
+    "diff": ("planner.diff_command", "what this working tree changes against a git revision, per stack"),
+    "check": ("planner.check", "run the policy pack over a stack's plan, offline"),
+    "policy-config": ("planner.check_config", "write the policy pack's config for a stage"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["diff"]:
-        from planner.diff_command import main as diff_main
-
-        return diff_main(argv[1:], PROJECT_DIR)
-<<<<<<< HEAD
-    if argv[:1] == ["check"]:
-        from planner.check import main as check_main
-
-        return check_main(argv[1:], PROJECT_DIR)
-    if argv[:1] == ["policy-config"]:
-        from planner.check_config import main as policy_config_main
-
-        return policy_config_main(argv[1:], PROJECT_DIR)
-    parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
-=======
+    command = COMMANDS.get(argv[0]) if argv else None
+    if command:
+        module, _ = command
+        return importlib.import_module(module).main(argv[1:], PROJECT_DIR)
     parser = argparse.ArgumentParser(
         prog="python -m planner",
-        description=__doc__.splitlines()[0],
-        epilog="commands:\n  diff    what this working tree changes against a git revision, per stack "
-        "(python -m planner diff --help)",
+        description=(__doc__ or "").splitlines()[0],
+        epilog="commands:\n"
+        + "\n".join(f"  {name:<14}{summary}" for name, (_, summary) in COMMANDS.items())
+        + "\n(python -m planner <command> --help for each)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
->>>>>>> i10b
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument(
         "--format", choices=sorted(FORMATS), default="text", help="output format; default text"
