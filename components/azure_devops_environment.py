@@ -1,8 +1,11 @@
 """`AzureDevOpsEnvironment`: the Azure DevOps environment and the workload-identity service
 connection one stage's pipelines deploy through.
 
-The connection uses workload identity federation with the stage's deployment identity and
-is scoped to the stage's resource group (ADO-1). The identity's federated credential is
+The connection uses workload identity federation with the stage's deployment identity
+(ADO-1). It names no resource group: the provider accepts `resource_group` only for an
+automatic connection and refuses it next to `credentials` (ConflictsWith). What the
+connection may do is what the identity's role assignments allow, which are narrower than the
+resource group. The identity's federated credential is
 built from the connection's own issuer and subject outputs, never by hand: Azure DevOps
 changed both formats (P16). The checks live on the environment and on the connection
 (approvals, branch control, exclusive lock: ADO-3), and only the listed pipelines are
@@ -32,8 +35,6 @@ class AzureDevOpsEnvironmentArgs:
     """Subscription the connection targets."""
     tenant_id: str
     """Tenant of the deployment identity."""
-    resource_group_name: pulumi.Input[str]
-    """The connection's scope (ADO-1: never the whole subscription)."""
 
 
 class AzureDevOpsEnvironment(pulumi.ComponentResource):
@@ -69,7 +70,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             azurerm_spn_tenantid=args.tenant_id,
             azurerm_subscription_id=args.subscription_id,
             azurerm_subscription_name=f"{args.environment} ({args.subscription_id})",
-            resource_group=args.resource_group_name,
+            # No `resource_group`: it ConflictsWith `credentials` (manual WIF) in the provider.
             description=f"Stage {args.environment}, workload identity federation: managed by Pulumi",
             opts=child,
         )

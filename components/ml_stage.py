@@ -150,7 +150,7 @@ class MlStage(pulumi.ComponentResource):
         ci = config.ci
         self.github_environment = self._github_environment(name, config) if ci and ci.github else None
         self.azure_devops_environment = (
-            self._azure_devops_environment(name, config, group.name) if ci and ci.azure_dev_ops else None
+            self._azure_devops_environment(name, config) if ci and ci.azure_dev_ops else None
         )
 
         self.resource_group_name = group.name
@@ -209,9 +209,7 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
         )
 
-    def _azure_devops_environment(
-        self, name: str, config: StageConfig, resource_group_name: pulumi.Input[str]
-    ) -> pulumi.ComponentResource:
+    def _azure_devops_environment(self, name: str, config: StageConfig) -> pulumi.ComponentResource:
         """The stage's Azure DevOps environment and workload-identity service connection."""
         import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
 
@@ -235,7 +233,6 @@ class MlStage(pulumi.ComponentResource):
                 identity=self.identity,
                 subscription_id=config.subscription_id,
                 tenant_id=config.tenant_id,
-                resource_group_name=resource_group_name,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
         )

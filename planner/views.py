@@ -182,7 +182,10 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
                 "serviceConnection": {
                     "name": connection.inputs.get("serviceEndpointName"),
                     "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),
-                    "scope": connection.inputs.get("resourceGroup"),
+                    # Manual WIF has no resource-group scope: ADO shows the subscription, and the
+                    # identity's role assignments bound what the connection can do.
+                    "scope": connection.inputs.get("resourceGroup")
+                    or f"/subscriptions/{connection.inputs.get('azurermSubscriptionId')}",
                 },
                 "approvers": approvals[0]["approvers"] if approvals else [],
                 "branchPolicy": next(

@@ -54,20 +54,36 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
-                resource_group_name="rg-churn-prod-weu",
             ),
         )
 
     return run_program(program, "prod")
 
 
-def test_connection_uses_workload_identity_scoped_to_the_resource_group():
+def test_connection_uses_workload_identity_with_the_stage_identity():
     connection = build().one(CONNECTION).inputs
     assert connection["serviceEndpointName"] == "spn-aml-workspace-prod"
     assert connection["serviceEndpointAuthenticationScheme"] == "WorkloadIdentityFederation"
-    assert connection["resourceGroup"] == "rg-churn-prod-weu"  # ADO-1: never the subscription
     assert connection["azurermSubscriptionId"] == SUB and connection["azurermSpnTenantid"] == TENANT
     assert set(connection["credentials"]) == {"serviceprincipalid"}  # no key: federation only
+
+
+def test_connection_never_sends_resource_group_next_to_credentials():
+    """`resource_group` has `ConflictsWith: []string{"credentials", "azurerm_management_group_id"}`
+    and `credentials` has `ConflictsWith: []string{"resource_group"}`
+    (microsoft/terraform-provider-azuredevops
+    azuredevops/internal/service/serviceendpoint/resource_serviceendpoint_azurerm.go): a manual
+    WIF connection (credentials given) with a resource group fails provider validation at
+    `pulumi up`. The identity's role assignments bound what the connection can do instead."""
+    conflicts = {"resourceGroup": {"credentials", "azurermManagementGroupId"}}
+    for plan_ in (
+        build(),
+        plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / "examples/azure-devops/Pulumi.prod.yaml"),
+    ):
+        connection = plan_.one(CONNECTION).inputs
+        for key, others in conflicts.items():
+            assert not (key in connection and others & set(connection)), (key, sorted(connection))
+        assert "resourceGroup" not in connection
 
 
 def test_federated_credential_comes_from_the_connection_outputs():
@@ -161,7 +177,6 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
-                resource_group_name="rg",
             ),
         )
 
