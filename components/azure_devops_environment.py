@@ -18,6 +18,7 @@ import pulumi
 import pulumi_azuredevops as ado
 
 from components.ci_settings import AzureDevOpsSettings
+from components.credential_names import azure_devops_credential_name
 from components.deployment_identity import DeploymentIdentity
 
 
@@ -76,7 +77,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
         )
         args.identity.trust(
             f"{name}-federation",
-            credential_name=f"ado-{settings.project}-{args.service_connection_name}".replace(" ", "-")[:120],
+            credential_name=azure_devops_credential_name(settings.project, args.service_connection_name),
             issuer=connection.workload_identity_federation_issuer,  # P16: read back, never hand-built
             subject=connection.workload_identity_federation_subject,
             description=f"Azure DevOps service connection {args.service_connection_name} of project {settings.project}",

@@ -27,6 +27,11 @@ from components.access_settings import (
     Persona,
 )
 from components.ci_settings import CiSettings
+from components.credential_names import (
+    azure_devops_credential_name,
+    collisions,
+    github_credential_name,
+)
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
 from components.regions import REGION_CODES
@@ -219,6 +224,8 @@ def _check_consistency(namespace: str, config: StageConfig) -> None:
             _ = config.names  # computing the names runs the naming rules
         except NamingError as error:
             problems.append(f"workload: got {json.dumps(config.workload)}; {error}")
+        else:
+            problems += collisions(credential_names(config))
     if problems:
         raise ConfigError(
             "invalid stack config: " + "; ".join(f"{namespace}:{problem}" for problem in problems)
@@ -329,6 +336,23 @@ def _ci_problems(config: StageConfig) -> list[str]:
                 f"ci.azureDevOps.allowedBranches: got {json.dumps(devops.allowed_branches)}; {config.stage} allows named refs only (ADO-3)"
             )
     return problems
+
+
+def credential_names(config: StageConfig) -> dict[str, str]:
+    """The federated credential names the stage's CI environments give its identity, by the
+    config key they are built from (one identity holds them all, so they must differ)."""
+    ci = config.ci
+    names: dict[str, str] = {}
+    if ci and ci.github:
+        names["ci.github.repository"] = github_credential_name(
+            ci.github.owner, ci.github.name, config.stage.value
+        )
+    if ci and ci.azure_dev_ops:
+        devops = ci.azure_dev_ops
+        names["ci.azureDevOps.serviceConnectionName"] = azure_devops_credential_name(
+            devops.project, devops.service_connection_name or config.names.service_connection
+        )
+    return names
 
 
 def _identity_problems(config: StageConfig) -> list[str]:

@@ -120,7 +120,10 @@ class DeploymentIdentity(pulumi.ComponentResource):
         """Let tokens from `issuer` whose subject is exactly `subject` sign in as this identity.
 
         The credential is a child of `parent` (the CI environment it serves), so the plan shows
-        it next to the environment whose name its subject carries.
+        it next to the environment whose name its subject carries. Its name is create-only and
+        issuer + subject must be unique per identity, so a replacement (a renamed project or
+        connection) must delete the old credential first: created first, the new one would
+        carry the same issuer and subject and be refused.
         """
         audiences = [TOKEN_EXCHANGE_AUDIENCE]
         if self._managed_identity is not None:
@@ -134,7 +137,9 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 audiences=audiences,
                 # P15: Azure rejects concurrent credential writes on one managed identity.
                 opts=pulumi.ResourceOptions(
-                    parent=parent, depends_on=[self._last_credential] if self._last_credential else None
+                    parent=parent,
+                    depends_on=[self._last_credential] if self._last_credential else None,
+                    delete_before_replace=True,  # see `trust`
                 ),
             )
         else:
@@ -148,7 +153,9 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 issuer=issuer,
                 subject=subject,
                 audiences=audiences,
-                opts=pulumi.ResourceOptions(parent=parent, provider=self.get_provider("azuread::")),
+                opts=pulumi.ResourceOptions(
+                    parent=parent, provider=self.get_provider("azuread::"), delete_before_replace=True
+                ),
             )
         self._last_credential = credential
         return credential
