@@ -356,6 +356,25 @@ def credential_names(config: StageConfig) -> dict[str, str]:
 
 
 def _identity_problems(config: StageConfig) -> list[str]:
+    return _owner_problems(config) + _secret_problems(config)
+
+
+def _owner_problems(config: StageConfig) -> list[str]:
+    """The app's owners are config, never the ambient caller: the azuread provider removes every
+    owner not in config on each update (application_resource.go), so a run by another identity
+    would otherwise lock the stage's deployer out."""
+    identity = config.deployment_identity
+    if identity.kind == IdentityKind.ENTRA_APPLICATION and identity.owners is None:
+        return [
+            "deploymentIdentity.owners: required with kind 'entra-application'; expected the object ids "
+            "(GUIDs) of the service principal that runs `pulumi up` for this stage and of an administrator"
+        ]
+    if identity.kind != IdentityKind.ENTRA_APPLICATION and identity.owners is not None:
+        return [f"deploymentIdentity.owners: a {identity.kind} has no owners; remove it"]
+    return []
+
+
+def _secret_problems(config: StageConfig) -> list[str]:
     identity = config.deployment_identity
     expiry = identity.client_secret_expiry
     if identity.credential != CredentialMode.CLIENT_SECRET:

@@ -117,6 +117,7 @@ class MlStage(pulumi.ComponentResource):
                 kind=identity_settings.kind,
                 credential=identity_settings.credential,
                 client_secret_expiry=identity_settings.client_secret_expiry,
+                owners=identity_settings.owners or (),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=providers),
         )

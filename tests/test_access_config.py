@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import plan
+from tests.conftest import OWNERS, plan
 
 DS = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
 MLE = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
@@ -86,7 +86,9 @@ def test_fails_when_a_role_that_grants_access_is_given(role):
 
 
 def test_fails_when_the_deployment_identity_gets_owner():
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Owner"]}}})
+    message = refused(
+        "dev", **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Owner"]}}}
+    )
     assert 'mlinfra:deploymentIdentity.roles.resourceGroup: got "Owner"' in message
 
 
@@ -98,7 +100,10 @@ def test_fails_when_a_human_group_gets_a_privileged_role(role):
 
 
 def test_the_deployment_identity_may_hold_contributor_on_the_resource_group():
-    result = plan("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Contributor"]}}})
+    result = plan(
+        "dev",
+        **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Contributor"]}}},
+    )
     assignments = result.of_type("azure-native:authorization:RoleAssignment")
     assert any(
         r.inputs["roleDefinitionId"].endswith("b24988ac-6180-42a0-ab88-20f7382dd24c")
@@ -172,7 +177,9 @@ def test_fails_when_client_secret_is_asked_of_a_managed_identity():
 
 
 def test_fails_when_client_secret_has_no_expiry():
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret"}})
+    message = refused(
+        "dev", **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "credential": "client-secret"}}
+    )
     assert (
         "mlinfra:deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'" in message
     )
@@ -181,20 +188,20 @@ def test_fails_when_client_secret_has_no_expiry():
 @pytest.mark.parametrize("days", [0, -1, 731])
 def test_fails_when_client_secret_expiry_is_out_of_range(days):
     expiry = (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
-    identity = {"credential": "client-secret", "clientSecretExpiry": expiry}
+    identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": expiry}
     message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
     assert f'mlinfra:deploymentIdentity.clientSecretExpiry: got "{expiry}"' in message
 
 
 def test_fails_when_client_secret_expiry_is_not_a_date():
-    identity = {"credential": "client-secret", "clientSecretExpiry": "next year"}
+    identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": "next year"}
     assert 'mlinfra:deploymentIdentity.clientSecretExpiry: got "next year"' in refused(
         "dev", **{"mlinfra:deploymentIdentity": identity}
     )
 
 
 def test_fails_when_an_expiry_is_set_for_federated_credentials():
-    identity = {"credential": "federated", "clientSecretExpiry": "2027-01-01"}
+    identity = {"owners": OWNERS, "credential": "federated", "clientSecretExpiry": "2027-01-01"}
     assert "clientSecretExpiry: set without credential 'client-secret'" in refused(
         "dev", **{"mlinfra:deploymentIdentity": identity}
     )
@@ -204,3 +211,28 @@ def test_fails_when_an_expiry_is_set_for_federated_credentials():
 def test_fails_when_an_identity_setting_is_unknown(key, value):
     message = refused("dev", **{"mlinfra:deploymentIdentity": {key: value}})
     assert f'mlinfra:deploymentIdentity.{key}: got "{value}"' in message
+
+
+def test_fails_when_an_entra_application_has_no_owners():
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {"kind": "entra-application"}})
+    assert "mlinfra:deploymentIdentity.owners: required with kind 'entra-application'" in message
+
+
+@pytest.mark.parametrize(
+    "owners,expected",
+    [
+        ([], "expected at least one object id"),
+        (["not-a-guid"], "expected a GUID"),
+        ([OWNERS[0], OWNERS[0].upper()], "listed twice"),
+        ("d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6", "valid list"),
+    ],
+)
+def test_fails_when_owners_are_not_distinct_object_ids(owners, expected):
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {"owners": owners}})
+    assert "mlinfra:deploymentIdentity.owners" in message and expected in message
+
+
+def test_fails_when_a_managed_identity_is_given_owners():
+    identity = {"kind": "managed-identity", "owners": OWNERS}
+    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    assert "mlinfra:deploymentIdentity.owners: a managed-identity has no owners; remove it" in message

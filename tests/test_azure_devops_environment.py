@@ -13,7 +13,7 @@ from components.ci_settings import AzureDevOpsSettings
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from planner.recorder import plan_stack
 from planner.views import environments_view
-from tests.conftest import PROJECT_DIR, run_program
+from tests.conftest import OWNERS, PROJECT_DIR, run_program
 
 CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
 ENVIRONMENT = "azuredevops:index/environment:Environment"
@@ -42,6 +42,7 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
                 resource_group_name="rg-churn-prod-weu",
                 location="westeurope",
                 tags={},
+                owners=OWNERS,
                 kind=kind,
             ),
         )
@@ -155,6 +156,7 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
                 resource_group_name="rg",
                 location="westeurope",
                 tags={},
+                owners=OWNERS,
                 kind=IdentityKind.MANAGED_IDENTITY,
             ),
         )

@@ -12,7 +12,7 @@ from components.credential_names import (
     github_credential_name,
 )
 from planner.recorder import RecordingMonitor, plan_stack
-from tests.conftest import PROJECT_DIR, plan
+from tests.conftest import OWNERS, PROJECT_DIR, plan
 
 APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -23,6 +23,10 @@ ADO = {
     "serviceConnectionName": "spn (prod) @ Straße.eu",
     "approvers": ["ML Engineers"],
 }
+
+
+def identity_of(kind: str) -> dict:
+    return {"kind": kind, **({"owners": OWNERS} if kind == "entra-application" else {})}
 
 
 @pytest.mark.parametrize(
@@ -68,7 +72,7 @@ def test_planned_credentials_of_odd_azure_devops_names_are_valid(kind):
     result = plan(
         "prod",
         **{
-            "mlinfra:deploymentIdentity": {"kind": kind},
+            "mlinfra:deploymentIdentity": identity_of(kind),
             "mlinfra:ci": {"platform": "azure-devops", "runnerGroup": "ml-private-prod", "azureDevOps": ADO},
         },
     )
@@ -112,6 +116,6 @@ def test_credentials_are_deleted_before_they_are_replaced(monkeypatch, kind):
         return original(self, request)
 
     monkeypatch.setattr(RecordingMonitor, "RegisterResource", register)
-    plan("prod", **{"mlinfra:deploymentIdentity": {"kind": kind}})
+    plan("prod", **{"mlinfra:deploymentIdentity": identity_of(kind)})
     credentials = {key: value for key, value in seen.items() if key.split("::")[0] in (APP_FIC, UAMI_FIC)}
     assert credentials and all(credentials.values()), credentials

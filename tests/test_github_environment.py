@@ -16,7 +16,7 @@ from components.github_environment import (
 from planner.mock_cloud import ArmMocks, placeholder_number
 from planner.recorder import Plan
 from planner.views import environments_view
-from tests.conftest import STACKS, plan, run_program
+from tests.conftest import OWNERS, STACKS, plan, run_program
 
 ENV = "github:index/repositoryEnvironment:RepositoryEnvironment"
 POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
@@ -35,6 +35,7 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
                 resource_group_name="rg",
                 location="westeurope",
                 tags={},
+                owners=OWNERS,
                 kind=kind,
             ),
         )
@@ -213,7 +214,14 @@ def test_no_secret_value_in_plain_text_anywhere(stack_plans, stack):
 def test_client_secret_mode_adds_azure_credentials_as_a_secret():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     result = plan(
-        "dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}}
+        "dev",
+        **{
+            "mlinfra:deploymentIdentity": {
+                "owners": OWNERS,
+                "credential": "client-secret",
+                "clientSecretExpiry": expiry,
+            }
+        },
     )
     secrets = {s.inputs["secretName"]: s.inputs["value"] for s in result.of_type(SECRET)}
     assert secrets["AZURE_CREDENTIALS"] == "[secret]"
