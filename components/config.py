@@ -291,11 +291,43 @@ def _access_problems(config: StageConfig) -> list[str]:
     for name, persona in config.personas.items():
         if persona.outside_dev_reason and name != DATA_SCIENTISTS:
             problems.append(f"personas.{name}.outsideDevReason: only the {DATA_SCIENTISTS} persona takes it")
+    problems += _keyless_storage_problems(config)
     engineers = config.personas.get(ML_ENGINEERS)
     if config.stage in PRODUCTION_STAGES and not (engineers and engineers.roles.items()):
         problems.append(
             f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)"
         )
+    return problems
+
+
+KEYLESS_DATA_ROLES = (
+    ("blob", ("Storage Blob Data Contributor", "Storage Blob Data Reader")),
+    ("file", ("Storage File Data Privileged Contributor", "Storage File Data Privileged Reader")),
+)
+"""What a person using a workspace whose storage takes no shared keys needs on that storage, per
+service, either role of each pair (Microsoft Learn, machine-learning/how-to-disable-local-auth-storage)."""
+
+
+def _keyless_storage_problems(config: StageConfig) -> list[str]:
+    """With shared keys off, studio, notebooks and compute instances reach the default storage with
+    the user's own identity, so every persona that uses the workspace needs its data roles."""
+    if config.storage.shared_key_access_enabled:
+        return []
+    problems = []
+    for name, persona in config.personas.items():
+        roles = persona.roles
+        uses_workspace = roles.workspace or any(role.startswith("AzureML") for role in roles.resource_group)
+        if not uses_workspace:
+            continue
+        held = set(roles.storage_account) | set(roles.resource_group)
+        missing = [options for _, options in KEYLESS_DATA_ROLES if not held & set(options)]
+        if missing:
+            services = " and ".join(service for service, options in KEYLESS_DATA_ROLES if options in missing)
+            problems.append(
+                f"personas.{name}.roles.storageAccount: got {json.dumps(roles.storage_account)}; a persona with a "
+                f"workspace role needs {services} data roles where storage.sharedKeyAccessEnabled is false "
+                f"(AML key-less storage): add {', and '.join(f'{a} or {b}' for a, b in missing)}"
+            )
     return problems
 
 

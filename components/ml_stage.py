@@ -80,6 +80,7 @@ class MlStage(pulumi.ComponentResource):
             f"{name}-ml",
             MlWorkspaceArgs(
                 names=names,
+                subscription_id=config.subscription_id,
                 resource_group_name=group.name,
                 location=config.location,
                 tenant_id=config.tenant_id,

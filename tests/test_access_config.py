@@ -4,6 +4,7 @@ Each refusal stops the program before any resource is registered, with one line 
 """
 
 import datetime
+import json
 
 import pytest
 
@@ -41,7 +42,10 @@ def test_data_scientists_outside_dev_with_a_reason_are_granted():
     personas = {
         "dataScientists": {
             "groupObjectId": DS,
-            "roles": {"workspace": ["AzureML Data Scientist"]},
+            "roles": {
+                "workspace": ["AzureML Data Scientist"],
+                "storageAccount": ["Storage Blob Data Reader", "Storage File Data Privileged Reader"],
+            },
             "outsideDevReason": "model validation sign-off, ticket ML-1234",
         },
         "mlEngineers": ENGINEERS,
@@ -236,3 +240,52 @@ def test_fails_when_a_managed_identity_is_given_owners():
     identity = {"kind": "managed-identity", "owners": OWNERS}
     message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
     assert "mlinfra:deploymentIdentity.owners: a managed-identity has no owners; remove it" in message
+
+
+KEYLESS = {"sharedKeyAccessEnabled": False}
+
+
+@pytest.mark.parametrize(
+    "storage_roles,missing",
+    [
+        ([], "add Storage Blob Data Contributor or Storage Blob Data Reader"),
+        (
+            ["Storage Blob Data Reader"],
+            "add Storage File Data Privileged Contributor or Storage File Data Privileged Reader",
+        ),
+        (
+            ["Storage File Data Privileged Reader"],
+            "add Storage Blob Data Contributor or Storage Blob Data Reader",
+        ),
+    ],
+)
+def test_fails_when_a_workspace_persona_lacks_data_roles_on_keyless_storage(storage_roles, missing):
+    """MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-disable-local-auth-storage.md:
+    users of a workspace whose storage has shared keys disabled need Storage Blob Data Contributor
+    (or Reader) and Storage File Data Privileged Contributor (or Reader)."""
+    personas = {
+        "mlEngineers": {
+            "groupObjectId": MLE,
+            "roles": {"workspace": ["AzureML Data Scientist"], "storageAccount": storage_roles},
+        }
+    }
+    message = refused("preprod", **{"mlinfra:personas": personas})
+    assert f"mlinfra:personas.mlEngineers.roles.storageAccount: got {json.dumps(storage_roles)}" in message
+    assert missing in message
+
+
+def test_data_roles_on_the_resource_group_count_and_keyed_storage_needs_none():
+    personas = {
+        "mlEngineers": {
+            "groupObjectId": MLE,
+            "roles": {
+                "workspace": ["AzureML Data Scientist"],
+                "resourceGroup": ["Storage Blob Data Reader", "Storage File Data Privileged Reader"],
+            },
+        }
+    }
+    assert plan("preprod", **{"mlinfra:personas": personas}).of_type(
+        "azure-native:authorization:RoleAssignment"
+    )
+    keyed = {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["AzureML Data Scientist"]}}}
+    assert plan("dev", **{"mlinfra:personas": keyed}).of_type("azure-native:authorization:RoleAssignment")
