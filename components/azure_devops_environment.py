@@ -8,10 +8,12 @@ connection may do is what the identity's role assignments allow, which are narro
 resource group. The identity's federated credential is
 built from the connection's own issuer and subject outputs, never by hand: Azure DevOps
 changed both formats (P16). The checks live on the environment and on the connection
-(approvals, branch control, exclusive lock: ADO-3), and only the listed pipelines are
-authorized, never "all pipelines" (ADO-2).
+(approvals, branch control, exclusive lock: ADO-3). A variable group carries the values a
+GitHub environment gets as variables. Only the listed pipelines are authorized on the
+environment, the connection and the variable group, never "all pipelines" (ADO-2).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -36,11 +38,16 @@ class AzureDevOpsEnvironmentArgs:
     """Subscription the connection targets."""
     tenant_id: str
     """Tenant of the deployment identity."""
+    variable_group_name: str
+    """Name of the stage's variable group."""
+    variables: Mapping[str, str]
+    """Pipeline variables by name (not secret: workspace, resource group, region); at least one."""
 
 
 class AzureDevOpsEnvironment(pulumi.ComponentResource):
     service_connection_id: pulumi.Output[str]
     service_connection_name: str
+    variable_group_name: str
 
     def __init__(
         self, name: str, args: AzureDevOpsEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -84,6 +91,19 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             parent=self,
         )
 
+        variable_group = ado.VariableGroup(
+            f"{name}-variables",
+            project_id=project_id,
+            name=args.variable_group_name,
+            description=f"Stage {args.environment}: where its pipelines deploy; managed by Pulumi",
+            allow_access=False,  # ADO-2: true would open it to every pipeline of the project
+            variables=[
+                ado.VariableGroupVariableArgs(name=variable, value=value)
+                for variable, value in args.variables.items()
+            ],
+            opts=child,
+        )
+
         for kind, target in (("environment", environment.id), ("endpoint", connection.id)):
             if approver_ids:
                 ado.CheckApproval(
@@ -104,8 +124,8 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                 target_resource_id=target,
                 display_name=f"Only {', '.join(settings.allowed_branches)} deploy to {args.environment}",
                 allowed_branches=",".join(settings.allowed_branches),
-                verify_branch_protection=True,
-                ignore_unknown_protection_status=False,
+                verify_branch_protection=settings.verify_branch_protection,
+                ignore_unknown_protection_status=settings.ignore_unknown_protection_status,
                 opts=child,
             )
             if settings.exclusive_lock:
@@ -116,6 +136,12 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     target_resource_id=target,
                     opts=child,
                 )
+
+        for kind, target in (
+            ("environment", environment.id),
+            ("endpoint", connection.id),
+            ("variablegroup", variable_group.id),
+        ):
             for pipeline in settings.pipelines:  # ADO-2: each pipeline by id, never all
                 ado.PipelineAuthorization(
                     f"{name}-{kind}-pipeline-{pipeline}",
@@ -126,6 +152,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     opts=child,
                 )
 
+        self.variable_group_name = args.variable_group_name
         self.service_connection_id = connection.id
         self.service_connection_name = args.service_connection_name
         self.register_outputs({"serviceConnectionId": self.service_connection_id})

@@ -141,6 +141,9 @@ class AzureDevOpsSettings(Settings):
     """Name of the Azure DevOps project that holds the pipelines. Required."""
     service_connection_name: Annotated[StrictStr, Field(min_length=1, max_length=80)] | None = None
     """Name of the Azure Resource Manager service connection. Default `spn-aml-workspace-<stage>`."""
+    variable_group_name: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+    """Name of the variable group that carries the stage's pipeline variables (the values a GitHub
+    environment gets as variables). Default `aml-workspace-<stage>`."""
     approvers: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], AfterValidator(distinct)] = Field(
         default_factory=list
     )
@@ -153,13 +156,20 @@ class AzureDevOpsSettings(Settings):
     ] = Field(default_factory=lambda: ["refs/heads/main"])
     """Fully qualified refs that may use the environment and connection (branch control, ADO-3).
     Default `refs/heads/main`."""
+    verify_branch_protection: StrictBool = True
+    """Whether branch control also requires the run's branch to have branch protection (Azure
+    DevOps "Verify branch protection", ADO-3). Default true."""
+    ignore_unknown_protection_status: StrictBool = False
+    """Whether a run still passes branch control when Azure DevOps cannot tell whether its branch is
+    protected. Default false: an unknown status fails the check (ADO-3). Set true only if runs from a
+    repository whose protection Azure DevOps cannot read are blocked, and keep approvals on."""
     exclusive_lock: StrictBool = True
     """Whether runs against the stage are serialized (one at a time, ADO-3). Default true."""
     pipelines: Annotated[list[Annotated[StrictInt, Field(ge=1)]], AfterValidator(distinct)] = Field(
         default_factory=list
     )
-    """Ids of the pipeline definitions authorized to use the environment and connection; never all
-    pipelines (ADO-2). Default none: every pipeline must then be authorized by hand."""
+    """Ids of the pipeline definitions authorized to use the environment, connection and variable
+    group; never all pipelines (ADO-2). Default none: every pipeline must then be authorized by hand."""
 
 
 class CiSettings(Settings):

@@ -17,6 +17,21 @@ from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.stage_network import StageNetwork, StageNetworkArgs
 
 
+def pipeline_variables(config: StageConfig) -> dict[str, str]:
+    """What a pipeline needs to find the stage, the same on both platforms: GitHub environment
+    variables, Azure DevOps variable group. Plan-time names, not outputs: a variable that only
+    names the workspace need not wait minutes for it to be created (shallower deployment graph)."""
+    names = config.names
+    return {
+        "AZUREML_WORKSPACE_NAME": names.workspace,
+        "AZURE_RESOURCE_GROUP": names.resource_group,
+        "AZURE_LOCATION": config.location,
+        # Lets a job check it runs where the stage is reachable (private stages).
+        "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
+        **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci and config.ci.runner_group else {}),
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class MlStageArgs:
     config: StageConfig
@@ -169,7 +184,7 @@ class MlStage(pulumi.ComponentResource):
             GitHubEnvironmentArgs,
         )
 
-        settings, names = config.ci.github, config.names
+        settings = config.ci.github
         secrets = {
             "AZURE_CLIENT_ID": self.identity.client_id,
             "AZURE_TENANT_ID": config.tenant_id,
@@ -195,18 +210,7 @@ class MlStage(pulumi.ComponentResource):
                 settings=settings,
                 identity=self.identity,
                 secrets=secrets,
-                # Plan-time names, not outputs: a variable that only names the workspace need
-                # not wait minutes for it to be created (shallower deployment graph).
-                variables={
-                    "AZUREML_WORKSPACE_NAME": names.workspace,
-                    "AZURE_RESOURCE_GROUP": names.resource_group,
-                    "AZURE_LOCATION": config.location,
-                    # Lets a job check it runs where the stage is reachable (private stages).
-                    "AZUREML_NETWORK": "public"
-                    if config.network.public_network_access_enabled
-                    else "private",
-                    **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci.runner_group else {}),
-                },
+                variables=pipeline_variables(config),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
         )
@@ -235,6 +239,8 @@ class MlStage(pulumi.ComponentResource):
                 identity=self.identity,
                 subscription_id=config.subscription_id,
                 tenant_id=config.tenant_id,
+                variable_group_name=settings.variable_group_name or config.names.variable_group,
+                variables=pipeline_variables(config),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
         )

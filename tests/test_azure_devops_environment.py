@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from components.access_settings import IdentityKind
 from components.azure_devops_environment import (
     AzureDevOpsEnvironment,
@@ -25,6 +27,8 @@ APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFeder
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 SUB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+VARIABLES = {"AZUREML_WORKSPACE_NAME": "mlw-churn-prod-weu", "AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"}
+VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 SETTINGS = {
     "organizationUrl": "https://dev.azure.com/contoso",
     "project": "churn-mlops",
@@ -55,6 +59,8 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
+                variable_group_name="aml-workspace-prod",
+                variables=VARIABLES,
             ),
         )
 
@@ -110,7 +116,7 @@ def test_environment_and_connection_both_carry_approval_branch_control_and_lock(
             and approval.inputs["minimumRequiredApprovers"] == 1
         )
         assert len(approval.inputs["approvers"]) == 1
-    for branch in result.of_type(BRANCH):
+    for branch in result.of_type(BRANCH):  # the defaults: fail closed
         assert branch.inputs["allowedBranches"] == "refs/heads/main"
         assert (
             branch.inputs["verifyBranchProtection"] is True
@@ -124,12 +130,17 @@ def test_environment_and_connection_both_carry_approval_branch_control_and_lock(
 
 
 def test_only_the_listed_pipelines_are_authorized():
+    """PipelineAuthorization `type` is one of endpoint, queue, variablegroup, environment,
+    repository (microsoft/terraform-provider-azuredevops
+    azuredevops/internal/service/build/resource_pipeline_authorization.go)."""
     authorizations = build().of_type(AUTHORIZATION)
     assert sorted((a.inputs["type"], a.inputs["pipelineId"]) for a in authorizations) == [
         ("endpoint", 42),
         ("endpoint", 43),
         ("environment", 42),
         ("environment", 43),
+        ("variablegroup", 42),
+        ("variablegroup", 43),
     ]
     assert all("pipelineId" in a.inputs for a in authorizations)  # ADO-2: never all pipelines
 
@@ -179,6 +190,8 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
+                variable_group_name="aml-workspace-prod",
+                variables=VARIABLES,
             ),
         )
 
@@ -242,3 +255,79 @@ def test_cli_fails_cleanly_on_a_missing_config_file():
         text=True,
     )
     assert result.returncode == 2 and result.stderr.strip() == "error: no config file nope.yaml"
+
+
+def test_variable_group_carries_the_variables_and_is_open_to_no_pipeline_by_itself():
+    """VariableGroup: `variable` is a Required set with MinItems 1 of name/value blocks, and
+    `allow_access` (default false) shares the group with every pipeline of the project
+    (microsoft/terraform-provider-azuredevops azuredevops/internal/service/taskagent/resource_variable_group.go)."""
+    result = build()
+    group = result.one(VARIABLE_GROUP)
+    assert group.inputs["name"] == "aml-workspace-prod"
+    assert group.inputs["allowAccess"] is False  # ADO-2
+    assert {v["name"]: v["value"] for v in group.inputs["variables"]} == VARIABLES
+    assert all(not v.get("isSecret") and "secretValue" not in v for v in group.inputs["variables"])
+    targets = {
+        a.inputs["resourceId"] for a in result.of_type(AUTHORIZATION) if a.inputs["type"] == "variablegroup"
+    }
+    assert len(targets) == 1 and group.urn in {
+        d for a in result.of_type(AUTHORIZATION) for d in a.dependencies
+    }
+
+
+def test_branch_protection_settings_reach_both_branch_checks():
+    """`verify_branch_protection` and `ignore_unknown_protection_status` are plain optional bools,
+    default false, sent as given (microsoft/terraform-provider-azuredevops
+    azuredevops/internal/service/approvalsandchecks/resource_check_branch_control.go): the
+    program's defaults (true, false) must therefore always be sent explicitly."""
+    result = build({**SETTINGS, "verifyBranchProtection": False, "ignoreUnknownProtectionStatus": True})
+    checks = result.of_type(BRANCH)
+    assert len(checks) == 2
+    for check in checks:
+        assert check.inputs["verifyBranchProtection"] is False
+        assert check.inputs["ignoreUnknownProtectionStatus"] is True
+
+
+@pytest.mark.parametrize("example", ["azure-devops", "both-platforms"])
+def test_the_variable_group_has_the_github_environment_variables(example):
+    plan = plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / f"examples/{example}/Pulumi.prod.yaml")
+    group = plan.one(VARIABLE_GROUP).inputs
+    variables = {v["name"]: v["value"] for v in group["variables"]}
+    assert variables == {
+        "AZUREML_WORKSPACE_NAME": plan.outputs["workspaceName"],
+        "AZURE_RESOURCE_GROUP": plan.outputs["resourceGroupName"],
+        "AZURE_LOCATION": "westeurope",
+        "AZUREML_NETWORK": "private",
+        "AZUREML_RUNNER_GROUP": "ml-private-prod",
+    }
+    github_variables = {
+        v.inputs["variableName"]: v.inputs["value"]
+        for v in plan.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    if example == "both-platforms":
+        assert github_variables == variables  # parity: the same names and values on both platforms
+    assert plan.outputs["variableGroupName"] == "aml-workspace-prod"
+
+
+def test_a_data_science_stage_gets_the_same_default_branch_rule_on_both_platforms():
+    """With no branch keys, GitHub's environment and Azure DevOps' branch control both admit the
+    `main` branch only."""
+    from tests.conftest import OWNERS, plan
+
+    result = plan(
+        "dev",
+        **{
+            "mlinfra:deploymentIdentity": {"owners": OWNERS},
+            "mlinfra:ci": {
+                "platform": "both",
+                "github": {"repository": "contoso/churn-mlops"},
+                "azureDevOps": {"organizationUrl": "https://dev.azure.com/contoso", "project": "churn-mlops"},
+            },
+        },
+    )
+    policies = result.of_type(
+        "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+    )
+    github_branches = sorted(p.inputs["branchPattern"] for p in policies)
+    ado_branches = {check.inputs["allowedBranches"] for check in result.of_type(BRANCH)}
+    assert github_branches == ["main"] and ado_branches == {"refs/heads/main"}
