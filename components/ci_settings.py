@@ -38,7 +38,13 @@ class CiPlatform(StrEnum):
 
 
 class OidcSubjectFormat(StrEnum):
-    """How GitHub writes the repository into a job token's `sub` claim (ID-2, T-34)."""
+    """How GitHub writes the repository into a job token's `sub` claim (ID-2, T-34).
+
+    No default: GitHub's REST API tells it (`use_immutable_subject` of
+    `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`), but the provider's lookup of that
+    endpoint (`get_actions_repository_oidc_subject_claim_customization_template`) returns only
+    `use_default` and `include_claim_keys`, and `get_repository` has no creation or rename date.
+    """
 
     LEGACY = "legacy"
     """`repo:<owner>/<repo>:...`: repositories created before 2026-07-15 that did not opt in."""
@@ -108,9 +114,11 @@ class GitHubSettings(Settings):
     can_admins_bypass: StrictBool = False
     """Whether repository admins may skip the protection rules. Default false (GitHub's own default
     is true, P12)."""
-    oidc_subject_format: OidcSubjectFormat = OidcSubjectFormat.LEGACY
-    """`legacy` (default) or `immutable`: the `sub` format the repository's tokens carry. Repositories
-    created or renamed on or after 2026-07-15 use `immutable`; a mismatch makes every login fail."""
+    oidc_subject_format: OidcSubjectFormat
+    """`immutable` or `legacy`, as `gh api repos/<owner>/<repo>/actions/oidc/customization/sub --jq
+    .use_immutable_subject` answers (true: `immutable`, false: `legacy`; repositories created or
+    renamed on or after 2026-07-15 are `immutable` unless opted out). Required: none of the GitHub
+    provider's lookups tells the format, and a wrong one makes every login fail."""
 
     @model_validator(mode="after")
     def _reviewer_limit(self):

@@ -1,6 +1,7 @@
 """AzureDevOpsEnvironment under the mock engine, and the shipped Azure DevOps examples."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -175,7 +176,7 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
             "prod-github",
             GitHubEnvironmentArgs(
                 environment="prod",
-                settings=GitHubSettings(repository="contoso/churn"),
+                settings=GitHubSettings(repository="contoso/churn", oidc_subject_format="legacy"),
                 identity=identity,
                 secrets={},
                 variables={},
@@ -222,7 +223,8 @@ def test_the_both_platforms_example_has_one_credential_per_platform():
     views = environments_view(plan)
     assert sorted(v["platform"] for v in views) == ["azure-devops", "github"]
     subjects = {v["federatedCredential"]["subject"] for v in views}
-    assert len(subjects) == 2 and "repo:contoso/churn-mlops:environment:prod" in subjects
+    assert len(subjects) == 2
+    assert any(re.fullmatch(r"repo:contoso@\d+/churn-mlops@\d+:environment:prod", s) for s in subjects)
 
 
 def test_cli_plans_a_config_file_in_json():
@@ -320,7 +322,7 @@ def test_a_data_science_stage_gets_the_same_default_branch_rule_on_both_platform
             "mlinfra:deploymentIdentity": {"owners": OWNERS},
             "mlinfra:ci": {
                 "platform": "both",
-                "github": {"repository": "contoso/churn-mlops"},
+                "github": {"repository": "contoso/churn-mlops", "oidcSubjectFormat": "immutable"},
                 "azureDevOps": {"organizationUrl": "https://dev.azure.com/contoso", "project": "churn-mlops"},
             },
         },

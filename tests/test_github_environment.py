@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 
@@ -58,6 +59,7 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
 
 PROD = {
     "repository": "contoso/churn-mlops",
+    "oidcSubjectFormat": "legacy",
     "reviewers": {"users": ["alex-mle"], "teams": ["ml-engineers"]},
     "branchPolicy": {"branchPatterns": ["main", "release/*"], "tagPatterns": ["v*"]},
     "waitTimer": 5,
@@ -174,7 +176,10 @@ def test_fails_when_a_reviewer_lookup_fails_and_creates_no_environment(monkeypat
 def test_every_stack_has_its_github_environment(stack_plans, stack):
     [view] = [v for v in environments_view(stack_plans[stack]) if v["platform"] == "github"]
     assert view["name"] == stack
-    assert view["federatedCredential"]["subject"] == f"repo:{view['repository']}:environment:{stack}"
+    owner, name = view["repository"].split("/")
+    assert re.fullmatch(
+        rf"repo:{owner}@\d+/{name}@\d+:environment:{stack}", view["federatedCredential"]["subject"]
+    )
     assert view["secrets"] == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
     outputs = stack_plans[stack].outputs
     private = stack != "dev"
@@ -244,5 +249,16 @@ def test_immutable_subject_format_carries_the_owner_and_repository_ids():
     assert view["repository"] == "contoso/churn-mlops" and view["federatedCredential"]["subject"] == subject
 
 
-def test_legacy_is_the_default_subject_format():
+def test_legacy_format_when_the_stack_says_so():
     assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:prod"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stacks_trust_the_immutable_subject_of_a_new_repository(stack_plans, stack):
+    """The example repository is new (created after 2026-07-15), so its tokens carry
+    `repo:<owner>@<owner-id>/<repo>@<repo-id>:...` (github/docs PR 45221); the offline planner
+    answers the id lookups like GitHub would for it."""
+    subject = stack_plans[stack].one(APP_FIC).inputs["subject"]
+    owner_id = placeholder_number("github-user", "contoso")
+    repository_id = placeholder_number("github-repo", "contoso/churn-mlops")
+    assert subject == f"repo:contoso@{owner_id}/churn-mlops@{repository_id}:environment:{stack}"
