@@ -23,3 +23,4 @@ if stage.github_environment:
     pulumi.export("githubEnvironment", stage.github_environment.environment_name)
 if stage.azure_devops_environment:
     pulumi.export("serviceConnectionName", stage.azure_devops_environment.service_connection_name)
+    pulumi.export("variableGroupName", stage.azure_devops_environment.variable_group_name)

@@ -11,6 +11,17 @@ from components.roles import ROLES
 from components.settings_base import Guid, Settings, distinct
 
 
+def _owner_ids(values: list[str]) -> list[str]:
+    if not values:
+        raise ValueError("expected at least one object id")
+    seen: set[str] = set()
+    for value in values:
+        if value.lower() in seen:
+            raise ValueError(f"expected each object id once, {value} is listed twice (case-insensitively)")
+        seen.add(value.lower())
+    return values
+
+
 def _role_name(value: str) -> str:
     if value not in ROLES:
         raise ValueError(f"expected a built-in role of the catalog: {', '.join(ROLES)}")
@@ -81,6 +92,10 @@ class DeploymentIdentitySettings(Settings):
     client_secret_expiry: datetime.date | None = None
     """YYYY-MM-DD, within two years from today. Required with `client-secret`: the password stops
     working that day; rotate by moving the date (see README)."""
+    owners: Annotated[list[Guid], AfterValidator(_owner_ids)] | None = None
+    """Object ids (GUIDs) of the users or service principals that own the app registration and its
+    service principal: the identity that runs `pulumi up` for the stage, plus an administrator.
+    Required with `entra-application` (see README, first run); owners not listed are removed."""
     roles: ScopedRoles = DEFAULT_PIPELINE_ROLES
     """What the stage's pipelines may do. Default: AzureML Data Scientist on the workspace and
     Storage Blob Data Contributor on its storage account."""

@@ -1,20 +1,26 @@
 """`AzureDevOpsEnvironment`: the Azure DevOps environment and the workload-identity service
 connection one stage's pipelines deploy through.
 
-The connection uses workload identity federation with the stage's deployment identity and
-is scoped to the stage's resource group (ADO-1). The identity's federated credential is
+The connection uses workload identity federation with the stage's deployment identity
+(ADO-1). It names no resource group: the provider accepts `resource_group` only for an
+automatic connection and refuses it next to `credentials` (ConflictsWith). What the
+connection may do is what the identity's role assignments allow, which are narrower than the
+resource group. The identity's federated credential is
 built from the connection's own issuer and subject outputs, never by hand: Azure DevOps
 changed both formats (P16). The checks live on the environment and on the connection
-(approvals, branch control, exclusive lock: ADO-3), and only the listed pipelines are
-authorized, never "all pipelines" (ADO-2).
+(approvals, branch control, exclusive lock: ADO-3). A variable group carries the values a
+GitHub environment gets as variables. Only the listed pipelines are authorized on the
+environment, the connection and the variable group, never "all pipelines" (ADO-2).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_azuredevops as ado
 
 from components.ci_settings import AzureDevOpsSettings
+from components.credential_names import azure_devops_credential_name
 from components.deployment_identity import DeploymentIdentity
 
 
@@ -32,13 +38,16 @@ class AzureDevOpsEnvironmentArgs:
     """Subscription the connection targets."""
     tenant_id: str
     """Tenant of the deployment identity."""
-    resource_group_name: pulumi.Input[str]
-    """The connection's scope (ADO-1: never the whole subscription)."""
+    variable_group_name: str
+    """Name of the stage's variable group."""
+    variables: Mapping[str, str]
+    """Pipeline variables by name (not secret: workspace, resource group, region); at least one."""
 
 
 class AzureDevOpsEnvironment(pulumi.ComponentResource):
     service_connection_id: pulumi.Output[str]
     service_connection_name: str
+    variable_group_name: str
 
     def __init__(
         self, name: str, args: AzureDevOpsEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -69,17 +78,30 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             azurerm_spn_tenantid=args.tenant_id,
             azurerm_subscription_id=args.subscription_id,
             azurerm_subscription_name=f"{args.environment} ({args.subscription_id})",
-            resource_group=args.resource_group_name,
+            # No `resource_group`: it ConflictsWith `credentials` (manual WIF) in the provider.
             description=f"Stage {args.environment}, workload identity federation: managed by Pulumi",
             opts=child,
         )
         args.identity.trust(
             f"{name}-federation",
-            credential_name=f"ado-{settings.project}-{args.service_connection_name}".replace(" ", "-")[:120],
+            credential_name=azure_devops_credential_name(settings.project, args.service_connection_name),
             issuer=connection.workload_identity_federation_issuer,  # P16: read back, never hand-built
             subject=connection.workload_identity_federation_subject,
             description=f"Azure DevOps service connection {args.service_connection_name} of project {settings.project}",
             parent=self,
+        )
+
+        variable_group = ado.VariableGroup(
+            f"{name}-variables",
+            project_id=project_id,
+            name=args.variable_group_name,
+            description=f"Stage {args.environment}: where its pipelines deploy; managed by Pulumi",
+            allow_access=False,  # ADO-2: true would open it to every pipeline of the project
+            variables=[
+                ado.VariableGroupVariableArgs(name=variable, value=value)
+                for variable, value in args.variables.items()
+            ],
+            opts=child,
         )
 
         for kind, target in (("environment", environment.id), ("endpoint", connection.id)):
@@ -102,8 +124,8 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                 target_resource_id=target,
                 display_name=f"Only {', '.join(settings.allowed_branches)} deploy to {args.environment}",
                 allowed_branches=",".join(settings.allowed_branches),
-                verify_branch_protection=True,
-                ignore_unknown_protection_status=False,
+                verify_branch_protection=settings.verify_branch_protection,
+                ignore_unknown_protection_status=settings.ignore_unknown_protection_status,
                 opts=child,
             )
             if settings.exclusive_lock:
@@ -114,6 +136,12 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     target_resource_id=target,
                     opts=child,
                 )
+
+        for kind, target in (
+            ("environment", environment.id),
+            ("endpoint", connection.id),
+            ("variablegroup", variable_group.id),
+        ):
             for pipeline in settings.pipelines:  # ADO-2: each pipeline by id, never all
                 ado.PipelineAuthorization(
                     f"{name}-{kind}-pipeline-{pipeline}",
@@ -124,6 +152,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     opts=child,
                 )
 
+        self.variable_group_name = args.variable_group_name
         self.service_connection_id = connection.id
         self.service_connection_name = args.service_connection_name
         self.register_outputs({"serviceConnectionId": self.service_connection_id})

@@ -38,7 +38,13 @@ class CiPlatform(StrEnum):
 
 
 class OidcSubjectFormat(StrEnum):
-    """How GitHub writes the repository into a job token's `sub` claim (ID-2, T-34)."""
+    """How GitHub writes the repository into a job token's `sub` claim (ID-2, T-34).
+
+    No default: GitHub's REST API tells it (`use_immutable_subject` of
+    `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`), but the provider's lookup of that
+    endpoint (`get_actions_repository_oidc_subject_claim_customization_template`) returns only
+    `use_default` and `include_claim_keys`, and `get_repository` has no creation or rename date.
+    """
 
     LEGACY = "legacy"
     """`repo:<owner>/<repo>:...`: repositories created before 2026-07-15 that did not opt in."""
@@ -108,9 +114,11 @@ class GitHubSettings(Settings):
     can_admins_bypass: StrictBool = False
     """Whether repository admins may skip the protection rules. Default false (GitHub's own default
     is true, P12)."""
-    oidc_subject_format: OidcSubjectFormat = OidcSubjectFormat.LEGACY
-    """`legacy` (default) or `immutable`: the `sub` format the repository's tokens carry. Repositories
-    created or renamed on or after 2026-07-15 use `immutable`; a mismatch makes every login fail."""
+    oidc_subject_format: OidcSubjectFormat
+    """`immutable` or `legacy`, as `gh api repos/<owner>/<repo>/actions/oidc/customization/sub --jq
+    .use_immutable_subject` answers (true: `immutable`, false: `legacy`; repositories created or
+    renamed on or after 2026-07-15 are `immutable` unless opted out). Required: none of the GitHub
+    provider's lookups tells the format, and a wrong one makes every login fail."""
 
     @model_validator(mode="after")
     def _reviewer_limit(self):
@@ -141,6 +149,9 @@ class AzureDevOpsSettings(Settings):
     """Name of the Azure DevOps project that holds the pipelines. Required."""
     service_connection_name: Annotated[StrictStr, Field(min_length=1, max_length=80)] | None = None
     """Name of the Azure Resource Manager service connection. Default `spn-aml-workspace-<stage>`."""
+    variable_group_name: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+    """Name of the variable group that carries the stage's pipeline variables (the values a GitHub
+    environment gets as variables). Default `aml-workspace-<stage>`."""
     approvers: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], AfterValidator(distinct)] = Field(
         default_factory=list
     )
@@ -153,13 +164,20 @@ class AzureDevOpsSettings(Settings):
     ] = Field(default_factory=lambda: ["refs/heads/main"])
     """Fully qualified refs that may use the environment and connection (branch control, ADO-3).
     Default `refs/heads/main`."""
+    verify_branch_protection: StrictBool = True
+    """Whether branch control also requires the run's branch to have branch protection (Azure
+    DevOps "Verify branch protection", ADO-3). Default true."""
+    ignore_unknown_protection_status: StrictBool = False
+    """Whether a run still passes branch control when Azure DevOps cannot tell whether its branch is
+    protected. Default false: an unknown status fails the check (ADO-3). Set true only if runs from a
+    repository whose protection Azure DevOps cannot read are blocked, and keep approvals on."""
     exclusive_lock: StrictBool = True
     """Whether runs against the stage are serialized (one at a time, ADO-3). Default true."""
     pipelines: Annotated[list[Annotated[StrictInt, Field(ge=1)]], AfterValidator(distinct)] = Field(
         default_factory=list
     )
-    """Ids of the pipeline definitions authorized to use the environment and connection; never all
-    pipelines (ADO-2). Default none: every pipeline must then be authorized by hand."""
+    """Ids of the pipeline definitions authorized to use the environment, connection and variable
+    group; never all pipelines (ADO-2). Default none: every pipeline must then be authorized by hand."""
 
 
 class CiSettings(Settings):

@@ -28,6 +28,11 @@ from components.access_settings import (
     Persona,
 )
 from components.ci_settings import CiSettings
+from components.credential_names import (
+    azure_devops_credential_name,
+    collisions,
+    github_credential_name,
+)
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
 from components.regions import REGION_CODES
@@ -220,6 +225,8 @@ def _check_consistency(namespace: str, config: StageConfig) -> None:
             _ = config.names  # computing the names runs the naming rules
         except NamingError as error:
             problems.append(f"workload: got {json.dumps(config.workload)}; {error}")
+        else:
+            problems += collisions(credential_names(config))
     if problems:
         raise ConfigError(
             "invalid stack config: " + "; ".join(f"{namespace}:{problem}" for problem in problems)
@@ -285,11 +292,43 @@ def _access_problems(config: StageConfig) -> list[str]:
     for name, persona in config.personas.items():
         if persona.outside_dev_reason and name != DATA_SCIENTISTS:
             problems.append(f"personas.{name}.outsideDevReason: only the {DATA_SCIENTISTS} persona takes it")
+    problems += _keyless_storage_problems(config)
     engineers = config.personas.get(ML_ENGINEERS)
     if config.stage in PRODUCTION_STAGES and not (engineers and engineers.roles.items()):
         problems.append(
             f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)"
         )
+    return problems
+
+
+KEYLESS_DATA_ROLES = (
+    ("blob", ("Storage Blob Data Contributor", "Storage Blob Data Reader")),
+    ("file", ("Storage File Data Privileged Contributor", "Storage File Data Privileged Reader")),
+)
+"""What a person using a workspace whose storage takes no shared keys needs on that storage, per
+service, either role of each pair (Microsoft Learn, machine-learning/how-to-disable-local-auth-storage)."""
+
+
+def _keyless_storage_problems(config: StageConfig) -> list[str]:
+    """With shared keys off, studio, notebooks and compute instances reach the default storage with
+    the user's own identity, so every persona that uses the workspace needs its data roles."""
+    if config.storage.shared_key_access_enabled:
+        return []
+    problems = []
+    for name, persona in config.personas.items():
+        roles = persona.roles
+        uses_workspace = roles.workspace or any(role.startswith("AzureML") for role in roles.resource_group)
+        if not uses_workspace:
+            continue
+        held = set(roles.storage_account) | set(roles.resource_group)
+        missing = [options for _, options in KEYLESS_DATA_ROLES if not held & set(options)]
+        if missing:
+            services = " and ".join(service for service, options in KEYLESS_DATA_ROLES if options in missing)
+            problems.append(
+                f"personas.{name}.roles.storageAccount: got {json.dumps(roles.storage_account)}; a persona with a "
+                f"workspace role needs {services} data roles where storage.sharedKeyAccessEnabled is false "
+                f"(AML key-less storage): add {', and '.join(f'{a} or {b}' for a, b in missing)}"
+            )
     return problems
 
 
@@ -332,7 +371,43 @@ def _ci_problems(config: StageConfig) -> list[str]:
     return problems
 
 
+def credential_names(config: StageConfig) -> dict[str, str]:
+    """The federated credential names the stage's CI environments give its identity, by the
+    config key they are built from (one identity holds them all, so they must differ)."""
+    ci = config.ci
+    names: dict[str, str] = {}
+    if ci and ci.github:
+        names["ci.github.repository"] = github_credential_name(
+            ci.github.owner, ci.github.name, config.stage.value
+        )
+    if ci and ci.azure_dev_ops:
+        devops = ci.azure_dev_ops
+        names["ci.azureDevOps.serviceConnectionName"] = azure_devops_credential_name(
+            devops.project, devops.service_connection_name or config.names.service_connection
+        )
+    return names
+
+
 def _identity_problems(config: StageConfig) -> list[str]:
+    return _owner_problems(config) + _secret_problems(config)
+
+
+def _owner_problems(config: StageConfig) -> list[str]:
+    """The app's owners are config, never the ambient caller: the azuread provider removes every
+    owner not in config on each update (application_resource.go), so a run by another identity
+    would otherwise lock the stage's deployer out."""
+    identity = config.deployment_identity
+    if identity.kind == IdentityKind.ENTRA_APPLICATION and identity.owners is None:
+        return [
+            "deploymentIdentity.owners: required with kind 'entra-application'; expected the object ids "
+            "(GUIDs) of the service principal that runs `pulumi up` for this stage and of an administrator"
+        ]
+    if identity.kind != IdentityKind.ENTRA_APPLICATION and identity.owners is not None:
+        return [f"deploymentIdentity.owners: a {identity.kind} has no owners; remove it"]
+    return []
+
+
+def _secret_problems(config: StageConfig) -> list[str]:
     identity = config.deployment_identity
     expiry = identity.client_secret_expiry
     if identity.credential != CredentialMode.CLIENT_SECRET:
@@ -403,7 +478,7 @@ def _allowed_keys(model: type[BaseModel]) -> str:
 
 def _what_is_allowed(field) -> str:
     """The first sentence of a field's docstring, which states what it accepts."""
-    return (field.description or "").split(". ")[0].rstrip(".")
+    return " ".join((field.description or "").split()).split(". ")[0].rstrip(".")  # one line
 
 
 def _describe(namespace: str, detail: ErrorDetails) -> str:

@@ -10,7 +10,7 @@ when the stage asks for `client-secret`, with an expiry, and only as a Pulumi se
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -38,6 +38,8 @@ class DeploymentIdentityArgs:
     """Default: federated only, no secret."""
     client_secret_expiry: datetime.date | None = None
     """End date of the client secret; required with `client-secret`."""
+    owners: Sequence[str] = ()
+    """Object ids owning the app and its service principal; required for an Entra application."""
 
 
 class DeploymentIdentity(pulumi.ComponentResource):
@@ -74,21 +76,26 @@ class DeploymentIdentity(pulumi.ComponentResource):
         else:
             import pulumi_azuread as azuread  # loaded only for this kind (start-up cost, P8)
 
-            # Whoever runs `pulumi up` stays owner, so a deployer with Application.ReadWrite.OwnedBy
-            # keeps control (P17); the pipeline identity itself is never an owner (ID-6).
-            deployer = azuread.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            # Owners come from config, never from whoever runs this: the provider removes every
+            # owner not listed, so an ambient caller would flip them on each run by another
+            # identity and lock out an Application.ReadWrite.OwnedBy deployer (P17). Leaving them
+            # out is no better: the provider then removes the caller after creating the app.
+            # The pipeline identity itself is never an owner (ID-6).
+            if not args.owners:
+                raise ValueError("an Entra application needs owners (mlinfra:deploymentIdentity.owners)")
+            owners = list(args.owners)
             application = azuread.Application(
                 f"{name}-app",
                 display_name=args.display_name,
                 sign_in_audience="AzureADMyOrg",  # single tenant: required by ADO's WIF issuer (P16)
-                owners=[deployer.object_id],
+                owners=owners,
                 prevent_duplicate_names=True,
                 opts=child,
             )
             principal = azuread.ServicePrincipal(
                 f"{name}-sp",
                 client_id=application.client_id,
-                owners=[deployer.object_id],
+                owners=owners,
                 opts=child,
             )
             self.application_id = application.id
@@ -120,7 +127,10 @@ class DeploymentIdentity(pulumi.ComponentResource):
         """Let tokens from `issuer` whose subject is exactly `subject` sign in as this identity.
 
         The credential is a child of `parent` (the CI environment it serves), so the plan shows
-        it next to the environment whose name its subject carries.
+        it next to the environment whose name its subject carries. Its name is create-only and
+        issuer + subject must be unique per identity, so a replacement (a renamed project or
+        connection) must delete the old credential first: created first, the new one would
+        carry the same issuer and subject and be refused.
         """
         audiences = [TOKEN_EXCHANGE_AUDIENCE]
         if self._managed_identity is not None:
@@ -134,7 +144,9 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 audiences=audiences,
                 # P15: Azure rejects concurrent credential writes on one managed identity.
                 opts=pulumi.ResourceOptions(
-                    parent=parent, depends_on=[self._last_credential] if self._last_credential else None
+                    parent=parent,
+                    depends_on=[self._last_credential] if self._last_credential else None,
+                    delete_before_replace=True,  # see `trust`
                 ),
             )
         else:
@@ -148,7 +160,9 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 issuer=issuer,
                 subject=subject,
                 audiences=audiences,
-                opts=pulumi.ResourceOptions(parent=parent, provider=self.get_provider("azuread::")),
+                opts=pulumi.ResourceOptions(
+                    parent=parent, provider=self.get_provider("azuread::"), delete_before_replace=True
+                ),
             )
         self._last_credential = credential
         return credential

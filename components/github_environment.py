@@ -15,6 +15,7 @@ import pulumi
 import pulumi_github as github
 
 from components.ci_settings import GitHubSettings, OidcSubjectFormat
+from components.credential_names import github_credential_name
 from components.deployment_identity import DeploymentIdentity
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
@@ -111,9 +112,7 @@ class GitHubEnvironment(pulumi.ComponentResource):
             subject = environment.environment.apply(lambda env: github_subject(settings.repository, env))
         args.identity.trust(
             f"{name}-federation",
-            credential_name=f"github-{settings.owner}-{settings.name}-{args.environment}".replace(".", "-")[
-                :120
-            ],
+            credential_name=github_credential_name(settings.owner, settings.name, args.environment),
             issuer=GITHUB_OIDC_ISSUER,
             subject=subject,
             description=f"GitHub Actions jobs of {settings.repository} bound to environment {args.environment}",

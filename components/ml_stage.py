@@ -17,6 +17,21 @@ from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.stage_network import StageNetwork, StageNetworkArgs
 
 
+def pipeline_variables(config: StageConfig) -> dict[str, str]:
+    """What a pipeline needs to find the stage, the same on both platforms: GitHub environment
+    variables, Azure DevOps variable group. Plan-time names, not outputs: a variable that only
+    names the workspace need not wait minutes for it to be created (shallower deployment graph)."""
+    names = config.names
+    return {
+        "AZUREML_WORKSPACE_NAME": names.workspace,
+        "AZURE_RESOURCE_GROUP": names.resource_group,
+        "AZURE_LOCATION": config.location,
+        # Lets a job check it runs where the stage is reachable (private stages).
+        "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
+        **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci and config.ci.runner_group else {}),
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class MlStageArgs:
     config: StageConfig
@@ -80,6 +95,7 @@ class MlStage(pulumi.ComponentResource):
             f"{name}-ml",
             MlWorkspaceArgs(
                 names=names,
+                subscription_id=config.subscription_id,
                 resource_group_name=group.name,
                 location=config.location,
                 tenant_id=config.tenant_id,
@@ -117,6 +133,7 @@ class MlStage(pulumi.ComponentResource):
                 kind=identity_settings.kind,
                 credential=identity_settings.credential,
                 client_secret_expiry=identity_settings.client_secret_expiry,
+                owners=identity_settings.owners or (),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=providers),
         )
@@ -150,7 +167,7 @@ class MlStage(pulumi.ComponentResource):
         ci = config.ci
         self.github_environment = self._github_environment(name, config) if ci and ci.github else None
         self.azure_devops_environment = (
-            self._azure_devops_environment(name, config, group.name) if ci and ci.azure_dev_ops else None
+            self._azure_devops_environment(name, config) if ci and ci.azure_dev_ops else None
         )
 
         self.resource_group_name = group.name
@@ -167,7 +184,7 @@ class MlStage(pulumi.ComponentResource):
             GitHubEnvironmentArgs,
         )
 
-        settings, names = config.ci.github, config.names
+        settings = config.ci.github
         secrets = {
             "AZURE_CLIENT_ID": self.identity.client_id,
             "AZURE_TENANT_ID": config.tenant_id,
@@ -193,25 +210,12 @@ class MlStage(pulumi.ComponentResource):
                 settings=settings,
                 identity=self.identity,
                 secrets=secrets,
-                # Plan-time names, not outputs: a variable that only names the workspace need
-                # not wait minutes for it to be created (shallower deployment graph).
-                variables={
-                    "AZUREML_WORKSPACE_NAME": names.workspace,
-                    "AZURE_RESOURCE_GROUP": names.resource_group,
-                    "AZURE_LOCATION": config.location,
-                    # Lets a job check it runs where the stage is reachable (private stages).
-                    "AZUREML_NETWORK": "public"
-                    if config.network.public_network_access_enabled
-                    else "private",
-                    **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci.runner_group else {}),
-                },
+                variables=pipeline_variables(config),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
         )
 
-    def _azure_devops_environment(
-        self, name: str, config: StageConfig, resource_group_name: pulumi.Input[str]
-    ) -> pulumi.ComponentResource:
+    def _azure_devops_environment(self, name: str, config: StageConfig) -> pulumi.ComponentResource:
         """The stage's Azure DevOps environment and workload-identity service connection."""
         import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
 
@@ -235,7 +239,8 @@ class MlStage(pulumi.ComponentResource):
                 identity=self.identity,
                 subscription_id=config.subscription_id,
                 tenant_id=config.tenant_id,
-                resource_group_name=resource_group_name,
+                variable_group_name=settings.variable_group_name or config.names.variable_group,
+                variables=pipeline_variables(config),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
         )

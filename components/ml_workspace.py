@@ -23,8 +23,10 @@ from pulumi_azure_native import (
     machinelearningservices as mls,
 )
 
+from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
 from components.naming import StageNames
 from components.network_settings import NetworkSettings
+from components.roles import ROLES
 from components.stage_network import PrivateLink, private_endpoint
 from components.workspace_settings import (
     ContainerRegistrySettings,
@@ -48,6 +50,8 @@ class _Placement(TypedDict):
 class MlWorkspaceArgs:
     names: StageNames
     """Physical names of the resources (see `components.naming`)."""
+    subscription_id: str
+    """Subscription of the role definitions the workspace's identity is granted."""
     resource_group_name: pulumi.Input[str]
     """Resource group every resource goes into."""
     location: str
@@ -212,6 +216,13 @@ class MlWorkspace(pulumi.ComponentResource):
 
         if args.private_link is not None:
             # One endpoint per sub-resource a workspace user reaches (ML-2, ST-2, KV-4, ACR-3).
+            workspace_identity = Principal(
+                key=args.names.workspace,
+                object_id=workspace.identity.apply(lambda identity: identity.principal_id),
+                type=PrincipalType.SERVICE_PRINCIPAL,
+                holder=HolderKind.IDENTITY,
+                label=args.names.workspace,
+            )
             for role, target_name, target, group in (
                 ("workspace", args.names.workspace, workspace, "amlworkspace"),
                 ("storage", args.names.storage_account, account, "blob"),
@@ -219,14 +230,26 @@ class MlWorkspace(pulumi.ComponentResource):
                 ("keyvault", args.names.key_vault, vault, "vault"),
                 ("registry", args.names.container_registry, registry, "registry"),
             ):
-                private_endpoint(
+                endpoint_name = args.names.private_endpoint(target_name, group)
+                endpoint = private_endpoint(
                     f"{name}-{role}-{group}-endpoint",
-                    endpoint_name=args.names.private_endpoint(target_name, group),
+                    endpoint_name=endpoint_name,
                     target_id=target.id,
                     group=group,
                     link=args.private_link,
                     parent=self,
                 )
+                if role == "storage" and not public:
+                    # Studio reaches a storage account without public access through these
+                    # endpoints only with the workspace identity's Reader on both (how-to-managed-network).
+                    grant(
+                        name,
+                        subscription_id=args.subscription_id,
+                        principal=workspace_identity,
+                        role=ROLES["Reader"],
+                        scope=Scope(f"{group}PrivateEndpoint", endpoint_name, endpoint.id),
+                        parent=self,
+                    )
 
         self.workspace_id = workspace.id
         self.workspace_name = workspace.name

@@ -131,6 +131,8 @@ class StageNames:
     """Network a private stage creates for its private endpoints (when it creates one)."""
     service_connection: str
     """Default name of the stage's Azure DevOps service connection (the classic `spn-aml-workspace-<stage>`)."""
+    variable_group: str
+    """Default name of the stage's Azure DevOps variable group."""
 
     def private_endpoint(self, resource_name: str, group: str) -> str:
         """Name of the private endpoint of sub-resource `group` of `resource_name`."""
@@ -174,4 +176,8 @@ def stage_names(
         "virtual_network": f"vnet-{workload}-{stage}-{region}",
     }
     checked = {field: RULES[field].check(name) for field, name in names.items()}
-    return StageNames(**checked, service_connection=f"spn-aml-workspace-{stage}")
+    return StageNames(
+        **checked,
+        service_connection=f"spn-aml-workspace-{stage}",
+        variable_group=f"aml-workspace-{stage}",
+    )

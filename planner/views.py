@@ -150,6 +150,9 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
         children = _children(plan, component.urn)
         env = next(r for r in children if r.type == "azuredevops:index/environment:Environment")
         connection = next(r for r in children if r.type.endswith("ServiceEndpointAzureRM"))
+        variable_group = next(
+            (r for r in children if r.type == "azuredevops:index/variableGroup:VariableGroup"), None
+        )
         checks = []
         for resource in children:
             kind = {
@@ -182,7 +185,10 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
                 "serviceConnection": {
                     "name": connection.inputs.get("serviceEndpointName"),
                     "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),
-                    "scope": connection.inputs.get("resourceGroup"),
+                    # Manual WIF has no resource-group scope: ADO shows the subscription, and the
+                    # identity's role assignments bound what the connection can do.
+                    "scope": connection.inputs.get("resourceGroup")
+                    or f"/subscriptions/{connection.inputs.get('azurermSubscriptionId')}",
                 },
                 "approvers": approvals[0]["approvers"] if approvals else [],
                 "branchPolicy": next(
@@ -193,7 +199,11 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
                     {r.inputs.get("pipelineId") for r in children if r.type.endswith("PipelineAuthorization")}
                 ),
                 "secrets": [],
-                "variables": {},
+                "variableGroup": variable_group.inputs.get("name") if variable_group else None,
+                "variables": {
+                    v.get("name"): v.get("value")
+                    for v in (variable_group.inputs.get("variables", []) if variable_group else [])
+                },
                 "federatedCredential": _federation(children),
                 "urn": component.urn,
             }

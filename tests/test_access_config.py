@@ -4,11 +4,12 @@ Each refusal stops the program before any resource is registered, with one line 
 """
 
 import datetime
+import json
 
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import plan
+from tests.conftest import OWNERS, plan
 
 DS = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
 MLE = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
@@ -41,7 +42,10 @@ def test_data_scientists_outside_dev_with_a_reason_are_granted():
     personas = {
         "dataScientists": {
             "groupObjectId": DS,
-            "roles": {"workspace": ["AzureML Data Scientist"]},
+            "roles": {
+                "workspace": ["AzureML Data Scientist"],
+                "storageAccount": ["Storage Blob Data Reader", "Storage File Data Privileged Reader"],
+            },
             "outsideDevReason": "model validation sign-off, ticket ML-1234",
         },
         "mlEngineers": ENGINEERS,
@@ -86,7 +90,9 @@ def test_fails_when_a_role_that_grants_access_is_given(role):
 
 
 def test_fails_when_the_deployment_identity_gets_owner():
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Owner"]}}})
+    message = refused(
+        "dev", **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Owner"]}}}
+    )
     assert 'mlinfra:deploymentIdentity.roles.resourceGroup: got "Owner"' in message
 
 
@@ -98,7 +104,10 @@ def test_fails_when_a_human_group_gets_a_privileged_role(role):
 
 
 def test_the_deployment_identity_may_hold_contributor_on_the_resource_group():
-    result = plan("dev", **{"mlinfra:deploymentIdentity": {"roles": {"resourceGroup": ["Contributor"]}}})
+    result = plan(
+        "dev",
+        **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Contributor"]}}},
+    )
     assignments = result.of_type("azure-native:authorization:RoleAssignment")
     assert any(
         r.inputs["roleDefinitionId"].endswith("b24988ac-6180-42a0-ab88-20f7382dd24c")
@@ -172,7 +181,9 @@ def test_fails_when_client_secret_is_asked_of_a_managed_identity():
 
 
 def test_fails_when_client_secret_has_no_expiry():
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret"}})
+    message = refused(
+        "dev", **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "credential": "client-secret"}}
+    )
     assert (
         "mlinfra:deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'" in message
     )
@@ -181,20 +192,20 @@ def test_fails_when_client_secret_has_no_expiry():
 @pytest.mark.parametrize("days", [0, -1, 731])
 def test_fails_when_client_secret_expiry_is_out_of_range(days):
     expiry = (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
-    identity = {"credential": "client-secret", "clientSecretExpiry": expiry}
+    identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": expiry}
     message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
     assert f'mlinfra:deploymentIdentity.clientSecretExpiry: got "{expiry}"' in message
 
 
 def test_fails_when_client_secret_expiry_is_not_a_date():
-    identity = {"credential": "client-secret", "clientSecretExpiry": "next year"}
+    identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": "next year"}
     assert 'mlinfra:deploymentIdentity.clientSecretExpiry: got "next year"' in refused(
         "dev", **{"mlinfra:deploymentIdentity": identity}
     )
 
 
 def test_fails_when_an_expiry_is_set_for_federated_credentials():
-    identity = {"credential": "federated", "clientSecretExpiry": "2027-01-01"}
+    identity = {"owners": OWNERS, "credential": "federated", "clientSecretExpiry": "2027-01-01"}
     assert "clientSecretExpiry: set without credential 'client-secret'" in refused(
         "dev", **{"mlinfra:deploymentIdentity": identity}
     )
@@ -204,3 +215,77 @@ def test_fails_when_an_expiry_is_set_for_federated_credentials():
 def test_fails_when_an_identity_setting_is_unknown(key, value):
     message = refused("dev", **{"mlinfra:deploymentIdentity": {key: value}})
     assert f'mlinfra:deploymentIdentity.{key}: got "{value}"' in message
+
+
+def test_fails_when_an_entra_application_has_no_owners():
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {"kind": "entra-application"}})
+    assert "mlinfra:deploymentIdentity.owners: required with kind 'entra-application'" in message
+
+
+@pytest.mark.parametrize(
+    "owners,expected",
+    [
+        ([], "expected at least one object id"),
+        (["not-a-guid"], "expected a GUID"),
+        ([OWNERS[0], OWNERS[0].upper()], "listed twice"),
+        ("d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6", "valid list"),
+    ],
+)
+def test_fails_when_owners_are_not_distinct_object_ids(owners, expected):
+    message = refused("dev", **{"mlinfra:deploymentIdentity": {"owners": owners}})
+    assert "mlinfra:deploymentIdentity.owners" in message and expected in message
+
+
+def test_fails_when_a_managed_identity_is_given_owners():
+    identity = {"kind": "managed-identity", "owners": OWNERS}
+    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    assert "mlinfra:deploymentIdentity.owners: a managed-identity has no owners; remove it" in message
+
+
+KEYLESS = {"sharedKeyAccessEnabled": False}
+
+
+@pytest.mark.parametrize(
+    "storage_roles,missing",
+    [
+        ([], "add Storage Blob Data Contributor or Storage Blob Data Reader"),
+        (
+            ["Storage Blob Data Reader"],
+            "add Storage File Data Privileged Contributor or Storage File Data Privileged Reader",
+        ),
+        (
+            ["Storage File Data Privileged Reader"],
+            "add Storage Blob Data Contributor or Storage Blob Data Reader",
+        ),
+    ],
+)
+def test_fails_when_a_workspace_persona_lacks_data_roles_on_keyless_storage(storage_roles, missing):
+    """MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-disable-local-auth-storage.md:
+    users of a workspace whose storage has shared keys disabled need Storage Blob Data Contributor
+    (or Reader) and Storage File Data Privileged Contributor (or Reader)."""
+    personas = {
+        "mlEngineers": {
+            "groupObjectId": MLE,
+            "roles": {"workspace": ["AzureML Data Scientist"], "storageAccount": storage_roles},
+        }
+    }
+    message = refused("preprod", **{"mlinfra:personas": personas})
+    assert f"mlinfra:personas.mlEngineers.roles.storageAccount: got {json.dumps(storage_roles)}" in message
+    assert missing in message
+
+
+def test_data_roles_on_the_resource_group_count_and_keyed_storage_needs_none():
+    personas = {
+        "mlEngineers": {
+            "groupObjectId": MLE,
+            "roles": {
+                "workspace": ["AzureML Data Scientist"],
+                "resourceGroup": ["Storage Blob Data Reader", "Storage File Data Privileged Reader"],
+            },
+        }
+    }
+    assert plan("preprod", **{"mlinfra:personas": personas}).of_type(
+        "azure-native:authorization:RoleAssignment"
+    )
+    keyed = {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["AzureML Data Scientist"]}}}
+    assert plan("dev", **{"mlinfra:personas": keyed}).of_type("azure-native:authorization:RoleAssignment")

@@ -1,8 +1,11 @@
 """AzureDevOpsEnvironment under the mock engine, and the shipped Azure DevOps examples."""
 
 import json
+import re
 import subprocess
 import sys
+
+import pytest
 
 from components.access_settings import IdentityKind
 from components.azure_devops_environment import (
@@ -13,7 +16,7 @@ from components.ci_settings import AzureDevOpsSettings
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from planner.recorder import plan_stack
 from planner.views import environments_view
-from tests.conftest import PROJECT_DIR, run_program
+from tests.conftest import OWNERS, PROJECT_DIR, run_program
 
 CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
 ENVIRONMENT = "azuredevops:index/environment:Environment"
@@ -25,6 +28,8 @@ APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFeder
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 SUB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+VARIABLES = {"AZUREML_WORKSPACE_NAME": "mlw-churn-prod-weu", "AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"}
+VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 SETTINGS = {
     "organizationUrl": "https://dev.azure.com/contoso",
     "project": "churn-mlops",
@@ -42,6 +47,7 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
                 resource_group_name="rg-churn-prod-weu",
                 location="westeurope",
                 tags={},
+                owners=OWNERS,
                 kind=kind,
             ),
         )
@@ -54,20 +60,38 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
-                resource_group_name="rg-churn-prod-weu",
+                variable_group_name="aml-workspace-prod",
+                variables=VARIABLES,
             ),
         )
 
     return run_program(program, "prod")
 
 
-def test_connection_uses_workload_identity_scoped_to_the_resource_group():
+def test_connection_uses_workload_identity_with_the_stage_identity():
     connection = build().one(CONNECTION).inputs
     assert connection["serviceEndpointName"] == "spn-aml-workspace-prod"
     assert connection["serviceEndpointAuthenticationScheme"] == "WorkloadIdentityFederation"
-    assert connection["resourceGroup"] == "rg-churn-prod-weu"  # ADO-1: never the subscription
     assert connection["azurermSubscriptionId"] == SUB and connection["azurermSpnTenantid"] == TENANT
     assert set(connection["credentials"]) == {"serviceprincipalid"}  # no key: federation only
+
+
+def test_connection_never_sends_resource_group_next_to_credentials():
+    """`resource_group` has `ConflictsWith: []string{"credentials", "azurerm_management_group_id"}`
+    and `credentials` has `ConflictsWith: []string{"resource_group"}`
+    (microsoft/terraform-provider-azuredevops
+    azuredevops/internal/service/serviceendpoint/resource_serviceendpoint_azurerm.go): a manual
+    WIF connection (credentials given) with a resource group fails provider validation at
+    `pulumi up`. The identity's role assignments bound what the connection can do instead."""
+    conflicts = {"resourceGroup": {"credentials", "azurermManagementGroupId"}}
+    for plan_ in (
+        build(),
+        plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / "examples/azure-devops/Pulumi.prod.yaml"),
+    ):
+        connection = plan_.one(CONNECTION).inputs
+        for key, others in conflicts.items():
+            assert not (key in connection and others & set(connection)), (key, sorted(connection))
+        assert "resourceGroup" not in connection
 
 
 def test_federated_credential_comes_from_the_connection_outputs():
@@ -93,7 +117,7 @@ def test_environment_and_connection_both_carry_approval_branch_control_and_lock(
             and approval.inputs["minimumRequiredApprovers"] == 1
         )
         assert len(approval.inputs["approvers"]) == 1
-    for branch in result.of_type(BRANCH):
+    for branch in result.of_type(BRANCH):  # the defaults: fail closed
         assert branch.inputs["allowedBranches"] == "refs/heads/main"
         assert (
             branch.inputs["verifyBranchProtection"] is True
@@ -107,12 +131,17 @@ def test_environment_and_connection_both_carry_approval_branch_control_and_lock(
 
 
 def test_only_the_listed_pipelines_are_authorized():
+    """PipelineAuthorization `type` is one of endpoint, queue, variablegroup, environment,
+    repository (microsoft/terraform-provider-azuredevops
+    azuredevops/internal/service/build/resource_pipeline_authorization.go)."""
     authorizations = build().of_type(AUTHORIZATION)
     assert sorted((a.inputs["type"], a.inputs["pipelineId"]) for a in authorizations) == [
         ("endpoint", 42),
         ("endpoint", 43),
         ("environment", 42),
         ("environment", 43),
+        ("variablegroup", 42),
+        ("variablegroup", 43),
     ]
     assert all("pipelineId" in a.inputs for a in authorizations)  # ADO-2: never all pipelines
 
@@ -139,6 +168,7 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
                 resource_group_name="rg",
                 location="westeurope",
                 tags={},
+                owners=OWNERS,
                 kind=IdentityKind.MANAGED_IDENTITY,
             ),
         )
@@ -146,7 +176,7 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
             "prod-github",
             GitHubEnvironmentArgs(
                 environment="prod",
-                settings=GitHubSettings(repository="contoso/churn"),
+                settings=GitHubSettings(repository="contoso/churn", oidc_subject_format="legacy"),
                 identity=identity,
                 secrets={},
                 variables={},
@@ -161,7 +191,8 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
-                resource_group_name="rg",
+                variable_group_name="aml-workspace-prod",
+                variables=VARIABLES,
             ),
         )
 
@@ -192,7 +223,8 @@ def test_the_both_platforms_example_has_one_credential_per_platform():
     views = environments_view(plan)
     assert sorted(v["platform"] for v in views) == ["azure-devops", "github"]
     subjects = {v["federatedCredential"]["subject"] for v in views}
-    assert len(subjects) == 2 and "repo:contoso/churn-mlops:environment:prod" in subjects
+    assert len(subjects) == 2
+    assert any(re.fullmatch(r"repo:contoso@\d+/churn-mlops@\d+:environment:prod", s) for s in subjects)
 
 
 def test_cli_plans_a_config_file_in_json():
@@ -225,3 +257,79 @@ def test_cli_fails_cleanly_on_a_missing_config_file():
         text=True,
     )
     assert result.returncode == 2 and result.stderr.strip() == "error: no config file nope.yaml"
+
+
+def test_variable_group_carries_the_variables_and_is_open_to_no_pipeline_by_itself():
+    """VariableGroup: `variable` is a Required set with MinItems 1 of name/value blocks, and
+    `allow_access` (default false) shares the group with every pipeline of the project
+    (microsoft/terraform-provider-azuredevops azuredevops/internal/service/taskagent/resource_variable_group.go)."""
+    result = build()
+    group = result.one(VARIABLE_GROUP)
+    assert group.inputs["name"] == "aml-workspace-prod"
+    assert group.inputs["allowAccess"] is False  # ADO-2
+    assert {v["name"]: v["value"] for v in group.inputs["variables"]} == VARIABLES
+    assert all(not v.get("isSecret") and "secretValue" not in v for v in group.inputs["variables"])
+    targets = {
+        a.inputs["resourceId"] for a in result.of_type(AUTHORIZATION) if a.inputs["type"] == "variablegroup"
+    }
+    assert len(targets) == 1 and group.urn in {
+        d for a in result.of_type(AUTHORIZATION) for d in a.dependencies
+    }
+
+
+def test_branch_protection_settings_reach_both_branch_checks():
+    """`verify_branch_protection` and `ignore_unknown_protection_status` are plain optional bools,
+    default false, sent as given (microsoft/terraform-provider-azuredevops
+    azuredevops/internal/service/approvalsandchecks/resource_check_branch_control.go): the
+    program's defaults (true, false) must therefore always be sent explicitly."""
+    result = build({**SETTINGS, "verifyBranchProtection": False, "ignoreUnknownProtectionStatus": True})
+    checks = result.of_type(BRANCH)
+    assert len(checks) == 2
+    for check in checks:
+        assert check.inputs["verifyBranchProtection"] is False
+        assert check.inputs["ignoreUnknownProtectionStatus"] is True
+
+
+@pytest.mark.parametrize("example", ["azure-devops", "both-platforms"])
+def test_the_variable_group_has_the_github_environment_variables(example):
+    plan = plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / f"examples/{example}/Pulumi.prod.yaml")
+    group = plan.one(VARIABLE_GROUP).inputs
+    variables = {v["name"]: v["value"] for v in group["variables"]}
+    assert variables == {
+        "AZUREML_WORKSPACE_NAME": plan.outputs["workspaceName"],
+        "AZURE_RESOURCE_GROUP": plan.outputs["resourceGroupName"],
+        "AZURE_LOCATION": "westeurope",
+        "AZUREML_NETWORK": "private",
+        "AZUREML_RUNNER_GROUP": "ml-private-prod",
+    }
+    github_variables = {
+        v.inputs["variableName"]: v.inputs["value"]
+        for v in plan.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    if example == "both-platforms":
+        assert github_variables == variables  # parity: the same names and values on both platforms
+    assert plan.outputs["variableGroupName"] == "aml-workspace-prod"
+
+
+def test_a_data_science_stage_gets_the_same_default_branch_rule_on_both_platforms():
+    """With no branch keys, GitHub's environment and Azure DevOps' branch control both admit the
+    `main` branch only."""
+    from tests.conftest import OWNERS, plan
+
+    result = plan(
+        "dev",
+        **{
+            "mlinfra:deploymentIdentity": {"owners": OWNERS},
+            "mlinfra:ci": {
+                "platform": "both",
+                "github": {"repository": "contoso/churn-mlops", "oidcSubjectFormat": "immutable"},
+                "azureDevOps": {"organizationUrl": "https://dev.azure.com/contoso", "project": "churn-mlops"},
+            },
+        },
+    )
+    policies = result.of_type(
+        "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+    )
+    github_branches = sorted(p.inputs["branchPattern"] for p in policies)
+    ado_branches = {check.inputs["allowedBranches"] for check in result.of_type(BRANCH)}
+    assert github_branches == ["main"] and ado_branches == {"refs/heads/main"}

@@ -23,7 +23,10 @@ def refused(stack: str, ci: dict) -> str:
 
 
 def github(**settings) -> dict:
-    return {"platform": "github", "github": {"repository": REPO, **settings}}
+    return {
+        "platform": "github",
+        "github": {"repository": REPO, "oidcSubjectFormat": "immutable", **settings},
+    }
 
 
 @pytest.mark.parametrize(
@@ -75,9 +78,16 @@ def test_fails_when_a_branch_pattern_holds_a_colon():
     "ci,needle",
     [
         ({"platform": "github"}, "needs the github section"),
-        ({"platform": "azure-devops", "github": {"repository": REPO}}, "needs the azureDevOps section"),
         (
-            {"platform": "github", "github": {"repository": REPO}, "azureDevOps": ADO},
+            {"platform": "azure-devops", "github": {"repository": REPO, "oidcSubjectFormat": "legacy"}},
+            "needs the azureDevOps section",
+        ),
+        (
+            {
+                "platform": "github",
+                "github": {"repository": REPO, "oidcSubjectFormat": "legacy"},
+                "azureDevOps": ADO,
+            },
             "the azureDevOps section is set but platform is 'github'",
         ),
         ({"platform": "gitlab"}, "expected 'github', 'azure-devops' or 'both'"),
@@ -156,3 +166,20 @@ def test_fails_when_the_subject_format_is_unknown():
     assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'legacy' or 'immutable'" in refused(
         "dev", github(oidcSubjectFormat="ids")
     )
+
+
+def test_fails_when_the_oidc_subject_format_is_not_stated():
+    """No lookup of the GitHub provider tells the format: `get_actions_repository_oidc_subject_claim_
+    customization_template` reads only `use_default` and `include_claim_keys`
+    (integrations/terraform-provider-github
+    github/data_source_github_actions_repository_oidc_subject_claim_customization_template.go), and
+    `get_repository` has no creation or rename date (github/data_source_github_repository.go).
+    Repositories created or renamed on or after 2026-07-15 use the immutable format (github/docs
+    PR 45221, content/actions/concepts/security/openid-connect.md), so a default would be silently
+    wrong for one kind of repository: the key is required, and the message says how to tell."""
+    settings = github()
+    del settings["github"]["oidcSubjectFormat"]
+    message = refused("dev", settings)
+    assert "mlinfra:ci.github.oidcSubjectFormat: required but not set" in message
+    assert "actions/oidc/customization/sub" in message and "use_immutable_subject" in message
+    assert "2026-07-15" in message

@@ -15,7 +15,7 @@ import pytest
 from components.config import ConfigError
 from planner import recorder
 from planner.stackfile import StackConfig
-from tests.conftest import PROJECT_DIR, STATEFUL_TYPES, plan, stack_config
+from tests.conftest import OWNERS, PROJECT_DIR, STATEFUL_TYPES, plan, stack_config
 
 BASE_STACK = "dev"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -402,14 +402,16 @@ PRIVATE_NETWORK = {
 
 
 def minimal_overrides() -> dict:
-    """Delete every project key but the workload and the two a private stage cannot do without
-    (where its private endpoints go, and which compute builds images): the rest is defaults."""
+    """Delete every project key but the workload, the two a private stage cannot do without
+    (where its private endpoints go, and which compute builds images) and the owners an Entra
+    deployment identity needs: the rest is defaults."""
     values = stack_config(BASE_STACK).values
     removed = {key: None for key in values if key.startswith("mlinfra:") and key != "mlinfra:workload"}
     return {
         **removed,
         "mlinfra:network": PRIVATE_NETWORK,
         "mlinfra:workspace": {"imageBuildCompute": "image-builder"},
+        "mlinfra:deploymentIdentity": {"owners": OWNERS},
     }
 
 

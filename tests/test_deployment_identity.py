@@ -1,12 +1,13 @@
 """DeploymentIdentity under the mock engine: both kinds, both credential modes."""
 
 import datetime
+import json
 
 import pytest
 
 from components.access_settings import CredentialMode, IdentityKind
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from tests.conftest import plan, run_program
+from tests.conftest import OWNERS, plan, run_program
 
 APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
@@ -28,7 +29,7 @@ def build(**overrides):
             resource_group_name="rg-churn-dev-weu",
             location="westeurope",
             tags={"stage": "dev"},
-            **overrides,
+            **{"owners": OWNERS, **overrides},
         )
         identity = DeploymentIdentity("dev-deploy", args)
         seen["identity"] = identity
@@ -88,7 +89,13 @@ def test_client_secret_never_reaches_plan_outputs():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     result = plan(
         "prod",
-        **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}},
+        **{
+            "mlinfra:deploymentIdentity": {
+                "owners": OWNERS,
+                "credential": "client-secret",
+                "clientSecretExpiry": expiry,
+            }
+        },
     )
     assert result.of_type(PASSWORD)
     text = str(result.to_json())
@@ -99,3 +106,27 @@ def test_client_secret_never_reaches_plan_outputs():
 @pytest.mark.parametrize("stack", ["dev", "preprod", "prod"])
 def test_no_credential_resource_without_client_secret(stack_plans, stack):
     assert not [r for r in stack_plans[stack].resources if r.type in CREDENTIAL_TYPES]
+
+
+@pytest.mark.parametrize("stack", ["dev", "preprod", "prod"])
+def test_owners_are_the_configured_ones_never_the_caller(stack_plans, stack):
+    """hashicorp/terraform-provider-azuread internal/services/applications/application_resource.go
+    (v3.9.0) removes every owner not in config on update (`ownersForRemoval :=
+    tf.Difference(existingOwners, desiredOwners)`), service_principal_resource.go likewise; with
+    owners left out it removes the caller after creation (`removeCallerOwner`). So owners must be
+    a stable, configured list: with the ambient caller, every run by another identity flips them."""
+    from planner.stackfile import load_stack_config
+    from tests.conftest import PROJECT_DIR
+
+    configured = json.loads(load_stack_config(PROJECT_DIR, stack).values["mlinfra:deploymentIdentity"])[
+        "owners"
+    ]
+    result = stack_plans[stack]
+    assert result.one(APP).inputs["owners"] == configured
+    assert result.one(SP).inputs["owners"] == configured
+    assert not [lookup for lookup in result.lookups if lookup["token"].startswith("azuread:")]
+
+
+def test_an_entra_application_without_owners_is_refused_by_the_component():
+    with pytest.raises(Exception, match="needs owners"):
+        build(owners=())

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 
@@ -16,7 +17,7 @@ from components.github_environment import (
 from planner.mock_cloud import ArmMocks, placeholder_number
 from planner.recorder import Plan
 from planner.views import environments_view
-from tests.conftest import STACKS, plan, run_program
+from tests.conftest import OWNERS, STACKS, plan, run_program
 
 ENV = "github:index/repositoryEnvironment:RepositoryEnvironment"
 POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
@@ -35,6 +36,7 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
                 resource_group_name="rg",
                 location="westeurope",
                 tags={},
+                owners=OWNERS,
                 kind=kind,
             ),
         )
@@ -57,6 +59,7 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
 
 PROD = {
     "repository": "contoso/churn-mlops",
+    "oidcSubjectFormat": "legacy",
     "reviewers": {"users": ["alex-mle"], "teams": ["ml-engineers"]},
     "branchPolicy": {"branchPatterns": ["main", "release/*"], "tagPatterns": ["v*"]},
     "waitTimer": 5,
@@ -173,7 +176,10 @@ def test_fails_when_a_reviewer_lookup_fails_and_creates_no_environment(monkeypat
 def test_every_stack_has_its_github_environment(stack_plans, stack):
     [view] = [v for v in environments_view(stack_plans[stack]) if v["platform"] == "github"]
     assert view["name"] == stack
-    assert view["federatedCredential"]["subject"] == f"repo:{view['repository']}:environment:{stack}"
+    owner, name = view["repository"].split("/")
+    assert re.fullmatch(
+        rf"repo:{owner}@\d+/{name}@\d+:environment:{stack}", view["federatedCredential"]["subject"]
+    )
     assert view["secrets"] == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
     outputs = stack_plans[stack].outputs
     private = stack != "dev"
@@ -213,7 +219,14 @@ def test_no_secret_value_in_plain_text_anywhere(stack_plans, stack):
 def test_client_secret_mode_adds_azure_credentials_as_a_secret():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     result = plan(
-        "dev", **{"mlinfra:deploymentIdentity": {"credential": "client-secret", "clientSecretExpiry": expiry}}
+        "dev",
+        **{
+            "mlinfra:deploymentIdentity": {
+                "owners": OWNERS,
+                "credential": "client-secret",
+                "clientSecretExpiry": expiry,
+            }
+        },
     )
     secrets = {s.inputs["secretName"]: s.inputs["value"] for s in result.of_type(SECRET)}
     assert secrets["AZURE_CREDENTIALS"] == "[secret]"
@@ -236,5 +249,16 @@ def test_immutable_subject_format_carries_the_owner_and_repository_ids():
     assert view["repository"] == "contoso/churn-mlops" and view["federatedCredential"]["subject"] == subject
 
 
-def test_legacy_is_the_default_subject_format():
+def test_legacy_format_when_the_stack_says_so():
     assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:prod"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stacks_trust_the_immutable_subject_of_a_new_repository(stack_plans, stack):
+    """The example repository is new (created after 2026-07-15), so its tokens carry
+    `repo:<owner>@<owner-id>/<repo>@<repo-id>:...` (github/docs PR 45221); the offline planner
+    answers the id lookups like GitHub would for it."""
+    subject = stack_plans[stack].one(APP_FIC).inputs["subject"]
+    owner_id = placeholder_number("github-user", "contoso")
+    repository_id = placeholder_number("github-repo", "contoso/churn-mlops")
+    assert subject == f"repo:contoso@{owner_id}/churn-mlops@{repository_id}:environment:{stack}"

@@ -87,6 +87,7 @@ def build(settings: dict):
             NAME,
             MlWorkspaceArgs(
                 names=NAMES,
+                subscription_id=SUBSCRIPTION,
                 resource_group_name=RESOURCE_GROUP,
                 location="westeurope",
                 tenant_id=TENANT,

@@ -56,6 +56,10 @@ def azure_accepts(field: str, name: str) -> bool:
         # Azure DevOps documents no length limit for service connections; hold the name to a
         # conservative subset that is safe in YAML (`azureSubscription:`) and in the UI.
         return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name))
+    if field == "variable_group":
+        # The provider only refuses blank names (resource_variable_group.go StringIsNotWhiteSpace);
+        # hold it to the same conservative subset, safe in YAML (`- group:`).
+        return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name))
     raise AssertionError(f"no Azure rule in this test for {field}")
 
 

@@ -164,3 +164,65 @@ def test_json_access_view_and_text_matrix():
     header = matrix.splitlines()[2]
     assert "Principal" in header and "workspace" in header and "storageAccount" in header
     assert "persona dataScientists (Group)" in matrix and "identity deployment (ServicePrincipal)" in matrix
+
+
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+STORAGE = "azure-native:storage:StorageAccount"
+READER = ROLES["Reader"].guid
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workspace_identity_reads_the_storage_private_endpoints_when_storage_is_private(stack_plans, stack):
+    """ "If the workspace associated Azure storage account has public network access disabled,
+    ensure the private endpoint created in the client virtual network is granted the Reader role
+    to your workspace managed identity. This applies to both blob and file storage private
+    endpoints." (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md)"""
+    plan = stack_plans[stack]
+    workspace_name = plan.outputs["workspaceName"]
+    storage_endpoints = [
+        endpoint.inputs["privateEndpointName"]
+        for endpoint in plan.of_type(ENDPOINT)
+        if endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"][0] in ("blob", "file")
+    ]
+    readers = sorted(
+        entry["scope"].rsplit("/", 1)[-1]
+        for entry in access_view(plan)
+        if entry["identity"] == workspace_name and entry["roleId"] == READER
+    )
+    if plan.one(STORAGE).inputs["publicNetworkAccess"] == "Disabled":
+        assert len(storage_endpoints) == 2 and readers == sorted(storage_endpoints)
+        assert all(
+            entry["principalType"] == "ServicePrincipal"
+            for entry in access_view(plan)
+            if entry["identity"] == workspace_name
+        )
+    else:
+        assert not readers
+
+
+KEYLESS_DATA_ROLES = {
+    "blob": {"Storage Blob Data Contributor", "Storage Blob Data Reader"},
+    "file": {"Storage File Data Privileged Contributor", "Storage File Data Privileged Reader"},
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_workspace_persona_holds_blob_and_file_data_roles_on_keyless_storage(stack_plans, stack):
+    """ "These users must be assigned the Storage Blob Data Contributor and Storage File Data
+    Privileged Contributor roles ... If these users only need read access, use the Storage Blob
+    Data Reader and Storage File Data Privileged Reader roles instead" (MicrosoftDocs/azure-ai-docs
+    articles/machine-learning/how-to-disable-local-auth-storage.md)."""
+    plan = stack_plans[stack]
+    if plan.one(STORAGE).inputs["allowSharedKeyAccess"]:
+        return
+    view = access_view(plan)
+    personas = {e["persona"] for e in view if e["persona"] and e["scopeKind"] == "workspace"}
+    assert personas, "a key-less stage without a workspace persona tests nothing"
+    for persona in personas:
+        storage_roles = {
+            e["role"]
+            for e in view
+            if e["persona"] == persona and e["scopeKind"] in ("storageAccount", "resourceGroup")
+        }
+        for service, roles in KEYLESS_DATA_ROLES.items():
+            assert storage_roles & roles, (persona, service)

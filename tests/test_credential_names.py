@@ -1,0 +1,121 @@
+"""Federated credential names and their replacement: create-only names that every provider accepts."""
+
+import pytest
+
+from components import config as config_module
+from components.config import ConfigError
+from components.credential_names import (
+    MAX_LENGTH,
+    NAME_PATTERN,
+    azure_devops_credential_name,
+    credential_name,
+    github_credential_name,
+)
+from planner.recorder import RecordingMonitor, plan_stack
+from tests.conftest import OWNERS, PROJECT_DIR, plan
+
+APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+BOTH = PROJECT_DIR / "examples/both-platforms/Pulumi.prod.yaml"
+ADO = {
+    "organizationUrl": "https://dev.azure.com/contoso",
+    "project": "ML.Platform (EU) @Zürich 数据",
+    "serviceConnectionName": "spn (prod) @ Straße.eu",
+    "approvers": ["ML Engineers"],
+}
+
+
+def identity_of(kind: str) -> dict:
+    return {"kind": kind, **({"owners": OWNERS} if kind == "entra-application" else {})}
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("ado", "ML.Platform", "spn-prod"),
+        ("ado", "ML Platform (EU)", "spn (prod)"),
+        ("ado", "team@contoso", "conn.name"),
+        ("ado", "Zürich Données", "spn-é"),
+        ("ado", "数据平台", "连接"),
+        ("ado", "-.-", "__x__"),
+        ("github", "o" * 39, "r" * 100, "prod"),
+        ("ado", "p" * 64, "c" * 80),
+    ],
+)
+def test_every_name_matches_arm_and_entra_rules(parts):
+    """ARM: `^[a-zA-Z0-9]{1}[a-zA-Z0-9-_]{2,119}$` (Azure/azure-rest-api-specs
+    specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json,
+    FederatedIdentityCredentialResourceNameParameter). Entra: at most 120 characters, URL friendly
+    (Microsoft Graph federatedIdentityCredential resource; hashicorp/terraform-provider-azuread
+    application_federated_identity_credential_resource.go `display_name` StringLenBetween(1, 120))."""
+    name = credential_name(*parts)
+    assert NAME_PATTERN.fullmatch(name), name
+    assert len(name) <= MAX_LENGTH
+    assert credential_name(*parts) == name  # deterministic
+
+
+def test_disallowed_characters_become_single_dashes_and_accents_are_dropped():
+    assert azure_devops_credential_name("ML.Platform (EU)", "spn@prod") == "ado-ML-Platform-EU-spn-prod"
+    assert azure_devops_credential_name("Zürich", "é 数据") == "ado-Zurich-e"
+    assert github_credential_name("contoso", "churn.mlops", "prod") == "github-contoso-churn-mlops-prod"
+
+
+def test_long_names_stay_distinct_after_truncation():
+    first = azure_devops_credential_name("p" * 64, "c" * 79 + "1")
+    second = azure_devops_credential_name("p" * 64, "c" * 79 + "2")
+    assert len(first) == len(second) == MAX_LENGTH and first != second
+
+
+@pytest.mark.parametrize("kind", ["entra-application", "managed-identity"])
+def test_planned_credentials_of_odd_azure_devops_names_are_valid(kind):
+    """The names actually sent, for both identity kinds (same sources as above)."""
+    result = plan(
+        "prod",
+        **{
+            "mlinfra:deploymentIdentity": identity_of(kind),
+            "mlinfra:ci": {"platform": "azure-devops", "runnerGroup": "ml-private-prod", "azureDevOps": ADO},
+        },
+    )
+    if kind == "managed-identity":
+        name = result.one(UAMI_FIC).inputs["federatedIdentityCredentialResourceName"]
+    else:
+        name = result.one(APP_FIC).inputs["displayName"]
+    assert NAME_PATTERN.fullmatch(name), name
+    assert name == "ado-ML-Platform-EU-Zurich-spn-prod-Strae-eu"
+
+
+def test_fails_when_two_credential_names_collide_after_sanitizing(monkeypatch):
+    # Today's prefixes (`github-`, `ado-`) keep a stage's two names apart, so force the GitHub name
+    # onto the Azure DevOps one to show the check is wired into config validation.
+    monkeypatch.setattr(
+        config_module,
+        "github_credential_name",
+        lambda *_: azure_devops_credential_name("churn-mlops", "spn-aml-workspace-prod").upper(),
+    )
+    with pytest.raises(ConfigError) as error:
+        plan_stack(PROJECT_DIR, "prod", BOTH)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "mlinfra:ci.azureDevOps.serviceConnectionName: its federated credential name" in message
+    assert "ci.github.repository" in message
+
+
+@pytest.mark.parametrize("kind", ["entra-application", "managed-identity"])
+def test_credentials_are_deleted_before_they_are_replaced(monkeypatch, kind):
+    """The name is create-only (`display_name` ForceNew in hashicorp/terraform-provider-azuread
+    internal/services/applications/application_federated_identity_credential_resource.go; the ARM
+    name is part of the id) and "the combination of the values of issuer and subject must be unique
+    on the app" (same file). Pulumi creates a replacement before deleting the old one unless
+    `deleteBeforeReplace` is set, and pulumi-azuread sets no such default for this resource
+    (pulumi/pulumi-azuread provider/resources.go), so the program must ask for it."""
+    seen: dict[str, bool] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def register(self, request):
+        seen[f"{request.type}::{request.name}"] = bool(request.deleteBeforeReplace)
+        return original(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", register)
+    plan("prod", **{"mlinfra:deploymentIdentity": identity_of(kind)})
+    credentials = {key: value for key, value in seen.items() if key.split("::")[0] in (APP_FIC, UAMI_FIC)}
+    assert credentials and all(credentials.values()), credentials
