@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: plan test lint bench clean
+.PHONY: plan bootstrap-plan test lint bench clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -15,6 +15,11 @@ $(VENV)/.installed: requirements.txt
 
 plan: $(VENV)/.installed
 	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
+
+# Offline plan of the bootstrap project (state backend, infra identities, infra repository).
+BOOTSTRAP_STACK ?= platform
+bootstrap-plan: $(VENV)/.installed
+	@$(PY) -m planner --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
