@@ -1,6 +1,8 @@
 """`python -m planner --stack <name> [--format text|json] [--config-file <path>]`: what `pulumi up` would create, offline.
 
 `python -m planner diff --base <git-ref> [...]` compares against another revision (see planner/diff_command.py).
+`python -m planner permissions --stack <name>` lists what the deployer and preview identities need
+(see planner/permissions_command.py).
 
 Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
 no traceback), 1 when the program itself fails under the mock engine (for example a lookup the
@@ -24,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from planner.diff_command import main as diff_main
 
         return diff_main(argv[1:], PROJECT_DIR)
+    if argv[:1] == ["permissions"]:
+        from planner.permissions_command import main as permissions_main
+
+        return permissions_main(argv[1:], PROJECT_DIR)
     parser = argparse.ArgumentParser(prog="python -m planner", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
     parser.add_argument(

@@ -370,3 +370,25 @@ def test_bad_config_exits_2_from_the_command_line(tmp_path):
         and result.stderr.count("\n") == 1
         and "mlinfra-bootstrap:name" in result.stderr
     )
+
+
+def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platform):
+    """bootstrap (from the stack files) and `planner permissions` (from the plan) agree on where the
+    deployer of each stage joins existing subnets and hub DNS zones."""
+    from planner.permissions import requirements
+    from planner.recorder import plan_stack
+
+    role_guid = platform.one("azure-native:authorization:RoleDefinition").inputs["roleDefinitionId"]
+    for stage in ("dev", "preprod", "prod"):
+        derived = {
+            r.scope
+            for r in requirements(
+                plan_stack(PROJECT_DIR, stage),
+                load_stack_config(PROJECT_DIR, stage).values["azure-native:subscriptionId"],
+            )
+            if "join/action" in r.permission
+        }
+        granted = {
+            a.inputs["scope"] for a in assignments(platform, role_guid) if f"deploy-{stage}-" in a.name
+        }
+        assert granted == derived, stage
