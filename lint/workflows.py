@@ -34,6 +34,8 @@ PINNED_ACTIONS: Mapping[str, tuple[str, str]] = {
     "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+    # Tag v3.1.1 -> commit, read from a snapshot of github.com/actions/create-github-app-token.
+    "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
 }
 """The only actions allowed, by lower-case `owner/repo`: (commit SHA, release tag). Copied from the
 reference table of pinned actions; a test compares the two when the reference is at hand."""
