@@ -31,6 +31,7 @@ GITHUB_WORKFLOWS = {
 }
 AZURE_PIPELINES = {
     ROOT / "azure-pipelines.yml": REPO_ENVIRONMENTS,
+    ROOT / "azure-pipelines-drift.yml": REPO_ENVIRONMENTS,
     **{path: REPO_ENVIRONMENTS for path in sorted((ROOT / "templates").glob("*.y*ml"))},
     ML_PROJECT / "azure-pipelines.yml": STAGE_ENVIRONMENTS,
 }
