@@ -37,6 +37,8 @@ class InfraRepositoryArgs:
     tenant_id: str
     backend_url: str
     secrets_provider: str
+    ml_repositories: tuple[str, ...] = ()
+    """`owner/name` of the ML repositories the deployers manage: the App token's repositories."""
 
 
 class InfraRepository(pulumi.ComponentResource):
@@ -90,10 +92,17 @@ class InfraRepository(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for variable, value in (
+        variables = [
             ("PULUMI_BACKEND_URL", args.backend_url),
             ("PULUMI_SECRETS_PROVIDER", args.secrets_provider),
-        ):
+        ]
+        if args.ml_repositories:
+            # What the workflows' create-github-app-token steps mint tokens for (README, "GitHub tokens").
+            variables += [
+                ("ML_REPOSITORIES_OWNER", args.ml_repositories[0].split("/")[0]),
+                ("ML_REPOSITORIES", ",".join(sorted({r.split("/")[1] for r in args.ml_repositories}))),
+            ]
+        for variable, value in variables:
             github.ActionsVariable(
                 f"{name}-variable-{variable}",
                 repository=repo.name,

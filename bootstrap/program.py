@@ -61,6 +61,24 @@ def build() -> dict[str, Any]:
             opts=pulumi.ResourceOptions(provider=entra, retain_on_delete=True),
         ).object_id
 
+    if config.administrator_group_object_id:
+        # Administrators reach the state and the key only through roles (no shared keys).
+        for role, scope, scope_id in (
+            (rbac.STORAGE_BLOB_DATA_CONTRIBUTOR, backend.container_scope, backend.container_id),
+            (rbac.KEY_VAULT_CRYPTO_USER, backend.key_scope, backend.key_id),
+        ):
+            rbac.assign(
+                f"administrators-{role.name.lower().replace(' ', '-')}",
+                principal_key=config.administrator_group_object_id,
+                principal_id=config.administrator_group_object_id,
+                principal_type="Group",
+                role_name=role.name,
+                role_guid=role.guid,
+                scope=scope,
+                scope_id=scope_id,
+                parent=backend,
+            )
+
     join_scopes = sorted({scope for stage in stages for scope in (*stage.subnet_ids, *stage.dns_zone_ids)})
     join_role = (
         rbac.join_role("private-endpoint-join-role", names.join_role, join_scopes, None)
@@ -114,6 +132,7 @@ def build() -> dict[str, Any]:
             tenant_id=config.tenant_id,
             backend_url=backend.backend_url,
             secrets_provider=backend.secrets_provider,
+            ml_repositories=tuple(sorted({s.github_repository for s in stages if s.github_repository})),
         ),
         opts=pulumi.ResourceOptions(providers=[owner, *providers]),
     )

@@ -65,6 +65,7 @@ def assign(
     scope: str,
     scope_id: pulumi.Input[str] | None = None,
     condition: str | None = None,
+    principal_type: str = "ServicePrincipal",
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
 ) -> authorization.RoleAssignment:
@@ -76,7 +77,7 @@ def assign(
         role_assignment_name=name,
         role_definition_id=definition_id(scope, role_guid),
         principal_id=principal_id,
-        principal_type="ServicePrincipal",  # managed identities and app service principals alike (P1)
+        principal_type=principal_type,  # explicit (P1): ServicePrincipal for identities, Group for admins
         scope=scope_id if scope_id is not None else scope,
         description=f"{principal_key}: {role_name} (managed by Pulumi, mlinfra bootstrap)",
         condition=condition,

@@ -92,6 +92,10 @@ class BootstrapSettings(Settings):
     """The infra repository: its environments, variables and ruleset. Required."""
     preview: PreviewSettings = PreviewSettings()
     """The read-only identity of `pulumi preview` (pull requests, drift detection)."""
+    administrator_group_object_id: Guid | None = None
+    """a GUID. Entra group of the administrators who run bootstrap and `pulumi stack init`: it gets
+    blob data access to the state container and encrypt/decrypt on the secrets key (the account
+    takes no shared keys, so nobody reads state without a role). Default none."""
     stages: Annotated[
         dict[Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")], InfraEnvironmentSettings],
         Field(min_length=1),
@@ -119,6 +123,8 @@ class StageFacts:
     deploys_entra_application: bool
     subnet_ids: tuple[str, ...]
     dns_zone_ids: tuple[str, ...]
+    github_repository: str | None
+    """`owner/name` of the ML repository whose environment the stage's deployer manages, if any."""
 
 
 def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
@@ -143,7 +149,13 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
         config = None
     if problems:
         raise ConfigError("invalid bootstrap config: " + "; ".join(problems))
-    facts = [stage_facts(namespace, stage, config.tenant_id) for stage in config.stages]
+    facts = [stage_facts(namespace, stage, config.tenant_id, STAGE_PROJECT_DIR) for stage in config.stages]
+    owners = sorted({fact.github_repository.split("/")[0] for fact in facts if fact.github_repository})
+    if len(owners) > 1:
+        raise ConfigError(
+            f"invalid bootstrap config: {namespace}:stages: the stages' ML repositories belong to {', '.join(owners)}; "
+            "expected one owner (one GitHub App installation token covers one owner's repositories)"
+        )
     return config, facts
 
 
@@ -182,6 +194,9 @@ def stage_facts(
             f"(python -m planner --stack {stage}): {error.errors(include_url=False)[0]['msg']}"
         ) from None
     endpoints = network.private_endpoints
+    ci = _decode("", stack.values.get(f"{project}:ci", "{}"))
+    github = ci.get("github") if isinstance(ci, dict) else None
+    repository = github.get("repository") if isinstance(github, dict) else None
     return StageFacts(
         stage=stage,
         subscription_id=subscription,
@@ -189,6 +204,7 @@ def stage_facts(
         deploys_entra_application=identity.kind == IdentityKind.ENTRA_APPLICATION,
         subnet_ids=(endpoints.subnet_id,) if endpoints and endpoints.subnet_id else (),
         dns_zone_ids=tuple(sorted(set((endpoints.dns_zone_ids or {}).values()))) if endpoints else (),
+        github_repository=repository if isinstance(repository, str) else None,
     )
 
 

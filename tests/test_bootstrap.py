@@ -256,6 +256,9 @@ def test_repository_variables_and_ruleset(platform):
     assert variables == {
         "PULUMI_BACKEND_URL": platform.outputs["backendUrl"],
         "PULUMI_SECRETS_PROVIDER": platform.outputs["secretsProvider"],
+        # The ML repository of the stage files: what the GitHub App tokens are minted for.
+        "ML_REPOSITORIES_OWNER": "contoso",
+        "ML_REPOSITORIES": "churn-mlops",
     }
     ruleset = platform.one("github:index/repositoryRuleset:RepositoryRuleset").inputs
     # integrations/terraform-provider-github repository_ruleset: target branch|tag|push, enforcement
@@ -392,3 +395,40 @@ def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platfo
             a.inputs["scope"] for a in assignments(platform, role_guid) if f"deploy-{stage}-" in a.name
         }
         assert granted == derived, stage
+
+
+def test_administrators_reach_state_and_key_through_roles(platform):
+    """The state account takes no shared keys: the administrators' group gets Storage Blob Data
+    Contributor on the container and Key Vault Crypto User on the key, as a Group (RB-5)."""
+    admin = load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:administratorGroupObjectId"]
+    granted = {
+        (a.inputs["roleDefinitionId"].rsplit("/", 1)[-1], a.inputs["scope"].rsplit("/", 2)[-2])
+        for a in platform.of_type("azure-native:authorization:RoleAssignment")
+        if a.inputs["principalId"] == admin
+    }
+    assert granted == {
+        (ROLES["Storage Blob Data Contributor"].guid, "containers"),
+        ("12338af0-0e69-4776-bea7-57ae8d297424", "keys"),
+    }
+    assert all(
+        a.inputs["principalType"] == "Group"
+        for a in platform.of_type("azure-native:authorization:RoleAssignment")
+        if a.inputs["principalId"] == admin
+    )
+
+
+def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
+    import bootstrap.settings
+
+    for stage in ("dev", "preprod"):
+        text = (PROJECT_DIR / f"Pulumi.{stage}.yaml").read_text()
+        if stage == "preprod":
+            text = text.replace("contoso/churn-mlops", "fabrikam/churn-mlops")
+        (tmp_path / f"Pulumi.{stage}.yaml").write_text(text)
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
+    with pytest.raises(
+        ConfigError,
+        match=r"stages: the stages' ML repositories belong to contoso, fabrikam; expected one owner",
+    ):
+        bootstrap_plan(**{f"{NS}:stages": {"dev": {}, "preprod": {}}})
