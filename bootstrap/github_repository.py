@@ -28,6 +28,13 @@ def environment_name(stage: str) -> str:
     return f"infra-{stage}"
 
 
+def required_checks(configured: list[str], stages: list[str]) -> list[str]:
+    """The configured checks and the preview of every stage. GitHub names a matrix job's check
+    `<job> (<matrix value>)`: pull-request.yml's `preview` job reports `preview (dev)`, ..."""
+    previews = [f"preview ({stage})" for stage in stages]
+    return [*configured, *(check for check in previews if check not in configured)]
+
+
 @dataclass(frozen=True, kw_only=True)
 class InfraRepositoryArgs:
     settings: GitHubRepositorySettings
@@ -132,7 +139,7 @@ class InfraRepository(pulumi.ComponentResource):
                 required_status_checks=github.RepositoryRulesetRulesRequiredStatusChecksArgs(
                     required_checks=[
                         github.RepositoryRulesetRulesRequiredStatusChecksRequiredCheckArgs(context=check)
-                        for check in repo.required_checks
+                        for check in required_checks(repo.required_checks, list(args.deployers))
                     ],
                     strict_required_status_checks_policy=True,
                 ),

@@ -69,9 +69,9 @@ class GitHubRepositorySettings(Settings):
         list[Annotated[StrictStr, Field(min_length=1, max_length=255)]],
         Field(min_length=1),
         AfterValidator(distinct),
-    ] = Field(default_factory=lambda: ["test", "plan-diff", "preview"])
-    """Status checks a pull request into main must pass (check names as GitHub shows them).
-    Default test, plan-diff, preview."""
+    ] = Field(default_factory=lambda: ["test", "plan-diff"])
+    """Status checks a pull request into main must pass, as GitHub names them, besides
+    `preview (<stage>)` of every stage, which is always required. Default test, plan-diff."""
 
     @property
     def owner(self) -> str:

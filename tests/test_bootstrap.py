@@ -266,7 +266,8 @@ def test_repository_variables_and_ruleset(platform):
     assert ruleset["target"] == "branch" and ruleset["enforcement"] == "active"
     assert ruleset["conditions"]["refName"]["includes"] == ["~DEFAULT_BRANCH"]
     checks = [c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]]
-    assert checks == ["test", "plan-diff", "preview"]
+    # pull-request.yml's matrix job `preview` reports one check per stack, `preview (<stack>)`.
+    assert checks == ["test", "plan-diff", "preview (dev)", "preview (preprod)", "preview (prod)"]
     env_vars = {
         (r.inputs["environment"], r.inputs["variableName"])
         for r in platform.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
@@ -432,3 +433,19 @@ def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
         match=r"stages: the stages' ML repositories belong to contoso, fabrikam; expected one owner",
     ):
         bootstrap_plan(**{f"{NS}:stages": {"dev": {}, "preprod": {}}})
+
+
+def test_required_checks_are_the_checks_the_pull_request_workflow_reports(platform):
+    """GitHub names a job's check after its `name:` (default: the job id) and a matrix job's as
+    `<name> (<matrix values>)`; a required check nobody reports blocks every merge."""
+    from lint.workflows import jobs, load
+
+    workflow = jobs(load(PROJECT_DIR / ".github" / "workflows" / "pull-request.yml"))
+    reported = set()
+    for job_id, job in workflow.items():
+        name = job.get("name", job_id)
+        matrix = (job.get("strategy") or {}).get("matrix") or {}
+        reported |= {f"{name} ({value})" for value in matrix.get("stack", [])} or {name}
+    ruleset = platform.one("github:index/repositoryRuleset:RepositoryRuleset").inputs
+    required = {c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]}
+    assert required <= reported
