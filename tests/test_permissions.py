@@ -140,3 +140,22 @@ def test_readme_tables_are_generated():
     assert readme[start:end] == readme_section(PROJECT_DIR), (
         "run `venv/bin/python -m planner permissions --write`"
     )
+
+
+def test_azure_devops_stage_needs_project_rights():
+    """An Azure DevOps stage (examples/azure-devops) lists the project rights its resources need."""
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "planner", "permissions", "--stack", "prod", "--format", "json"),
+            *("--config-file", "examples/azure-devops/Pulumi.prod.yaml"),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    ado = [item for item in json.loads(result.stdout) if item["system"] == "Azure DevOps"]
+    deployer = " ".join(item["permission"] for item in ado if item["identity"] == DEPLOYER)
+    assert "Service connections: Creator" in deployer and "Environments: Creator" in deployer
+    assert [item["permission"] for item in ado if item["identity"] == PREVIEW] == ["Reader (project)"]
