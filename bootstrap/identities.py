@@ -70,20 +70,29 @@ def _graph_role(
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class InfraDeployerArgs:
+    display_name: str
+    """Name of the identity (managed identity or app registration)."""
+    stage: StageFacts
+    """The stage it deploys, as its stack file describes it."""
+    settings: InfraEnvironmentSettings
+    """Its kind (managed identity by default) and environment protection."""
+    placement: IdentityPlacement
+    """Where it lives and the shared pieces its rights refer to."""
+
+
 class InfraDeployer(pulumi.ComponentResource):
     identity: DeploymentIdentity
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        display_name: str,
-        stage: StageFacts,
-        settings: InfraEnvironmentSettings,
-        placement: IdentityPlacement,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: InfraDeployerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:bootstrap:InfraDeployer", name, None, opts)
+        display_name, stage, settings, placement = (
+            args.display_name,
+            args.stage,
+            args.settings,
+            args.placement,
+        )
         self.identity = identity = _identity(
             f"{name}-identity", display_name, settings.identity_kind, placement, self
         )
@@ -135,20 +144,29 @@ class InfraDeployer(pulumi.ComponentResource):
         self.register_outputs({"clientId": identity.client_id})
 
 
+@dataclass(frozen=True, kw_only=True)
+class InfraPreviewerArgs:
+    display_name: str
+    """Name of the identity (managed identity or app registration)."""
+    stages: list[StageFacts]
+    """Every stage it previews (Reader on each stage's subscription)."""
+    settings: PreviewSettings
+    """Its kind (managed identity by default)."""
+    placement: IdentityPlacement
+    """Where it lives and the shared pieces its rights refer to."""
+
+
 class InfraPreviewer(pulumi.ComponentResource):
     identity: DeploymentIdentity
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        display_name: str,
-        stages: list[StageFacts],
-        settings: PreviewSettings,
-        placement: IdentityPlacement,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: InfraPreviewerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:bootstrap:InfraPreviewer", name, None, opts)
+        display_name, stages, settings, placement = (
+            args.display_name,
+            args.stages,
+            args.settings,
+            args.placement,
+        )
         self.identity = identity = _identity(
             f"{name}-identity", display_name, settings.identity_kind, placement, self
         )

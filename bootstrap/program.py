@@ -11,7 +11,13 @@ from bootstrap.github_repository import (
     InfraRepositoryArgs,
     environment_name,
 )
-from bootstrap.identities import IdentityPlacement, InfraDeployer, InfraPreviewer
+from bootstrap.identities import (
+    IdentityPlacement,
+    InfraDeployer,
+    InfraDeployerArgs,
+    InfraPreviewer,
+    InfraPreviewerArgs,
+)
 from bootstrap.names import BootstrapNames
 from bootstrap.settings import load_bootstrap_config
 from bootstrap.state_backend import StateBackend, StateBackendArgs
@@ -98,20 +104,21 @@ def build() -> dict[str, Any]:
     deployers = {
         stage.stage: InfraDeployer(
             f"deploy-{stage.stage}",
-            display_name=names.deployer(stage.stage),
-            stage=stage,
-            settings=config.stages[stage.stage],
-            placement=placement,
+            InfraDeployerArgs(
+                display_name=names.deployer(stage.stage),
+                stage=stage,
+                settings=config.stages[stage.stage],
+                placement=placement,
+            ),
             opts=component_opts,
         )
         for stage in stages
     }
     previewer = InfraPreviewer(
         "preview",
-        display_name=names.previewer,
-        stages=stages,
-        settings=config.preview,
-        placement=placement,
+        InfraPreviewerArgs(
+            display_name=names.previewer, stages=stages, settings=config.preview, placement=placement
+        ),
         opts=component_opts,
     )
 

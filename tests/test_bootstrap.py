@@ -449,3 +449,31 @@ def test_required_checks_are_the_checks_the_pull_request_workflow_reports(platfo
     ruleset = platform.one("github:index/repositoryRuleset:RepositoryRuleset").inputs
     required = {c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]}
     assert required <= reported
+
+
+def _stage_project(tmp_path, monkeypatch, edit):
+    """A copy of the stage project's dev stack file, edited, as the project bootstrap reads."""
+    import bootstrap.settings
+
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.dev.yaml").write_text(edit((PROJECT_DIR / "Pulumi.dev.yaml").read_text()))
+    monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
+
+
+def test_fails_when_stage_file_has_no_subscription(tmp_path, monkeypatch):
+    _stage_project(
+        tmp_path, monkeypatch, lambda text: re.sub(r"(?m)^  azure-native:subscriptionId: .*\n", "", text)
+    )
+    with pytest.raises(ConfigError, match=r"stages.dev: Pulumi.dev.yaml sets no azure-native:subscriptionId"):
+        bootstrap_plan(**{f"{NS}:stages": {"dev": {}}})
+
+
+def test_fails_when_stage_file_is_invalid(tmp_path, monkeypatch):
+    _stage_project(tmp_path, monkeypatch, lambda text: text.replace("kind: entra-application", "kind: robot"))
+    with pytest.raises(ConfigError, match=r"stages.dev: Pulumi.dev.yaml is not valid; plan it first"):
+        bootstrap_plan(**{f"{NS}:stages": {"dev": {}}})
+
+
+def test_fails_when_azure_key_is_under_the_project_namespace():
+    with pytest.raises(ConfigError, match=f"{NS}:location: set under azure-native:, not {NS}:"):
+        bootstrap_plan(**{f"{NS}:location": "westeurope"})
