@@ -271,7 +271,7 @@ def _comments_on_pull_requests(job: Mapping[str, Any]) -> bool:
     # A github-script step comments on the pull request when it addresses one (context.issue, a
     # comment call); one that only opens or edits issues (drift reports) does not.
     script_comments = any(
-        re.search(r"context\.issue\b|Comment\(|pull_request", _script(step))
+        re.search(r"context\.issue\b|Comment\(|payload\.pull_request", _script(step))
         for step in _step_uses(job, GITHUB_SCRIPT)
     )
     return pulumi_comments or script_comments
