@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: plan diff test check lint bench clean
+.PHONY: plan bootstrap-plan diff test check lint bench clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -21,6 +21,11 @@ plan: $(VENV)/.installed
 BASE ?= HEAD
 diff: $(VENV)/.installed
 	@$(PY) -m planner diff --base $(BASE) --format $(FORMAT)
+
+# Offline plan of the bootstrap project (state backend, infra identities, infra repository).
+BOOTSTRAP_STACK ?= platform
+bootstrap-plan: $(VENV)/.installed
+	@$(PY) -m planner --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

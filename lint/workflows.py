@@ -269,11 +269,28 @@ def _signs_in_to_azure(job: Mapping[str, Any]) -> bool:
     return bool(_step_uses(job, AZURE_LOGIN) or _step_uses(job, PULUMI_ACTION))
 
 
+def _script(step: Mapping[str, Any]) -> str:
+    return str((step.get("with") or {}).get("script", ""))
+
+
 def _comments_on_pull_requests(job: Mapping[str, Any]) -> bool:
     pulumi_comments = any(
         _is_true((step.get("with") or {}).get("comment-on-pr")) for step in _step_uses(job, PULUMI_ACTION)
     )
-    return pulumi_comments or bool(_step_uses(job, GITHUB_SCRIPT))
+    # A github-script step comments on the pull request when it addresses one (context.issue, a
+    # comment call); one that only opens or edits issues (drift reports) does not.
+    script_comments = any(
+        re.search(r"context\.issue\b|Comment\(|payload\.pull_request", _script(step))
+        for step in _step_uses(job, GITHUB_SCRIPT)
+    )
+    return pulumi_comments or script_comments
+
+
+def _opens_issues(job: Mapping[str, Any]) -> bool:
+    """A github-script step that creates or edits an issue (drift reports)."""
+    return any(
+        re.search(r"issues\.(create|update)\(", _script(step)) for step in _step_uses(job, GITHUB_SCRIPT)
+    )
 
 
 def permission_problems(doc: Mapping[str, Any]) -> list[str]:
@@ -308,7 +325,9 @@ def permission_problems(doc: Mapping[str, Any]) -> list[str]:
                 )
             elif scope == "pull-requests" and not _comments_on_pull_requests(job):
                 problems.append(f"job {name}: pull-requests: write, but the job does not comment (GH-8)")
-            elif scope not in ("id-token", "pull-requests"):
+            elif scope == "issues" and not _opens_issues(job):
+                problems.append(f"job {name}: issues: write, but the job opens no issue (GH-8)")
+            elif scope not in ("id-token", "pull-requests", "issues"):
                 problems.append(f"job {name}: {scope}: write is not needed by any job here (GH-8)")
         oidc_logins = [
             step for step in _step_uses(job, AZURE_LOGIN) if "creds" not in (step.get("with") or {})
@@ -317,6 +336,8 @@ def permission_problems(doc: Mapping[str, Any]) -> list[str]:
             problems.append(f"job {name}: logs in to Azure with OIDC but lacks id-token: write")
         if _comments_on_pull_requests(job) and "pull-requests" not in _write_scopes(granted):
             problems.append(f"job {name}: comments on the pull request but lacks pull-requests: write (T-49)")
+        if _opens_issues(job) and "issues" not in _write_scopes(granted):
+            problems.append(f"job {name}: opens or edits issues but lacks issues: write")
     return problems
 
 
@@ -425,7 +446,7 @@ def concurrency_problems(doc: Mapping[str, Any]) -> list[str]:
 
 def pulumi_action_problems(doc: Mapping[str, Any]) -> list[str]:
     """PU-2, PU-8, PU-10: pulumi/actions pins the CLI with `pulumi-version-file` and runs with
-    `suppress-outputs: true`; a `preview` also comments on the PR (`comment-on-pr`,
+    `suppress-outputs: true`; a `preview` of a pull-request workflow also comments on the PR (`comment-on-pr`,
     `edit-pr-comment`), keeps the summary of a trimmed comment (`always-include-summary`, T-48)
     and shows the `diff`."""
     problems = []
@@ -435,7 +456,7 @@ def pulumi_action_problems(doc: Mapping[str, Any]) -> list[str]:
             if not inputs.get("pulumi-version-file"):
                 problems.append(f"job {name}: pulumi/actions without pulumi-version-file (PU-10)")
             required = ["suppress-outputs"]
-            if inputs.get("command") == "preview":
+            if inputs.get("command") == "preview" and "pull_request" in triggers(doc):
                 required += ["comment-on-pr", "edit-pr-comment", "always-include-summary", "diff"]
             problems += [
                 f"job {name}: pulumi/actions {inputs.get('command')} needs {key}: true (PU-2, PU-8)"
@@ -475,6 +496,101 @@ def policy_pack_problems(doc: Mapping[str, Any]) -> list[str]:
                 problems.append(
                     f"`pulumi {match[1]}` in a script without --policy-pack {POLICY_PACK} --policy-pack-config (PU-5)"
                 )
+    return problems
+
+
+# --- drift detection (both platforms) -----------------------------------------------------------
+
+_PULUMI_CHANGES = re.compile(r"\bpulumi\s+(up|update|destroy|refresh|import)\b")
+_PULUMI_PREVIEW = re.compile(r"\bpulumi\s+preview\b(?:[^\n\\]|\\\n|\\)*")
+"""A `pulumi preview` command with its backslash-continued lines."""
+
+
+def _drift_command_problems(where: str, script: str) -> list[str]:
+    """A scheduled run never changes a stack, and every preview it runs is a drift check."""
+    problems = []
+    if match := _PULUMI_CHANGES.search(script):
+        problems.append(f"{where}: a scheduled run must not change a stack (`{match.group(0)}`)")
+    for preview in _PULUMI_PREVIEW.findall(script):
+        missing = [flag for flag in ("--refresh", "--expect-no-changes") if flag not in preview]
+        if missing:
+            problems.append(f"{where}: drift preview without {' and '.join(missing)}")
+    return problems
+
+
+def drift_problems(doc: Mapping[str, Any]) -> list[str]:
+    """Scheduled GitHub workflows detect drift only: no command that changes a stack; every
+    `pulumi preview` runs with `--refresh --expect-no-changes` (pulumi/actions: `refresh` and
+    `expect-no-changes` true); and a job that previews reports a failure in an issue (a
+    github-script step, `if: failure() ...`, that opens or edits one, with `issues: write`)."""
+    if "schedule" not in triggers(doc):
+        return []
+    problems = []
+    for name, job in jobs(doc).items():
+        previews = False
+        for step in _steps(job):
+            if "run" in step:
+                script = str(step["run"])
+                problems += _drift_command_problems(f"job {name}", script)
+                previews = previews or bool(_PULUMI_PREVIEW.search(script))
+        for step in _step_uses(job, PULUMI_ACTION):
+            inputs = step.get("with") or {}
+            command = inputs.get("command")
+            if command is None:
+                continue  # installs the CLI only
+            if command != "preview":
+                problems.append(
+                    f"job {name}: a scheduled run must not change a stack (pulumi/actions {command})"
+                )
+            elif not (_is_true(inputs.get("refresh")) and _is_true(inputs.get("expect-no-changes"))):
+                problems.append(f"job {name}: drift preview needs refresh: true and expect-no-changes: true")
+            previews = True
+        reports = [
+            step
+            for step in _step_uses(job, GITHUB_SCRIPT)
+            if "failure()" in str(step.get("if", ""))
+            and re.search(r"issues\.(create|update)\(", _script(step))
+        ]
+        if previews and not reports:
+            problems.append(
+                f"job {name}: drift is not reported; add an `if: failure()` step that opens or updates an issue"
+            )
+    return problems
+
+
+def _pipeline_scripts(doc: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    for node in _walk(doc):
+        for key in ("script", "bash", "pwsh", "powershell"):
+            if isinstance(node.get(key), str):
+                yield node, node[key]
+        inputs = node.get("inputs")
+        if isinstance(inputs, dict) and isinstance(inputs.get("inlineScript"), str):
+            yield node, inputs["inlineScript"]
+
+
+def azure_drift_problems(doc: Mapping[str, Any]) -> list[str]:
+    """The same for a scheduled Azure pipeline (`schedules:`): no stack change, previews with
+    `--refresh --expect-no-changes`, and a step with `condition: failed()` that reports the drift."""
+    if not doc.get("schedules"):
+        return []
+    problems = []
+    previews = False
+    for node, script in _pipeline_scripts(doc):
+        where = f"step {node.get('displayName', '?')}"
+        problems += _drift_command_problems(where, script)
+        previews = previews or bool(_PULUMI_PREVIEW.search(script))
+    reports = [
+        node
+        for node in _walk(doc)
+        if "failed()" in str(node.get("condition", "")) and ("script" in node or "task" in node)
+    ]
+    if previews and not reports:
+        problems.append(
+            "drift is not reported; add a step with `condition: failed()` that opens or updates an issue"
+        )
+    # Without `trigger: none` Azure Pipelines runs a pipeline on every push (its default CI trigger).
+    if doc.get("trigger") != "none" or doc.get("pr") != "none":
+        problems.append("a drift pipeline runs on its schedule only: set `trigger: none` and `pr: none`")
     return problems
 
 
@@ -634,6 +750,7 @@ def github_workflow_problems(
         "concurrency": lambda: concurrency_problems(doc),
         "pulumi_action": lambda: pulumi_action_problems(doc),
         "policy_pack": lambda: policy_pack_problems(doc),
+        "drift": lambda: drift_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}
 
@@ -648,5 +765,6 @@ def azure_pipeline_problems(
         "schema": lambda: schema_problems(path),
         "environments": lambda: environment_problems(doc, allowed_environments),
         "policy_pack": lambda: policy_pack_problems(doc),
+        "drift": lambda: azure_drift_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}

@@ -3,6 +3,8 @@
 `python -m planner diff --base <git-ref> [...]` compares against another revision (see planner/diff_command.py).
 `python -m planner check --stack <name> [...]` runs the policy pack over the plan (see planner/check.py);
 `python -m planner policy-config --stack <name>` writes the pack's config for a stage (planner/check_config.py).
+`python -m planner permissions --stack <name>` lists what the deployer and preview identities need
+(see planner/permissions_command.py).
 
 Exit status: 0 on success, 2 on invalid configuration or stack file (one line on stderr,
 no traceback), 1 when the program itself fails under the mock engine (for example a lookup the
@@ -24,6 +26,10 @@ COMMANDS = {
     "diff": ("planner.diff_command", "what this working tree changes against a git revision, per stack"),
     "check": ("planner.check", "run the policy pack over a stack's plan, offline"),
     "policy-config": ("planner.check_config", "write the policy pack's config for a stage"),
+    "permissions": (
+        "planner.permissions_command",
+        "what the deployer and preview identities need for a stack",
+    ),
 }
 
 

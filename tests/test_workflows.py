@@ -33,6 +33,7 @@ GITHUB_WORKFLOWS = {
 }
 AZURE_PIPELINES = {
     ROOT / "azure-pipelines.yml": REPO_ENVIRONMENTS,
+    ROOT / "azure-pipelines-drift.yml": REPO_ENVIRONMENTS,
     **{path: REPO_ENVIRONMENTS for path in sorted((ROOT / "templates").glob("*.y*ml"))},
     ML_PROJECT / "azure-pipelines.yml": STAGE_ENVIRONMENTS,
 }
@@ -151,6 +152,7 @@ PINS = {
     "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+    "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
 }
 """lint/action-pins.md, copied by hand: a typo in either place fails (GH-9)."""
 

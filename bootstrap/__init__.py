@@ -1,0 +1,1 @@
+"""The bootstrap project: what the infra pipelines need before their first `pulumi up`."""

@@ -1,0 +1,201 @@
+"""The infra pipelines' identities: one deployer per stage, and one read-only preview identity.
+
+The deployer of a stage may create everything the stage program creates (Contributor on the
+stage subscription: the program creates the resource group itself) and grant only the catalog
+roles, only to groups and service principals (Role Based Access Control Administrator with the
+ABAC condition of `bootstrap.abac`; never Owner or User Access Administrator). It reads and writes
+the state and uses the secrets key; where the stage points at an existing subnet or hub DNS zones
+it may join them; where the stage deploys an Entra app it may create and own apps in Graph.
+
+The preview identity reads: Reader on every stage subscription, the state blobs (preview takes no
+lock on a DIY backend: pulumi/pulumi pkg/backend/diy/backend.go, `Preview` calls `apply` with
+DryRun and no `Lock`), decrypt with the secrets key, and Graph Application.Read.All when a stage
+deploys Entra apps (`--refresh` reads them).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from bootstrap import graph, rbac
+from bootstrap.abac import assignable_roles, delegation_condition
+from bootstrap.settings import InfraEnvironmentSettings, PreviewSettings, StageFacts
+from bootstrap.state_backend import StateBackend
+from components.access_settings import IdentityKind
+from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentityPlacement:
+    """Where managed identities go, and the shared pieces each identity's rights refer to."""
+
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: Mapping[str, str]
+    backend: StateBackend
+    graph_principal_id: pulumi.Input[str] | None
+    """Object id of Microsoft Graph's service principal in the tenant (None: no Graph grants needed)."""
+    join_role_guid: str | None
+    join_role: pulumi.Resource | None
+
+
+def _identity(
+    name: str, display_name: str, kind: IdentityKind, placement: IdentityPlacement, parent
+) -> DeploymentIdentity:
+    return DeploymentIdentity(
+        name,
+        DeploymentIdentityArgs(
+            display_name=display_name,
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=placement.tags,
+            kind=kind,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _graph_role(
+    name: str, identity: DeploymentIdentity, app_role_id: str, placement: IdentityPlacement, parent
+):
+    import pulumi_azuread as azuread
+
+    return azuread.AppRoleAssignment(
+        name,
+        app_role_id=app_role_id,
+        principal_object_id=identity.principal_id,
+        resource_object_id=placement.graph_principal_id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InfraDeployerArgs:
+    display_name: str
+    """Name of the identity (managed identity or app registration)."""
+    stage: StageFacts
+    """The stage it deploys, as its stack file describes it."""
+    settings: InfraEnvironmentSettings
+    """Its kind (managed identity by default) and environment protection."""
+    placement: IdentityPlacement
+    """Where it lives and the shared pieces its rights refer to."""
+
+
+class InfraDeployer(pulumi.ComponentResource):
+    identity: DeploymentIdentity
+
+    def __init__(self, name: str, args: InfraDeployerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:bootstrap:InfraDeployer", name, None, opts)
+        display_name, stage, settings, placement = (
+            args.display_name,
+            args.stage,
+            args.settings,
+            args.placement,
+        )
+        self.identity = identity = _identity(
+            f"{name}-identity", display_name, settings.identity_kind, placement, self
+        )
+        backend = placement.backend
+        subscription = f"/subscriptions/{stage.subscription_id}"
+        common = {"principal_key": display_name, "principal_id": identity.principal_id, "parent": self}
+        rbac.assign(
+            f"{name}-contributor",
+            role_name=rbac.CONTRIBUTOR.name,
+            role_guid=rbac.CONTRIBUTOR.guid,
+            scope=subscription,
+            **common,
+        )
+        rbac.assign(
+            f"{name}-rbac-administrator",
+            role_name=rbac.RBAC_ADMINISTRATOR.name,
+            role_guid=rbac.RBAC_ADMINISTRATOR.guid,
+            scope=subscription,
+            condition=delegation_condition(assignable_roles()),
+            **common,
+        )
+        rbac.assign(
+            f"{name}-state",
+            role_name=rbac.STORAGE_BLOB_DATA_CONTRIBUTOR.name,
+            role_guid=rbac.STORAGE_BLOB_DATA_CONTRIBUTOR.guid,
+            scope=backend.container_scope,
+            scope_id=backend.container_id,
+            **common,
+        )
+        rbac.assign(
+            f"{name}-secrets-key",
+            role_name=rbac.KEY_VAULT_CRYPTO_USER.name,
+            role_guid=rbac.KEY_VAULT_CRYPTO_USER.guid,
+            scope=backend.key_scope,
+            scope_id=backend.key_id,
+            **common,
+        )
+        for index, scope in enumerate((*stage.subnet_ids, *stage.dns_zone_ids)):
+            rbac.assign(
+                f"{name}-join-{index}",
+                role_name="private endpoint joiner",
+                role_guid=placement.join_role_guid,
+                scope=scope,
+                depends_on=[placement.join_role],
+                **common,
+            )
+        if stage.deploys_entra_application:
+            _graph_role(f"{name}-graph-apps", identity, graph.APPLICATION_READWRITE_OWNEDBY, placement, self)
+        self.register_outputs({"clientId": identity.client_id})
+
+
+@dataclass(frozen=True, kw_only=True)
+class InfraPreviewerArgs:
+    display_name: str
+    """Name of the identity (managed identity or app registration)."""
+    stages: list[StageFacts]
+    """Every stage it previews (Reader on each stage's subscription)."""
+    settings: PreviewSettings
+    """Its kind (managed identity by default)."""
+    placement: IdentityPlacement
+    """Where it lives and the shared pieces its rights refer to."""
+
+
+class InfraPreviewer(pulumi.ComponentResource):
+    identity: DeploymentIdentity
+
+    def __init__(self, name: str, args: InfraPreviewerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:bootstrap:InfraPreviewer", name, None, opts)
+        display_name, stages, settings, placement = (
+            args.display_name,
+            args.stages,
+            args.settings,
+            args.placement,
+        )
+        self.identity = identity = _identity(
+            f"{name}-identity", display_name, settings.identity_kind, placement, self
+        )
+        backend = placement.backend
+        common = {"principal_key": display_name, "principal_id": identity.principal_id, "parent": self}
+        for subscription_id in sorted({stage.subscription_id.lower() for stage in stages}):
+            rbac.assign(
+                f"{name}-reader-{subscription_id}",
+                role_name=rbac.READER.name,
+                role_guid=rbac.READER.guid,
+                scope=f"/subscriptions/{subscription_id}",
+                **common,
+            )
+        rbac.assign(
+            f"{name}-state",
+            role_name=rbac.STORAGE_BLOB_DATA_READER.name,
+            role_guid=rbac.STORAGE_BLOB_DATA_READER.guid,
+            scope=backend.container_scope,
+            scope_id=backend.container_id,
+            **common,
+        )
+        rbac.assign(
+            f"{name}-secrets-key",
+            role_name=rbac.KEY_VAULT_CRYPTO_USER.name,
+            role_guid=rbac.KEY_VAULT_CRYPTO_USER.guid,
+            scope=backend.key_scope,
+            scope_id=backend.key_id,
+            **common,
+        )
+        if any(stage.deploys_entra_application for stage in stages):
+            _graph_role(f"{name}-graph-read", identity, graph.APPLICATION_READ_ALL, placement, self)
+        self.register_outputs({"clientId": identity.client_id})

@@ -1,0 +1,161 @@
+"""`build()`: the bootstrap stack from its validated config; returns the stack outputs."""
+
+from typing import Any
+
+import pulumi
+
+from bootstrap import graph, rbac
+from bootstrap.github_repository import (
+    PREVIEW_ENVIRONMENT,
+    InfraRepository,
+    InfraRepositoryArgs,
+    environment_name,
+)
+from bootstrap.identities import (
+    IdentityPlacement,
+    InfraDeployer,
+    InfraDeployerArgs,
+    InfraPreviewer,
+    InfraPreviewerArgs,
+)
+from bootstrap.names import BootstrapNames
+from bootstrap.settings import load_bootstrap_config
+from bootstrap.state_backend import StateBackend, StateBackendArgs
+from components.access_settings import IdentityKind
+
+
+def stack_init_command(stage: str, secrets_provider: str) -> str:
+    """What initialises a stage stack on the new backend (after `pulumi login <backendUrl>`)."""
+    return f"pulumi stack init {stage} --secrets-provider '{secrets_provider}'"
+
+
+def build() -> dict[str, Any]:
+    config, stages = load_bootstrap_config()
+    names = BootstrapNames(config.name, config.subscription_id)
+    tags = {"workload": config.name, "managed-by": "pulumi", "purpose": "pulumi-state-and-pipelines"}
+
+    backend = StateBackend(
+        "state",
+        StateBackendArgs(
+            names=names,
+            settings=config.state_backend,
+            subscription_id=config.subscription_id,
+            tenant_id=config.tenant_id,
+            location=config.location,
+            tags=tags,
+        ),
+    )
+
+    needs_graph = any(
+        stage.deploys_entra_application for stage in stages
+    ) or IdentityKind.ENTRA_APPLICATION in (
+        config.preview.identity_kind,
+        *(settings.identity_kind for settings in config.stages.values()),
+    )
+    providers: list[pulumi.ProviderResource] = []
+    graph_principal_id = None
+    if needs_graph:
+        import pulumi_azuread as azuread  # loaded only when an Entra app or a Graph grant is made (P8)
+
+        entra = azuread.Provider("entra", tenant_id=config.tenant_id)
+        providers.append(entra)
+        # Microsoft Graph's own service principal, adopted (never created or deleted) to grant its app roles.
+        graph_principal_id = azuread.ServicePrincipal(
+            "microsoft-graph",
+            client_id=graph.MICROSOFT_GRAPH_APP_ID,
+            use_existing=True,
+            opts=pulumi.ResourceOptions(provider=entra, retain_on_delete=True),
+        ).object_id
+
+    if config.administrator_group_object_id:
+        # Administrators reach the state and the key only through roles (no shared keys).
+        for role, scope, scope_id in (
+            (rbac.STORAGE_BLOB_DATA_CONTRIBUTOR, backend.container_scope, backend.container_id),
+            (rbac.KEY_VAULT_CRYPTO_USER, backend.key_scope, backend.key_id),
+        ):
+            rbac.assign(
+                f"administrators-{role.name.lower().replace(' ', '-')}",
+                principal_key=config.administrator_group_object_id,
+                principal_id=config.administrator_group_object_id,
+                principal_type="Group",
+                role_name=role.name,
+                role_guid=role.guid,
+                scope=scope,
+                scope_id=scope_id,
+                parent=backend,
+            )
+
+    join_scopes = sorted({scope for stage in stages for scope in (*stage.subnet_ids, *stage.dns_zone_ids)})
+    join_role = (
+        rbac.join_role("private-endpoint-join-role", names.join_role, join_scopes, None)
+        if join_scopes
+        else None
+    )
+    placement = IdentityPlacement(
+        resource_group_name=backend.resource_group_name,
+        location=config.location,
+        tags=tags,
+        backend=backend,
+        graph_principal_id=graph_principal_id,
+        join_role_guid=rbac.join_role_guid(names.join_role) if join_role else None,
+        join_role=join_role,
+    )
+    component_opts = pulumi.ResourceOptions(providers=providers)
+    deployers = {
+        stage.stage: InfraDeployer(
+            f"deploy-{stage.stage}",
+            InfraDeployerArgs(
+                display_name=names.deployer(stage.stage),
+                stage=stage,
+                settings=config.stages[stage.stage],
+                placement=placement,
+            ),
+            opts=component_opts,
+        )
+        for stage in stages
+    }
+    previewer = InfraPreviewer(
+        "preview",
+        InfraPreviewerArgs(
+            display_name=names.previewer, stages=stages, settings=config.preview, placement=placement
+        ),
+        opts=component_opts,
+    )
+
+    owner = pulumi_github_provider(config.github.owner)
+    InfraRepository(
+        "infra-repository",
+        InfraRepositoryArgs(
+            settings=config.github,
+            deployers={
+                stage.stage: (
+                    config.stages[stage.stage],
+                    deployers[stage.stage].identity,
+                    stage.subscription_id,
+                )
+                for stage in stages
+            },
+            previewer=previewer.identity,
+            tenant_id=config.tenant_id,
+            backend_url=backend.backend_url,
+            secrets_provider=backend.secrets_provider,
+            ml_repositories=tuple(sorted({s.github_repository for s in stages if s.github_repository})),
+        ),
+        opts=pulumi.ResourceOptions(providers=[owner, *providers]),
+    )
+
+    return {
+        "backendUrl": backend.backend_url,
+        "secretsProvider": backend.secrets_provider,
+        "loginCommand": f"pulumi login '{backend.backend_url}'",
+        "stackInitCommands": [stack_init_command(stage.stage, backend.secrets_provider) for stage in stages],
+        "deployerClientIds": {stage: deployer.identity.client_id for stage, deployer in deployers.items()},
+        "previewClientId": previewer.identity.client_id,
+        "githubEnvironments": [environment_name(stage.stage) for stage in stages] + [PREVIEW_ENVIRONMENT],
+    }
+
+
+def pulumi_github_provider(owner: str) -> pulumi.ProviderResource:
+    import pulumi_github as github
+
+    return github.Provider("github", owner=owner)

@@ -1,0 +1,108 @@
+"""Role assignments and the one custom role bootstrap makes. Assignment names are GUIDs derived
+from plan-time strings (scope, principal, role), so a re-run converges (RB-6); `principalType` is
+always explicit (RB-5), and required where an ABAC condition filters on it."""
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization
+
+NAMESPACE = uuid.UUID("5d0f3a52-91c4-4e57-b1f6-2c3e8a7d9b10")
+"""uuid5 namespace of bootstrap's assignment and role-definition names."""
+
+_SUBSCRIPTION = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BuiltInRole:
+    name: str
+    guid: str
+
+
+CONTRIBUTOR = BuiltInRole("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c")
+RBAC_ADMINISTRATOR = BuiltInRole(
+    "Role Based Access Control Administrator", "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+)
+READER = BuiltInRole("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7")
+STORAGE_BLOB_DATA_CONTRIBUTOR = BuiltInRole(
+    "Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+)
+STORAGE_BLOB_DATA_READER = BuiltInRole("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
+KEY_VAULT_CRYPTO_USER = BuiltInRole("Key Vault Crypto User", "12338af0-0e69-4776-bea7-57ae8d297424")
+"""encrypt/decrypt with keys: what `--secrets-provider azurekeyvault://` does."""
+
+JOIN_ACTIONS = (
+    "Microsoft.Network/virtualNetworks/subnets/read",
+    "Microsoft.Network/virtualNetworks/subnets/join/action",
+    "Microsoft.Network/privateDnsZones/read",
+    "Microsoft.Network/privateDnsZones/join/action",
+)
+"""What a private endpoint needs on a subnet it does not own, and a DNS zone group on a hub zone
+it does not own (Microsoft Learn, "Azure RBAC permissions for Azure Private Link")."""
+
+
+def subscription_of(scope: str) -> str:
+    match = _SUBSCRIPTION.match(scope)
+    if not match:
+        raise ValueError(f"not a subscription-based scope: {scope}")
+    return match.group(1)
+
+
+def definition_id(scope: str, role_guid: str) -> str:
+    """The role definition id under the scope's own subscription (valid for cross-subscription scopes)."""
+    return f"/subscriptions/{subscription_of(scope)}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+
+
+def assign(
+    logical_name: str,
+    *,
+    principal_key: str,
+    principal_id: pulumi.Input[str],
+    role_name: str,
+    role_guid: str,
+    scope: str,
+    scope_id: pulumi.Input[str] | None = None,
+    condition: str | None = None,
+    principal_type: str = "ServicePrincipal",
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> authorization.RoleAssignment:
+    """`principal_key` (plan-time) gets `role_guid` on `scope` (plan-time ARM id; `scope_id` is the
+    same id as an output when the scope is created in this run, so the assignment waits for it)."""
+    name = str(uuid.uuid5(NAMESPACE, "|".join((scope.lower(), principal_key.lower(), role_guid))))
+    return authorization.RoleAssignment(
+        logical_name,
+        role_assignment_name=name,
+        role_definition_id=definition_id(scope, role_guid),
+        principal_id=principal_id,
+        principal_type=principal_type,  # explicit (P1): ServicePrincipal for identities, Group for admins
+        scope=scope_id if scope_id is not None else scope,
+        description=f"{principal_key}: {role_name} (managed by Pulumi, mlinfra bootstrap)",
+        condition=condition,
+        condition_version="2.0" if condition else None,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )
+
+
+def join_role_guid(role_name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"join-role|{role_name}"))
+
+
+def join_role(
+    name: str, role_name: str, scopes: list[str], parent: pulumi.Resource | None
+) -> authorization.RoleDefinition:
+    """A custom role with exactly `JOIN_ACTIONS`, assignable in every subscription that holds a scope."""
+    subscriptions = sorted({subscription_of(scope).lower() for scope in scopes})
+    return authorization.RoleDefinition(
+        name,
+        role_definition_id=join_role_guid(role_name),
+        role_name=role_name,
+        description="Lets the mlinfra infra deployer place private endpoints in an existing subnet and register them in existing private DNS zones.",
+        role_type="CustomRole",
+        scope=f"/subscriptions/{subscriptions[0]}",
+        assignable_scopes=[f"/subscriptions/{subscription}" for subscription in subscriptions],
+        permissions=[authorization.PermissionArgs(actions=list(JOIN_ACTIONS))],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,233 @@
+"""The typed, validated configuration of the bootstrap stack, and what it reads from the stage
+project's own stack files (`../Pulumi.<stage>.yaml`): each stage's subscription and tenant,
+whether it deploys an Entra app, and the existing subnet and hub DNS zones it points at.
+Stage facts are read, never repeated here, so the deployer's rights follow the stage config.
+
+Invalid input raises `ConfigError` (the stage project's class) before anything is registered,
+with one line naming the key, the value received and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from components.access_settings import DeploymentIdentitySettings, IdentityKind
+from components.ci_settings import GitHubReviewers, OidcSubjectFormat
+from components.config import ConfigError
+from components.network_settings import NetworkSettings
+from components.settings_base import Guid, Settings, distinct
+from planner.stackfile import StackFileError, load_stack_config
+
+STAGE_PROJECT_DIR = Path(__file__).resolve().parent.parent
+"""The stage project (mlinfra) whose stacks the infra pipelines deploy."""
+
+AZURE_KEYS = ("subscriptionId", "tenantId", "location")
+
+
+class StateBackendSettings(Settings):
+    blob_soft_delete_days: Annotated[StrictInt, Field(ge=1, le=365)] = 30
+    """Days a deleted or overwritten state blob stays recoverable, 1-365. Default 30."""
+    container_soft_delete_days: Annotated[StrictInt, Field(ge=1, le=365)] = 30
+    """Days a deleted state container stays recoverable, 1-365. Default 30."""
+    key_vault_soft_delete_days: Annotated[StrictInt, Field(ge=7, le=90)] = 90
+    """Days a deleted secrets vault stays recoverable, 7-90. Default 90."""
+    sku: Annotated[StrictStr, Field(pattern=r"^Standard_(ZRS|GRS|RAGRS|GZRS|RAGZRS)$")] = "Standard_ZRS"
+    """Replication of the state account: Standard_ZRS, Standard_GRS, Standard_RAGRS, Standard_GZRS or
+    Standard_RAGZRS (never LRS: the state of every stage lives here). Default Standard_ZRS."""
+
+
+class InfraEnvironmentSettings(Settings):
+    identity_kind: IdentityKind = IdentityKind.MANAGED_IDENTITY
+    """managed-identity (default, no Entra app-registration rights needed) or entra-application: the
+    kind of the infra deployer identity of this stage."""
+    reviewers: GitHubReviewers = GitHubReviewers()
+    """Who must approve a deployment in `infra-<stage>` (logins and team slugs). Default none."""
+    prevent_self_review: StrictBool = True
+    """Whether whoever triggered a run may not approve it. Default true."""
+    wait_timer: Annotated[StrictInt, Field(ge=0, le=43_200)] = 0
+    """Minutes to wait before a deployment proceeds, 0-43200. Default 0."""
+
+
+class PreviewSettings(Settings):
+    identity_kind: IdentityKind = IdentityKind.MANAGED_IDENTITY
+    """managed-identity (default) or entra-application: the kind of the read-only preview identity."""
+
+
+class GitHubRepositorySettings(Settings):
+    repository: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")]
+    """`owner/name` of the infra repository (this repository). Required."""
+    oidc_subject_format: OidcSubjectFormat = OidcSubjectFormat.LEGACY
+    """legacy (default) or immutable: the `sub` format the repository's tokens carry (T-34)."""
+    required_checks: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1, max_length=255)]],
+        Field(min_length=1),
+        AfterValidator(distinct),
+    ] = Field(default_factory=lambda: ["test", "plan-diff"])
+    """Status checks a pull request into main must pass, as GitHub names them, besides
+    `preview (<stage>)` of every stage, which is always required. Default test, plan-diff."""
+
+    @property
+    def owner(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.repository.split("/", 1)[1]
+
+
+class BootstrapSettings(Settings):
+    name: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")]
+    """2-10 lowercase letters and digits starting with a letter. Required: first part of every
+    bootstrap resource name (for example `mlinfra`)."""
+    state_backend: StateBackendSettings = StateBackendSettings()
+    """The storage account, container and key vault key that hold every stage's Pulumi state."""
+    github: GitHubRepositorySettings
+    """The infra repository: its environments, variables and ruleset. Required."""
+    preview: PreviewSettings = PreviewSettings()
+    """The read-only identity of `pulumi preview` (pull requests, drift detection)."""
+    administrator_group_object_id: Guid | None = None
+    """a GUID. Entra group of the administrators who run bootstrap and `pulumi stack init`: it gets
+    blob data access to the state container and encrypt/decrypt on the secrets key (the account
+    takes no shared keys, so nobody reads state without a role). Default none."""
+    stages: Annotated[
+        dict[Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")], InfraEnvironmentSettings],
+        Field(min_length=1),
+    ]
+    """Stage name -> its infra environment; each needs `Pulumi.<stage>.yaml` in the stage project.
+    Required, at least one."""
+
+
+class BootstrapConfig(BootstrapSettings):
+    subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
+    """a GUID. The subscription of the state backend and the infra identities."""
+    tenant_id: Annotated[Guid, Field(alias="tenantId")]
+    """a GUID. The Entra tenant of every stage."""
+    location: StrictStr
+    """The region of the state backend and the identities."""
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """What bootstrap needs to know about one stage, read from its stack file."""
+
+    stage: str
+    subscription_id: str
+    tenant_id: str
+    deploys_entra_application: bool
+    subnet_ids: tuple[str, ...]
+    dns_zone_ids: tuple[str, ...]
+    github_repository: str | None
+    """`owner/name` of the ML repository whose environment the stage's deployer manages, if any."""
+
+
+def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
+    """Read and validate the bootstrap stack's config and the stages' facts; raise ConfigError."""
+    namespace = pulumi.get_project()
+    prefix = f"{namespace}:"
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    values = {key[len(prefix) :]: value for key, value in everything.items() if key.startswith(prefix)}
+    raw: dict[str, Any] = {key: _decode(key, value) for key, value in values.items()}
+    azure = pulumi.Config("azure-native")
+    for key in AZURE_KEYS:
+        if (value := azure.get(key)) is not None:
+            raw[key] = value
+    problems = [
+        f"{namespace}:{key}: set under azure-native:, not {namespace}:"
+        for key in set(values) & set(AZURE_KEYS)
+    ]
+    try:
+        config = BootstrapConfig.model_validate(raw, by_name=False)
+    except ValidationError as error:
+        problems += [_describe(namespace, detail) for detail in error.errors(include_url=False)]
+        config = None
+    if problems:
+        raise ConfigError("invalid bootstrap config: " + "; ".join(problems))
+    facts = [stage_facts(namespace, stage, config.tenant_id, STAGE_PROJECT_DIR) for stage in config.stages]
+    owners = sorted({fact.github_repository.split("/")[0] for fact in facts if fact.github_repository})
+    if len(owners) > 1:
+        raise ConfigError(
+            f"invalid bootstrap config: {namespace}:stages: the stages' ML repositories belong to {', '.join(owners)}; "
+            "expected one owner (one GitHub App installation token covers one owner's repositories)"
+        )
+    return config, facts
+
+
+def stage_facts(
+    namespace: str, stage: str, tenant_id: str, project_dir: Path = STAGE_PROJECT_DIR
+) -> StageFacts:
+    key = f"{namespace}:stages.{stage}"
+    try:
+        stack = load_stack_config(project_dir, stage)
+    except StackFileError as error:
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: no stage of that name in the stage project ({error})"
+        ) from None
+    project = stack.project
+    subscription = stack.values.get("azure-native:subscriptionId")
+    stage_tenant = stack.values.get("azure-native:tenantId")
+    if not subscription or not stage_tenant:
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: Pulumi.{stage}.yaml sets no azure-native:subscriptionId/tenantId"
+        )
+    if stage_tenant.lower() != tenant_id.lower():
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: got stage tenant {json.dumps(stage_tenant)}; expected the bootstrap "
+            f"tenant {tenant_id} (an identity signs in to its own tenant only)"
+        )
+    try:
+        identity = DeploymentIdentitySettings.model_validate(
+            _decode("", stack.values.get(f"{project}:deploymentIdentity", "{}")), by_name=False
+        )
+        network = NetworkSettings.model_validate(
+            _decode("", stack.values.get(f"{project}:network", "{}")), by_name=False
+        )
+    except ValidationError as error:
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: Pulumi.{stage}.yaml is not valid; plan it first "
+            f"(python -m planner --stack {stage}): {error.errors(include_url=False)[0]['msg']}"
+        ) from None
+    endpoints = network.private_endpoints
+    ci = _decode("", stack.values.get(f"{project}:ci", "{}"))
+    github = ci.get("github") if isinstance(ci, dict) else None
+    repository = github.get("repository") if isinstance(github, dict) else None
+    return StageFacts(
+        stage=stage,
+        subscription_id=subscription,
+        tenant_id=stage_tenant,
+        deploys_entra_application=identity.kind == IdentityKind.ENTRA_APPLICATION,
+        subnet_ids=(endpoints.subnet_id,) if endpoints and endpoints.subnet_id else (),
+        dns_zone_ids=tuple(sorted(set((endpoints.dns_zone_ids or {}).values()))) if endpoints else (),
+        github_repository=repository if isinstance(repository, str) else None,
+    )
+
+
+def _decode(key: str, value: Any) -> Any:
+    """Objects, lists, booleans and numbers arrive as JSON text; `name` stays a string."""
+    if key == "name" or not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def _describe(namespace: str, detail: dict) -> str:
+    loc = [str(part) for part in detail["loc"]]
+    head = loc[0] if loc else "<root>"
+    key = f"{'azure-native' if head in AZURE_KEYS else namespace}:{'.'.join(loc) or '<root>'}"
+    kind = detail["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    if kind == "missing":
+        return f"{key}: required but not set"
+    message = detail["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    if kind == "string_pattern_mismatch":
+        message = f"expected a value matching {detail['ctx']['pattern']}"
+    return f"{key}: got {json.dumps(detail['input'], default=str)}; {message}"

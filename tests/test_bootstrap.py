@@ -1,0 +1,479 @@
+"""The bootstrap project (bootstrap/): state backend, infra identities and their rights, the infra
+repository's environments and ruleset, config errors. Plans the real bootstrap program."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bootstrap import graph
+from bootstrap.abac import CONDITION_VERSION, assignable_roles, delegation_condition
+from components.config import ConfigError
+from components.roles import ROLES
+from planner.recorder import Plan, main_program, record
+from planner.stackfile import StackConfig, available_stacks, load_stack_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
+NS = "mlinfra-bootstrap"
+
+
+def bootstrap_plan(stack: str = "platform", **overrides) -> Plan:
+    config = load_stack_config(BOOTSTRAP_DIR, stack)
+    values = dict(config.values)
+    for key, value in overrides.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value if isinstance(value, str) else json.dumps(value)
+    return record(main_program(BOOTSTRAP_DIR), StackConfig(config.project, stack, values, config.secret_keys))
+
+
+@pytest.fixture(scope="module")
+def platform() -> Plan:
+    return bootstrap_plan()
+
+
+def assignments(plan: Plan, role_guid: str) -> list:
+    return [
+        r
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{role_guid}")
+    ]
+
+
+# --- the ABAC condition -------------------------------------------------------------------------
+
+
+def test_condition_matches_the_documented_shape():
+    """Microsoft Learn, "Examples to delegate Azure role assignment management with conditions",
+    Example: Constrain roles and principal types: a write clause on @Request attributes and a delete
+    clause on @Resource attributes, joined by AND; GUIDs in braces; principal types quoted."""
+    text = delegation_condition([ROLES["Reader"], ROLES["AcrPull"]])
+    expected = (
+        "(\n (\n  !(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})\n )\n OR\n (\n"
+        "  @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals "
+        "{acdd72a7-3385-48ef-bd42-f606fba81ae7, 7f951dda-4ed3-4680-a7ca-43fe172d538d}\n  AND\n"
+        "  @Request[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
+        "{'ServicePrincipal', 'Group'}\n )\n)\nAND\n"
+        "(\n (\n  !(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})\n )\n OR\n (\n"
+        "  @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals "
+        "{acdd72a7-3385-48ef-bd42-f606fba81ae7, 7f951dda-4ed3-4680-a7ca-43fe172d538d}\n  AND\n"
+        "  @Resource[Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase "
+        "{'ServicePrincipal', 'Group'}\n )\n)"
+    )
+    assert text == expected
+
+
+def test_condition_never_allows_escalating_roles_or_users():
+    """Issue 16 / RB-1: never Owner, User Access Administrator or RBAC Administrator; no users."""
+    text = delegation_condition(assignable_roles())
+    for name in ("Owner", "User Access Administrator", "Role Based Access Control Administrator"):
+        assert ROLES[name].guid not in text
+    assert "'User'" not in text
+    granted = {role.guid for role in assignable_roles()}
+    assert ROLES["AzureML Data Scientist"].guid in granted and ROLES["Reader"].guid in granted
+
+
+def test_rbac_administrator_carries_the_condition(platform):
+    """The RBAC Administrator assignment has conditionVersion 2.0 (the only accepted value,
+    azure-rest-api-specs Microsoft.Authorization roleAssignments) and the catalog condition."""
+    found = assignments(platform, ROLES["Role Based Access Control Administrator"].guid)
+    assert len(found) == 3  # one per stage deployer
+    for assignment in found:
+        assert assignment.inputs["condition"] == delegation_condition(assignable_roles())
+        assert assignment.inputs["conditionVersion"] == CONDITION_VERSION == "2.0"
+        assert assignment.inputs["principalType"] == "ServicePrincipal"
+        assert re.fullmatch(r"/subscriptions/[0-9a-f-]{36}", assignment.inputs["scope"])
+
+
+def test_no_escalating_role_is_ever_assigned(platform):
+    for name in ("Owner", "User Access Administrator"):
+        assert not assignments(platform, ROLES[name].guid)
+
+
+# --- state backend -------------------------------------------------------------------------------
+
+
+def test_state_account_is_entra_only_and_hardened(platform):
+    """azure-native storage StorageAccount: allowSharedKeyAccess false, allowBlobPublicAccess
+    false, defaultToOAuthAuthentication true, minimumTlsVersion TLS1_2 (Microsoft Learn, "Prevent
+    Shared Key authorization for an Azure Storage account")."""
+    account = platform.one("azure-native:storage:StorageAccount").inputs
+    assert account["allowSharedKeyAccess"] is False
+    assert account["allowBlobPublicAccess"] is False
+    assert account["defaultToOAuthAuthentication"] is True
+    assert account["minimumTlsVersion"] == "TLS1_2"
+    assert account["sku"]["name"] != "Standard_LRS"
+
+
+def test_blob_versioning_and_soft_delete(platform):
+    props = platform.one("azure-native:storage:BlobServiceProperties").inputs
+    assert props["blobServicesName"] == "default"
+    assert props["isVersioningEnabled"] is True
+    assert props["deleteRetentionPolicy"] == {"enabled": True, "days": 30}
+    assert props["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 30}
+    assert platform.one("azure-native:storage:BlobContainer").inputs["publicAccess"] == "None"
+
+
+def test_secrets_vault_and_key(platform):
+    vault = platform.one("azure-native:keyvault:Vault")
+    assert vault.inputs["properties"]["enableRbacAuthorization"] is True
+    assert vault.inputs["properties"]["enablePurgeProtection"] is True
+    key = platform.one("azure-native:keyvault:Key").inputs
+    assert key["properties"]["kty"] == "RSA" and set(key["properties"]["keyOps"]) == {"encrypt", "decrypt"}
+    assert vault.protect and key  # the state of every stage depends on it
+
+
+def test_outputs_are_the_commands_to_paste(platform):
+    out = platform.outputs
+    assert (
+        out["backendUrl"]
+        == "azblob://pulumi-state?storage_account="
+        + platform.one("azure-native:storage:StorageAccount").inputs["accountName"]
+    )
+    vault = platform.one("azure-native:keyvault:Vault").inputs["vaultName"]
+    assert out["secretsProvider"] == f"azurekeyvault://{vault}.vault.azure.net/keys/pulumi-secrets"
+    assert out["stackInitCommands"] == [
+        f"pulumi stack init {stage} --secrets-provider '{out['secretsProvider']}'"
+        for stage in ("dev", "preprod", "prod")
+    ]
+
+
+# --- identities and their rights -----------------------------------------------------------------
+
+
+def test_deployer_roles_per_stage(platform):
+    contributor = assignments(platform, ROLES["Contributor"].guid)
+    scopes = {a.inputs["scope"] for a in contributor}
+    for stage in ("dev", "preprod", "prod"):
+        sub = load_stack_config(PROJECT_DIR, stage).values["azure-native:subscriptionId"]
+        assert f"/subscriptions/{sub}" in scopes
+
+
+def test_preview_identity_reads_only(platform):
+    """Preview takes no lock on a DIY backend (pulumi/pulumi pkg/backend/diy/backend.go: Preview
+    calls apply with DryRun and never Lock), so blob read suffices; decrypt needs Key Vault Crypto User."""
+    readers = assignments(platform, "acdd72a7-3385-48ef-bd42-f606fba81ae7")
+    assert len(readers) == 3
+    blob = assignments(platform, ROLES["Storage Blob Data Reader"].guid)
+    assert len(blob) == 1 and blob[0].inputs["scope"].endswith(
+        "/blobServices/default/containers/pulumi-state"
+    )
+    preview_keys = [
+        a for a in assignments(platform, "12338af0-0e69-4776-bea7-57ae8d297424") if "preview" in a.name
+    ]
+    assert len(preview_keys) == 1 and preview_keys[0].inputs["scope"].endswith("/keys/pulumi-secrets")
+
+
+def test_join_rights_on_existing_subnet_and_hub_zones(platform):
+    """prod points at an existing subnet and hub DNS zones: the deployer of prod gets a custom role
+    with subnets/join/action and privateDnsZones/join/action there (Microsoft Learn, "Azure RBAC
+    permissions for Azure Private Link"); dev and preprod get none."""
+    role = platform.one("azure-native:authorization:RoleDefinition").inputs
+    actions = role["permissions"][0]["actions"]
+    assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
+    assert "Microsoft.Network/privateDnsZones/join/action" in actions
+    joins = assignments(platform, role["roleDefinitionId"])
+    prod = json.loads(load_stack_config(PROJECT_DIR, "prod").values["mlinfra:network"])["privateEndpoints"]
+    expected = {prod["subnetId"], *prod["dnsZoneIds"].values()}
+    assert {a.inputs["scope"] for a in joins} == expected
+    assert all("deploy-prod" in a.name for a in joins)
+
+
+def test_graph_ids_are_the_documented_ones():
+    """Microsoft Graph permissions reference: Application.ReadWrite.OwnedBy application permission
+    id 18a4783c-866b-4cc7-a460-3d5e5662c884; Application.Read.All 9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30;
+    Microsoft Graph's appId 00000003-0000-0000-c000-000000000000."""
+    assert graph.APPLICATION_READWRITE_OWNEDBY == "18a4783c-866b-4cc7-a460-3d5e5662c884"
+    assert graph.APPLICATION_READ_ALL == "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"
+    assert graph.MICROSOFT_GRAPH_APP_ID == "00000003-0000-0000-c000-000000000000"
+
+
+def test_graph_app_role_for_stages_that_deploy_entra_apps(platform):
+    roles = platform.of_type("azuread:index/appRoleAssignment:AppRoleAssignment")
+    owned = [r for r in roles if r.inputs["appRoleId"] == graph.APPLICATION_READWRITE_OWNEDBY]
+    assert len(owned) == 3  # every stage file deploys an Entra app
+    assert [r for r in roles if r.inputs["appRoleId"] == graph.APPLICATION_READ_ALL]
+    (msgraph,) = [
+        r
+        for r in platform.of_type("azuread:index/servicePrincipal:ServicePrincipal")
+        if r.name == "microsoft-graph"
+    ]
+    assert (
+        msgraph.inputs["clientId"] == graph.MICROSOFT_GRAPH_APP_ID and msgraph.inputs["useExisting"] is True
+    )
+    assert msgraph.retain_on_delete  # Graph's own principal is never deleted
+
+
+def test_federated_credentials_trust_exactly_the_infra_environments(platform):
+    subjects = {
+        r.inputs["subject"]
+        for r in platform.resources
+        if r.type
+        in (
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
+        )
+    }
+    assert subjects == {
+        f"repo:contoso/mlinfra:environment:infra-{env}" for env in ("dev", "preprod", "prod", "preview")
+    }
+
+
+# --- the infra repository ------------------------------------------------------------------------
+
+
+def test_environments_reviewers_and_branch_policy(platform):
+    envs = {
+        r.inputs["environment"]: r
+        for r in platform.of_type("github:index/repositoryEnvironment:RepositoryEnvironment")
+    }
+    assert set(envs) == {"infra-dev", "infra-preprod", "infra-prod", "infra-preview"}
+    assert envs["infra-prod"].inputs["reviewers"][0]["teams"]
+    assert envs["infra-prod"].inputs["deploymentBranchPolicy"] == {
+        "customBranchPolicies": True,
+        "protectedBranches": False,
+    }
+    assert envs["infra-preview"].inputs.get("deploymentBranchPolicy") is None
+    patterns = {
+        (r.inputs["environment"], r.inputs["branchPattern"])
+        for r in platform.of_type(
+            "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+        )
+    }
+    assert patterns == {(f"infra-{s}", "main") for s in ("dev", "preprod", "prod")}
+
+
+def test_repository_variables_and_ruleset(platform):
+    variables = {
+        r.inputs["variableName"]: r.inputs["value"]
+        for r in platform.of_type("github:index/actionsVariable:ActionsVariable")
+    }
+    assert variables == {
+        "PULUMI_BACKEND_URL": platform.outputs["backendUrl"],
+        "PULUMI_SECRETS_PROVIDER": platform.outputs["secretsProvider"],
+        # The ML repository of the stage files: what the GitHub App tokens are minted for.
+        "ML_REPOSITORIES_OWNER": "contoso",
+        "ML_REPOSITORIES": "churn-mlops",
+    }
+    ruleset = platform.one("github:index/repositoryRuleset:RepositoryRuleset").inputs
+    # integrations/terraform-provider-github repository_ruleset: target branch|tag|push, enforcement
+    # active|evaluate|disabled, ref_name includes `~DEFAULT_BRANCH`.
+    assert ruleset["target"] == "branch" and ruleset["enforcement"] == "active"
+    assert ruleset["conditions"]["refName"]["includes"] == ["~DEFAULT_BRANCH"]
+    checks = [c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]]
+    # pull-request.yml's matrix job `preview` reports one check per stack, `preview (<stack>)`.
+    assert checks == ["test", "plan-diff", "preview (dev)", "preview (preprod)", "preview (prod)"]
+    env_vars = {
+        (r.inputs["environment"], r.inputs["variableName"])
+        for r in platform.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
+    }
+    assert ("infra-dev", "AZURE_CLIENT_ID") in env_vars and ("infra-preview", "AZURE_CLIENT_ID") in env_vars
+
+
+def test_managed_identity_kind_has_no_entra_app():
+    plan = bootstrap_plan(
+        **{f"{NS}:stages": {"dev": {}}, f"{NS}:preview": {"identityKind": "managed-identity"}}
+    )
+    assert len(plan.of_type("azure-native:managedidentity:UserAssignedIdentity")) == 2
+    assert not plan.of_type("azuread:index/application:Application")
+
+
+# --- config errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({f"{NS}:name": "Bad_Name"}, f'{NS}:name: got "Bad_Name"'),
+        ({f"{NS}:name": None}, f"{NS}:name: required but not set"),
+        ({f"{NS}:github": {"repository": "no-slash"}}, f'{NS}:github.repository: got "no-slash"'),
+        ({f"{NS}:stages": {}}, f"{NS}:stages: got {{}}"),
+        ({f"{NS}:stages": {"dev": {"identityKind": "robot"}}}, f'{NS}:stages.dev.identityKind: got "robot"'),
+        ({f"{NS}:stateBackend": {"blobSoftDeleteDays": 0}}, f"{NS}:stateBackend.blobSoftDeleteDays: got 0"),
+        ({f"{NS}:stateBackend": {"sku": "Standard_LRS"}}, f'{NS}:stateBackend.sku: got "Standard_LRS"'),
+        (
+            {f"{NS}:github": {"repository": "a/b", "requiredChecks": []}},
+            f"{NS}:github.requiredChecks: got []",
+        ),
+        ({f"{NS}:surprise": "x"}, f"{NS}:surprise: unknown key"),
+    ],
+)
+def test_fails_when_config_is_invalid(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        bootstrap_plan(**overrides)
+    assert message in str(error.value)
+
+
+def test_fails_when_stage_has_no_stack_file():
+    with pytest.raises(ConfigError, match=f"{NS}:stages.qa: no stage of that name"):
+        bootstrap_plan(**{f"{NS}:stages": {"qa": {}}})
+
+
+def test_fails_when_stage_tenant_differs():
+    with pytest.raises(ConfigError, match=r"stages.dev: got stage tenant .*expected the bootstrap tenant"):
+        bootstrap_plan(
+            **{"azure-native:tenantId": "11111111-2222-4333-8444-555555555555", f"{NS}:stages": {"dev": {}}}
+        )
+
+
+def test_config_error_registers_nothing():
+    with pytest.raises(ConfigError):
+        bootstrap_plan(**{f"{NS}:name": "!"})
+
+
+def test_every_bootstrap_stack_plans_from_the_command_line():
+    for stack in available_stacks(BOOTSTRAP_DIR):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "planner",
+                "--project-dir",
+                "bootstrap",
+                "--stack",
+                stack,
+                "--format",
+                "json",
+            ],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["project"] == "mlinfra-bootstrap"
+
+
+def test_bad_config_exits_2_from_the_command_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("config:\n  mlinfra-bootstrap:name: X\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "--project-dir",
+            "bootstrap",
+            "--stack",
+            "platform",
+            "--config-file",
+            str(bad),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.count("\n") == 1
+        and "mlinfra-bootstrap:name" in result.stderr
+    )
+
+
+def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platform):
+    """bootstrap (from the stack files) and `planner permissions` (from the plan) agree on where the
+    deployer of each stage joins existing subnets and hub DNS zones."""
+    from planner.permissions import requirements
+    from planner.recorder import plan_stack
+
+    role_guid = platform.one("azure-native:authorization:RoleDefinition").inputs["roleDefinitionId"]
+    for stage in ("dev", "preprod", "prod"):
+        derived = {
+            r.scope
+            for r in requirements(
+                plan_stack(PROJECT_DIR, stage),
+                load_stack_config(PROJECT_DIR, stage).values["azure-native:subscriptionId"],
+            )
+            if "join/action" in r.permission
+        }
+        granted = {
+            a.inputs["scope"] for a in assignments(platform, role_guid) if f"deploy-{stage}-" in a.name
+        }
+        assert granted == derived, stage
+
+
+def test_administrators_reach_state_and_key_through_roles(platform):
+    """The state account takes no shared keys: the administrators' group gets Storage Blob Data
+    Contributor on the container and Key Vault Crypto User on the key, as a Group (RB-5)."""
+    admin = load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:administratorGroupObjectId"]
+    granted = {
+        (a.inputs["roleDefinitionId"].rsplit("/", 1)[-1], a.inputs["scope"].rsplit("/", 2)[-2])
+        for a in platform.of_type("azure-native:authorization:RoleAssignment")
+        if a.inputs["principalId"] == admin
+    }
+    assert granted == {
+        (ROLES["Storage Blob Data Contributor"].guid, "containers"),
+        ("12338af0-0e69-4776-bea7-57ae8d297424", "keys"),
+    }
+    assert all(
+        a.inputs["principalType"] == "Group"
+        for a in platform.of_type("azure-native:authorization:RoleAssignment")
+        if a.inputs["principalId"] == admin
+    )
+
+
+def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
+    import bootstrap.settings
+
+    for stage in ("dev", "preprod"):
+        text = (PROJECT_DIR / f"Pulumi.{stage}.yaml").read_text()
+        if stage == "preprod":
+            text = text.replace("contoso/churn-mlops", "fabrikam/churn-mlops")
+        (tmp_path / f"Pulumi.{stage}.yaml").write_text(text)
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
+    with pytest.raises(
+        ConfigError,
+        match=r"stages: the stages' ML repositories belong to contoso, fabrikam; expected one owner",
+    ):
+        bootstrap_plan(**{f"{NS}:stages": {"dev": {}, "preprod": {}}})
+
+
+def test_required_checks_are_the_checks_the_pull_request_workflow_reports(platform):
+    """GitHub names a job's check after its `name:` (default: the job id) and a matrix job's as
+    `<name> (<matrix values>)`; a required check nobody reports blocks every merge."""
+    from lint.workflows import jobs, load
+
+    workflow = jobs(load(PROJECT_DIR / ".github" / "workflows" / "pull-request.yml"))
+    reported = set()
+    for job_id, job in workflow.items():
+        name = job.get("name", job_id)
+        matrix = (job.get("strategy") or {}).get("matrix") or {}
+        reported |= {f"{name} ({value})" for value in matrix.get("stack", [])} or {name}
+    ruleset = platform.one("github:index/repositoryRuleset:RepositoryRuleset").inputs
+    required = {c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]}
+    assert required <= reported
+
+
+def _stage_project(tmp_path, monkeypatch, edit):
+    """A copy of the stage project's dev stack file, edited, as the project bootstrap reads."""
+    import bootstrap.settings
+
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.dev.yaml").write_text(edit((PROJECT_DIR / "Pulumi.dev.yaml").read_text()))
+    monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
+
+
+def test_fails_when_stage_file_has_no_subscription(tmp_path, monkeypatch):
+    _stage_project(
+        tmp_path, monkeypatch, lambda text: re.sub(r"(?m)^  azure-native:subscriptionId: .*\n", "", text)
+    )
+    with pytest.raises(ConfigError, match=r"stages.dev: Pulumi.dev.yaml sets no azure-native:subscriptionId"):
+        bootstrap_plan(**{f"{NS}:stages": {"dev": {}}})
+
+
+def test_fails_when_stage_file_is_invalid(tmp_path, monkeypatch):
+    _stage_project(tmp_path, monkeypatch, lambda text: text.replace("kind: entra-application", "kind: robot"))
+    with pytest.raises(ConfigError, match=r"stages.dev: Pulumi.dev.yaml is not valid; plan it first"):
+        bootstrap_plan(**{f"{NS}:stages": {"dev": {}}})
+
+
+def test_fails_when_azure_key_is_under_the_project_namespace():
+    with pytest.raises(ConfigError, match=f"{NS}:location: set under azure-native:, not {NS}:"):
+        bootstrap_plan(**{f"{NS}:location": "westeurope"})

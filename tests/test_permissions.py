@@ -1,0 +1,161 @@
+"""`python -m planner permissions`: derived from the plan, for every stack, and the README's tables."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from planner.permissions import (
+    DEPLOYER,
+    PREVIEW,
+    SUBNET_JOIN,
+    WORKSPACE_PE_ACTIONS,
+    ZONE_JOIN,
+    requirements,
+)
+from planner.permissions_command import BEGIN, END, readme_section
+from planner.stackfile import load_stack_config
+from tests.conftest import PROJECT_DIR, STACKS, plan
+
+
+def reqs(stack_plans, stack):
+    return requirements(
+        stack_plans[stack], load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"]
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_runs_for_every_stack(stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "permissions", "--stack", stack, "--format", "json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert {item["identity"] for item in found} == {DEPLOYER, PREVIEW}
+
+
+def test_unknown_stack_exits_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "planner", "permissions", "--stack", "nope"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "nope" in result.stderr
+
+
+def test_deployer_holds_contributor_on_the_subscription_not_the_group(stack_plans):
+    """The program creates its resource group, which a resource-group-scoped role cannot (issue 16)."""
+    found = reqs(stack_plans, "dev")
+    sub = load_stack_config(PROJECT_DIR, "dev").values["azure-native:subscriptionId"]
+    contributor = [r for r in found if r.identity == DEPLOYER and r.permission == "Contributor"]
+    assert [r.scope for r in contributor] == [f"/subscriptions/{sub}"]
+    assert "rg-churn-dev-weu" in contributor[0].why
+    assert not any("Owner" in r.permission or "User Access Administrator" in r.permission for r in found)
+
+
+def test_cross_subscription_hub_zones_and_existing_subnet(stack_plans):
+    found = reqs(stack_plans, "prod")
+    network = json.loads(load_stack_config(PROJECT_DIR, "prod").values["mlinfra:network"])["privateEndpoints"]
+    zone_scopes = {r.scope for r in found if r.permission == ", ".join(ZONE_JOIN)}
+    assert zone_scopes == set(network["dnsZoneIds"].values())
+    assert all("another subscription" in r.why for r in found if r.scope in zone_scopes)
+    assert {r.scope for r in found if r.permission == ", ".join(SUBNET_JOIN)} == {network["subnetId"]}
+
+
+def test_no_join_rights_for_a_stage_that_creates_its_network():
+    """A stage that creates its virtual network and zones needs no join rights outside it."""
+    p = plan(
+        "prod",
+        **{
+            "mlinfra:network": {
+                "privateEndpoints": {
+                    "virtualNetwork": {"addressSpace": "10.20.0.0/16", "endpointSubnetPrefix": "10.20.1.0/24"}
+                }
+            }
+        },
+    )
+    found = requirements(p, load_stack_config(PROJECT_DIR, "prod").values["azure-native:subscriptionId"])
+    assert not [r for r in found if "join/action" in r.permission]
+
+
+def test_managed_network_workspace_needs_private_endpoint_connections(stack_plans):
+    """Microsoft Learn, "Workspace managed virtual network isolation": the identity that creates a
+    managed-network workspace needs privateEndpointConnections/read and write on it."""
+    found = reqs(stack_plans, "prod")
+    workspace = [r for r in found if WORKSPACE_PE_ACTIONS[0] in r.permission]
+    assert len(workspace) == 1 and WORKSPACE_PE_ACTIONS[1] in workspace[0].permission
+    assert workspace[0].scope.endswith(
+        "/providers/Microsoft.MachineLearningServices/workspaces/mlw-churn-prod-weu"
+    )
+
+
+def test_no_private_endpoint_connection_rights_without_managed_network():
+    p = plan("dev", **{"mlinfra:workspace": {"isolationMode": "Disabled", "highBusinessImpact": False}})
+    found = requirements(p, "x")
+    assert not [r for r in found if WORKSPACE_PE_ACTIONS[0] in r.permission]
+
+
+def test_entra_and_graph_follow_the_identity_kind(stack_plans):
+    entra = reqs(stack_plans, "dev")
+    assert any(
+        r.permission.startswith("Application.ReadWrite.OwnedBy") for r in entra if r.identity == DEPLOYER
+    )
+    assert any(r.permission.startswith("Application.Read.All") for r in entra if r.identity == PREVIEW)
+    managed = requirements(plan("dev", **{"mlinfra:deploymentIdentity": {"kind": "managed-identity"}}), "x")
+    assert not [r for r in managed if r.system == "Entra ID"]
+
+
+def test_github_permissions_per_repository(stack_plans):
+    found = reqs(stack_plans, "prod")
+    github = {(r.identity, r.permission) for r in found if r.system == "GitHub"}
+    assert {
+        (DEPLOYER, "Administration: write"),
+        (DEPLOYER, "Environments: write"),
+        (PREVIEW, "Administration: read"),
+        (PREVIEW, "Environments: read"),
+        (DEPLOYER, "Members: read"),
+    } <= github
+    assert all(
+        r.scope in ("repository contoso/churn-mlops", "organization") for r in found if r.system == "GitHub"
+    )
+
+
+def test_preview_identity_only_reads(stack_plans):
+    for stack in STACKS:
+        for r in reqs(stack_plans, stack):
+            if r.identity == PREVIEW:
+                assert "write" not in r.permission.lower() and "Contributor" not in r.permission
+
+
+def test_readme_tables_are_generated():
+    readme = (PROJECT_DIR / "README.md").read_text()
+    start, end = readme.index(BEGIN), readme.index(END) + len(END)
+    assert readme[start:end] == readme_section(PROJECT_DIR), (
+        "run `venv/bin/python -m planner permissions --write`"
+    )
+
+
+def test_azure_devops_stage_needs_project_rights():
+    """An Azure DevOps stage (examples/azure-devops) lists the project rights its resources need."""
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "planner", "permissions", "--stack", "prod", "--format", "json"),
+            *("--config-file", "examples/azure-devops/Pulumi.prod.yaml"),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    ado = [item for item in json.loads(result.stdout) if item["system"] == "Azure DevOps"]
+    deployer = " ".join(item["permission"] for item in ado if item["identity"] == DEPLOYER)
+    assert "Service connections: Creator" in deployer and "Environments: Creator" in deployer
+    assert [item["permission"] for item in ado if item["identity"] == PREVIEW] == ["Reader (project)"]
