@@ -468,7 +468,8 @@ def pulumi_action_problems(doc: Mapping[str, Any]) -> list[str]:
 
 POLICY_PACK = "policy"
 """The repository's CrossGuard policy pack directory (policy/PulumiPolicy.yaml)."""
-_PULUMI_RUN = re.compile(r"\bpulumi\s+(preview|up|update)\b")
+_PULUMI_RUN = re.compile(r"(?:^|[;&|(])\s*pulumi\s+(preview|up|update)\b", re.MULTILINE)
+"""A `pulumi preview|up` command: at the start of a line or after `;`, `&&`, `|` or `$(`, not in prose."""
 
 
 def policy_pack_problems(doc: Mapping[str, Any]) -> list[str]:
@@ -487,16 +488,29 @@ def policy_pack_problems(doc: Mapping[str, Any]) -> list[str]:
                     f"job {name}: pulumi/actions {inputs.get('command')} without policyPacks: {POLICY_PACK} "
                     "and policyPackConfigs (PU-5)"
                 )
-    for node in _walk(doc):
-        for key in ("script", "bash", "inlineScript", "run"):
-            script = node.get(key)
-            if not isinstance(script, str) or not (match := _PULUMI_RUN.search(script)):
-                continue
-            if f"--policy-pack {POLICY_PACK}" not in script or "--policy-pack-config" not in script:
-                problems.append(
-                    f"`pulumi {match[1]}` in a script without --policy-pack {POLICY_PACK} --policy-pack-config (PU-5)"
-                )
+    for script in _shell_scripts(doc):
+        if not (match := _PULUMI_RUN.search(script)):
+            continue
+        if f"--policy-pack {POLICY_PACK}" not in script or "--policy-pack-config" not in script:
+            problems.append(
+                f"`pulumi {match[1]}` in a script without --policy-pack {POLICY_PACK} --policy-pack-config (PU-5)"
+            )
     return problems
+
+
+def _shell_scripts(node: Any) -> Iterator[str]:
+    """Shell scripts of a workflow or pipeline: GitHub `run`, Azure `script`/`bash`/`inlineScript`.
+    A GitHub step's `with:` holds action inputs, not shell (github-script's `script` is JavaScript),
+    so it is not searched."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("script", "bash", "inlineScript", "run") and isinstance(value, str):
+                yield value
+            elif key != "with":
+                yield from _shell_scripts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _shell_scripts(item)
 
 
 # --- drift detection (both platforms) -----------------------------------------------------------

@@ -15,6 +15,7 @@ from lint.workflows import (
     environment_names,
     github_workflow_problems,
     load,
+    policy_pack_problems,
     read_pins,
     service_connection_problems,
 )
@@ -412,3 +413,34 @@ def test_fails_when_an_azure_pipeline_runs_pulumi_up_without_the_policy_pack(tmp
     problems = azure_pipeline_problems(path, REPO_ENVIRONMENTS)
     assert set(problems) == {"policy_pack"}
     assert "pulumi up" in problems["policy_pack"][0]
+
+
+def test_fails_when_a_drift_preview_does_not_run_the_policy_pack(tmp_path):
+    path = _copy_with(
+        tmp_path,
+        ROOT / ".github/workflows/drift.yml",
+        '            --policy-pack policy --policy-pack-config "$RUNNER_TEMP/policy-config.json" \\\n',
+        "",
+    )
+    assert set(github_workflow_problems(path, REPO_ENVIRONMENTS)) == {"policy_pack"}
+
+
+def test_policy_pack_check_reads_commands_not_prose():
+    """A command runs at a line's start or after `;`, `&&`, `|` or `$(`; a github-script `with: script`
+    is JavaScript, and text that merely names `pulumi preview` runs nothing."""
+    doc = {
+        "jobs": {
+            "report": {
+                "steps": [
+                    {
+                        "uses": "actions/github-script@x",
+                        "with": {"script": "body = 'pulumi preview found drift'"},
+                    },
+                    {"run": 'echo "<p>pulumi preview found changes</p>"'},
+                ]
+            },
+            "deploy": {"steps": [{"run": "cd infra && pulumi up --yes"}]},
+        }
+    }
+    problems = policy_pack_problems(doc)
+    assert len(problems) == 1 and "`pulumi up`" in problems[0]
