@@ -1,32 +1,65 @@
 # Two commands on a fresh clone: `make plan` (offline plan of a stack) and `make test`.
-VENV  ?= venv
-PY    := $(VENV)/bin/python
-STACK ?= dev
+# Nothing needed beforehand but Python 3.11+ (with pip) and make: uv comes from the package index.
+VENV   ?= venv
+PY     := $(VENV)/bin/python
+PYTHON ?= python3
+STACK  ?= dev
 FORMAT ?= text
+TOOLS  := .tools
 
-.PHONY: plan test lint bench clean
+# uv at the version uv.lock pins (dependency group `uv`): the one on PATH when it is that version,
+# otherwise a private copy that pip installs, hash-checked against uv.lock, into .tools/.
+UV_VERSION := $(shell $(PYTHON) -m lint.lockfile uv-version)
+ifeq ($(word 2,$(shell uv --version 2>/dev/null)),$(UV_VERSION))
+UV     := uv
+UV_DEP :=
+else
+UV     := $(TOOLS)/bin/uv
+UV_DEP := $(UV)
+endif
+
+# The ./venv the Pulumi CLI uses too (Pulumi.yaml: toolchain uv, virtualenv venv; the CLI runs uv
+# with UV_PROJECT_ENVIRONMENT set to it), built from uv.lock exactly, with the dev group.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: plan test lint bench deps lock clean
 .DEFAULT_GOAL := plan
 
-# The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
-$(VENV)/.installed: requirements.txt
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
+$(TOOLS)/bin/uv: uv.lock
+	@mkdir -p $(TOOLS)
+	$(PYTHON) -m lint.lockfile uv-requirement > $(TOOLS)/uv-requirement.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary :all: --upgrade --root-user-action=ignore --target $(TOOLS) -r $(TOOLS)/uv-requirement.txt
+	@touch $@
 
-plan: $(VENV)/.installed
+# --locked: a uv.lock that no longer matches pyproject.toml is an error, never rewritten here.
+$(VENV)/.synced: uv.lock pyproject.toml $(UV_DEP)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	@touch $@
+
+deps: $(VENV)/.synced
+
+plan: $(VENV)/.synced
 	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.synced
 	$(PY) -m pytest -q
 
 # Lint and format check (ruff); configuration in pyproject.toml.
-lint: $(VENV)/.installed
+lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 # Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
-bench: $(VENV)/.installed
+bench: $(VENV)/.synced
 	$(PY) -m bench.run
 
+# Dependency update: every exact pin in pyproject.toml to the newest release of its major version
+# (.pulumi-version follows pulumi), transitive packages to their newest, uv.lock rewritten, venv synced.
+lock: $(UV_DEP)
+	$(PYTHON) -m lint.lockfile upgrade $(UV)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	@touch $(VENV)/.synced
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

@@ -5,8 +5,8 @@ and returns a list of human-readable problems; an empty list means the file pass
 (GH-*, ADO-*, PU-*, T-*) refer to the security rules reference. `github_workflow_problems` and
 `azure_pipeline_problems` run every check that applies and return the ones that found something.
 
-Two checks run external validators that the venv installs from requirements.txt and that need
-no network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas) and
+Two checks run external validators that the venv installs from uv.lock and that need no
+network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas) and
 `actionlint` (with `shellcheck` for the `run:` scripts).
 """
 
@@ -34,14 +34,16 @@ PINNED_ACTIONS: Mapping[str, tuple[str, str]] = {
     "actions/github-script": ("ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0"),
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
+    "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
 }
-"""The only actions allowed, by lower-case `owner/repo`: (commit SHA, release tag). Copied from the
-reference table of pinned actions; a test compares the two when the reference is at hand."""
+"""The only actions allowed, by lower-case `owner/repo`: (commit SHA, release tag). The table in
+`lint/action-pins.md` says where each pin was read; a test keeps the two equal."""
 
 AZURE_LOGIN = "azure/login"
 PULUMI_ACTION = "pulumi/actions"
 GITHUB_SCRIPT = "actions/github-script"
 CHECKOUT = "actions/checkout"
+SETUP_UV = "astral-sh/setup-uv"
 
 _PINNED_REF = re.compile(r"^[\w.-]+/[\w.-]+(/[^@\s]+)?@[0-9a-f]{40}$")
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
@@ -128,9 +130,7 @@ def _tool(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise FileNotFoundError(
-            f"`{name}` is neither next to {sys.executable} nor on PATH; pip install -r requirements.txt"
-        )
+        raise FileNotFoundError(f"`{name}` is neither next to {sys.executable} nor on PATH; run `make deps`")
     return found
 
 
@@ -431,6 +431,34 @@ def pulumi_action_problems(doc: Mapping[str, Any]) -> list[str]:
                 for key in required
                 if not _is_true(inputs.get(key))
             ]
+    return problems
+
+
+def uv_setup_problems(doc: Mapping[str, Any]) -> list[str]:
+    """This repository's dependency path: a job that runs `make` or pulumi/actions (whose CLI runs
+    uv itself: Pulumi.yaml toolchain uv) first sets up uv with astral-sh/setup-uv, at the version
+    pinned in pyproject.toml (`version-file`), and a cache it enables is keyed on `uv.lock` alone
+    (`cache-dependency-glob`)."""
+    problems = []
+    for name, job in jobs(doc).items():
+        setup_seen = False
+        for index, step in enumerate(_steps(job)):
+            if "uses" in step and _action(step["uses"]) == SETUP_UV:
+                setup_seen = True
+                inputs = step.get("with") or {}
+                where = f"job {name} step {index + 1}"
+                if str(inputs.get("version-file", "")).strip() != "pyproject.toml":
+                    problems.append(f"{where}: setup-uv needs version-file: pyproject.toml (the locked uv)")
+                cache = inputs.get("enable-cache", "auto")
+                if not _is_false(cache) and str(inputs.get("cache-dependency-glob", "")).strip() != "uv.lock":
+                    problems.append(
+                        f"{where}: setup-uv's cache must be keyed on uv.lock (cache-dependency-glob)"
+                    )
+                continue
+            runs_make = re.search(r"(^|[\s;&|(])make(\s|$)", str(step.get("run", ""))) is not None
+            if (runs_make or _action(step.get("uses", "")) == PULUMI_ACTION) and not setup_seen:
+                what = "runs make" if runs_make else "runs pulumi/actions"
+                problems.append(f"job {name} step {index + 1} {what} before astral-sh/setup-uv has set up uv")
     return problems
 
 

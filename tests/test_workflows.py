@@ -3,6 +3,7 @@ examples, pass every check of `lint.workflows`; and each check catches what it i
 bad copy written to tmp_path that is otherwise clean, so only that check fires."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -135,23 +136,40 @@ def test_repository_environment_is_documented_in_readme(environment):
 
 
 def test_pulumi_cli_version_matches_the_sdk():
-    # PU-10: the CLI the workflows install is the version of the SDK in requirements.txt.
-    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
-    sdk = re.search(r"^pulumi==(\S+)$", requirements, re.MULTILINE)
+    """PU-10: the CLI the workflows install (.pulumi-version) is the version of the SDK pinned in
+    pyproject.toml and locked in uv.lock."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    sdk = next(
+        (r.split("==", 1)[1] for r in pyproject["project"]["dependencies"] if r.startswith("pulumi==")), None
+    )
     assert sdk is not None
-    assert (ROOT / ".pulumi-version").read_text(encoding="utf-8").strip() == sdk.group(1)
+    assert (ROOT / ".pulumi-version").read_text(encoding="utf-8").strip() == sdk
 
 
-def test_pinned_actions_match_the_reference_table():
+def _pin_rows(path):
+    """{action: (sha, tag)} of a markdown table of pinned actions (| action | tag | sha | ...)."""
+    rows = re.findall(
+        r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|",
+        path.read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
+    return {action.lower(): (sha, tag) for action, tag, sha in rows}
+
+
+def test_pinned_actions_match_the_vendored_table():
+    assert _pin_rows(ROOT / "lint" / "action-pins.md") == dict(PINNED_ACTIONS)
+
+
+def test_vendored_pins_agree_with_the_shared_reference_table():
+    """Every action of the shared reference is in the vendored table at the same commit and tag;
+    the vendored table may add actions (astral-sh/setup-uv) the reference does not list yet."""
     reference = ROOT.parent / "shared" / "reference" / "action-pins.md"
     if not reference.is_file():
         pytest.skip(f"{reference} is not beside this repository")
-    rows = re.findall(
-        r"^\|\s*([\w.-]+/[\w.-]+)\s*\|\s*(v[\w.]+)\s*\|\s*([0-9a-f]{40})\s*\|",
-        reference.read_text(),
-        re.MULTILINE,
-    )
-    assert {action.lower(): (sha, tag) for action, tag, sha in rows} == dict(PINNED_ACTIONS)
+    vendored = _pin_rows(ROOT / "lint" / "action-pins.md")
+    shared = _pin_rows(reference)
+    assert shared
+    assert {action: vendored.get(action) for action in shared} == shared
 
 
 # --- each check catches its case ----------------------------------------------------------------
