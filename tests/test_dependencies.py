@@ -226,3 +226,46 @@ def test_dependabot_config_passes_its_schema():
         [*command, str(ROOT / ".github" / "dependabot.yml")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- make lock ----------------------------------------------------------------------------------
+
+
+def test_upgrade_opens_each_pin_to_its_major_version():
+    assert lockfile._major_range("pulumi==3.272.0") == "pulumi>=3.272.0,<4"
+    assert lockfile._major_range("ruff==0.17.6") == "ruff>=0.17.6,<1"
+
+
+def test_upgrade_writes_back_the_versions_the_resolver_chose(tmp_path):
+    """`make lock` with a stand-in uv: the scratch resolution (pins opened to their major range)
+    returns newer pulumi and ruff; both pins move, .pulumi-version follows pulumi (PU-10), the
+    other pins stay, and the repository is re-locked."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\ndependencies = ["pulumi==3.272.0", "PyYAML==6.0.4"]\n'
+        '[dependency-groups]\ndev = ["ruff==0.17.6"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "uv.lock").write_text("version = 1\n", encoding="utf-8")
+    (tmp_path / ".pulumi-version").write_text("3.272.0\n", encoding="utf-8")
+    calls = tmp_path / "calls.txt"
+    fake = tmp_path / "uv"
+    fake.write_text(
+        "#!/usr/bin/env python3\n"
+        "import sys, pathlib\n"
+        f"pathlib.Path({str(calls)!r}).open('a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "project = pathlib.Path(sys.argv[sys.argv.index('--project') + 1])\n"
+        f"if project != pathlib.Path({str(tmp_path)!r}):\n"
+        "    assert '\"pulumi>=3.272.0,<4\"' in (project / 'pyproject.toml').read_text()\n"
+        "    rows = [('pulumi', '3.280.1'), ('pyyaml', '6.0.4'), ('ruff', '0.18.0')]\n"
+        "    (project / 'uv.lock').write_text(''.join(\n"
+        '        f\'[[package]]\\nname = "{n}"\\nversion = "{v}"\\nsource = {{ registry = "i" }}\\n\'\n'
+        "        for n, v in rows))\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    moved = lockfile.upgrade(root=tmp_path, uv=str(fake))
+    assert moved == {"pulumi": ("3.272.0", "3.280.1"), "ruff": ("0.17.6", "0.18.0")}
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"pulumi==3.280.1", "PyYAML==6.0.4"' in text and '"ruff==0.18.0"' in text
+    assert (tmp_path / ".pulumi-version").read_text(encoding="utf-8") == "3.280.1\n"
+    assert calls.read_text().splitlines()[-1] == f"lock --upgrade --project {tmp_path}"
