@@ -1,60 +1,87 @@
 # Two commands on a fresh clone: `make plan` (offline plan of a stack) and `make test`;
 # `make diff` compares the working tree's plans with another revision's (BASE, default HEAD).
-VENV  ?= venv
-PY    := $(VENV)/bin/python
-STACK ?= dev
+# Nothing needed beforehand but Python 3.11+ (with pip) and make: uv comes from the package index.
+VENV   ?= venv
+PY     := $(VENV)/bin/python
+PYTHON ?= python3
+STACK  ?= dev
 FORMAT ?= text
+TOOLS  := .tools
 
-.PHONY: plan bootstrap-plan diff test check lint bench clean
+# uv at the version uv.lock pins (dependency group `uv`): the one on PATH when it is that version,
+# otherwise a private copy that pip installs, hash-checked against uv.lock, into .tools/.
+UV_VERSION := $(shell $(PYTHON) -m lint.lockfile uv-version)
+ifeq ($(word 2,$(shell uv --version 2>/dev/null)),$(UV_VERSION))
+UV     := uv
+UV_DEP :=
+else
+UV     := $(TOOLS)/bin/uv
+UV_DEP := $(UV)
+endif
+
+# The ./venv the Pulumi CLI uses too (Pulumi.yaml: toolchain uv, virtualenv venv; the CLI runs uv
+# with UV_PROJECT_ENVIRONMENT set to it), built from uv.lock exactly, with the dev group.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: plan bootstrap-plan diff test check lint bench deps lock clean
 .DEFAULT_GOAL := plan
 
-# The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
-$(VENV)/.installed: requirements.txt
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
+$(TOOLS)/bin/uv: uv.lock
+	@mkdir -p $(TOOLS)
+	$(PYTHON) -m lint.lockfile uv-requirement > $(TOOLS)/uv-requirement.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary :all: --upgrade --root-user-action=ignore --target $(TOOLS) -r $(TOOLS)/uv-requirement.txt
+	@touch $@
 
-plan: $(VENV)/.installed
+# --locked: a uv.lock that no longer matches pyproject.toml is an error, never rewritten here.
+$(VENV)/.synced: uv.lock pyproject.toml $(UV_DEP)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	@touch $@
+
+deps: $(VENV)/.synced
+
+plan: $(VENV)/.synced
 	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
 
 # What this working tree changes against BASE (a git revision), per stack; FORMAT=markdown for a PR comment.
 BASE ?= HEAD
-diff: $(VENV)/.installed
+diff: $(VENV)/.synced
 	@$(PY) -m planner diff --base $(BASE) --format $(FORMAT)
 
 # Offline plan of the bootstrap project (state backend, infra identities, infra repository).
 BOOTSTRAP_STACK ?= platform
-bootstrap-plan: $(VENV)/.installed
+bootstrap-plan: $(VENV)/.synced
 	@$(PY) -m planner --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.synced
 	$(PY) -m pytest -q
 
 # The policy pack (policy/) over the plan of every stack and example, offline; fails on a
 # mandatory violation (a production stage's). Online, `pulumi preview|up --policy-pack policy`.
 STACKS   := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 EXAMPLES := $(wildcard examples/*/Pulumi.*.yaml)
-check: $(VENV)/.installed
+check: $(VENV)/.synced
 	@for stack in $(STACKS); do $(PY) -m planner check --stack $$stack || exit 1; done
 	@for file in $(EXAMPLES); do \
 		stack=$${file##*/Pulumi.}; stack=$${stack%.yaml}; \
 		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \
 	done
 
-# The policy pack's own venv (PulumiPolicy.yaml: virtualenv venv), for the Pulumi CLI.
-policy/venv/.installed: policy/requirements.txt
-	python3 -m venv policy/venv
-	policy/venv/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
-	touch $@
-
 # Lint and format check (ruff); configuration in pyproject.toml.
-lint: $(VENV)/.installed
+lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 # Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
-bench: $(VENV)/.installed
+bench: $(VENV)/.synced
 	$(PY) -m bench.run
 
+# Dependency update: every exact pin in pyproject.toml to the newest release of its major version
+# (.pulumi-version follows pulumi), transitive packages to their newest, uv.lock rewritten, venv synced.
+lock: $(UV_DEP)
+	$(PYTHON) -m lint.lockfile upgrade $(UV)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	@touch $(VENV)/.synced
+
 clean:
-	rm -rf $(VENV) policy/venv .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

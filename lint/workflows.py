@@ -5,8 +5,8 @@ and returns a list of human-readable problems; an empty list means the file pass
 (GH-*, ADO-*, PU-*, T-*) are defined in docs/security-model.md. `github_workflow_problems` and
 `azure_pipeline_problems` run every check that applies and return the ones that found something.
 
-Two checks run external validators that the venv installs from requirements.txt and that need
-no network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas) and
+Two checks run external validators that the venv installs from uv.lock and that need no
+network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas) and
 `actionlint` (with `shellcheck` for the `run:` scripts).
 """
 
@@ -53,6 +53,7 @@ AZURE_LOGIN = "azure/login"
 PULUMI_ACTION = "pulumi/actions"
 GITHUB_SCRIPT = "actions/github-script"
 CHECKOUT = "actions/checkout"
+SETUP_UV = "astral-sh/setup-uv"
 
 _PINNED_REF = re.compile(r"^[\w.-]+/[\w.-]+(/[^@\s]+)?@[0-9a-f]{40}$")
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
@@ -139,9 +140,7 @@ def _tool(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise FileNotFoundError(
-            f"`{name}` is neither next to {sys.executable} nor on PATH; pip install -r requirements.txt"
-        )
+        raise FileNotFoundError(f"`{name}` is neither next to {sys.executable} nor on PATH; run `make deps`")
     return found
 
 
@@ -608,6 +607,34 @@ def azure_drift_problems(doc: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def uv_setup_problems(doc: Mapping[str, Any]) -> list[str]:
+    """This repository's dependency path: a job that runs `make` or pulumi/actions (whose CLI runs
+    uv itself: Pulumi.yaml toolchain uv) first sets up uv with astral-sh/setup-uv, at the version
+    pinned in pyproject.toml (`version-file`), and a cache it enables is keyed on `uv.lock` alone
+    (`cache-dependency-glob`)."""
+    problems = []
+    for name, job in jobs(doc).items():
+        setup_seen = False
+        for index, step in enumerate(_steps(job)):
+            if "uses" in step and _action(step["uses"]) == SETUP_UV:
+                setup_seen = True
+                inputs = step.get("with") or {}
+                where = f"job {name} step {index + 1}"
+                if str(inputs.get("version-file", "")).strip() != "pyproject.toml":
+                    problems.append(f"{where}: setup-uv needs version-file: pyproject.toml (the locked uv)")
+                cache = inputs.get("enable-cache", "auto")
+                if not _is_false(cache) and str(inputs.get("cache-dependency-glob", "")).strip() != "uv.lock":
+                    problems.append(
+                        f"{where}: setup-uv's cache must be keyed on uv.lock (cache-dependency-glob)"
+                    )
+                continue
+            runs_make = re.search(r"(^|[\s;&|(])make(\s|$)", str(step.get("run", ""))) is not None
+            if (runs_make or _action(step.get("uses", "")) == PULUMI_ACTION) and not setup_seen:
+                what = "runs make" if runs_make else "runs pulumi/actions"
+                problems.append(f"job {name} step {index + 1} {what} before astral-sh/setup-uv has set up uv")
+    return problems
+
+
 # --- environments (both platforms) --------------------------------------------------------------
 
 
@@ -765,6 +792,7 @@ def github_workflow_problems(
         "pulumi_action": lambda: pulumi_action_problems(doc),
         "policy_pack": lambda: policy_pack_problems(doc),
         "drift": lambda: drift_problems(doc),
+        "uv_setup": lambda: uv_setup_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}
 

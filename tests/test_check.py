@@ -133,25 +133,19 @@ def test_pack_starts_the_way_the_pulumi_cli_runs_it():
     assert first.isdigit(), process.stderr.read()
 
 
-def test_pack_files_pin_its_dependencies():
-    """PulumiPolicy.yaml says how the CLI runs the pack; its requirements pin the SDKs the project
-    uses (requirements.txt)."""
+def test_pack_runs_in_the_projects_locked_venv():
+    """PulumiPolicy.yaml says how the CLI runs the pack: the uv toolchain on the repository's venv,
+    whose uv.lock pins pulumi-policy next to the SDKs the program uses (tests/test_dependencies.py
+    checks the uv path of every project file)."""
+    import tomllib
+
     import yaml
 
     manifest = yaml.safe_load((PROJECT_DIR / "policy" / "PulumiPolicy.yaml").read_text())
     assert manifest["runtime"]["name"] == "python"
-    assert manifest["runtime"]["options"]["virtualenv"] == "venv"
-    pins = {
-        line.split("==")[0]: line.split("==")[1]
-        for line in (PROJECT_DIR / "policy" / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    }
-    project_pins = {
-        line.split("==")[0]: line.split("==")[1]
-        for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    }
-    assert pins == {"pulumi-policy": "1.21.0", "pulumi": project_pins["pulumi"]}
+    assert manifest["runtime"]["options"] == {"toolchain": "uv", "virtualenv": "../venv"}
+    pyproject = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
+    assert "pulumi-policy==1.21.0" in pyproject["project"]["dependencies"]
 
 
 def test_diff_reports_the_violations_a_change_introduces(stack_plans):

@@ -3,6 +3,7 @@ examples, pass every check of `lint.workflows`; and each check catches what it i
 bad copy written to tmp_path that is otherwise clean, so only that check fires."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -139,11 +140,14 @@ def test_repository_environment_is_documented_in_readme(environment):
 
 
 def test_pulumi_cli_version_matches_the_sdk():
-    # PU-10: the CLI the workflows install is the version of the SDK in requirements.txt.
-    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
-    sdk = re.search(r"^pulumi==(\S+)$", requirements, re.MULTILINE)
+    """PU-10: the CLI the workflows install (.pulumi-version) is the version of the SDK pinned in
+    pyproject.toml and locked in uv.lock."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    sdk = next(
+        (r.split("==", 1)[1] for r in pyproject["project"]["dependencies"] if r.startswith("pulumi==")), None
+    )
     assert sdk is not None
-    assert (ROOT / ".pulumi-version").read_text(encoding="utf-8").strip() == sdk.group(1)
+    assert (ROOT / ".pulumi-version").read_text(encoding="utf-8").strip() == sdk
 
 
 PINS = {
@@ -154,6 +158,7 @@ PINS = {
     "pulumi/actions": ("8e5e406f4007fca908480587cb9893c07090f58d", "v7.0.0"),
     "azure/login": ("f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1"),
     "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
+    "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
 }
 """lint/action-pins.md, copied by hand: a typo in either place fails (GH-9)."""
 
