@@ -13,7 +13,7 @@ ComputeName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,15}$"
 
 class ClusterSettings(Settings):
     vm_size: Annotated[StrictStr, Field(pattern=r"^Standard_[A-Za-z0-9_]{2,40}$")] = "Standard_DS3_v2"
-    """An Azure VM size such as Standard_DS3_v2 (the region and quota must offer it). Default
+    """an Azure VM size such as Standard_DS3_v2 (the region and quota must offer it). Default
     Standard_DS3_v2."""
     max_nodes: Annotated[StrictInt, Field(ge=1, le=100)] = 2
     """Most nodes the cluster scales out to, 1-100. Default 2."""
