@@ -61,8 +61,7 @@ class WorkspaceCompute(pulumi.ComponentResource):
                     scale_settings=mls.ScaleSettingsArgs(
                         min_node_count=settings.min_nodes,
                         max_node_count=settings.max_nodes,
-                        # ISO 8601 duration, as the API expects (ScaleSettings.nodeIdleTimeBeforeScaleDown).
-                        node_idle_time_before_scale_down=f"PT{settings.idle_seconds_before_scale_down}S",
+                        node_idle_time_before_scale_down=_duration(settings.idle_seconds_before_scale_down),
                     ),
                     enable_node_public_ip=args.node_public_ip,
                     remote_login_port_public_access=mls.RemoteLoginPortPublicAccess.DISABLED,
@@ -71,3 +70,9 @@ class WorkspaceCompute(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _duration(seconds: int) -> str:
+    """ISO 8601 duration in the form the API's own examples use (`PT5M`), seconds only when needed
+    (2025-12-01 examples/Compute/createOrUpdate/AmlCompute.json, `nodeIdleTimeBeforeScaleDown`)."""
+    return f"PT{seconds // 60}M" if seconds % 60 == 0 else f"PT{seconds}S"

@@ -79,6 +79,7 @@ class MlStage(pulumi.ComponentResource):
                     tags=tags,
                     groups=WORKSPACE_GROUPS + (("azuremonitor",) if scope_settings else ()),
                     subscription_id=config.subscription_id,
+                    tenant_id=config.tenant_id,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -60,6 +60,8 @@ class StageNetworkArgs:
     """Private-link sub-resources whose endpoints go into the subnet: the zones to create."""
     subscription_id: str = ""
     """The stage's subscription: a hub in another one gets its own provider for the hub side."""
+    tenant_id: str = ""
+    """The stage's tenant, which that provider signs in to."""
 
 
 def _deny_internet_inbound(
@@ -237,8 +239,13 @@ class StageNetwork(pulumi.ComponentResource):
             # The hub lives in another subscription: its side goes through a provider for it.
             import pulumi_azure_native as azure_native
 
+            # Only the subscription differs; sign-in comes from the environment (ARM_* variables,
+            # OIDC) as for the default provider, and the hub is in the stage's tenant.
             hub_provider = azure_native.Provider(
-                f"{name}-hub", subscription_id=hub_subscription, opts=pulumi.ResourceOptions(parent=self)
+                f"{name}-hub",
+                subscription_id=hub_subscription,
+                tenant_id=args.tenant_id or None,
+                opts=pulumi.ResourceOptions(parent=self),
             )
         network.VirtualNetworkPeering(
             f"{name}-peering-from-hub",

@@ -366,7 +366,7 @@ def test_private_stages_create_their_image_build_cluster(stack_plans):
         assert props["scaleSettings"] == {
             "minNodeCount": 0,
             "maxNodeCount": 2,
-            "nodeIdleTimeBeforeScaleDown": "PT900S",  # ISO 8601 duration
+            "nodeIdleTimeBeforeScaleDown": "PT15M",  # ISO 8601, as in the API examples (PT5M)
         }
         assert network_view(result)["compute"] == [{"name": "image-builder", "nodePublicIp": False}]
 
@@ -375,7 +375,13 @@ def test_training_clusters_come_from_config():
     compute = {
         "imageBuilder": {"maxNodes": 1},
         "clusters": {
-            "cpu-train": {"vmSize": "Standard_F8s_v2", "maxNodes": 8, "minNodes": 1, "lowPriority": True}
+            "cpu-train": {
+                "vmSize": "Standard_F8s_v2",
+                "maxNodes": 8,
+                "minNodes": 1,
+                "lowPriority": True,
+                "idleSecondsBeforeScaleDown": 90,
+            }
         },
     }
     result = plan("preprod", **{"mlinfra:compute": compute})
@@ -385,6 +391,7 @@ def test_training_clusters_come_from_config():
     assert set(clusters) == {"image-builder", "cpu-train"}
     assert clusters["cpu-train"]["vmPriority"] == "LowPriority"
     assert clusters["cpu-train"]["scaleSettings"]["minNodeCount"] == 1
+    assert clusters["cpu-train"]["scaleSettings"]["nodeIdleTimeBeforeScaleDown"] == "PT90S"
     assert clusters["image-builder"]["scaleSettings"]["maxNodeCount"] == 1
 
 
