@@ -328,7 +328,7 @@ def network_view(plan: Plan) -> dict[str, Any]:
             "ingestionAccessMode": (r.inputs.get("accessModeSettings") or {}).get("ingestionAccessMode"),
             "queryAccessMode": (r.inputs.get("accessModeSettings") or {}).get("queryAccessMode"),
             "scopedResources": sorted(
-                s.get("name") for s in scoped if s.get("scopeName") == r.inputs.get("scopeName")
+                str(s.get("name")) for s in scoped if s.get("scopeName") == r.inputs.get("scopeName")
             ),
         }
         for r in plan.of_type(MONITOR_SCOPE)
