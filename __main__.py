@@ -19,6 +19,16 @@ pulumi.export("workspaceId", stage.workspace.workspace_id)
 pulumi.export("clientId", stage.identity.client_id)
 pulumi.export("principalObjectId", stage.identity.principal_id)
 pulumi.export("deploymentIdentityName", config.names.deployment_identity)
+if stage.network is not None:
+    network = stage.network
+    if network.runner_subnet_id is not None:
+        pulumi.export("runnerSubnetId", network.runner_subnet_id)
+    if network.github_network_settings_id is not None:
+        # GitHub org settings > Hosted compute networking takes this resource's GitHubId tag.
+        pulumi.export("githubNetworkSettingsId", network.github_network_settings_id)
+    if network.hub_peering_request is not None:
+        # The hub's side of the peering, for the hub team to create (the deployer may not write there).
+        pulumi.export("hubPeeringRequest", network.hub_peering_request)
 if stage.github_environment:
     pulumi.export("githubEnvironment", stage.github_environment.environment_name)
 if stage.azure_devops_environment:

@@ -28,6 +28,7 @@ from components.access_settings import (
     Persona,
 )
 from components.ci_settings import CiSettings
+from components.compute_settings import ComputeSettings
 from components.credential_names import (
     azure_devops_credential_name,
     collisions,
@@ -35,6 +36,7 @@ from components.credential_names import (
 )
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
+from components.private_stage_checks import private_stage_problems
 from components.regions import REGION_CODES
 from components.roles import ROLES
 from components.settings_base import Guid, Settings
@@ -115,6 +117,8 @@ class StageSettings(Settings):
     """Log Analytics workspace and workspace-based Application Insights."""
     workspace: WorkspaceSettings = WorkspaceSettings()
     """The Azure Machine Learning workspace."""
+    compute: ComputeSettings = ComputeSettings()
+    """The image-build cluster and training clusters of the workspace."""
     resource_protection: ResourceProtection = ResourceProtection()
     """Pulumi `protect` / `retainOnDelete` on the stateful resources."""
     personas: dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], Persona] = Field(
@@ -219,6 +223,7 @@ def _check_consistency(namespace: str, config: StageConfig) -> None:
         + _access_problems(config)
         + _identity_problems(config)
         + _ci_problems(config)
+        + private_stage_problems(config)
     )
     if not problems:
         try:

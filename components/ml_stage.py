@@ -14,6 +14,8 @@ from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from components.network_settings import WORKSPACE_GROUPS
+from components.private_stage_checks import monitoring_scope
 from components.stage_network import StageNetwork, StageNetworkArgs
 
 
@@ -44,6 +46,9 @@ class MlStage(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
     network: StageNetwork | None
     workspace: MlWorkspace
+    compute: pulumi.ComponentResource
+    outbound_rules: pulumi.ComponentResource | None
+    monitoring_scope: pulumi.ComponentResource | None
     identity: DeploymentIdentity
     access: StageAccess
     # Typed loosely: Pulumi resolves these annotations at run time, and the environment
@@ -75,6 +80,7 @@ class MlStage(pulumi.ComponentResource):
         )
 
         endpoints = config.network.private_endpoints
+        scope_settings = monitoring_scope(config)
         self.network = (
             None
             if endpoints is None
@@ -86,6 +92,9 @@ class MlStage(pulumi.ComponentResource):
                     resource_group_name=group.name,
                     location=config.location,
                     tags=tags,
+                    groups=WORKSPACE_GROUPS + (("azuremonitor",) if scope_settings else ()),
+                    subscription_id=config.subscription_id,
+                    tenant_id=config.tenant_id,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -111,6 +120,8 @@ class MlStage(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+        self.compute, self.outbound_rules, self.monitoring_scope = self._workspace_extras(name, config, tags)
 
         identity_settings = config.deployment_identity
         providers = []
@@ -174,6 +185,68 @@ class MlStage(pulumi.ComponentResource):
         self.register_outputs(
             {"resourceGroupName": self.resource_group_name, "workspaceName": self.workspace.workspace_name}
         )
+
+    def _workspace_extras(self, name: str, config: StageConfig, tags: dict[str, str]):
+        """Compute clusters, managed-network outbound rules and the monitoring private link scope."""
+        from components.compute import WorkspaceCompute, WorkspaceComputeArgs
+
+        workspace, public = self.workspace, config.network.public_network_access_enabled
+        child = pulumi.ResourceOptions(parent=self)
+        compute = WorkspaceCompute(
+            f"{name}-compute",
+            WorkspaceComputeArgs(
+                workspace_name=workspace.workspace_name,
+                resource_group_name=workspace.resource_group_name,
+                location=config.location,
+                tags=tags,
+                settings=config.compute,
+                image_build_compute=config.workspace.image_build_compute,
+                node_public_ip=public,
+            ),
+            opts=child,
+        )
+        settings = config.workspace
+        rules = None
+        if settings.outbound_rules or settings.outbound_rule_sets or settings.batch_endpoints_enabled:
+            from components.outbound_rules import ManagedNetworkRules, ManagedNetworkRulesArgs
+
+            rules = ManagedNetworkRules(
+                f"{name}-outbound",
+                ManagedNetworkRulesArgs(
+                    workspace_name=workspace.workspace_name,
+                    resource_group_name=workspace.resource_group_name,
+                    rules=settings.outbound_rules,
+                    rule_sets=tuple(settings.outbound_rule_sets),
+                    storage_account_id=workspace.storage_account_id
+                    if settings.batch_endpoints_enabled
+                    else None,
+                ),
+                opts=child,
+            )
+        scope = None
+        scope_settings = monitoring_scope(config)
+        if scope_settings is not None and self.network is not None:
+            from components.monitoring_scope import MONITOR_GROUP, MonitoringScope, MonitoringScopeArgs
+
+            names = config.names
+            scope_name = f"ampls-{names.workspace.removeprefix('mlw-')}"
+            scope = MonitoringScope(
+                f"{name}-monitoring",
+                MonitoringScopeArgs(
+                    scope_name=scope_name,
+                    resource_group_name=workspace.resource_group_name,
+                    tags=tags,
+                    settings=scope_settings,
+                    scoped={
+                        names.log_analytics: workspace.log_analytics_id,
+                        names.application_insights: workspace.application_insights_id,
+                    },
+                    link=self.network.link,
+                    endpoint_name=names.private_endpoint(scope_name, MONITOR_GROUP),
+                ),
+                opts=child,
+            )
+        return compute, rules, scope
 
     def _github_environment(self, name: str, config: StageConfig) -> pulumi.ComponentResource:
         """The stage's GitHub environment, with what a workflow needs to reach the stage."""

@@ -90,6 +90,7 @@ class MlWorkspace(pulumi.ComponentResource):
     container_registry_id: pulumi.Output[str]
     application_insights_id: pulumi.Output[str]
     log_analytics_id: pulumi.Output[str]
+    resource_group_name: pulumi.Input[str]
 
     def __init__(self, name: str, args: MlWorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:MlWorkspace", name, None, opts)
@@ -147,13 +148,27 @@ class MlWorkspace(pulumi.ComponentResource):
             **common,
         )
 
+        # Monitoring follows the stage's exposure unless config says otherwise (R1): a private
+        # stage sends and queries telemetry through its monitoring private link scope.
+        monitoring = args.monitoring
+        ingestion = _enabled(
+            public if monitoring.public_ingestion_enabled is None else monitoring.public_ingestion_enabled
+        )
+        query = _enabled(
+            public if monitoring.public_query_enabled is None else monitoring.public_query_enabled
+        )
         logs = operationalinsights.Workspace(
             f"{name}-logs",
             workspace_name=args.names.log_analytics,
             sku=operationalinsights.WorkspaceSkuArgs(
                 name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
             ),
-            retention_in_days=args.monitoring.log_retention_days,
+            retention_in_days=monitoring.log_retention_days,
+            public_network_access_for_ingestion=ingestion,
+            public_network_access_for_query=query,
+            features=operationalinsights.WorkspaceFeaturesArgs(
+                disable_local_auth=not monitoring.local_auth_enabled
+            ),
             opts=stateful,
             **common,
         )
@@ -164,6 +179,9 @@ class MlWorkspace(pulumi.ComponentResource):
             kind="web",
             application_type=applicationinsights.ApplicationType.WEB,
             workspace_resource_id=logs.id,  # AI-1: workspace-based
+            public_network_access_for_ingestion=ingestion,
+            public_network_access_for_query=query,
+            disable_local_auth=not monitoring.local_auth_enabled,  # instrumentation keys off: Entra only
             opts=stateful,
             **common,
         )
@@ -199,7 +217,9 @@ class MlWorkspace(pulumi.ComponentResource):
                 mls.PublicNetworkAccessType.ENABLED if public else mls.PublicNetworkAccessType.DISABLED
             ),  # ML-1
             managed_network=mls.ManagedNetworkSettingsArgs(
-                isolation_mode=args.workspace.isolation_mode.value
+                isolation_mode=args.workspace.isolation_mode.value,
+                # The Azure Firewall behind FQDN outbound rules; left out without them.
+                firewall_sku=args.workspace.firewall_sku.value if args.workspace.firewall_sku else None,
             ),  # ML-3
             hbi_workspace=args.workspace.high_business_impact,  # ML-9
             # ML-10: a registry without public access cannot run ACR Tasks; images build here.
@@ -259,6 +279,7 @@ class MlWorkspace(pulumi.ComponentResource):
         self.container_registry_id = registry.id
         self.application_insights_id = insights.id
         self.log_analytics_id = logs.id
+        self.resource_group_name = args.resource_group_name
         self.register_outputs(
             {
                 "workspaceId": self.workspace_id,
@@ -266,6 +287,11 @@ class MlWorkspace(pulumi.ComponentResource):
                 "principalId": self.principal_id,
             }
         )
+
+
+def _enabled(flag: bool) -> str:
+    """`Enabled`/`Disabled`, the public-access enum values Log Analytics and App Insights share."""
+    return "Enabled" if flag else "Disabled"
 
 
 def _system_principal_id(identity: mls.outputs.ManagedServiceIdentityResponse | None) -> str:

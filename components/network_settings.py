@@ -1,13 +1,15 @@
 """Stack config of a stage's network exposure: public, or private through private endpoints
 in a subnet (existing, or in a network the stage creates) with private DNS zones (existing
-hub zones by id, or created and linked to the network)."""
+hub zones by id, or created and linked to the network). A network the stage creates can be
+peered to a hub and can hold a subnet for private CI runners."""
 
 import ipaddress
 import re
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated
 
-from pydantic import AfterValidator, StrictBool, StrictStr, model_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictStr, model_validator
 
 from components.settings_base import Settings
 
@@ -18,16 +20,40 @@ PRIVATE_DNS_ZONES = MappingProxyType(
         "file": ("privatelink.file.core.windows.net",),
         "vault": ("privatelink.vaultcore.azure.net",),
         "registry": ("privatelink.azurecr.io",),
+        # Azure Monitor Private Link Scope (Microsoft Learn, private-link/private-endpoint-dns,
+        # "Management and Governance": Azure Monitor).
+        "azuremonitor": (
+            "privatelink.monitor.azure.com",
+            "privatelink.oms.opinsights.azure.com",
+            "privatelink.ods.opinsights.azure.com",
+            "privatelink.agentsvc.azure-automation.net",
+            "privatelink.blob.core.windows.net",
+        ),
     }
 )
 """Private-link sub-resource (group id) -> the private DNS zones its endpoint registers in
 (Azure public cloud)."""
 
-REQUIRED_ZONES = tuple(dict.fromkeys(zone for zones in PRIVATE_DNS_ZONES.values() for zone in zones))
+WORKSPACE_GROUPS = ("amlworkspace", "blob", "file", "vault", "registry")
+"""The sub-resources every private stage puts into its endpoint subnet."""
+
+
+def zones_for(groups) -> tuple[str, ...]:
+    """The private DNS zones the endpoints of `groups` register in, each once, in order."""
+    return tuple(dict.fromkeys(zone for group in groups for zone in PRIVATE_DNS_ZONES[group]))
+
+
+REQUIRED_ZONES = zones_for(WORKSPACE_GROUPS)
+KNOWN_ZONES = zones_for(PRIVATE_DNS_ZONES)
 
 _SUBNET_ID = re.compile(
     r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
     r"virtualNetworks/[-\w.]+/subnets/[-\w.]+",
+    re.IGNORECASE,
+)
+_VNET_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})/resourceGroups/(?P<group>[-\w.()]+)/providers/"
+    r"Microsoft\.Network/virtualNetworks/(?P<network>[-\w.]+)",
     re.IGNORECASE,
 )
 _ZONE_ID = re.compile(
@@ -56,7 +82,73 @@ def _network(value: str) -> str:
     return value
 
 
+def _vnet_id(value: str) -> str:
+    if not _VNET_ID.fullmatch(value):
+        raise ValueError(
+            "expected a virtual network resource id: /subscriptions/<guid>/resourceGroups/<group>/providers/"
+            "Microsoft.Network/virtualNetworks/<network>"
+        )
+    return value
+
+
+def parse_vnet_id(value: str) -> tuple[str, str, str]:
+    """(subscription, resource group, network name) of a validated virtual network id."""
+    match = _VNET_ID.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a virtual network id: {value}")
+    return match["subscription"], match["group"], match["network"]
+
+
 Cidr = Annotated[StrictStr, AfterValidator(_network)]
+
+
+class RunnerKind(StrEnum):
+    """Who runs the private CI jobs in the runner subnet."""
+
+    GITHUB_HOSTED = "github-hosted"
+    """GitHub-hosted runners with Azure private networking: the subnet is delegated to
+    GitHub.Network/networkSettings and a networkSettings resource binds it to the GitHub
+    organization or enterprise."""
+    SELF_HOSTED = "self-hosted"
+    """Self-hosted GitHub runners or Azure DevOps agents (VMs, scale sets, Managed DevOps Pools)
+    the team runs in a plain subnet."""
+
+
+class RunnerSubnetSettings(Settings):
+    kind: RunnerKind
+    """github-hosted or self-hosted. Required: who runs the jobs in this subnet."""
+    address_prefix: Cidr
+    """CIDR of the runner subnet, inside the address space, not overlapping the endpoint subnet,
+    /28 or larger. Required."""
+    github_database_id: Annotated[StrictStr, Field(pattern=r"^[0-9]{1,20}$")] | None = None
+    """digits only: the database id of the GitHub organization or enterprise the runners belong to
+    (`businessId` of GitHub.Network/networkSettings; `gh api orgs/<org> --jq .id`). Required with
+    kind github-hosted, not allowed otherwise."""
+
+    @model_validator(mode="after")
+    def _business_id(self):
+        hosted = self.kind == RunnerKind.GITHUB_HOSTED
+        if hosted and self.github_database_id is None:
+            raise ValueError("githubDatabaseId is required with kind github-hosted")
+        if not hosted and self.github_database_id is not None:
+            raise ValueError("githubDatabaseId is only meaningful with kind github-hosted; remove it")
+        return self
+
+
+class HubPeeringSettings(Settings):
+    remote_virtual_network_id: Annotated[StrictStr, AfterValidator(_vnet_id)]
+    """Resource id of the hub virtual network to peer with. Required."""
+    hub_side_managed: StrictBool = False
+    """Whether the deployer may write to the hub network, so the stage also creates the hub's
+    peering back to the stage. Default false: the stack exports what the hub team must create
+    (a peering is connected only once both sides exist)."""
+    use_remote_gateways: StrictBool = False
+    """Whether the stage routes through the hub's VPN/ExpressRoute gateway (the hub side must
+    allow gateway transit). Default false."""
+    link_dns_zones: StrictBool = False
+    """Whether the private DNS zones the stage creates are also linked to the hub network, so
+    clients that resolve through the hub find the endpoints. Only with zones the stage creates.
+    Default false."""
 
 
 class VirtualNetworkSettings(Settings):
@@ -64,10 +156,14 @@ class VirtualNetworkSettings(Settings):
     """Private IPv4 CIDR of the network the stage creates (for example 10.20.0.0/16). Required."""
     endpoint_subnet_prefix: Cidr
     """CIDR of its private-endpoint subnet, inside the address space, /28 or larger. Required."""
+    runner_subnet: RunnerSubnetSettings | None = None
+    """A subnet for private CI runners, so pipelines reach the private endpoints. Default none."""
+    hub_peering: HubPeeringSettings | None = None
+    """Peering to a hub network, so people and runners outside this network reach it. Default none."""
 
     @model_validator(mode="after")
     def _subnet_inside(self):
-        # Both are validated IPv4 blocks (`_network`), so IPv4Network never raises here.
+        # Every block is a validated IPv4 block (`_network`), so IPv4Network never raises here.
         space, subnet = (
             ipaddress.IPv4Network(self.address_space),
             ipaddress.IPv4Network(self.endpoint_subnet_prefix),
@@ -76,8 +172,18 @@ class VirtualNetworkSettings(Settings):
             raise ValueError(f"endpointSubnetPrefix {subnet} is not inside addressSpace {space}")
         if subnet.prefixlen > 28:
             raise ValueError(
-                f"endpointSubnetPrefix {subnet} is too small for the stage's 6 private endpoints; use /28 or larger"
+                f"endpointSubnetPrefix {subnet} is too small for the stage's private endpoints; use /28 or larger"
             )
+        if self.runner_subnet is not None:
+            runners = ipaddress.IPv4Network(self.runner_subnet.address_prefix)
+            if not runners.subnet_of(space):
+                raise ValueError(f"runnerSubnet.addressPrefix {runners} is not inside addressSpace {space}")
+            if runners.overlaps(subnet):
+                raise ValueError(
+                    f"runnerSubnet.addressPrefix {runners} overlaps endpointSubnetPrefix {subnet}"
+                )
+            if runners.prefixlen > 28:
+                raise ValueError(f"runnerSubnet.addressPrefix {runners} is too small; use /28 or larger")
         return self
 
 
@@ -91,7 +197,10 @@ class PrivateEndpointSettings(Settings):
     """Existing private DNS zones by zone name -> resource id (hub-and-spoke), one for each of
     privatelink.api.azureml.ms, privatelink.notebooks.azure.net, privatelink.blob.core.windows.net,
     privatelink.file.core.windows.net, privatelink.vaultcore.azure.net, privatelink.azurecr.io.
-    Default: the stage creates the zones and links them to the network."""
+    With monitoring.privateLinkScope, also privatelink.monitor.azure.com,
+    privatelink.oms.opinsights.azure.com, privatelink.ods.opinsights.azure.com and
+    privatelink.agentsvc.azure-automation.net. Default: the stage creates the zones and links
+    them to the network."""
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -106,7 +215,7 @@ class PrivateEndpointSettings(Settings):
                 problems.append(
                     f"dnsZoneIds has no zone for {', '.join(missing)} (needed by the private endpoints)"
                 )
-            unknown = sorted(set(self.dns_zone_ids) - set(REQUIRED_ZONES))
+            unknown = sorted(set(self.dns_zone_ids) - set(KNOWN_ZONES))
             if unknown:
                 problems.append(f"dnsZoneIds names zones no endpoint uses: {', '.join(unknown)}")
             for zone, zone_id in sorted(self.dns_zone_ids.items()):
@@ -116,6 +225,12 @@ class PrivateEndpointSettings(Settings):
                         f"dnsZoneIds.{zone}: got {zone_id!r}; expected the id of private DNS zone {zone} "
                         f"(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/{zone})"
                     )
+        peering = self.virtual_network.hub_peering if self.virtual_network else None
+        if peering and peering.link_dns_zones and self.dns_zone_ids is not None:
+            problems.append(
+                "virtualNetwork.hubPeering.linkDnsZones: only with zones the stage creates; the hub's "
+                "own zones (dnsZoneIds) are linked by the hub team"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

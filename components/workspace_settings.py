@@ -4,9 +4,10 @@ monitoring, the workspace itself, and Pulumi's protection of them."""
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StrictStr
+from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
-from components.settings_base import Settings, StrictInt
+from components.outbound_rule_settings import FirewallSku, OutboundRule, RuleName, RuleSet
+from components.settings_base import Settings, StrictInt, distinct
 
 
 class StorageSku(StrEnum):
@@ -58,9 +59,39 @@ class ContainerRegistrySettings(Settings):
     (ACR-3) and take private endpoints."""
 
 
+class AccessMode(StrEnum):
+    """Azure Monitor Private Link Scope access mode (azure-native `monitor.AccessMode`)."""
+
+    PRIVATE_ONLY = "PrivateOnly"
+    OPEN = "Open"
+
+
+class PrivateLinkScopeSettings(Settings):
+    ingestion_access_mode: AccessMode = AccessMode.PRIVATE_ONLY
+    """PrivateOnly or Open: whether networks behind the scope's endpoint may send telemetry only to
+    resources in the scope. Default PrivateOnly."""
+    query_access_mode: AccessMode = AccessMode.PRIVATE_ONLY
+    """PrivateOnly or Open: the same for queries. Default PrivateOnly."""
+
+
 class MonitoringSettings(Settings):
     log_retention_days: Annotated[StrictInt, Field(ge=30, le=730)] = 90
     """Days the Log Analytics workspace keeps logs and telemetry, 30-730. Default 90."""
+    private_link_scope: PrivateLinkScopeSettings | None = None
+    """An Azure Monitor Private Link Scope holding Log Analytics and App Insights, with a private
+    endpoint (azuremonitor) next to the others. Default: one with PrivateOnly access when public
+    network access is off, none otherwise."""
+    public_ingestion_enabled: StrictBool | None = None
+    """Whether Log Analytics and App Insights accept telemetry from the internet. Default: as
+    network.publicNetworkAccessEnabled; must be false when that is false."""
+    public_query_enabled: StrictBool | None = None
+    """Whether they answer queries from the internet. Default: as
+    network.publicNetworkAccessEnabled; must be false when that is false."""
+    local_auth_enabled: StrictBool = False
+    """Whether App Insights accepts instrumentation-key telemetry and Log Analytics its shared
+    keys. Default false: Entra only. Set true if a writer has no Entra support, such as the App
+    Insights logging of AML managed online endpoints (Microsoft Learn documents no Entra-only mode
+    for it; not verified)."""
 
 
 class WorkspaceSettings(Settings):
@@ -71,11 +102,26 @@ class WorkspaceSettings(Settings):
     image_build_compute: Annotated[StrictStr, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{1,15}$")] | None = None
     """Name of the compute cluster that builds environment images, 2-16 letters, digits and '-'.
     Required when public network access is off: a private registry cannot build images (ML-10).
-    The team creates the cluster; this only names it."""
+    The stage creates this cluster, sized by compute.imageBuilder."""
     high_business_impact: StrictBool = True
     """Whether the workspace is flagged high business impact (less diagnostic data collected by
     Microsoft, encrypted scratch disks, ML-9). Default true. Set at creation only: Azure refuses a
     change to an existing workspace (the plan diff says so)."""
+    outbound_rules: dict[RuleName, OutboundRule] = Field(default_factory=dict)
+    """User-defined managed-network outbound rules by name (lowercase letters, digits, '-'): each
+    {type: FQDN, destination}, {type: PrivateEndpoint, serviceResourceId, subresourceTarget,
+    sparkEnabled} or {type: ServiceTag, serviceTag, protocol, portRanges}. Default none."""
+    outbound_rule_sets: Annotated[list[RuleSet], AfterValidator(distinct)] = Field(default_factory=list)
+    """Rule sets this project ships: python-packages (the FQDN rules pip and conda need, per
+    Microsoft Learn's managed-network article). Default none."""
+    firewall_sku: FirewallSku | None = None
+    """Standard or Basic: the Azure Firewall the managed network deploys for FQDN rules. Required
+    with FQDN rules, so their cost is a choice: Standard about USD 1.25/hour, Basic about USD
+    0.40/hour, plus data processed (list prices). Default none (no FQDN rules)."""
+    batch_endpoints_enabled: StrictBool = False
+    """Whether batch endpoints or ParallelRunStep are used: adds private-endpoint outbound rules to
+    the default storage's queue and table (how-to-managed-network.md, "Scenario: Use batch
+    endpoints or ParallelRunStep"). Default false."""
 
 
 class ResourceProtection(Settings):

@@ -31,6 +31,8 @@ STATEFUL_TYPES = frozenset(
 EXPOSURE = re.compile(
     r"publicNetworkAccess|networkRuleSet|networkAcls|allowBlobPublicAccess|anonymousPullEnabled"
     r"|isolationMode|allowSharedKeyAccess|adminUserEnabled|ipRules|allowPublicAccessWhenBehindVnet"
+    r"|disableLocalAuth|enableNodePublicIp|accessModeSettings|securityRules|remoteVirtualNetwork"
+    r"|useRemoteGateways|^properties\.destination|firewallSku"
 )
 """Input paths that decide who can reach a resource over the network or with keys."""
 
@@ -269,8 +271,29 @@ def _consequences(before: dict, after: dict) -> list[str]:
     return texts
 
 
+OPENS_A_PATH = {
+    "azure-native:machinelearningservices:ManagedNetworkSettingsRule": "managed-network outbound rule",
+    "azure-native:network:VirtualNetworkPeering": "network peering",
+}
+"""Resource types whose creation lets traffic go somewhere it could not before."""
+
+
 def _exposure_of_new(result: StackDiff, resource: dict) -> None:
-    for path, value in _flatten(resource.get("inputs", {})).items():
+    inputs = resource.get("inputs", {})
+    if resource["type"] in OPENS_A_PATH:
+        target = (inputs.get("properties") or {}).get("destination") or inputs.get("remoteVirtualNetwork")
+        result.findings.append(
+            Finding(
+                "network",
+                f"new {OPENS_A_PATH[resource['type']]} {_label(resource)} to {_show(target)}",
+                resource["urn"],
+            )
+        )
+    if ((inputs.get("properties") or {}).get("properties") or {}).get("enableNodePublicIp") is True:
+        result.findings.append(
+            Finding("network", f"new {_label(resource)} gives its nodes public IPs", resource["urn"])
+        )
+    for path, value in _flatten(inputs).items():
         if EXPOSURE.search(path) and value in ("Enabled", "Allow", True) and "publicNetworkAccess" in path:
             result.findings.append(
                 Finding(

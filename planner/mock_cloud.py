@@ -68,6 +68,24 @@ ARM_TYPES = {
     "azure-native:privatedns:VirtualNetworkLink": ArmType(
         "virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks"
     ),
+    "azure-native:network:NetworkSecurityGroup": ArmType(
+        "networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups"
+    ),
+    "azure-native:network:VirtualNetworkPeering": ArmType(
+        "virtualNetworkPeeringName",
+        "Microsoft.Network/virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings",
+    ),
+    "azure-native:resources:Resource": ArmType("resourceName", "{resourceProviderNamespace}/{resourceType}"),
+    "azure-native:monitor:PrivateLinkScope": ArmType("scopeName", "microsoft.insights/privateLinkScopes"),
+    "azure-native:monitor:PrivateLinkScopedResource": ArmType(
+        "name", "microsoft.insights/privateLinkScopes/{scopeName}/scopedResources"
+    ),
+    "azure-native:machinelearningservices:Compute": ArmType(
+        "computeName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes"
+    ),
+    "azure-native:machinelearningservices:ManagedNetworkSettingsRule": ArmType(
+        "ruleName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/outboundRules"
+    ),
 }
 
 

@@ -166,6 +166,54 @@ def _network_table(plan: Plan) -> list[str]:
         lines.append(
             f"  DNS zones created and linked: {', '.join(z['name'] for z in view['createdDnsZones'])}"
         )
+    return lines + _reachability_lines(view)
+
+
+FIREWALL_NOTE = {
+    "Standard": "Azure Firewall Standard, about USD 1.25/hour plus data processed",
+    "Basic": "Azure Firewall Basic, about USD 0.40/hour plus data processed",
+}
+
+
+def _reachability_lines(view: dict) -> list[str]:
+    """Subnets, peering, managed-network outbound rules, compute IPs and the monitoring scope."""
+    lines = []
+    if view["subnets"]:
+        lines += ["", "  Subnets:"]
+        for subnet in view["subnets"]:
+            extras = [f"delegated to {', '.join(subnet['delegations'])}"] if subnet["delegations"] else []
+            extras += [f"GitHub network settings {', '.join(subnet['githubNetworkSettings'])}"] * bool(
+                subnet["githubNetworkSettings"]
+            )
+            nsg = "NSG (Internet inbound denied)" if subnet["nsg"] else "NO NSG"
+            lines.append(
+                f"    {subnet['name']}  {subnet['addressPrefix']}  {nsg}  {'; '.join(extras)}".rstrip()
+            )
+    for peering in view["peerings"]:
+        lines.append(f"  Peering {peering['name']}: {peering['from']} -> {peering['to']}")
+    request = view["hubPeeringRequest"]
+    if request:
+        lines.append(
+            f"  NOTE: the hub team must create peering {request['peeringName']} on {request['virtualNetworkId']} "
+            f"to {request['remoteVirtualNetworkId']} (output hubPeeringRequest)"
+        )
+    managed = view["managedNetwork"]
+    if managed["isolationMode"]:
+        lines += ["", f"  Managed network: {managed['isolationMode']}"]
+        if managed["firewallSku"]:
+            lines.append(
+                f"    firewall for FQDN rules: {FIREWALL_NOTE.get(managed['firewallSku'], managed['firewallSku'])}"
+            )
+        for rule in managed["outboundRules"]:
+            lines.append(f"    outbound {rule['type']:<15} {rule['name']}: {rule['destination']}")
+    for compute in view["compute"]:
+        ip = "public node IPs" if compute["nodePublicIp"] else "no public node IP"
+        lines.append(f"  Compute {compute['name']}: {ip}")
+    for scope in view["monitoringScopes"]:
+        lines.append(
+            f"  Monitoring private link scope {scope['name']}: ingestion {scope['ingestionAccessMode']}, "
+            f"query {scope['queryAccessMode']}; scoped: {', '.join(scope['scopedResources'])}"
+        )
     return lines
 
 

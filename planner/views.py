@@ -211,28 +211,93 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
     return views
 
 
-PUBLIC_ACCESS_KEYS = ("publicNetworkAccess", "properties.publicNetworkAccess")
+PUBLIC_ACCESS_KEYS = (
+    "publicNetworkAccess",
+    "publicNetworkAccessForIngestion",
+    "publicNetworkAccessForQuery",
+)
+"""Inputs that open a data-plane endpoint to the internet (top level or under `properties`)."""
 ENDPOINT = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+PEERING = "azure-native:network:VirtualNetworkPeering"
+VNET = "azure-native:network:VirtualNetwork"
+OUTBOUND_RULE = "azure-native:machinelearningservices:ManagedNetworkSettingsRule"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+MONITOR_SCOPE = "azure-native:monitor:PrivateLinkScope"
+SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
+GENERIC = "azure-native:resources:Resource"
+
+
+def _public_access(inputs: dict) -> dict[str, str]:
+    """Each public-access input the resource sets: key -> Enabled/Disabled."""
+    nested = inputs.get("properties") if isinstance(inputs.get("properties"), dict) else {}
+    found = {}
+    for key in PUBLIC_ACCESS_KEYS:
+        value = inputs.get(key, nested.get(key))
+        if value is not None:
+            found[key] = value
+    return found
+
+
+def _outbound_rule(inputs: dict) -> dict[str, Any]:
+    properties = inputs.get("properties") or {}
+    destination = properties.get("destination")
+    if isinstance(destination, dict):
+        target = (
+            destination.get("serviceTag")
+            or f"{destination.get('serviceResourceId')} [{destination.get('subresourceTarget')}]"
+        )
+        if destination.get("serviceTag"):
+            target += f" {destination.get('protocol')}/{destination.get('portRanges')}"
+    else:
+        target = destination
+    return {"name": inputs.get("ruleName"), "type": properties.get("type"), "destination": target}
+
+
+def _runner_subnets(plan: Plan) -> list[dict[str, Any]]:
+    settings = [r.inputs for r in plan.of_type(GENERIC) if r.inputs.get("resourceType") == "networkSettings"]
+    subnets = []
+    for vnet in plan.of_type(VNET):
+        for subnet in vnet.inputs.get("subnets") or []:
+            delegations = [d.get("serviceName") for d in subnet.get("delegations") or []]
+            subnets.append(
+                {
+                    "network": vnet.inputs.get("virtualNetworkName"),
+                    "name": subnet.get("name"),
+                    "addressPrefix": subnet.get("addressPrefix"),
+                    "nsg": bool(subnet.get("networkSecurityGroup")),
+                    "delegations": delegations,
+                    "githubNetworkSettings": [s.get("resourceName") for s in settings]
+                    if "GitHub.Network/networkSettings" in delegations
+                    else [],
+                }
+            )
+    return subnets
 
 
 def network_view(plan: Plan) -> dict[str, Any]:
     """What is reachable from where: public access per data-plane resource, private endpoints
-    with their DNS zones, and the zones the stage creates."""
+    with their DNS zones, the zones the stage creates, subnets (runner subnet, NSGs), peering,
+    managed-network outbound rules, compute node IPs and the monitoring private link scope."""
     from planner.mock_cloud import (
         physical_name,  # the one table of physical-name inputs
     )
 
     exposure = []
     for resource in plan.resources:
-        inputs = resource.inputs
-        value = inputs.get("publicNetworkAccess", (inputs.get("properties") or {}).get("publicNetworkAccess"))
-        if value is not None and resource.type.startswith("azure-native:"):
+        if not resource.type.startswith("azure-native:"):
+            continue
+        access = _public_access(resource.inputs)
+        if access:
             exposure.append(
                 {
-                    "resource": physical_name(resource.type, inputs),
+                    "resource": physical_name(resource.type, resource.inputs),
                     "type": resource.type,
-                    "publicNetworkAccess": value,
+                    # The most open of the resource's settings: Enabled if any is.
+                    "publicNetworkAccess": "Enabled"
+                    if any(v in ("Enabled", "enabled") for v in access.values())
+                    else "Disabled",
+                    "settings": access,
                 }
             )
     groups = {r.inputs.get("privateEndpointName"): r.inputs for r in plan.of_type(ZONE_GROUP)}
@@ -257,6 +322,38 @@ def network_view(plan: Plan) -> dict[str, Any]:
         {"name": r.inputs.get("privateZoneName"), "created": True}
         for r in plan.of_type("azure-native:privatedns:PrivateZone")
     ]
+    peerings = [
+        {
+            "name": r.inputs.get("virtualNetworkPeeringName"),
+            "from": r.inputs.get("virtualNetworkName"),
+            "to": (r.inputs.get("remoteVirtualNetwork") or {}).get("id"),
+            "useRemoteGateways": r.inputs.get("useRemoteGateways", False),
+        }
+        for r in plan.of_type(PEERING)
+    ]
+    scoped = [r.inputs for r in plan.of_type(SCOPED_RESOURCE)]
+    scopes = [
+        {
+            "name": r.inputs.get("scopeName"),
+            "ingestionAccessMode": (r.inputs.get("accessModeSettings") or {}).get("ingestionAccessMode"),
+            "queryAccessMode": (r.inputs.get("accessModeSettings") or {}).get("queryAccessMode"),
+            "scopedResources": sorted(
+                str(s.get("name")) for s in scoped if s.get("scopeName") == r.inputs.get("scopeName")
+            ),
+        }
+        for r in plan.of_type(MONITOR_SCOPE)
+    ]
+    compute = [
+        {
+            "name": r.inputs.get("computeName"),
+            "nodePublicIp": ((r.inputs.get("properties") or {}).get("properties") or {}).get(
+                "enableNodePublicIp"
+            ),
+        }
+        for r in plan.of_type(COMPUTE)
+    ]
+    workspace = next(iter(plan.of_type("azure-native:machinelearningservices:Workspace")), None)
+    managed = (workspace.inputs.get("managedNetwork") or {}) if workspace else {}
     return {
         "public": sorted(
             e["resource"] for e in exposure if e["publicNetworkAccess"] in ("Enabled", "enabled")
@@ -264,4 +361,16 @@ def network_view(plan: Plan) -> dict[str, Any]:
         "exposure": sorted(exposure, key=lambda e: e["resource"] or ""),
         "privateEndpoints": sorted(endpoints, key=lambda e: e["name"] or ""),
         "createdDnsZones": zones,
+        "subnets": _runner_subnets(plan),
+        "peerings": sorted(peerings, key=lambda p: p["name"] or ""),
+        "hubPeeringRequest": plan.outputs.get("hubPeeringRequest"),
+        "managedNetwork": {
+            "isolationMode": managed.get("isolationMode"),
+            "firewallSku": managed.get("firewallSku"),
+            "outboundRules": sorted(
+                (_outbound_rule(r.inputs) for r in plan.of_type(OUTBOUND_RULE)), key=lambda r: r["name"] or ""
+            ),
+        },
+        "compute": sorted(compute, key=lambda c: c["name"] or ""),
+        "monitoringScopes": scopes,
     }

@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from components.config import ConfigError
-from components.network_settings import REQUIRED_ZONES, PrivateEndpointSettings
+from components.network_settings import KNOWN_ZONES, REQUIRED_ZONES, PrivateEndpointSettings
 from components.stage_network import ENDPOINT_SUBNET, StageNetwork, StageNetworkArgs
 from planner.views import network_view
 from tests.conftest import plan, run_program
@@ -200,11 +200,12 @@ def test_fails_when_a_private_registry_cannot_take_an_endpoint():
 def test_production_stages_are_private_with_one_endpoint_per_sub_resource(stack_plans, stack):
     view = network_view(stack_plans[stack])
     assert view["public"] == []  # no public network access left on
-    assert len(view["exposure"]) == 4 and all(
+    # The four data-plane resources, plus Log Analytics and App Insights (ingestion and query, R1).
+    assert len(view["exposure"]) == 6 and all(
         e["publicNetworkAccess"] == "Disabled" for e in view["exposure"]
     )
     groups = sorted(endpoint["groupId"] for endpoint in view["privateEndpoints"])
-    assert groups == ["amlworkspace", "blob", "file", "registry", "vault"]
+    assert groups == ["amlworkspace", "azuremonitor", "blob", "file", "registry", "vault"]
     for endpoint in view["privateEndpoints"]:
         assert endpoint["dnsZones"], endpoint["name"]  # each with its DNS zone group
     for type_ in DATA_PLANE:
@@ -226,9 +227,9 @@ def test_production_stages_are_private_with_one_endpoint_per_sub_resource(stack_
 
 def test_prod_uses_the_hub_zones_and_preprod_creates_its_own(stack_plans):
     assert not stack_plans["prod"].of_type(ZONE) and not stack_plans["prod"].of_type(VNET)
-    assert len(stack_plans["preprod"].of_type(ZONE)) == len(REQUIRED_ZONES) and stack_plans[
-        "preprod"
-    ].of_type(VNET)
+    assert len(stack_plans["preprod"].of_type(ZONE)) == len(KNOWN_ZONES) and stack_plans["preprod"].of_type(
+        VNET
+    )
     prod_zones = {z for e in network_view(stack_plans["prod"])["privateEndpoints"] for z in e["dnsZones"]}
     assert all("/resourceGroups/rg-dns-hub/" in zone for zone in prod_zones)
 
@@ -244,9 +245,16 @@ def test_dev_stays_public_without_network_resources(stack_plans):
         r for r in dev.resources if r.type.startswith(("azure-native:network:", "azure-native:privatedns:"))
     ]
     assert sorted(network_view(dev)["public"]) == sorted(
-        dev.one(t).inputs.get("accountName")
-        or dev.one(t).inputs.get("vaultName")
-        or dev.one(t).inputs.get("registryName")
-        or dev.one(t).inputs.get("workspaceName")
-        for t in DATA_PLANE
+        [
+            dev.one(t).inputs.get("accountName")
+            or dev.one(t).inputs.get("vaultName")
+            or dev.one(t).inputs.get("registryName")
+            or dev.one(t).inputs.get("workspaceName")
+            for t in DATA_PLANE
+        ]
+        # Monitoring follows the stage's exposure by default (public ingestion and query in dev).
+        + [
+            dev.one("azure-native:operationalinsights:Workspace").inputs["workspaceName"],
+            dev.one("azure-native:applicationinsights:Component").inputs["resourceName"],
+        ]
     )

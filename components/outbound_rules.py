@@ -1,0 +1,105 @@
+"""`ManagedNetworkRules`: user-defined outbound rules of the workspace's managed network.
+
+Each rule is its own `machinelearningservices.ManagedNetworkSettingsRule` (API 2025-12-01, the
+workspace's own version), not an entry of the workspace's inline `managedNetwork.outboundRules`
+map: the service adds its required rules (private endpoints to the workspace's storage, vault,
+registry, and service tags) to that same map (Microsoft Learn, how-to-managed-network.md, "List
+of required rules"), so a map the program owned would never match what Azure holds, and an
+update could try to drop the required rules. A rule resource owns exactly one rule.
+Rules are created one after another: they all write the same managed network.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as mls
+
+from components.outbound_rule_settings import (
+    RULE_SETS,
+    FqdnRule,
+    OutboundRule,
+    PrivateEndpointRule,
+    RuleSet,
+    ServiceTagRule,
+)
+
+BATCH_SUBRESOURCES = ("queue", "table")
+"""Storage sub-resources batch endpoints and ParallelRunStep need (how-to-managed-network.md,
+"Scenario: Use batch endpoints or ParallelRunStep")."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedNetworkRulesArgs:
+    workspace_name: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    rules: Mapping[str, OutboundRule]
+    rule_sets: tuple[RuleSet, ...] = ()
+    storage_account_id: pulumi.Input[str] | None = None
+    """The default storage, when batch endpoints need its queue and table (None: they don't)."""
+
+
+def expand(args: ManagedNetworkRulesArgs) -> dict[str, OutboundRule | tuple[str, str]]:
+    """Every rule by name: the rule sets' FQDN rules, the batch storage rules, then config's own."""
+    rules: dict[str, OutboundRule | tuple[str, str]] = {}
+    for rule_set in args.rule_sets:
+        rules.update(
+            {name: FqdnRule(type="FQDN", destination=host) for name, host in RULE_SETS[rule_set].items()}
+        )
+    if args.storage_account_id is not None:
+        rules.update({f"storage-{target}": ("storage", target) for target in BATCH_SUBRESOURCES})
+    rules.update(args.rules)
+    return rules
+
+
+class ManagedNetworkRules(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ManagedNetworkRulesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:components:ManagedNetworkRules", name, None, opts)
+        previous: pulumi.Resource | None = None
+        for rule_name, rule in expand(args).items():
+            previous = mls.ManagedNetworkSettingsRule(
+                f"{name}-{rule_name}",
+                rule_name=rule_name,
+                workspace_name=args.workspace_name,
+                resource_group_name=args.resource_group_name,
+                properties=_properties(rule, args.storage_account_id),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
+            )
+        self.register_outputs({})
+
+
+def _properties(rule: OutboundRule | tuple[str, str], storage_account_id):
+    if isinstance(rule, tuple):  # a batch storage rule: (storage, sub-resource)
+        return mls.PrivateEndpointOutboundRuleArgs(
+            type="PrivateEndpoint",
+            category=mls.RuleCategory.USER_DEFINED,
+            destination=mls.PrivateEndpointDestinationArgs(
+                service_resource_id=storage_account_id, subresource_target=rule[1], spark_enabled=False
+            ),
+        )
+    if isinstance(rule, FqdnRule):
+        return mls.FqdnOutboundRuleArgs(
+            type="FQDN", category=mls.RuleCategory.USER_DEFINED, destination=rule.destination
+        )
+    if isinstance(rule, PrivateEndpointRule):
+        return mls.PrivateEndpointOutboundRuleArgs(
+            type="PrivateEndpoint",
+            category=mls.RuleCategory.USER_DEFINED,
+            destination=mls.PrivateEndpointDestinationArgs(
+                service_resource_id=rule.service_resource_id,
+                subresource_target=rule.subresource_target,
+                spark_enabled=rule.spark_enabled,
+            ),
+        )
+    if isinstance(rule, ServiceTagRule):
+        return mls.ServiceTagOutboundRuleArgs(
+            type="ServiceTag",
+            category=mls.RuleCategory.USER_DEFINED,
+            destination=mls.ServiceTagDestinationArgs(
+                service_tag=rule.service_tag,
+                protocol=rule.protocol,
+                port_ranges=rule.port_ranges,
+                action=mls.RuleAction.ALLOW,
+            ),
+        )
+    raise TypeError(f"unknown outbound rule {rule!r}")

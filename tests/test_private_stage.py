@@ -1,0 +1,496 @@
+"""Private stages end to end (issue 17): runner subnet and hub peering, NSGs, managed-network
+outbound rules, compute clusters, the monitoring private link scope, and their config refusals."""
+
+import itertools
+import json
+
+import pytest
+
+from components.network_settings import PRIVATE_DNS_ZONES
+from components.outbound_rule_settings import RULE_SETS, RuleSet
+from planner.views import network_view
+from tests.conftest import plan, stack_config
+from tests.test_config import rejection  # noqa: F401  (the fixture: nothing registered on refusal)
+
+SUB = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f6a"
+HUB_SUB = "4c3b2a19-8d7e-4f6a-9b5c-2d1e0f9a8b7c"
+HUB = f"/subscriptions/{HUB_SUB}/resourceGroups/rg-network-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-hub-weu"
+STORAGE_ID = f"/subscriptions/{SUB}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stdata"
+NSG = "azure-native:network:NetworkSecurityGroup"
+VNET = "azure-native:network:VirtualNetwork"
+PEERING = "azure-native:network:VirtualNetworkPeering"
+GENERIC = "azure-native:resources:Resource"
+RULE = "azure-native:machinelearningservices:ManagedNetworkSettingsRule"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+SCOPE = "azure-native:monitor:PrivateLinkScope"
+SCOPED = "azure-native:monitor:PrivateLinkScopedResource"
+LOGS = "azure-native:operationalinsights:Workspace"
+INSIGHTS = "azure-native:applicationinsights:Component"
+
+
+def section(stack: str, key: str) -> dict:
+    return json.loads(stack_config(stack).values[f"mlinfra:{key}"])
+
+
+def with_network(**virtual_network) -> dict:
+    """preprod's network section with its created network's settings replaced."""
+    network = section("preprod", "network")
+    created = network["privateEndpoints"]["virtualNetwork"]
+    network["privateEndpoints"]["virtualNetwork"] = {
+        "addressSpace": created["addressSpace"],
+        "endpointSubnetPrefix": created["endpointSubnetPrefix"],
+        **virtual_network,
+    }
+    return network
+
+
+def with_workspace(stack: str = "preprod", **workspace) -> dict:
+    return {**section(stack, "workspace"), **workspace}
+
+
+def refused(rejection, stack: str = "preprod", **overrides) -> str:  # noqa: F811
+    return rejection.message(stack_config(stack, **overrides))
+
+
+# --- 1. a reachable network ------------------------------------------------------------------
+
+
+def test_every_created_subnet_has_an_nsg_that_denies_internet_inbound(stack_plans):
+    """Issue 17 part 1: NSGs on every subnet, inbound from the Internet service tag denied."""
+    preprod = stack_plans["preprod"]
+    subnets = preprod.one(VNET).inputs["subnets"]
+    assert sorted(s["name"] for s in subnets) == ["snet-private-endpoints", "snet-runners"]
+    nsg_ids = {s["networkSecurityGroup"]["id"] for s in subnets}
+    assert len(nsg_ids) == 2
+    for nsg in preprod.of_type(NSG):
+        (rule,) = nsg.inputs["securityRules"]
+        assert (rule["direction"], rule["access"], rule["sourceAddressPrefix"]) == (
+            "Inbound",
+            "Deny",
+            "Internet",
+        )
+        assert rule["destinationPortRange"] == "*" and rule["protocol"] == "*"
+        assert 100 <= rule["priority"] <= 4096  # NSG custom rule priorities (Azure limits)
+        assert any(nsg.inputs["networkSecurityGroupName"] in nsg_id for nsg_id in nsg_ids)
+
+
+def test_preprod_peers_its_spoke_and_asks_the_hub_team_for_the_other_side(stack_plans):
+    """A peering connects only once both sides exist; without hub rights the plan says what to create."""
+    preprod = stack_plans["preprod"]
+    (peering,) = preprod.of_type(PEERING)
+    assert peering.inputs["virtualNetworkName"] == "vnet-churn-preprod-weu"
+    assert peering.inputs["remoteVirtualNetwork"]["id"] == HUB
+    assert peering.inputs["allowVirtualNetworkAccess"] is True
+    request = preprod.outputs["hubPeeringRequest"]
+    assert request["virtualNetworkId"] == HUB
+    assert request["remoteVirtualNetworkId"].endswith("/virtualNetworks/vnet-churn-preprod-weu")
+    view = network_view(preprod)
+    assert view["hubPeeringRequest"] == request and view["peerings"][0]["to"] == HUB
+
+
+def test_created_zones_are_linked_to_the_hub_when_configured(stack_plans):
+    links = stack_plans["preprod"].of_type("azure-native:privatedns:VirtualNetworkLink")
+    hub_links = [link for link in links if link.inputs["virtualNetwork"]["id"] == HUB]
+    zones = stack_plans["preprod"].of_type("azure-native:privatedns:PrivateZone")
+    assert len(hub_links) == len(zones) and all(
+        link.inputs["registrationEnabled"] is False for link in hub_links
+    )
+
+
+def test_the_hub_side_is_created_through_a_hub_provider_when_the_deployer_may_write_there():
+    network = with_network(
+        hubPeering={"remoteVirtualNetworkId": HUB, "hubSideManaged": True, "useRemoteGateways": True}
+    )
+    result = plan("preprod", **{"mlinfra:network": network})
+    peerings = {p.inputs["virtualNetworkPeeringName"]: p for p in result.of_type(PEERING)}
+    back = peerings["peer-to-vnet-churn-preprod-weu"]
+    assert back.inputs["virtualNetworkName"] == "vnet-hub-weu"
+    assert back.inputs["resourceGroupName"] == "rg-network-hub-weu"
+    assert back.inputs["remoteVirtualNetwork"]["id"].endswith("/virtualNetworks/vnet-churn-preprod-weu")
+    assert back.inputs["allowGatewayTransit"] is True  # the hub offers what the spoke uses
+    assert peerings["peer-to-vnet-hub-weu"].inputs["useRemoteGateways"] is True
+    provider = result.one("pulumi:providers:azure-native")
+    assert provider.inputs["subscriptionId"] == HUB_SUB  # the hub lives in another subscription
+    assert "hubPeeringRequest" not in result.outputs
+
+
+def test_github_hosted_runners_get_a_delegated_subnet_and_network_settings():
+    """docs.github.com "Configuring private networking for GitHub-hosted runners": the subnet is
+    delegated to GitHub.Network/networkSettings and a networkSettings resource (API 2024-04-02)
+    carries businessId (the organization's database id) and subnetId. azure-native 3.29 has no
+    typed module for it (no pulumi_azure_native/githubnetwork), so the generic Resource is used."""
+    network = with_network(
+        runnerSubnet={
+            "kind": "github-hosted",
+            "addressPrefix": "10.21.2.0/24",
+            "githubDatabaseId": "123456789",
+        }
+    )
+    result = plan("preprod", **{"mlinfra:network": network})
+    runners = next(s for s in result.one(VNET).inputs["subnets"] if s["name"] == "snet-runners")
+    assert [d["serviceName"] for d in runners["delegations"]] == ["GitHub.Network/networkSettings"]
+    settings = result.one(GENERIC).inputs
+    assert (settings["resourceProviderNamespace"], settings["resourceType"]) == (
+        "GitHub.Network",
+        "networkSettings",
+    )
+    assert settings["apiVersion"] == "2024-04-02"
+    assert settings["properties"]["businessId"] == "123456789"
+    assert settings["properties"]["subnetId"].endswith(
+        "/virtualNetworks/vnet-churn-preprod-weu/subnets/snet-runners"
+    )
+    assert result.outputs["githubNetworkSettingsId"].endswith(
+        "/GitHub.Network/networkSettings/ghns-churn-preprod-weu"
+    )
+
+
+def test_self_hosted_runners_get_a_plain_subnet(stack_plans):
+    runners = next(
+        s for s in stack_plans["preprod"].one(VNET).inputs["subnets"] if s["name"] == "snet-runners"
+    )
+    assert not runners.get("delegations") and not stack_plans["preprod"].of_type(GENERIC)
+    assert stack_plans["preprod"].outputs["runnerSubnetId"].endswith("/subnets/snet-runners")
+
+
+@pytest.mark.parametrize(
+    "runner,needle",
+    [
+        ({"kind": "github-hosted", "addressPrefix": "10.21.2.0/24"}, "githubDatabaseId is required"),
+        (
+            {"kind": "self-hosted", "addressPrefix": "10.21.2.0/24", "githubDatabaseId": "1"},
+            "only meaningful with kind github-hosted",
+        ),
+        ({"kind": "self-hosted", "addressPrefix": "10.22.0.0/24"}, "is not inside addressSpace"),
+        ({"kind": "self-hosted", "addressPrefix": "10.21.0.128/25"}, "overlaps endpointSubnetPrefix"),
+        ({"kind": "self-hosted", "addressPrefix": "10.21.2.0/29"}, "too small"),
+        ({"kind": "azure-hosted", "addressPrefix": "10.21.2.0/24"}, "'github-hosted' or 'self-hosted'"),
+    ],
+)
+def test_fails_when_the_runner_subnet_is_wrong(rejection, runner, needle):  # noqa: F811
+    message = refused(rejection, **{"mlinfra:network": with_network(runnerSubnet=runner)})
+    assert "mlinfra:network.privateEndpoints.virtualNetwork" in message and needle in message
+
+
+def test_fails_when_the_hub_network_id_is_not_a_network_id(rejection):  # noqa: F811
+    bad = HUB + "/subnets/x"
+    message = refused(
+        rejection, **{"mlinfra:network": with_network(hubPeering={"remoteVirtualNetworkId": bad})}
+    )
+    assert (
+        f'hubPeering.remoteVirtualNetworkId: got "{bad}"; expected a virtual network resource id' in message
+    )
+
+
+def test_fails_when_hub_zone_links_are_asked_for_with_hub_zones(rejection):  # noqa: F811
+    network = section("prod", "network")
+    network["privateEndpoints"] = {
+        "virtualNetwork": {
+            "addressSpace": "10.30.0.0/16",
+            "endpointSubnetPrefix": "10.30.0.0/24",
+            "hubPeering": {"remoteVirtualNetworkId": HUB, "linkDnsZones": True},
+        },
+        "dnsZoneIds": network["privateEndpoints"]["dnsZoneIds"],
+    }
+    assert "hubPeering.linkDnsZones: only with zones the stage creates" in refused(
+        rejection, "prod", **{"mlinfra:network": network}
+    )
+
+
+# --- 2. managed-network outbound rules ------------------------------------------------------
+
+
+def test_shipped_private_stages_allow_pip_and_conda_through_fqdn_rules(stack_plans):
+    """how-to-managed-network.md, "Scenario: Access public machine learning packages": anaconda.com,
+    *.anaconda.com, *.anaconda.org, pypi.org (and PyPI's file host); FQDN rules need the firewall."""
+    for stack, sku in (("preprod", "Basic"), ("prod", "Standard")):
+        result = stack_plans[stack]
+        rules = {r.inputs["ruleName"]: r.inputs["properties"] for r in result.of_type(RULE)}
+        assert {name: p["destination"] for name, p in rules.items()} == dict(
+            RULE_SETS[RuleSet.PYTHON_PACKAGES]
+        )
+        assert {"pypi.org", "files.pythonhosted.org", "*.anaconda.org", "*.anaconda.com"} <= {
+            p["destination"] for p in rules.values()
+        }
+        assert all(p["type"] == "FQDN" and p["category"] == "UserDefined" for p in rules.values())
+        assert result.one(WORKSPACE).inputs["managedNetwork"]["firewallSku"] == sku
+        assert {r.inputs["workspaceName"] for r in result.of_type(RULE)} == {f"mlw-churn-{stack}-weu"}
+
+
+def test_rules_are_created_one_after_another(stack_plans):
+    """Every rule writes the same managed network: each waits for the previous one."""
+    rules = stack_plans["prod"].of_type(RULE)
+    for previous, rule in itertools.pairwise(rules):
+        assert previous.urn in rule.dependencies
+
+
+def test_private_endpoint_and_service_tag_rules_and_batch_storage():
+    """Batch endpoints / ParallelRunStep need PE rules to the default storage's queue and table
+    (how-to-managed-network.md, "Scenario: Use batch endpoints or ParallelRunStep")."""
+    workspace = with_workspace(
+        batchEndpointsEnabled=True,
+        outboundRules={
+            "data-lake": {
+                "type": "PrivateEndpoint",
+                "serviceResourceId": STORAGE_ID,
+                "subresourceTarget": "dfs",
+            },
+            "monitor": {"type": "ServiceTag", "serviceTag": "AzureMonitor"},
+            "storage-weu": {
+                "type": "ServiceTag",
+                "serviceTag": "Storage.westeurope",
+                "portRanges": "443,445",
+            },
+        },
+    )
+    result = plan("preprod", **{"mlinfra:workspace": workspace})
+    rules = {r.inputs["ruleName"]: r.inputs["properties"] for r in result.of_type(RULE)}
+    for target in ("queue", "table"):
+        destination = rules[f"storage-{target}"]["destination"]
+        assert rules[f"storage-{target}"]["type"] == "PrivateEndpoint"
+        assert destination["subresourceTarget"] == target
+        assert destination["serviceResourceId"].endswith("/storageAccounts/stchurnppdax5ya")
+    assert rules["data-lake"]["destination"] == {
+        "serviceResourceId": STORAGE_ID,
+        "subresourceTarget": "dfs",
+        "sparkEnabled": False,
+    }
+    assert rules["monitor"]["destination"] == {
+        "serviceTag": "AzureMonitor",
+        "protocol": "TCP",
+        "portRanges": "443",
+        "action": "Allow",
+    }
+    assert rules["storage-weu"]["destination"]["portRanges"] == "443,445"
+    view = network_view(result)["managedNetwork"]
+    assert {r["name"] for r in view["outboundRules"]} == set(rules)
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "pypi",
+        "*pypi.org",
+        "pypi.*.org",
+        "a.*.anaconda.org",
+        "-bad.org",
+        "pypi.org/simple",
+        "https://pypi.org",
+    ],
+)
+def test_fails_when_an_fqdn_rule_is_not_a_host_name(rejection, destination):  # noqa: F811
+    workspace = with_workspace(outboundRules={"x-rule": {"type": "FQDN", "destination": destination}})
+    message = refused(rejection, **{"mlinfra:workspace": workspace})
+    assert f'mlinfra:workspace.outboundRules.x-rule.FQDN.destination: got "{destination}"' in message
+    assert "wildcard only as a leading '*.'" in message
+
+
+@pytest.mark.parametrize("tag", ["Internet", "AzureCloud", "Storage.West Europe", "VirtualNetwork"])
+def test_fails_when_a_service_tag_is_not_allowed(rejection, tag):  # noqa: F811
+    workspace = with_workspace(outboundRules={"tag-rule": {"type": "ServiceTag", "serviceTag": tag}})
+    message = refused(rejection, **{"mlinfra:workspace": workspace})
+    assert f'serviceTag: got "{tag}"; expected one of AzureActiveDirectory' in message
+
+
+@pytest.mark.parametrize(
+    "rule,needle",
+    [
+        ({"type": "Firewall", "destination": "pypi.org"}, "does not match any of the expected tags"),
+        (
+            {"type": "PrivateEndpoint", "serviceResourceId": "stdata", "subresourceTarget": "blob"},
+            "resource id",
+        ),
+        ({"type": "ServiceTag", "serviceTag": "Storage", "portRanges": "70000"}, "expected *, a port"),
+        ({"type": "ServiceTag", "serviceTag": "Storage", "protocol": "HTTP"}, "'TCP', 'UDP', 'ICMP' or '*'"),
+    ],
+)
+def test_fails_when_an_outbound_rule_is_malformed(rejection, rule, needle):  # noqa: F811
+    message = refused(rejection, **{"mlinfra:workspace": with_workspace(outboundRules={"my-rule": rule})})
+    assert "mlinfra:workspace.outboundRules.my-rule" in message and needle in message
+
+
+def test_fails_when_fqdn_rules_have_no_firewall_sku(rejection):  # noqa: F811
+    workspace = {k: v for k, v in with_workspace().items() if k != "firewallSku"}
+    message = refused(rejection, **{"mlinfra:workspace": workspace})
+    assert "mlinfra:workspace.firewallSku: required with FQDN outbound rules" in message
+    assert "Standard about USD 1.25/hour" in message
+
+
+def test_fails_when_fqdn_rules_meet_internet_outbound(rejection):  # noqa: F811
+    workspace = with_workspace("dev", outboundRuleSets=["python-packages"], firewallSku="Basic")
+    message = refused(rejection, "dev", **{"mlinfra:workspace": workspace})
+    assert (
+        "mlinfra:workspace.outboundRules: pypi" in message and "only PrivateEndpoint rules apply" in message
+    )
+
+
+def test_fails_when_rules_meet_a_disabled_managed_network(rejection):  # noqa: F811
+    workspace = with_workspace("dev", isolationMode="Disabled", batchEndpointsEnabled=True)
+    assert (
+        'mlinfra:workspace.isolationMode: got "Disabled"; outbound rules need a managed network'
+        in refused(rejection, "dev", **{"mlinfra:workspace": workspace})
+    )
+
+
+def test_fails_when_a_rule_name_clashes_with_a_shipped_rule(rejection):  # noqa: F811
+    workspace = with_workspace(outboundRules={"pypi": {"type": "FQDN", "destination": "pypi.org"}})
+    assert "mlinfra:workspace.outboundRules: pypi is also a rule of outboundRuleSets" in refused(
+        rejection, **{"mlinfra:workspace": workspace}
+    )
+
+
+def test_fails_when_a_rule_set_is_unknown(rejection):  # noqa: F811
+    message = refused(rejection, **{"mlinfra:workspace": with_workspace(outboundRuleSets=["npm"])})
+    assert "mlinfra:workspace.outboundRuleSets.0: got \"npm\"; expected 'python-packages'" in message
+
+
+# --- 3. compute ---------------------------------------------------------------------------
+
+
+def test_private_stages_create_their_image_build_cluster(stack_plans):
+    """The cluster imageBuildCompute names: AmlCompute, 0 minimum nodes, idle scale-down, system
+    identity, local auth off (ML-11), no public node IP (how-to-managed-network-compute.md)."""
+    for stack in ("preprod", "prod"):
+        result = stack_plans[stack]
+        (cluster,) = result.of_type(COMPUTE)
+        inputs = cluster.inputs
+        assert inputs["computeName"] == result.one(WORKSPACE).inputs["imageBuildCompute"] == "image-builder"
+        assert inputs["workspaceName"] == f"mlw-churn-{stack}-weu"
+        assert inputs["identity"]["type"] == "SystemAssigned"
+        assert inputs["properties"]["computeType"] == "AmlCompute"
+        assert inputs["properties"]["disableLocalAuth"] is True
+        props = inputs["properties"]["properties"]
+        assert props["enableNodePublicIp"] is False
+        assert props["remoteLoginPortPublicAccess"] == "Disabled"
+        assert props["vmSize"] == "Standard_DS3_v2"
+        assert props["scaleSettings"] == {
+            "minNodeCount": 0,
+            "maxNodeCount": 2,
+            "nodeIdleTimeBeforeScaleDown": "PT15M",  # ISO 8601, as in the API examples (PT5M)
+        }
+        assert network_view(result)["compute"] == [{"name": "image-builder", "nodePublicIp": False}]
+
+
+def test_training_clusters_come_from_config():
+    compute = {
+        "imageBuilder": {"maxNodes": 1},
+        "clusters": {
+            "cpu-train": {
+                "vmSize": "Standard_F8s_v2",
+                "maxNodes": 8,
+                "minNodes": 1,
+                "lowPriority": True,
+                "idleSecondsBeforeScaleDown": 90,
+            }
+        },
+    }
+    result = plan("preprod", **{"mlinfra:compute": compute})
+    clusters = {
+        c.inputs["computeName"]: c.inputs["properties"]["properties"] for c in result.of_type(COMPUTE)
+    }
+    assert set(clusters) == {"image-builder", "cpu-train"}
+    assert clusters["cpu-train"]["vmPriority"] == "LowPriority"
+    assert clusters["cpu-train"]["scaleSettings"]["minNodeCount"] == 1
+    assert clusters["cpu-train"]["scaleSettings"]["nodeIdleTimeBeforeScaleDown"] == "PT90S"
+    assert clusters["image-builder"]["scaleSettings"]["maxNodeCount"] == 1
+
+
+def test_a_public_stage_creates_no_builder_and_clusters_with_public_ips_only_when_public(stack_plans):
+    assert not stack_plans["dev"].of_type(COMPUTE)
+    result = plan("dev", **{"mlinfra:compute": {"clusters": {"cpu": {}}}})
+    assert result.one(COMPUTE).inputs["properties"]["properties"]["enableNodePublicIp"] is True
+
+
+@pytest.mark.parametrize(
+    "compute,needle",
+    [
+        ({"imageBuilder": {"minNodes": 1}}, "the image-build cluster scales to 0"),
+        ({"clusters": {"cpu": {"minNodes": 3, "maxNodes": 2}}}, "minNodes 3 is more than maxNodes 2"),
+        ({"clusters": {"image-builder": {}}}, "already the image-build cluster"),
+        ({"clusters": {"1cpu": {}}}, "1cpu"),
+        ({"clusters": {"cpu": {"vmSize": "DS3_v2"}}}, "an Azure VM size"),
+        ({"clusters": {"cpu": {"idleSecondsBeforeScaleDown": 30}}}, "from 60 to 86400"),
+    ],
+)
+def test_fails_when_compute_is_wrong(rejection, compute, needle):  # noqa: F811
+    message = refused(rejection, **{"mlinfra:compute": compute})
+    assert "mlinfra:compute" in message and needle in message
+
+
+# --- 4. private monitoring ----------------------------------------------------------------
+
+
+def test_private_stages_scope_logs_and_insights_behind_a_private_link_scope(stack_plans):
+    """Both scoped resources, PrivateOnly access modes, an azuremonitor endpoint in the five zones
+    Microsoft Learn lists for Azure Monitor (private-link/private-endpoint-dns)."""
+    for stack in ("preprod", "prod"):
+        result = stack_plans[stack]
+        scope = result.one(SCOPE).inputs
+        assert scope["location"] == "global"
+        assert scope["accessModeSettings"] == {
+            "ingestionAccessMode": "PrivateOnly",
+            "queryAccessMode": "PrivateOnly",
+        }
+        linked = {r.inputs["linkedResourceId"].rsplit("/", 1)[-1] for r in result.of_type(SCOPED)}
+        assert linked == {f"log-churn-{stack}-weu", f"appi-churn-{stack}-weu"}
+        endpoint = next(e for e in network_view(result)["privateEndpoints"] if e["groupId"] == "azuremonitor")
+        assert endpoint["target"].endswith(f"/privateLinkScopes/{scope['scopeName']}")
+        assert [z.rsplit("/", 1)[-1] for z in endpoint["dnsZones"]] == list(PRIVATE_DNS_ZONES["azuremonitor"])
+        assert {
+            "privatelink.monitor.azure.com",
+            "privatelink.oms.opinsights.azure.com",
+            "privatelink.ods.opinsights.azure.com",
+            "privatelink.agentsvc.azure-automation.net",
+            "privatelink.blob.core.windows.net",
+        } == set(PRIVATE_DNS_ZONES["azuremonitor"])
+
+
+def test_private_stages_turn_public_ingestion_query_and_keys_off(stack_plans):
+    for stack in ("preprod", "prod"):
+        logs, insights = stack_plans[stack].one(LOGS).inputs, stack_plans[stack].one(INSIGHTS).inputs
+        for inputs in (logs, insights):
+            assert inputs["publicNetworkAccessForIngestion"] == "Disabled"
+            assert inputs["publicNetworkAccessForQuery"] == "Disabled"
+        assert insights["disableLocalAuth"] is True and logs["features"]["disableLocalAuth"] is True
+        assert network_view(stack_plans[stack])["public"] == []
+
+
+def test_local_auth_stays_a_setting():
+    result = plan("preprod", **{"mlinfra:monitoring": {"localAuthEnabled": True}})
+    assert result.one(INSIGHTS).inputs["disableLocalAuth"] is False
+    # Left out, the scope still comes with PrivateOnly access (the stage is private).
+    assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "PrivateOnly"
+
+
+def test_access_modes_come_from_config():
+    monitoring = {"privateLinkScope": {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}}
+    result = plan("preprod", **{"mlinfra:monitoring": monitoring})
+    assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "Open"
+
+
+@pytest.mark.parametrize("key", ["publicIngestionEnabled", "publicQueryEnabled"])
+def test_fails_when_a_private_stage_opens_monitoring(rejection, key):  # noqa: F811
+    assert f"mlinfra:monitoring.{key}: got true; must be false when public network access is off" in refused(
+        rejection, **{"mlinfra:monitoring": {key: True}}
+    )
+
+
+def test_fails_when_hub_zones_lack_the_monitor_zones(rejection):  # noqa: F811
+    network = section("prod", "network")
+    del network["privateEndpoints"]["dnsZoneIds"]["privatelink.oms.opinsights.azure.com"]
+    message = refused(rejection, "prod", **{"mlinfra:network": network})
+    assert (
+        "mlinfra:network.privateEndpoints.dnsZoneIds: has no zone for privatelink.oms.opinsights.azure.com"
+        in message
+    )
+
+
+def test_fails_when_an_access_mode_is_unknown(rejection):  # noqa: F811
+    monitoring = {"privateLinkScope": {"ingestionAccessMode": "Private"}}
+    message = refused(rejection, **{"mlinfra:monitoring": monitoring})
+    assert 'mlinfra:monitoring.privateLinkScope.ingestionAccessMode: got "Private"' in message
+
+
+def test_fails_when_a_public_stage_asks_for_a_scope_without_endpoints(rejection):  # noqa: F811
+    message = refused(rejection, "dev", **{"mlinfra:monitoring": {"privateLinkScope": {}}})
+    assert "mlinfra:monitoring.privateLinkScope: needs network.privateEndpoints" in message
