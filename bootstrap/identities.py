@@ -38,6 +38,8 @@ class IdentityPlacement:
     """Object id of Microsoft Graph's service principal in the tenant (None: no Graph grants needed)."""
     join_role_guid: str | None
     join_role: pulumi.Resource | None
+    application_owners: tuple[str, ...] = ()
+    """Owners of the Entra applications (config `applicationOwners`); unused for managed identities."""
 
 
 def _identity(
@@ -51,6 +53,7 @@ def _identity(
             location=placement.location,
             tags=placement.tags,
             kind=kind,
+            owners=placement.application_owners,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -99,6 +99,7 @@ def build() -> dict[str, Any]:
         graph_principal_id=graph_principal_id,
         join_role_guid=rbac.join_role_guid(names.join_role) if join_role else None,
         join_role=join_role,
+        application_owners=tuple(config.application_owners or ()),
     )
     component_opts = pulumi.ResourceOptions(providers=providers)
     deployers = {

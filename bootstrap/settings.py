@@ -18,7 +18,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from components.access_settings import DeploymentIdentitySettings, IdentityKind
+from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
 from components.ci_settings import GitHubReviewers, OidcSubjectFormat
 from components.config import ConfigError
 from components.network_settings import NetworkSettings
@@ -63,8 +63,11 @@ class PreviewSettings(Settings):
 class GitHubRepositorySettings(Settings):
     repository: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")]
     """`owner/name` of the infra repository (this repository). Required."""
-    oidc_subject_format: OidcSubjectFormat = OidcSubjectFormat.LEGACY
-    """legacy (default) or immutable: the `sub` format the repository's tokens carry (T-34)."""
+    oidc_subject_format: OidcSubjectFormat
+    """`immutable` or `legacy`: the `sub` format the repository's tokens carry (T-34), as `gh api
+    repos/<owner>/<repo>/actions/oidc/customization/sub --jq .use_immutable_subject` answers (true:
+    `immutable`). Required: repositories created or renamed on or after 2026-07-15 default to
+    immutable, no provider lookup tells the format, and a wrong one makes every login fail."""
     required_checks: Annotated[
         list[Annotated[StrictStr, Field(min_length=1, max_length=255)]],
         Field(min_length=1),
@@ -92,6 +95,10 @@ class BootstrapSettings(Settings):
     """The infra repository: its environments, variables and ruleset. Required."""
     preview: PreviewSettings = PreviewSettings()
     """The read-only identity of `pulumi preview` (pull requests, drift detection)."""
+    application_owners: Annotated[list[Guid], AfterValidator(owner_ids)] | None = None
+    """Object ids (GUIDs) of the administrators (users or service principals) who own the Entra
+    applications bootstrap creates. Required when an identity is `entra-application`: the provider
+    removes every owner not listed, and without owners it removes the caller (P17)."""
     administrator_group_object_id: Guid | None = None
     """a GUID. Entra group of the administrators who run bootstrap and `pulumi stack init`: it gets
     blob data access to the state container and encrypt/decrypt on the secrets key (the account
@@ -147,7 +154,14 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
     except ValidationError as error:
         problems += [_describe(namespace, detail) for detail in error.errors(include_url=False)]
         config = None
-    if problems:
+    if config is not None and not config.application_owners:
+        kinds = [config.preview.identity_kind, *(stage.identity_kind for stage in config.stages.values())]
+        if IdentityKind.ENTRA_APPLICATION in kinds:
+            problems.append(
+                f"{namespace}:applicationOwners: required when an identity is entra-application; expected "
+                "the object ids (GUIDs) of the administrators who own the Entra applications (P17)"
+            )
+    if problems or config is None:
         raise ConfigError("invalid bootstrap config: " + "; ".join(problems))
     facts = [stage_facts(namespace, stage, config.tenant_id, STAGE_PROJECT_DIR) for stage in config.stages]
     owners = sorted({fact.github_repository.split("/")[0] for fact in facts if fact.github_repository})

@@ -11,7 +11,7 @@ from components.roles import ROLES
 from components.settings_base import Guid, Settings, distinct
 
 
-def _owner_ids(values: list[str]) -> list[str]:
+def owner_ids(values: list[str]) -> list[str]:
     if not values:
         raise ValueError("expected at least one object id")
     seen: set[str] = set()
@@ -92,7 +92,7 @@ class DeploymentIdentitySettings(Settings):
     client_secret_expiry: datetime.date | None = None
     """YYYY-MM-DD, within two years from today. Required with `client-secret`: the password stops
     working that day; rotate by moving the date (see README)."""
-    owners: Annotated[list[Guid], AfterValidator(_owner_ids)] | None = None
+    owners: Annotated[list[Guid], AfterValidator(owner_ids)] | None = None
     """Object ids (GUIDs) of the users or service principals that own the app registration and its
     service principal: the identity that runs `pulumi up` for the stage, plus an administrator.
     Required with `entra-application` (see README, first run); owners not listed are removed."""

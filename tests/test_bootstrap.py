@@ -219,9 +219,12 @@ def test_federated_credentials_trust_exactly_the_infra_environments(platform):
             "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
         )
     }
-    assert subjects == {
-        f"repo:contoso/mlinfra:environment:infra-{env}" for env in ("dev", "preprod", "prod", "preview")
+    # The shipped file states `oidcSubjectFormat: immutable`; the mock answers the owner and
+    # repository ids as GitHub would (T-34).
+    assert {s.split(":environment:")[1] for s in subjects} == {
+        f"infra-{env}" for env in ("dev", "preprod", "prod", "preview")
     }
+    assert all(s.startswith("repo:contoso@") and "/mlinfra@" in s for s in subjects)
 
 
 # --- the infra repository ------------------------------------------------------------------------
@@ -291,13 +294,22 @@ def test_managed_identity_kind_has_no_entra_app():
     [
         ({f"{NS}:name": "Bad_Name"}, f'{NS}:name: got "Bad_Name"'),
         ({f"{NS}:name": None}, f"{NS}:name: required but not set"),
-        ({f"{NS}:github": {"repository": "no-slash"}}, f'{NS}:github.repository: got "no-slash"'),
+        (
+            {f"{NS}:github": {"repository": "no-slash", "oidcSubjectFormat": "legacy"}},
+            f'{NS}:github.repository: got "no-slash"',
+        ),
+        ({f"{NS}:github": {"repository": "a/b"}}, f"{NS}:github.oidcSubjectFormat: required but not set"),
+        (
+            {f"{NS}:applicationOwners": None},
+            f"{NS}:applicationOwners: required when an identity is entra-application",
+        ),
+        ({f"{NS}:applicationOwners": ["not-a-guid"]}, f"{NS}:applicationOwners"),
         ({f"{NS}:stages": {}}, f"{NS}:stages: got {{}}"),
         ({f"{NS}:stages": {"dev": {"identityKind": "robot"}}}, f'{NS}:stages.dev.identityKind: got "robot"'),
         ({f"{NS}:stateBackend": {"blobSoftDeleteDays": 0}}, f"{NS}:stateBackend.blobSoftDeleteDays: got 0"),
         ({f"{NS}:stateBackend": {"sku": "Standard_LRS"}}, f'{NS}:stateBackend.sku: got "Standard_LRS"'),
         (
-            {f"{NS}:github": {"repository": "a/b", "requiredChecks": []}},
+            {f"{NS}:github": {"repository": "a/b", "oidcSubjectFormat": "legacy", "requiredChecks": []}},
             f"{NS}:github.requiredChecks: got []",
         ),
         ({f"{NS}:surprise": "x"}, f"{NS}:surprise: unknown key"),
