@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STACK ?= dev
 FORMAT ?= text
 
-.PHONY: plan test lint bench clean
+.PHONY: plan test lint bench workflows clean
 .DEFAULT_GOAL := plan
 
 # The same ./venv the Pulumi CLI uses (Pulumi.yaml: virtualenv venv), rebuilt when requirements change.
@@ -27,6 +27,11 @@ lint: $(VENV)/.installed
 # Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+
+# Stage lists and matrices of .github/workflows, azure-pipelines.yml and templates/ from the stage
+# catalog (mlinfra:stages in Pulumi.yaml) and the stack files; run after adding a stage or a stack.
+workflows: $(VENV)/.installed
+	$(PY) -m planner.delivery_files --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache

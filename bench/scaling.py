@@ -31,6 +31,7 @@ def synthetic_stages(count: int) -> list[StageConfig]:
         data.update(
             workload=f"w{index:02d}",
             stage=stack,
+            stack=stack,
             subscriptionId=values["azure-native:subscriptionId"],
             tenantId=values["azure-native:tenantId"],
             location=values["azure-native:location"],
@@ -61,7 +62,7 @@ def main(count: int) -> None:
     preload()
     configs = synthetic_stages(count)
     plan = record(
-        lambda: [MlStage(f"{c.workload}-{c.stage.value}", MlStageArgs(config=c)) for c in configs],
+        lambda: [MlStage(f"{c.workload}-{c.stage}", MlStageArgs(config=c)) for c in configs],
         load_stack_config(PROJECT_DIR, "prod"),
     )
     print(len(plan.resources))
