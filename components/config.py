@@ -430,7 +430,7 @@ def _allowed_keys(model: type[BaseModel]) -> str:
 
 def _what_is_allowed(field) -> str:
     """The first sentence of a field's docstring, which states what it accepts."""
-    return (field.description or "").split(". ")[0].rstrip(".")
+    return " ".join((field.description or "").split()).split(". ")[0].rstrip(".")
 
 
 def _describe(namespace: str, detail: dict) -> str:

@@ -29,6 +29,7 @@ COPIED = [
     "README.md",
     "pytest.ini",
     "pyproject.toml",
+    "requirements.txt",
     ".pulumi-version",
 ]
 SUITE_IN_COPY = [
