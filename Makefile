@@ -1,7 +1,7 @@
 # Two commands on a fresh clone: `make plan` (offline plan of a stack) and `make test`.
 VENV  ?= venv
 PY    := $(VENV)/bin/python
-STACK ?= dev
+STACK ?=
 FORMAT ?= text
 
 .PHONY: plan test lint bench workflows clean
@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 plan: $(VENV)/.installed
-	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
+	@$(PY) -m planner $(if $(STACK),--stack $(STACK)) --format $(FORMAT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
