@@ -121,7 +121,8 @@ def add_stage(project: Path, name: str, code: str, after: str, like: str) -> Non
         f"      - name: {name}\n        code: {code}\n        production: true\n        dataScience: false\n"
     )
     path.write_text(text[:end] + entry + text[end:])
-    stack = (project / f"Pulumi.{like}.yaml").read_text()
+    # Its own settings where the copied file names its stage (runner group, comments, placeholders).
+    stack = (project / f"Pulumi.{like}.yaml").read_text().replace(like, name)
     (project / f"Pulumi.{name}.yaml").write_text(f"# Stage {name}: production-like rehearsal.\n{stack}")
     subprocess.run([sys.executable, "-m", "planner.delivery_files", "--write"], cwd=project, check=True)
 
