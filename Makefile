@@ -4,7 +4,7 @@
 VENV   ?= venv
 PY     := $(VENV)/bin/python
 PYTHON ?= python3
-STACK  ?= dev
+STACK  ?=
 FORMAT ?= text
 TOOLS  := .tools
 
@@ -23,7 +23,7 @@ endif
 # with UV_PROJECT_ENVIRONMENT set to it), built from uv.lock exactly, with the dev group.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: plan bootstrap-plan diff test check lint bench deps lock clean
+.PHONY: plan bootstrap-plan diff test check lint bench workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -41,7 +41,7 @@ $(VENV)/.synced: uv.lock pyproject.toml $(UV_DEP)
 deps: $(VENV)/.synced
 
 plan: $(VENV)/.synced
-	@$(PY) -m planner --stack $(STACK) --format $(FORMAT)
+	@$(PY) -m planner $(if $(STACK),--stack $(STACK)) --format $(FORMAT)
 
 # What this working tree changes against BASE (a git revision), per stack; FORMAT=markdown for a PR comment.
 BASE ?= HEAD
@@ -82,6 +82,11 @@ lock: $(UV_DEP)
 	$(PYTHON) -m lint.lockfile upgrade $(UV)
 	$(UV) sync --locked --quiet --python $(PYTHON)
 	@touch $(VENV)/.synced
+
+# Stage lists and matrices of .github/workflows, azure-pipelines.yml and templates/ from the stage
+# catalog (mlinfra:stages in Pulumi.yaml) and the stack files; run after adding a stage or a stack.
+workflows: $(VENV)/.synced
+	$(PY) -m planner.delivery_files --write
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache

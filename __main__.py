@@ -6,10 +6,10 @@ from components.config import load_stage_config
 from components.ml_stage import MlStage, MlStageArgs
 
 config = load_stage_config()
-stage = MlStage(config.stage.value, MlStageArgs(config=config))
+stage = MlStage(config.stage, MlStageArgs(config=config))
 
 # What pipelines and the CI environments need to reach this stage; never a secret (PU-2).
-pulumi.export("stage", config.stage.value)
+pulumi.export("stage", config.stage)
 pulumi.export("subscriptionId", config.subscription_id)
 pulumi.export("tenantId", config.tenant_id)
 pulumi.export("location", config.location)

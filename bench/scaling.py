@@ -10,14 +10,14 @@ from pathlib import Path
 from components.config import StageConfig
 from components.ml_stage import MlStage, MlStageArgs
 from planner.recorder import record
-from planner.stackfile import load_stack_config
+from planner.stackfile import available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def synthetic_stages(count: int) -> list[StageConfig]:
     """Stage configs shaped like the shipped stack files, one workload per stage."""
-    stacks = ("dev", "preprod", "prod")
+    stacks = available_stacks(PROJECT_DIR)
     templates = {}
     for stack in stacks:
         values = load_stack_config(PROJECT_DIR, stack).values
@@ -25,12 +25,13 @@ def synthetic_stages(count: int) -> list[StageConfig]:
         templates[stack] = raw, values
     configs = []
     for index in range(count):
-        stack = stacks[index % 3]
+        stack = stacks[index % len(stacks)]
         raw, values = templates[stack]
         data = {key: (value if key == "workload" else json.loads(value)) for key, value in raw.items()}
         data.update(
             workload=f"w{index:02d}",
             stage=stack,
+            stack=stack,
             subscriptionId=values["azure-native:subscriptionId"],
             tenantId=values["azure-native:tenantId"],
             location=values["azure-native:location"],
@@ -63,7 +64,7 @@ def main(count: int) -> None:
 
     def program() -> None:
         for c in configs:
-            MlStage(f"{c.workload}-{c.stage.value}", MlStageArgs(config=c))
+            MlStage(f"{c.workload}-{c.stage}", MlStageArgs(config=c))
 
     plan = record(program, load_stack_config(PROJECT_DIR, "prod"))
     print(len(plan.resources))

@@ -1,7 +1,8 @@
 """The typed, validated, frozen configuration of one stage, read once from stack config.
 
-The stack selects the stage (PU-4): stack `dev` is stage `dev`. Everything that differs
-between stages is data under this project's config namespace in `Pulumi.<stage>.yaml`;
+The stack selects the stage (PU-4): stack `dev` (or `<workload>-dev`) is stage `dev` of the
+stage catalog (`mlinfra:stages` in Pulumi.yaml, see `components.stage_catalog`). Everything that
+differs between stages is data under the `mlinfra` namespace in `Pulumi.<stack>.yaml`;
 the Azure target (subscription, tenant, region) is the `azure-native:` provider config, so
 the names derived here and the subscription the provider deploys to cannot disagree.
 
@@ -13,7 +14,6 @@ import datetime
 import json
 import types
 import typing
-from enum import StrEnum
 from typing import Annotated, Any
 
 import pulumi
@@ -37,9 +37,19 @@ from components.credential_names import (
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
 from components.private_stage_checks import private_stage_problems
+from components.production_rules import ProductionRule, production_problems
 from components.regions import REGION_CODES
 from components.roles import ROLES
 from components.settings_base import Guid, Settings
+from components.stage_catalog import (
+    CATALOG_KEY,
+    NAMESPACE,
+    PROJECT_FILE,
+    StageDefinition,
+    catalog_problems,
+    declared_catalog,
+    split_stack_name,
+)
 from components.workspace_settings import (
     ContainerRegistrySettings,
     KeyVaultSettings,
@@ -53,12 +63,6 @@ from components.workspace_settings import (
 
 class ConfigError(pulumi.RunError):
     """Invalid stack configuration. A RunError, so `pulumi up` prints the message without a traceback."""
-
-
-class Stage(StrEnum):
-    DEV = "dev"
-    PREPROD = "preprod"
-    PROD = "prod"
 
 
 _TAG_FORBIDDEN = set("<>%&\\?/")
@@ -92,7 +96,11 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 class StageSettings(Settings):
-    """The settings under this project's namespace in `Pulumi.<stage>.yaml`."""
+    """The settings under the `mlinfra` namespace (Pulumi.yaml for every stack, `Pulumi.<stack>.yaml` over it)."""
+
+    stages: list[StageDefinition]
+    """a list of stages in delivery order. The stage catalog: set once, as the `default` of
+    `mlinfra:stages` in Pulumi.yaml; a stack file may not set it."""
 
     workload: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,13}$")]
     """2-14 lowercase letters and digits starting with a letter. Required: the short name of the
@@ -128,6 +136,13 @@ class StageSettings(Settings):
     group and its roles in this stage. Default none."""
     deployment_identity: DeploymentIdentitySettings = DeploymentIdentitySettings()
     """The identity the stage's CI/CD pipelines sign in as (one per stage, never shared)."""
+    production_relaxations: dict[ProductionRule, Annotated[StrictStr, Field(min_length=10)]] = Field(
+        default_factory=dict
+    )
+    """Production rule -> why this production stage may break it (at least 10 characters). Keys:
+    privateNetwork, purgeProtection, resourceProtection, isolationMode, premiumRegistry,
+    highBusinessImpact, gatedCi. Default none: a production stage meets every rule. Each relaxation
+    shows in the plan and the diff."""
     ci: CiSettings | None = None
     """The stage's CI/CD environment(s): a GitHub environment and/or an Azure DevOps environment with
     its service connection, trusted by the deployment identity. Default none: the identity then
@@ -137,8 +152,10 @@ class StageSettings(Settings):
 class StageConfig(StageSettings):
     """One stage's whole configuration: the stage, its Azure target and its settings."""
 
-    stage: Stage
-    """The stage, taken from the stack name."""
+    stage: StrictStr
+    """The stage, taken from the stack name (`<stage>` or `<workload>-<stage>`)."""
+    stack: StrictStr
+    """The stack name; also the name of the stage's CI environments, distinct per workload."""
     subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
     """a GUID. The subscription the stage deploys to; the azure-native provider reads the same key."""
     tenant_id: Annotated[Guid, Field(alias="tenantId")]
@@ -148,11 +165,18 @@ class StageConfig(StageSettings):
     region of every resource of the stage."""
 
     @property
+    def stage_definition(self) -> StageDefinition:
+        """The stage's catalog entry (its code and traits)."""
+        return next(stage for stage in self.stages if stage.name == self.stage)
+
+    @property
     def names(self) -> StageNames:
         """Physical names of the stage's resources (see `components.naming`)."""
         return stage_names(
             workload=self.workload,
             stage=self.stage,
+            code=self.stage_definition.code,
+            environment=self.stack,
             location=self.location,
             subscription_id=self.subscription_id,
             suffix=self.unique_suffix,
@@ -168,15 +192,18 @@ _STRING_KEYS = {"workload", "uniqueSuffix"}
 
 def load_stage_config() -> StageConfig:
     """Read and validate the current stack's configuration; raise ConfigError on any bad value."""
-    namespace = pulumi.get_project()
+    namespace = NAMESPACE  # not the project's name, so a renamed project keeps its settings
+    _check_project_namespace(pulumi.get_project())
     values = _namespace_values(namespace)
     raw: dict[str, Any] = {key: _decode(key, value) for key, value in values.items()}
-    raw["stage"] = pulumi.get_stack()
+    stack = pulumi.get_stack()
+    raw["stack"] = stack
+    raw["stage"] = split_stack_name(stack)[1]
     azure = pulumi.Config("azure-native")
     for key in AZURE_KEYS:
         if (value := azure.get(key)) is not None:
             raw[key] = value
-    unknown = sorted(set(values) & (set(AZURE_KEYS) | {"stage"}))
+    unknown = sorted(set(values) & (set(AZURE_KEYS) | {"stage", "stack"}))
     problems = [f"{namespace}:{key}: unknown key; {_allowed_keys(StageSettings)}" for key in unknown]
     try:
         config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
@@ -185,8 +212,48 @@ def load_stage_config() -> StageConfig:
         raise ConfigError("invalid stack config: " + "; ".join(problems)) from None
     if problems:
         raise ConfigError("invalid stack config: " + "; ".join(problems))
+    _check_catalog(namespace, config)
     _check_consistency(namespace, config)
     return config
+
+
+def _check_project_namespace(project: str) -> None:
+    """Settings under a renamed project's own namespace would be silently ignored: refuse them."""
+    if project == NAMESPACE:
+        return
+    stray = sorted(key for key in _namespace_values(project) if key)
+    if stray:
+        raise ConfigError(
+            f"invalid stack config: {project}:{stray[0]}: the config namespace is {NAMESPACE!r} whatever the "
+            f"project's name; rename every '{project}:' key to '{NAMESPACE}:' (README, 'Renaming the project')"
+        )
+
+
+def _check_catalog(namespace: str, config: StageConfig) -> None:
+    """The catalog is the project's (Pulumi.yaml), and the stack name must pick one of its stages."""
+    key = f"{namespace}:{CATALOG_KEY}"
+    problems = catalog_problems(config.stages)
+    if PROJECT_FILE.is_file():
+        declared = [StageDefinition.model_validate(entry, by_name=False) for entry in declared_catalog()]
+        if declared and declared != config.stages:
+            problems.append(
+                "set by the stack; the stage catalog belongs to the project: remove it from the stack file "
+                "and change Pulumi.yaml instead"
+            )
+    if problems:
+        raise ConfigError(f"invalid stack config: {key}: " + "; ".join(problems))
+    names = [stage.name for stage in config.stages]
+    workload, stage = split_stack_name(config.stack)
+    if stage not in names:
+        raise ConfigError(
+            f"invalid stack config: stack name: got {json.dumps(config.stack)}; expected <stage> or <workload>-<stage> "
+            f"with a stage of {key}: {', '.join(names)}"
+        )
+    if workload is not None and workload != config.workload:
+        raise ConfigError(
+            f"invalid stack config: stack name: got {json.dumps(config.stack)}; its workload {json.dumps(workload)} must equal "
+            f"{namespace}:workload {json.dumps(config.workload)}"
+        )
 
 
 def _namespace_values(namespace: str) -> dict[str, str]:
@@ -208,11 +275,6 @@ def _decode(key: str, value: Any) -> Any:
 
 DATA_SCIENTISTS = "dataScientists"
 ML_ENGINEERS = "mlEngineers"
-DATA_SCIENCE_STAGES = frozenset({Stage.DEV})
-"""Stages with non-production data, the only ones data scientists get access to (RB-7)."""
-PRODUCTION_STAGES = frozenset({Stage.PREPROD, Stage.PROD})
-"""Stages with production data: ML engineers must be able to operate them (T-21), and their CI
-environments must be gated (GH-2, GH-3, ADO-3)."""
 CLIENT_SECRET_MAX_DAYS = 730
 
 
@@ -222,8 +284,8 @@ def _check_consistency(namespace: str, config: StageConfig) -> None:
         _network_problems(config)
         + _access_problems(config)
         + _identity_problems(config)
-        + _ci_problems(config)
         + private_stage_problems(config)
+        + production_problems(config)
     )
     if not problems:
         try:
@@ -280,8 +342,10 @@ def _access_problems(config: StageConfig) -> list[str]:
             )
         owners.setdefault(group, name)
     scientists = config.personas.get(DATA_SCIENTISTS)
+    stage = config.stage_definition
+    data_science_stages = ", ".join(entry.name for entry in config.stages if entry.data_science)
     if (
-        config.stage not in DATA_SCIENCE_STAGES
+        not stage.data_science
         and scientists
         and scientists.roles.items()
         and not scientists.outside_dev_reason
@@ -290,16 +354,16 @@ def _access_problems(config: StageConfig) -> list[str]:
             f"personas.{DATA_SCIENTISTS}.roles: data scientists get no access in {config.stage} (RB-7); "
             f"remove the roles or give personas.{DATA_SCIENTISTS}.outsideDevReason"
         )
-    if scientists and scientists.outside_dev_reason and config.stage in DATA_SCIENCE_STAGES:
+    if scientists and scientists.outside_dev_reason and stage.data_science:
         problems.append(
-            f"personas.{DATA_SCIENTISTS}.outsideDevReason: only meaningful outside {', '.join(sorted(DATA_SCIENCE_STAGES))}; remove it"
+            f"personas.{DATA_SCIENTISTS}.outsideDevReason: only meaningful outside the data-science stages ({data_science_stages}); remove it"
         )
     for name, persona in config.personas.items():
         if persona.outside_dev_reason and name != DATA_SCIENTISTS:
             problems.append(f"personas.{name}.outsideDevReason: only the {DATA_SCIENTISTS} persona takes it")
     problems += _keyless_storage_problems(config)
     engineers = config.personas.get(ML_ENGINEERS)
-    if config.stage in PRODUCTION_STAGES and not (engineers and engineers.roles.items()):
+    if stage.production and not (engineers and engineers.roles.items()):
         problems.append(
             f"personas.{ML_ENGINEERS}: required in {config.stage} with at least one role, or nobody can operate the stage (T-21)"
         )
@@ -337,54 +401,13 @@ def _keyless_storage_problems(config: StageConfig) -> list[str]:
     return problems
 
 
-def _ci_problems(config: StageConfig) -> list[str]:
-    """Production stages deploy only through gated environments (GH-2, GH-3, T-11, T-14, ADO-3)."""
-    if config.ci is None or config.stage not in PRODUCTION_STAGES:
-        return []
-    problems = []
-    github, devops = config.ci.github, config.ci.azure_dev_ops
-    if github:
-        if github.reviewers.count == 0:
-            problems.append(
-                f"ci.github.reviewers: a {config.stage} environment needs at least one reviewer (GH-2, T-11)"
-            )
-        if not github.prevent_self_review:
-            problems.append(
-                f"ci.github.preventSelfReview: got false; must be true in {config.stage} (GH-2, T-14)"
-            )
-        if github.can_admins_bypass:
-            problems.append(
-                f"ci.github.canAdminsBypass: got true; must be false in {config.stage} (GH-2, T-14)"
-            )
-        if github.branch_policy.any_branch:
-            problems.append(
-                f"ci.github.branchPolicy.anyBranch: got true; {config.stage} needs a branch policy (GH-3, T-14)"
-            )
-    if devops:
-        if not devops.approvers:
-            problems.append(
-                f"ci.azureDevOps.approvers: a {config.stage} environment needs at least one approver group (ADO-3)"
-            )
-        if not devops.exclusive_lock:
-            problems.append(
-                f"ci.azureDevOps.exclusiveLock: got false; {config.stage} runs must be serialized (ADO-3)"
-            )
-        if any("*" in ref for ref in devops.allowed_branches):
-            problems.append(
-                f"ci.azureDevOps.allowedBranches: got {json.dumps(devops.allowed_branches)}; {config.stage} allows named refs only (ADO-3)"
-            )
-    return problems
-
-
 def credential_names(config: StageConfig) -> dict[str, str]:
     """The federated credential names the stage's CI environments give its identity, by the
     config key they are built from (one identity holds them all, so they must differ)."""
     ci = config.ci
     names: dict[str, str] = {}
     if ci and ci.github:
-        names["ci.github.repository"] = github_credential_name(
-            ci.github.owner, ci.github.name, config.stage.value
-        )
+        names["ci.github.repository"] = github_credential_name(ci.github.owner, ci.github.name, config.stack)
     if ci and ci.azure_dev_ops:
         devops = ci.azure_dev_ops
         names["ci.azureDevOps.serviceConnectionName"] = azure_devops_credential_name(
@@ -439,7 +462,7 @@ def _secret_problems(config: StageConfig) -> list[str]:
 
 def _config_key(namespace: str, loc: tuple) -> str:
     head, *rest = [str(part) for part in loc] or ["<root>"]
-    if head == "stage":
+    if head in ("stage", "stack"):
         return "stack name"
     prefix = "azure-native" if head in AZURE_KEYS else namespace
     return f"{prefix}:{'.'.join([head, *rest])}"
@@ -466,6 +489,9 @@ def _field(loc: tuple):
         model = _unwrap(model)
         if typing.get_origin(model) is dict:  # `part` is a map key, e.g. a persona's name
             model = typing.get_args(model)[1]
+            continue
+        if typing.get_origin(model) is list:  # `part` is a list index, e.g. a catalog entry
+            model = typing.get_args(model)[0]
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None

@@ -16,6 +16,7 @@ from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.network_settings import WORKSPACE_GROUPS
 from components.private_stage_checks import monitoring_scope
+from components.production_rules import active_relaxations
 from components.stage_network import StageNetwork, StageNetworkArgs
 
 
@@ -63,7 +64,7 @@ class MlStage(pulumi.ComponentResource):
         tags = {
             **config.tags,
             "workload": config.workload,
-            "stage": config.stage.value,
+            "stage": config.stage,
             "managed-by": "pulumi",
         }
         protection = config.resource_protection
@@ -175,6 +176,15 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        # A relaxed production rule is recorded in the state, so every preview, plan and diff shows it.
+        for rule, reason in active_relaxations(config).items():
+            pulumi.ComponentResource(
+                "mlinfra:policy:ProductionRelaxation",
+                f"{name}-relaxed-{rule}",
+                {"stage": config.stage, "rule": rule, "reason": reason},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
         ci = config.ci
         self.github_environment = self._github_environment(name, config) if ci and ci.github else None
         self.azure_devops_environment = (
@@ -279,7 +289,7 @@ class MlStage(pulumi.ComponentResource):
         return GitHubEnvironment(
             f"{name}-github",
             GitHubEnvironmentArgs(
-                environment=config.stage.value,
+                environment=config.stack,
                 settings=settings,
                 identity=self.identity,
                 secrets=secrets,
@@ -306,7 +316,7 @@ class MlStage(pulumi.ComponentResource):
         return AzureDevOpsEnvironment(
             f"{name}-azure-devops",
             AzureDevOpsEnvironmentArgs(
-                environment=config.stage.value,
+                environment=config.stack,
                 service_connection_name=settings.service_connection_name or config.names.service_connection,
                 settings=settings,
                 identity=self.identity,

@@ -2,7 +2,8 @@
 
 Names follow the Cloud Adoption Framework pattern `<type>-<workload>-<stage>-<region>`.
 Storage accounts, key vaults and container registries are globally unique (reference
-section 7), so they drop the hyphens their rules forbid, carry a fixed-length stage code and
+section 7), so they drop the hyphens their rules forbid, carry the stage's fixed-length code
+from the stage catalog (`mlinfra:stages`) and
 end in a short suffix that is a pure function of subscription, workload and stage: stable
 across runs (T-10), different across subscriptions. Fixed lengths keep the compact names
 unambiguous (workload `xpre` in prod and `x` in preprod cannot meet). Nothing is ever truncated: a name that breaks Azure's rules raises
@@ -20,9 +21,6 @@ SUFFIX_LENGTH = 5
 """Characters of the uniqueness suffix: 36**5 (60 million) values per workload and stage."""
 
 _BASE36 = string.digits + string.ascii_lowercase
-
-STAGE_CODES = {"dev": "dev", "preprod": "ppd", "prod": "prd"}
-"""Three-letter stage codes of the compact (hyphen-less) names."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +128,9 @@ class StageNames:
     virtual_network: str
     """Network a private stage creates for its private endpoints (when it creates one)."""
     service_connection: str
-    """Default name of the stage's Azure DevOps service connection (the classic `spn-aml-workspace-<stage>`)."""
+    """Default name of the stage's Azure DevOps service connection (`spn-aml-workspace-<stack>`)."""
     variable_group: str
-    """Default name of the stage's Azure DevOps variable group."""
+    """Default name of the stage's Azure DevOps variable group (`aml-workspace-<stack>`)."""
 
     def private_endpoint(self, resource_name: str, group: str) -> str:
         """Name of the private endpoint of sub-resource `group` of `resource_name`."""
@@ -151,18 +149,26 @@ def unique_suffix(subscription_id: str, workload: str, stage: str) -> str:
 
 
 def stage_names(
-    *, workload: str, stage: str, location: str, subscription_id: str, suffix: str | None = None
+    *,
+    workload: str,
+    stage: str,
+    code: str,
+    location: str,
+    subscription_id: str,
+    suffix: str | None = None,
+    environment: str | None = None,
 ) -> StageNames:
     """Derive and check every name of a stage; raises `NamingError` on a name Azure rejects.
 
-    `suffix` overrides the derived uniqueness suffix (for example to step past a key vault
+    `code` is the stage's three-character code of the catalog. `environment` (the stack name,
+    default the stage) names the per-workload CI objects. `suffix` overrides the derived uniqueness suffix (for example to step past a key vault
     name that is still reserved by a soft-deleted vault, pitfall P3).
     """
     region = region_code(location)
-    if stage not in STAGE_CODES:
-        raise NamingError(f"stage {stage!r} has no name code; stages: {', '.join(STAGE_CODES)}")
+    if not re.fullmatch(r"[a-z0-9]{3}", code):
+        raise NamingError(f"stage code {code!r} is invalid; expected 3 lowercase letters or digits")
     suffix = suffix or unique_suffix(subscription_id, workload, stage)
-    compact = f"{workload}{STAGE_CODES[stage]}{suffix}"
+    compact = f"{workload}{code}{suffix}"
     names = {
         "resource_group": f"rg-{workload}-{stage}-{region}",
         "storage_account": f"st{compact}",
@@ -178,6 +184,6 @@ def stage_names(
     checked = {field: RULES[field].check(name) for field, name in names.items()}
     return StageNames(
         **checked,
-        service_connection=f"spn-aml-workspace-{stage}",
-        variable_group=f"aml-workspace-{stage}",
+        service_connection=f"spn-aml-workspace-{environment or stage}",
+        variable_group=f"aml-workspace-{environment or stage}",
     )

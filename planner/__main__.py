@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         + "\n(python -m planner <command> --help for each)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--stack", default="dev", help="stack (= stage) to plan; default dev")
+    parser.add_argument(
+        "--stack",
+        help="stack to plan (<stage> or <workload>-<stage>); default the first stage of the catalog",
+    )
     parser.add_argument(
         "--format", choices=sorted(FORMATS), default="text", help="output format; default text"
     )
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     from planner.recorder import plan_stack
 
     try:
-        plan = plan_stack(args.project_dir.resolve(), args.stack, args.config_file)
+        stack = args.stack or _first_stack(args.project_dir.resolve())
+        plan = plan_stack(args.project_dir.resolve(), stack, args.config_file)
     except (ConfigError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -81,6 +85,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sys.stdout.write(FORMATS[args.format](plan))
     return 0
+
+
+def _first_stack(project_dir: Path) -> str:
+    """The first stage of the stage catalog (Pulumi.yaml) that has a stack file."""
+    from components.stage_catalog import load_catalog
+    from planner.stackfile import available_stacks
+
+    stacks = available_stacks(project_dir)
+    for stage in load_catalog(project_dir / "Pulumi.yaml"):
+        if stage.name in stacks:
+            return stage.name
+    raise StackFileError(f"no stack file for any stage of mlinfra:stages in {project_dir}")
 
 
 if __name__ == "__main__":

@@ -23,15 +23,17 @@ class StageTraits:
     """The stage holds production data: production-only rules apply and violations block."""
 
 
-def stage_traits(stack: str) -> StageTraits:
-    """The one place the checker learns a stage's traits. Today the stage catalog is
-    `components.config` (Stage, PRODUCTION_STAGES); switch this call when it moves."""
-    from components.config import PRODUCTION_STAGES, Stage
+def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
+    """The one place the checker learns a stage's traits: the stage catalog (`mlinfra:stages` in
+    the project's Pulumi.yaml), for a stack named `<stage>` or `<workload>-<stage>`."""
+    from components.stage_catalog import PROJECT_FILE, load_catalog, split_stack_name
 
-    stages = [stage.value for stage in Stage]
-    if stack not in stages:
-        raise StageTraitsError(f"stack {stack!r} is not a stage; stages: {', '.join(stages)}")
-    return StageTraits(production=stack in {stage.value for stage in PRODUCTION_STAGES})
+    catalog = load_catalog(project_dir / "Pulumi.yaml" if project_dir else PROJECT_FILE)
+    _, stage = split_stack_name(stack)
+    traits = {entry.name: entry for entry in catalog}
+    if stage not in traits:
+        raise StageTraitsError(f"stack {stack!r} is not a stage of the catalog; stages: {', '.join(traits)}")
+    return StageTraits(production=traits[stage].production)
 
 
 def load_pack(project_dir: Path):
@@ -52,7 +54,7 @@ def config_for(project_dir: Path, stack: str) -> dict[str, Any]:
     pack = load_pack(project_dir)
     from mlinfra_policy.config import pack_config
 
-    return pack_config(pack.POLICIES, production=stage_traits(stack).production)
+    return pack_config(pack.POLICIES, production=stage_traits(stack, project_dir).production)
 
 
 def main(argv: list[str], project_dir: Path) -> int:

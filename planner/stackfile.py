@@ -6,6 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from planner.project_config import ProjectConfigError
+from planner.project_config import apply as apply_project_config
+
 SECRET_PLACEHOLDER = "[secret]"
 """What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
 
@@ -59,16 +62,22 @@ def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = 
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
-    values: dict[str, str] = {}
+    values: dict[str, object] = {}
     secret_keys: list[str] = []
     for key, value in config.items():
         if not isinstance(key, str) or ":" not in key:
             raise StackFileError(f"{path.name}: config key {key!r} must look like '<namespace>:<key>'")
         value, secret = _redact_secure(value)
-        values[key] = _engine_string(value)
+        values[key] = value
         if secret:
             secret_keys.append(key)
-    return StackConfig(project_name(project_dir), stack, values, tuple(secret_keys))
+    project = _read_yaml(project_dir / "Pulumi.yaml")
+    name = project_name(project_dir)
+    try:  # project defaults first, the stack's own values over them, as the CLI does
+        merged = apply_project_config(name, project.get("config"), values, path.name, _engine_string)
+    except ProjectConfigError as error:
+        raise StackFileError(str(error)) from None
+    return StackConfig(name, stack, merged, tuple(secret_keys))
 
 
 def _read_yaml(path: Path):

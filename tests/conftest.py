@@ -5,11 +5,33 @@ from pathlib import Path
 
 import pytest
 
+from components.stage_catalog import load_catalog, split_stack_name
 from planner.recorder import Plan, main_program, record
-from planner.stackfile import StackConfig, load_stack_config
+from planner.stackfile import StackConfig, available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "preprod", "prod")
+CATALOG = {stage.name: stage for stage in load_catalog(PROJECT_DIR / "Pulumi.yaml")}
+"""The stage catalog of Pulumi.yaml (`mlinfra:stages`), by name, in delivery order."""
+STACKS = tuple(available_stacks(PROJECT_DIR))
+"""Every stack file of the project: tests run over these, never over a hard-coded list."""
+
+
+def stage_of(stack: str):
+    """The catalog entry of a stack's stage (`<stage>` or `<workload>-<stage>`)."""
+    return CATALOG[split_stack_name(stack)[1]]
+
+
+PRODUCTION_STACKS = tuple(stack for stack in STACKS if stage_of(stack).production)
+DATA_SCIENCE_STACKS = tuple(stack for stack in STACKS if stage_of(stack).data_science)
+OTHER_STACKS = tuple(
+    stack for stack in STACKS if not stage_of(stack).production and not stage_of(stack).data_science
+)
+PRODUCTION_STACK = PRODUCTION_STACKS[-1]
+"""A production stack file, for tests of the production rules."""
+NON_PRODUCTION_STACK = next(stack for stack in STACKS if not stage_of(stack).production)
+"""A stack file the production rules do not apply to."""
+DATA_SCIENCE_STACK = DATA_SCIENCE_STACKS[0]
+"""A data-science stack file, for tests of what only such stages allow."""
 STATEFUL_TYPES = (
     "azure-native:resources:ResourceGroup",
     "azure-native:storage:StorageAccount",

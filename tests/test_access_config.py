@@ -9,7 +9,7 @@ import json
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import OWNERS, plan
+from tests.conftest import DATA_SCIENCE_STACK, OWNERS, plan
 
 DS = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
 MLE = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
@@ -67,9 +67,10 @@ def test_fails_when_the_reason_is_too_short():
     )
 
 
-def test_fails_when_a_reason_is_given_in_dev():
+def test_fails_when_a_reason_is_given_in_a_data_science_stage():
     personas = {"dataScientists": {"groupObjectId": DS, "outsideDevReason": "not needed here at all"}}
-    assert "outsideDevReason: only meaningful outside dev" in refused("dev", **{"mlinfra:personas": personas})
+    message = refused(DATA_SCIENCE_STACK, **{"mlinfra:personas": personas})
+    assert "outsideDevReason: only meaningful outside the data-science stages" in message
 
 
 def test_data_scientists_declared_without_roles_in_prod_are_allowed():

@@ -4,7 +4,7 @@ with one line naming the key (issue: CI/CD environments, item 1)."""
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import plan
+from tests.conftest import NON_PRODUCTION_STACK, PRODUCTION_STACKS, plan
 
 REPO = "contoso/churn-mlops"
 ADO = {
@@ -33,7 +33,7 @@ def github(**settings) -> dict:
     "repository", ["churn-mlops", "contoso/", "/churn", "contoso/churn/extra", "-contoso/churn", ""]
 )
 def test_fails_when_the_repository_is_not_owner_slash_name(repository):
-    message = refused("dev", github(repository=repository))
+    message = refused(NON_PRODUCTION_STACK, github(repository=repository))
     assert f'mlinfra:ci.github.repository: got "{repository}"' in message and "owner/name" in message
 
 
@@ -46,7 +46,9 @@ def test_fails_when_more_than_six_reviewers_are_listed():
 
 @pytest.mark.parametrize("login", ["-alice", "alice_", "a" * 40, "al--ice"])
 def test_fails_when_a_reviewer_login_is_malformed(login):
-    assert "mlinfra:ci.github.reviewers.users.0" in refused("dev", github(reviewers={"users": [login]}))
+    assert "mlinfra:ci.github.reviewers.users.0" in refused(
+        NON_PRODUCTION_STACK, github(reviewers={"users": [login]})
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,13 +61,13 @@ def test_fails_when_a_reviewer_login_is_malformed(login):
     ],
 )
 def test_fails_unless_exactly_one_branch_policy_kind_is_chosen(policy):
-    message = refused("dev", github(branchPolicy=policy))
+    message = refused(NON_PRODUCTION_STACK, github(branchPolicy=policy))
     assert "mlinfra:ci.github.branchPolicy" in message and "exactly one of protectedBranches" in message
 
 
 @pytest.mark.parametrize("minutes", [-1, 43201, "10"])
 def test_fails_when_the_wait_timer_is_out_of_range(minutes):
-    assert "mlinfra:ci.github.waitTimer" in refused("dev", github(waitTimer=minutes))
+    assert "mlinfra:ci.github.waitTimer" in refused(NON_PRODUCTION_STACK, github(waitTimer=minutes))
 
 
 def test_fails_when_a_branch_pattern_holds_a_colon():
@@ -94,10 +96,10 @@ def test_fails_when_a_branch_pattern_holds_a_colon():
     ],
 )
 def test_fails_when_platform_and_sections_disagree(ci, needle):
-    assert needle in refused("dev", ci)
+    assert needle in refused(NON_PRODUCTION_STACK, ci)
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
 def test_fails_when_a_production_environment_has_no_reviewer(stack):
     message = refused(stack, github(reviewers={}))
     assert "mlinfra:ci.github.reviewers" in message and "GH-2" in message
@@ -108,15 +110,19 @@ def test_fails_when_a_production_environment_has_no_reviewer(stack):
     [
         ({"preventSelfReview": False}, "mlinfra:ci.github.preventSelfReview: got false"),
         ({"canAdminsBypass": True}, "mlinfra:ci.github.canAdminsBypass: got true"),
-        ({"branchPolicy": {"anyBranch": True}}, "mlinfra:ci.github.branchPolicy.anyBranch: got true"),
+        (
+            {"branchPolicy": {"anyBranch": True}},
+            'mlinfra:ci.github.branchPolicy: got {"anyBranch": true}; must allow the branch "main" only',
+        ),
     ],
 )
-def test_fails_when_prod_protection_is_weakened(setting, needle):
-    assert needle in refused("prod", github(reviewers={"teams": ["ml-engineers"]}, **setting))
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_when_production_protection_is_weakened(stack, setting, needle):
+    assert needle in refused(stack, github(reviewers={"teams": ["ml-engineers"]}, **setting))
 
 
 def test_dev_may_run_without_reviewers_from_any_branch():
-    result = plan("dev", **{"mlinfra:ci": github(branchPolicy={"anyBranch": True})})
+    result = plan(NON_PRODUCTION_STACK, **{"mlinfra:ci": github(branchPolicy={"anyBranch": True})})
     environment = result.one("github:index/repositoryEnvironment:RepositoryEnvironment")
     assert "deploymentBranchPolicy" not in environment.inputs and "reviewers" not in environment.inputs
 
@@ -127,19 +133,19 @@ def test_dev_may_run_without_reviewers_from_any_branch():
 )
 def test_fails_when_the_organization_url_is_not_azure_devops(url):
     ci = {"platform": "azure-devops", "azureDevOps": {**ADO, "organizationUrl": url}}
-    assert f'mlinfra:ci.azureDevOps.organizationUrl: got "{url}"' in refused("dev", ci)
+    assert f'mlinfra:ci.azureDevOps.organizationUrl: got "{url}"' in refused(NON_PRODUCTION_STACK, ci)
 
 
 @pytest.mark.parametrize("ref", ["main", "refs/heads/", "heads/main"])
 def test_fails_when_an_allowed_branch_is_not_fully_qualified(ref):
     ci = {"platform": "azure-devops", "azureDevOps": {**ADO, "allowedBranches": [ref]}}
-    assert "mlinfra:ci.azureDevOps.allowedBranches.0" in refused("dev", ci)
+    assert "mlinfra:ci.azureDevOps.allowedBranches.0" in refused(NON_PRODUCTION_STACK, ci)
 
 
 @pytest.mark.parametrize("pipelines", [[0], ["build"], [42, 42]])
 def test_fails_when_pipeline_ids_are_invalid(pipelines):
     ci = {"platform": "azure-devops", "azureDevOps": {**ADO, "pipelines": pipelines}}
-    assert "mlinfra:ci.azureDevOps.pipelines" in refused("dev", ci)
+    assert "mlinfra:ci.azureDevOps.pipelines" in refused(NON_PRODUCTION_STACK, ci)
 
 
 @pytest.mark.parametrize(
@@ -147,18 +153,19 @@ def test_fails_when_pipeline_ids_are_invalid(pipelines):
     [
         (
             {"approvers": []},
-            "mlinfra:ci.azureDevOps.approvers: a prod environment needs at least one approver group",
+            "mlinfra:ci.azureDevOps.approvers: none; needs at least one approver group (ADO-3)",
         ),
         ({"exclusiveLock": False}, "mlinfra:ci.azureDevOps.exclusiveLock: got false"),
         ({"allowedBranches": ["refs/heads/*"]}, "mlinfra:ci.azureDevOps.allowedBranches"),
     ],
 )
-def test_fails_when_a_production_ado_environment_is_ungated(setting, needle):
-    assert needle in refused("prod", {"platform": "azure-devops", "azureDevOps": {**ADO, **setting}})
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_when_a_production_ado_environment_is_ungated(stack, setting, needle):
+    assert needle in refused(stack, {"platform": "azure-devops", "azureDevOps": {**ADO, **setting}})
 
 
 def test_fails_on_an_unknown_ci_key():
-    message = refused("dev", github(reviewer=["alice"]))
+    message = refused(NON_PRODUCTION_STACK, github(reviewer=["alice"]))
     assert "mlinfra:ci.github.reviewer: unknown key; allowed keys: repository, reviewers" in message
 
 
@@ -183,3 +190,22 @@ def test_fails_when_the_oidc_subject_format_is_not_stated():
     assert "mlinfra:ci.github.oidcSubjectFormat: required but not set" in message
     assert "actions/oidc/customization/sub" in message and "use_immutable_subject" in message
     assert "2026-07-15" in message
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+@pytest.mark.parametrize(
+    "policy",
+    [{"branchPatterns": ["main", "release/*"]}, {"branchPatterns": ["develop"]}, {"protectedBranches": True}],
+)
+def test_fails_when_a_production_github_environment_allows_more_than_main(stack, policy):
+    message = refused(stack, github(reviewers={"teams": ["ml-engineers"]}, branchPolicy=policy))
+    assert "mlinfra:ci.github.branchPolicy: got" in message and 'must allow the branch "main" only' in message
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_when_a_production_ado_environment_allows_another_branch(stack):
+    ci = {
+        "platform": "azure-devops",
+        "azureDevOps": {**ADO, "allowedBranches": ["refs/heads/main", "refs/heads/dev"]},
+    }
+    assert "must allow the branch refs/heads/main only" in refused(stack, ci)

@@ -15,7 +15,7 @@ import pytest
 from components.config import ConfigError
 from planner import recorder
 from planner.stackfile import StackConfig
-from tests.conftest import OWNERS, PROJECT_DIR, STATEFUL_TYPES, plan, stack_config
+from tests.conftest import CATALOG, OWNERS, PROJECT_DIR, STATEFUL_TYPES, plan, stack_config
 
 BASE_STACK = "dev"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
@@ -301,12 +301,21 @@ def test_fails_when_location_is_not_in_the_allow_list(rejection, location):
     assert "westeurope" in message and "swedencentral" in message
 
 
-@pytest.mark.parametrize("stack", ["qa", "Prod", "prod ", "PREPROD", ""])
+def _not_stages() -> list[str]:
+    """Stack names no catalog stage matches: unknown, other case, padded, empty."""
+    last = list(CATALOG)[-1]
+    return ["nostage", last.capitalize(), f"{last} ", last.upper(), ""]
+
+
+@pytest.mark.parametrize("stack", _not_stages())
 def test_fails_when_the_stack_name_is_not_a_stage(rejection, stack):
     # T-01 / PU-4: case-sensitive, no trimming, before any registration.
     config = dataclasses.replace(stack_config(BASE_STACK), stack=stack)
     message = rejection.message(config)
-    assert f"stack name: got {got(stack)}; expected 'dev', 'preprod' or 'prod'" in message
+    assert (
+        f"stack name: got {got(stack)}; expected <stage> or <workload>-<stage> with a stage of mlinfra:stages: "
+        + ", ".join(CATALOG)
+    ) in message
 
 
 @pytest.mark.parametrize("suffix", ["AB-12", "abc", "abcdef", "ab_cd"])
@@ -406,7 +415,8 @@ def minimal_overrides() -> dict:
     (where its private endpoints go, and which compute builds images) and the owners an Entra
     deployment identity needs: the rest is defaults."""
     values = stack_config(BASE_STACK).values
-    removed = {key: None for key in values if key.startswith("mlinfra:") and key != "mlinfra:workload"}
+    kept = ("mlinfra:workload", "mlinfra:stages")  # the catalog is the project's, never a stack default
+    removed = {key: None for key in values if key.startswith("mlinfra:") and key not in kept}
     return {
         **removed,
         "mlinfra:network": PRIVATE_NETWORK,

@@ -394,8 +394,8 @@ def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
     original = stack_file.read_text()
     stack_file.write_text(
         original.replace(
-            "        resourceGroup: [Reader]\n  mlinfra:deploymentIdentity",
-            "        resourceGroup: [Reader]\n        workspace: [AzureML Data Scientist]\n  mlinfra:deploymentIdentity",
+            "        resourceGroup: [Reader]\n  # The GitHub environment",
+            "        resourceGroup: [Reader]\n        workspace: [AzureML Data Scientist]\n  # The GitHub environment",
         )
     )
     try:

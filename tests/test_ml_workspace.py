@@ -32,7 +32,9 @@ TENANT = "11111111-2222-4333-8444-555555555555"
 SUBSCRIPTION = load_stack_config(PROJECT_DIR, "dev").values[
     "azure-native:subscriptionId"
 ]  # what the mocks use
-NAMES = stage_names(workload="unit", stage="dev", location="westeurope", subscription_id=SUBSCRIPTION)
+NAMES = stage_names(
+    workload="unit", stage="unit", code="unt", location="westeurope", subscription_id=SUBSCRIPTION
+)
 TAGS = {"workload": "unit", "stage": "dev", "managed-by": "pulumi", "costCenter": "42"}
 
 STORAGE = "azure-native:storage:StorageAccount"

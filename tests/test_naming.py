@@ -13,17 +13,19 @@ import pytest
 
 from components.naming import (
     RULES,
-    STAGE_CODES,
     SUFFIX_LENGTH,
     NamingError,
     stage_names,
     unique_suffix,
 )
 from components.regions import REGION_CODES
+from components.stage_catalog import load_catalog
 
 SUBSCRIPTION = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 OTHER_SUBSCRIPTION = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f6a"
-STAGES = ("dev", "preprod", "prod")
+CATALOG = {stage.name: stage.code for stage in load_catalog()}
+"""The project's stage catalog (Pulumi.yaml): name -> code."""
+STAGES = tuple(CATALOG)
 LONGEST_WORKLOAD = "abcdefghijklmn"  # config allows at most 14 characters
 LONGEST_STAGE = max(STAGES, key=len)
 LONGEST_REGION = max(REGION_CODES, key=lambda location: len(REGION_CODES[location]))
@@ -64,8 +66,10 @@ def azure_accepts(field: str, name: str) -> bool:
 
 
 def names(**overrides):
-    arguments = dict(workload="churn", stage="dev", location="westeurope", subscription_id=SUBSCRIPTION)
-    return stage_names(**{**arguments, **overrides})
+    arguments = dict(workload="churn", stage=STAGES[0], location="westeurope", subscription_id=SUBSCRIPTION)
+    arguments.update(overrides)
+    arguments.setdefault("code", CATALOG[arguments["stage"]])
+    return stage_names(**arguments)
 
 
 def test_longest_combination_gives_valid_names():
@@ -77,7 +81,7 @@ def test_longest_combination_gives_valid_names():
     assert len(derived["storage_account"]) == 24
     assert (
         LONGEST_WORKLOAD in derived["storage_account"]
-        and STAGE_CODES[LONGEST_STAGE] in derived["storage_account"]
+        and CATALOG[LONGEST_STAGE] in derived["storage_account"]
     )
 
 
@@ -99,7 +103,7 @@ def test_region_codes_are_unique():
 def test_same_inputs_give_same_names():
     # T-10: deterministic, no randomness, no clock.
     assert names() == names()
-    assert names(stage="prod") == names(stage="prod")
+    assert names(stage=STAGES[-1]) == names(stage=STAGES[-1])
 
 
 def test_suffix_is_stable_across_releases():
@@ -118,7 +122,9 @@ def test_suffix_has_fixed_length_and_charset():
 
 def test_suffix_ignores_subscription_case():
     # Subscription GUIDs are case-insensitive; the same subscription must not get new names.
-    assert unique_suffix(SUBSCRIPTION.upper(), "churn", "dev") == unique_suffix(SUBSCRIPTION, "churn", "dev")
+    assert unique_suffix(SUBSCRIPTION.upper(), "churn", STAGES[0]) == unique_suffix(
+        SUBSCRIPTION, "churn", STAGES[0]
+    )
 
 
 def test_different_subscription_changes_globally_unique_names():
@@ -132,12 +138,12 @@ def test_different_subscription_changes_globally_unique_names():
 
 def test_different_stages_never_collide():
     by_stage = {stage: asdict(names(stage=stage)) for stage in STAGES}
-    for field in by_stage["dev"]:
+    for field in by_stage[STAGES[0]]:
         values = [by_stage[stage][field] for stage in STAGES]
         assert len(set(values)) == len(STAGES), field
     # Not even with the same subscription and the same suffix override.
     pinned = {stage: asdict(names(stage=stage, suffix="aaaaa")) for stage in STAGES}
-    for field in pinned["dev"]:
+    for field in pinned[STAGES[0]]:
         assert len({pinned[stage][field] for stage in STAGES}) == len(STAGES), field
 
 
@@ -247,12 +253,23 @@ def test_naming_error_is_a_value_error():
 def test_compact_names_cannot_collide_across_workload_and_stage_boundaries():
     # Without fixed-length stage codes, "xpre" + "prod" and "x" + "preprod" would both read "xpreprod".
     kwargs = dict(location="westeurope", subscription_id=SUBSCRIPTION, suffix="abcde")
-    one = stage_names(workload="xpre", stage="prod", **kwargs)
-    other = stage_names(workload="x" + "p", stage="preprod", **kwargs)
+    one = stage_names(workload="xpre", stage="long", code="prd", **kwargs)
+    other = stage_names(workload="x" + "p", stage="longer", code="ppd", **kwargs)
     assert one.storage_account != other.storage_account
-    assert stage_names(workload="churn", stage="prod", **kwargs).storage_account == "stchurnprdabcde"
+    assert (
+        stage_names(workload="churn", stage="long", code="prd", **kwargs).storage_account == "stchurnprdabcde"
+    )
 
 
-def test_fails_when_the_stage_has_no_name_code():
-    with pytest.raises(NamingError, match="stage 'qa' has no name code"):
-        stage_names(workload="churn", stage="qa", location="westeurope", subscription_id=SUBSCRIPTION)
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_catalog_stage_gives_valid_names_with_its_own_code(stage):
+    derived = asdict(names(workload=LONGEST_WORKLOAD, stage=stage, location=LONGEST_REGION))
+    assert {field: name for field, name in derived.items() if not azure_accepts(field, name)} == {}
+    assert f"{LONGEST_WORKLOAD}{CATALOG[stage]}" in derived["storage_account"]
+
+
+def test_fails_when_the_stage_code_is_not_three_characters():
+    with pytest.raises(NamingError, match="stage code 'qual' is invalid"):
+        stage_names(
+            workload="churn", stage="qa", code="qual", location="westeurope", subscription_id=SUBSCRIPTION
+        )

@@ -76,7 +76,7 @@ def cli(tmp_path_factory) -> dict[str, Run]:
         "prod-json": (PROJECT_DIR, ["--stack", "prod", "--format", "json"]),
         "prod-json-again": (PROJECT_DIR, ["--stack", "prod", "--format", "json"]),
         "prod-text": (PROJECT_DIR, ["--stack", "prod", "--format", "text"]),
-        "unknown-stack": (PROJECT_DIR, ["--stack", "staging"]),
+        "unknown-stack": (PROJECT_DIR, ["--stack", "nostack"]),
         "bad-value": (bad_value, ["--stack", "dev", "--format", "json"]),
         "bad-yaml": (bad_yaml, ["--stack", "dev"]),
     }
@@ -297,7 +297,7 @@ def test_fails_when_the_stack_is_unknown(cli):
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
-    assert "'staging'" in lines[0]
+    assert "'nostack'" in lines[0]
     for stack in ("dev", "preprod", "prod"):
         assert stack in lines[0]
     assert "Traceback" not in run.stderr

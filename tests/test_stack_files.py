@@ -13,10 +13,11 @@ from functools import cache
 import pytest
 
 from planner.mock_cloud import physical_name
-from tests.conftest import STACKS, STATEFUL_TYPES, stack_config
+from tests.conftest import PRODUCTION_STACKS, STACKS, STATEFUL_TYPES, stack_config, stage_of
 from tests.test_naming import azure_accepts
 
-PRIVATE_STACKS = ("preprod", "prod")
+PRIVATE_STACKS = PRODUCTION_STACKS
+"""Production stacks: private by the production rules (components/production_rules.py)."""
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
@@ -223,7 +224,7 @@ def test_stage_resources_form_one_tree(stack_plans, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_stage_deploys_to_its_own_subscription_and_region(stack_plans, stack):
     plan = stack_plans[stack]
-    assert plan.outputs["stage"] == stack
+    assert plan.outputs["stage"] == stage_of(stack).name
     assert plan.outputs["subscriptionId"] == subscription(stack)
     assert plan.outputs["workspaceId"].startswith(f"/subscriptions/{subscription(stack)}/resourceGroups/")
     location = stack_file(stack)["azure-native:location"]

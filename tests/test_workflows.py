@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import Stage
+from components.stage_catalog import load_catalog
 from lint.workflows import (
     PINNED_ACTIONS,
     PINS_FILE,
@@ -20,14 +20,19 @@ from lint.workflows import (
     read_pins,
     service_connection_problems,
 )
+from planner.stackfile import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 ML_PROJECT = ROOT / "examples" / "ml-project"
 
-REPO_ENVIRONMENTS = frozenset({"infra-preview", "infra-dev", "infra-preprod", "infra-prod"})
-"""This repository's own environments (GitHub and Azure DevOps), set up by hand and listed in README."""
-STAGE_ENVIRONMENTS = frozenset(stage.value for stage in Stage)
-"""The ML project's environments, which mlinfra creates: exactly the stage names (GH-1)."""
+STACKS = available_stacks(ROOT)
+"""The stack files that exist; the delivery files are generated from them (`make workflows`)."""
+REPO_ENVIRONMENTS = frozenset({"infra-preview", *(f"infra-{stack}" for stack in STACKS)})
+"""This repository's own environments (GitHub and Azure DevOps): one per stack plus the preview
+one, set up by hand as README lists them."""
+STAGE_ENVIRONMENTS = frozenset({"dev", "preprod", "prod"})
+"""The environments the ML project example's files name: mlinfra creates one per stack, named
+exactly like it (GH-1). The example is hand-written for the shipped catalog."""
 
 GITHUB_WORKFLOWS = {
     **{path: REPO_ENVIRONMENTS for path in sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))},
@@ -117,6 +122,11 @@ def test_azure_pipeline_passes_every_check(path):
     assert azure_pipeline_problems(path, AZURE_PIPELINES[path]) == {}
 
 
+def test_ml_example_environments_are_stacks_of_the_catalog():
+    catalog = {stage.name for stage in load_catalog(ROOT / "Pulumi.yaml")}
+    assert catalog >= STAGE_ENVIRONMENTS
+
+
 def test_ml_examples_use_every_stage_environment():
     for path in [
         ML_PROJECT / ".github" / "workflows" / "ml-delivery.yml",
@@ -139,7 +149,9 @@ def test_repository_uses_each_of_its_environments():
 def test_repository_environment_is_documented_in_readme(environment):
     # GH-1: an environment the README does not list is one nobody will set up and protect.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", readme), (
+    listed = re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", readme)
+    # A stack added later is covered by the README's rule "infra-<stack> for every stack file".
+    assert listed or (environment.startswith("infra-") and "`infra-<stack>`" in readme), (
         f"README.md does not list `{environment}`"
     )
 
@@ -313,12 +325,12 @@ def test_fails_when_the_reusable_workflow_gets_an_unknown_environment(tmp_path):
     path = _copy_with(
         tmp_path,
         ROOT / ".github/workflows/deploy.yml",
-        "environment: infra-prod",
-        "environment: infra-production",
+        f"environment: infra-{STACKS[-1]}\n",
+        f"environment: infra-{STACKS[-1]}x\n",
     )
     problems = github_workflow_problems(path, REPO_ENVIRONMENTS)
     assert set(problems) == {"environments"}
-    assert "job up-prod" in problems["environments"][0]
+    assert f"job up-{STACKS[-1]}" in problems["environments"][0]
 
 
 def test_fails_when_the_ml_pipeline_signs_in_with_another_stages_connection(tmp_path):

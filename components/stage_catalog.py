@@ -1,0 +1,76 @@
+"""The stage catalog: the project's ordered list of stages, declared once in `Pulumi.yaml` as the
+project-level config key `mlinfra:stages` (its `default`), in delivery order.
+
+Each entry names a stage, gives it the three-character code of the compact resource names and two
+traits: `production` (the production rules of `components.production_rules` apply) and
+`dataScience` (data scientists may hold roles there, RB-7). Nothing else in the program names a
+stage: config rules, naming, the planner, the tests and the delivery files all read this list.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import Field, StrictBool, StrictStr
+
+from components.settings_base import Settings
+
+NAMESPACE = "mlinfra"
+"""The config namespace, whatever the Pulumi project is called (a rename must not drop settings)."""
+CATALOG_KEY = "stages"
+PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
+
+
+class StageDefinition(Settings):
+    """One stage of the catalog."""
+
+    name: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,11}$")]
+    """2-12 lowercase letters and digits starting with a letter. The stage's name: the stack name
+    (or its part after `<workload>-`), the `stage` tag and part of every resource name."""
+    code: Annotated[StrictStr, Field(pattern=r"^[a-z0-9]{3}$")]
+    """3 lowercase letters or digits. The stage in compact names (storage, key vault, registry)."""
+    production: StrictBool
+    """true for a stage with production data: the production rules apply (see "Production rules")."""
+    data_science: StrictBool
+    """true for a stage with non-production data, the only kind where data scientists get roles (RB-7)."""
+
+
+def catalog_problems(stages: list[StageDefinition]) -> list[str]:
+    """Rules across entries: names and codes each once, at least one stage."""
+    problems = []
+    if not stages:
+        problems.append("expected at least one stage")
+    for attribute in ("name", "code"):
+        values = [getattr(stage, attribute) for stage in stages]
+        twice = sorted({value for value in values if values.count(value) > 1})
+        if twice:
+            problems.append(
+                f"{attribute} {', '.join(twice)} appears twice; each stage needs its own {attribute}"
+            )
+    return problems
+
+
+def declared_catalog(project_file: Path = PROJECT_FILE) -> list[dict]:
+    """The catalog as `Pulumi.yaml` declares it (the `default` of `mlinfra:stages`), unvalidated."""
+    document = yaml.safe_load(project_file.read_text()) or {}
+    declaration = (document.get("config") or {}).get(f"{NAMESPACE}:{CATALOG_KEY}")
+    if isinstance(declaration, dict):
+        declaration = declaration.get("default", declaration.get("value"))
+    return declaration if isinstance(declaration, list) else []
+
+
+def load_catalog(project_file: Path = PROJECT_FILE) -> list[StageDefinition]:
+    """The validated catalog of a project file (for tools that run outside a Pulumi program)."""
+    stages = [
+        StageDefinition.model_validate(entry, by_name=False) for entry in declared_catalog(project_file)
+    ]
+    problems = catalog_problems(stages)
+    if problems:
+        raise ValueError(f"{project_file.name}: {NAMESPACE}:{CATALOG_KEY}: " + "; ".join(problems))
+    return stages
+
+
+def split_stack_name(stack: str) -> tuple[str | None, str]:
+    """`<stage>` -> (None, stage); `<workload>-<stage>` -> (workload, stage)."""
+    workload, _, stage = stack.rpartition("-")
+    return (workload or None), stage

@@ -1,0 +1,225 @@
+"""The stage catalog drives the rules: production rules from the `production` trait, each relaxed
+only with a reason that the plan and the diff show; stack names `<stage>` or `<workload>-<stage>`;
+the `mlinfra` namespace whatever the project's name. Parametrised over the catalog and the stack
+files that exist; no stage is named here."""
+
+import json
+
+import pytest
+
+from components.config import ConfigError
+from components.production_rules import ProductionRule
+from planner import recorder
+from planner.diff import diff_plans
+from planner.stackfile import StackConfig
+from tests.conftest import (
+    CATALOG,
+    DATA_SCIENCE_STACK,
+    PRODUCTION_STACKS,
+    PROJECT_DIR,
+    STACKS,
+    plan,
+    stack_config,
+    stage_of,
+)
+
+REASON = "vendor mirror pending approval, TICKET-42"
+RELAXATION = "mlinfra:policy:ProductionRelaxation"
+
+
+def refused(config: StackConfig) -> str:
+    with pytest.raises(ConfigError) as caught:
+        recorder.record(recorder.main_program(PROJECT_DIR), config)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("invalid stack config: ")
+    return message
+
+
+def values(stack: str) -> dict:
+    """The stack's effective `mlinfra:` objects (project defaults applied), parsed."""
+    config = stack_config(stack)
+    return {
+        key: json.loads(value)
+        for key, value in config.values.items()
+        if key.startswith("mlinfra:") and value.startswith(("{", "["))
+    }
+
+
+def with_section(stack: str, key: str, **changes) -> dict:
+    return {key: {**values(stack).get(key, {}), **changes}}
+
+
+BREAKS = {
+    ProductionRule.PRIVATE_NETWORK: lambda stack: {"mlinfra:network": {"publicNetworkAccessEnabled": True}},
+    ProductionRule.PURGE_PROTECTION: lambda stack: with_section(
+        stack, "mlinfra:keyVault", purgeProtectionEnabled=False
+    ),
+    ProductionRule.RESOURCE_PROTECTION: lambda stack: {
+        "mlinfra:resourceProtection": {"protect": False, "retainOnDelete": False}
+    },
+    ProductionRule.ISOLATION_MODE: lambda stack: with_section(
+        stack, "mlinfra:workspace", isolationMode="AllowInternetOutbound"
+    ),
+    ProductionRule.PREMIUM_REGISTRY: lambda stack: {
+        "mlinfra:containerRegistry": {"sku": "Standard"},
+        # a Standard registry needs public access (ACR-3), itself a relaxation
+        "mlinfra:network": {"publicNetworkAccessEnabled": True},
+        "mlinfra:productionRelaxations": {"privateNetwork": REASON},
+    },
+    ProductionRule.HIGH_BUSINESS_IMPACT: lambda stack: with_section(
+        stack, "mlinfra:workspace", highBusinessImpact=False
+    ),
+    ProductionRule.GATED_CI: lambda stack: {
+        "mlinfra:ci": {
+            **values(stack)["mlinfra:ci"],
+            "github": {**values(stack)["mlinfra:ci"]["github"], "branchPolicy": {"anyBranch": True}},
+        }
+    },
+}
+"""One way to break each production rule, from a production stack file."""
+
+
+def test_every_production_rule_has_a_breaking_case():
+    assert set(BREAKS) == set(ProductionRule)
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+@pytest.mark.parametrize("rule", list(ProductionRule))
+def test_fails_when_a_production_stack_breaks_a_rule_without_a_reason(stack, rule):
+    overrides = BREAKS[rule](stack)
+    relaxed = {**overrides.get("mlinfra:productionRelaxations", {})}
+    message = refused(stack_config(stack, **{**overrides, "mlinfra:productionRelaxations": relaxed or None}))
+    assert f"relax it with productionRelaxations.{rule}: <reason>" in message
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+@pytest.mark.parametrize("rule", list(ProductionRule))
+def test_a_relaxed_rule_plans_and_shows_in_the_plan_and_the_diff(stack, rule):
+    overrides = BREAKS[rule](stack)
+    relaxed = {**overrides.get("mlinfra:productionRelaxations", {}), str(rule): REASON}
+    relaxed_plan = plan(stack, **{**overrides, "mlinfra:productionRelaxations": relaxed})
+    records = {r.inputs["rule"]: r.inputs for r in relaxed_plan.of_type(RELAXATION)}
+    assert records[str(rule)] == {"stage": stage_of(stack).name, "rule": str(rule), "reason": REASON}
+    diff = diff_plans(stack, plan(stack).to_json(), relaxed_plan.to_json())
+    added = [change for change in diff.resources if change.type == RELAXATION and change.change == "added"]
+    assert any({"path": "reason", "before": None, "after": REASON} in change.inputs for change in added)
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_listing_every_rule_when_a_production_file_has_data_science_values(stack):
+    """A production stack file with a data-science stack's values copied in: one message, every rule."""
+    copied = {key: value for key, value in stack_config(DATA_SCIENCE_STACK).values.items()}
+    copied["azure-native:subscriptionId"] = stack_config(stack).values["azure-native:subscriptionId"]
+    message = refused(StackConfig("mlinfra", stack, copied, ()))
+    broken = {rule for rule in ProductionRule if f"productionRelaxations.{rule}:" in message}
+    assert broken == set(ProductionRule)
+
+
+@pytest.mark.parametrize("stack", [stack for stack in STACKS if not stage_of(stack).production])
+def test_fails_when_a_non_production_stack_relaxes_a_rule(stack):
+    message = refused(stack_config(stack, **{"mlinfra:productionRelaxations": {"privateNetwork": REASON}}))
+    assert "productionRelaxations.privateNetwork: stage" in message and "is not a production stage" in message
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_when_a_relaxation_relaxes_a_rule_the_stack_meets(stack):
+    message = refused(
+        stack_config(stack, **{"mlinfra:productionRelaxations": {"highBusinessImpact": REASON}})
+    )
+    assert (
+        "productionRelaxations.highBusinessImpact: the stage meets this rule; remove the relaxation"
+        in message
+    )
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_when_a_relaxation_has_no_real_reason(stack):
+    overrides = BREAKS[ProductionRule.HIGH_BUSINESS_IMPACT](stack)
+    message = refused(
+        stack_config(stack, **overrides, **{"mlinfra:productionRelaxations": {"highBusinessImpact": ""}})
+    )
+    assert 'mlinfra:productionRelaxations.highBusinessImpact: got ""' in message
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stack_files_need_no_relaxation(stack):
+    assert plan(stack).of_type(RELAXATION) == []
+
+
+# --- stack names and the catalog at run time -------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workload_prefixed_stack_name_plans_with_its_own_ci_environment(stack):
+    config = stack_config(stack)
+    workload = config.values["mlinfra:workload"]
+    prefixed = f"{workload}-{stage_of(stack).name}"
+    result = recorder.record(
+        recorder.main_program(PROJECT_DIR), StackConfig("mlinfra", prefixed, config.values, ())
+    )
+    environments = [
+        r.inputs["environment"]
+        for r in result.of_type("github:index/repositoryEnvironment:RepositoryEnvironment")
+    ]
+    assert environments in ([], [prefixed])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_fails_when_the_stack_names_another_workload(stack):
+    config = stack_config(stack)
+    message = refused(StackConfig("mlinfra", f"other-{stage_of(stack).name}", config.values, ()))
+    assert (
+        f'stack name: got "other-{stage_of(stack).name}"; its workload "other" must equal mlinfra:workload'
+        in message
+    )
+
+
+def test_fails_when_the_stack_names_a_stage_outside_the_catalog():
+    config = stack_config(STACKS[0])
+    message = refused(StackConfig("mlinfra", "nostage", config.values, ()))
+    assert (
+        f'stack name: got "nostage"; expected <stage> or <workload>-<stage> with a stage of mlinfra:stages: {", ".join(CATALOG)}'
+        in message
+    )
+
+
+def test_fails_when_the_stack_overrides_the_catalog():
+    catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
+    changed = [{**stage, "code": stage["code"][::-1]} for stage in catalog]
+    message = refused(stack_config(STACKS[0], **{"mlinfra:stages": changed}))
+    assert "mlinfra:stages: set by the stack; the stage catalog belongs to the project" in message
+
+
+def test_fails_when_two_stages_share_a_code():
+    catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
+    twice = [*catalog, {**catalog[0], "name": catalog[0]["name"] + "x"}]
+    message = refused(stack_config(STACKS[0], **{"mlinfra:stages": twice}))
+    assert f"code {catalog[0]['code']} appears twice" in message
+
+
+def test_fails_when_a_catalog_entry_is_malformed():
+    catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
+    broken = [{**catalog[0], "code": "toolong"}, *catalog[1:]]
+    message = refused(stack_config(STACKS[0], **{"mlinfra:stages": broken}))
+    assert 'mlinfra:stages.0.code: got "toolong"; expected 3 lowercase letters or digits' in message
+
+
+def test_fails_with_what_to_do_when_settings_use_a_renamed_projects_namespace():
+    """A renamed project reads `mlinfra:` still; keys under the new name would be ignored, so refused."""
+    config = stack_config(STACKS[0])
+    renamed = {key.replace("mlinfra:", "churnml:", 1): value for key, value in config.values.items()}
+    message = refused(StackConfig("churnml", STACKS[0], renamed, ()))
+    assert (
+        "the config namespace is 'mlinfra' whatever the project's name; rename every 'churnml:' key"
+        in message
+    )
+
+
+def test_a_renamed_project_keeps_every_mlinfra_setting():
+    config = stack_config(STACKS[0])
+    renamed = recorder.record(
+        recorder.main_program(PROJECT_DIR), StackConfig("churnml", STACKS[0], config.values, ())
+    )
+    original = plan(STACKS[0])
+    inputs = lambda result: sorted(json.dumps(r.inputs, sort_keys=True) for r in result.resources if r.custom)  # noqa: E731
+    assert inputs(renamed) == inputs(original)
