@@ -32,7 +32,7 @@ def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
     _, stage = split_stack_name(stack)
     traits = {entry.name: entry for entry in catalog}
     if stage not in traits:
-        raise StageTraitsError(f"stack {stack!r} is not a stage of the catalog; stages: {', '.join(traits)}")
+        raise StageTraitsError(f"stack {stack!r} is not a stage; stages: {', '.join(traits)}")
     return StageTraits(production=traits[stage].production)
 
 

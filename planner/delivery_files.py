@@ -1,5 +1,5 @@
 """`python -m planner.delivery_files [--write]` (`make workflows`): the stage lists and matrices of
-`.github/workflows/*`, `azure-pipelines.yml` and `templates/`, generated from the stage catalog
+`.github/workflows/*`, `azure-pipelines*.yml` and `templates/`, generated from the stage catalog
 (`mlinfra:stages` in Pulumi.yaml) and the stack files that exist.
 
 Only the regions between `# BEGIN GENERATED <region>` and `# END GENERATED <region>` are
@@ -105,6 +105,12 @@ def regions(project_dir: Path = ROOT) -> dict[tuple[str, str], list[str]]:
         (".github/workflows/pulumi-up.yml", "inputs"): _pulumi_up_inputs(stacks),
         ("azure-pipelines.yml", "deploy-stages"): _pipeline_stages(stages),
         ("templates/pulumi-up.yml", "stacks"): [f"    values: [{', '.join(stacks)}]"],
+        (".github/workflows/drift.yml", "drift-matrix"): [f"        stack: [{', '.join(stacks)}]"],
+        ("azure-pipelines-drift.yml", "drift-matrix"): [
+            line
+            for stack in stacks
+            for line in (f"        {stack.replace('-', '_')}:", f"          STACK: {stack}")
+        ],
     }
 
 

@@ -25,6 +25,7 @@ COPIED = [
     "examples",
     ".github",
     "azure-pipelines.yml",
+    "azure-pipelines-drift.yml",
     "templates",
     "README.md",
     "pytest.ini",

@@ -394,8 +394,8 @@ def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
     original = stack_file.read_text()
     stack_file.write_text(
         original.replace(
-            "        resourceGroup: [Reader]\n  # The GitHub environment",
-            "        resourceGroup: [Reader]\n        workspace: [AzureML Data Scientist]\n  # The GitHub environment",
+            "        resourceGroup: [Reader]\n  mlinfra:deploymentIdentity:",
+            "        resourceGroup: [Reader]\n        workspace: [AzureML Data Scientist]\n  mlinfra:deploymentIdentity:",
         )
     )
     try:
@@ -480,7 +480,8 @@ def test_unchanged_since_sees_edits_and_untracked_files(repository):
 def test_an_invalid_stack_still_gives_the_report_with_the_error_and_exit_status_2(repository):
     stack_file = repository / "Pulumi.dev.yaml"
     original = stack_file.read_text()
-    stack_file.write_text(original.replace("mlinfra:workload: churn", "mlinfra:workload: Not-Valid"))
+    # The workload is common to every stack (Pulumi.yaml); a stack value overrides it.
+    stack_file.write_text(original.replace("config:\n", "config:\n  mlinfra:workload: Not-Valid\n", 1))
     try:
         result = run_diff(repository, "--format", "markdown")
     finally:

@@ -24,7 +24,8 @@ def registered_types() -> frozenset[str]:
     """Custom resource types of every shipped stack file, plus the identity variants of dev."""
     plans = [plan(stack) for stack in STACKS]
     plans += [
-        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, "prod", path)) for path in EXAMPLES
+        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, path.stem.split(".", 1)[1], path))
+        for path in EXAMPLES
     ]
     expiry = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
     plans.append(

@@ -45,12 +45,21 @@ def values(stack: str) -> dict:
     }
 
 
-def with_section(stack: str, key: str, **changes) -> dict:
-    return {key: {**values(stack).get(key, {}), **changes}}
+def with_section(stack: str, key: str, *, drop: tuple[str, ...] = (), **changes) -> dict:
+    section = {k: v for k, v in values(stack).get(key, {}).items() if k not in drop}
+    return {key: {**section, **changes}}
+
+
+def public(stack: str) -> dict:
+    """A public network, and so no monitoring private link scope (it needs private endpoints)."""
+    return {
+        "mlinfra:network": {"publicNetworkAccessEnabled": True},
+        **with_section(stack, "mlinfra:monitoring", drop=("privateLinkScope",)),
+    }
 
 
 BREAKS = {
-    ProductionRule.PRIVATE_NETWORK: lambda stack: {"mlinfra:network": {"publicNetworkAccessEnabled": True}},
+    ProductionRule.PRIVATE_NETWORK: public,
     ProductionRule.PURGE_PROTECTION: lambda stack: with_section(
         stack, "mlinfra:keyVault", purgeProtectionEnabled=False
     ),
@@ -58,12 +67,16 @@ BREAKS = {
         "mlinfra:resourceProtection": {"protect": False, "retainOnDelete": False}
     },
     ProductionRule.ISOLATION_MODE: lambda stack: with_section(
-        stack, "mlinfra:workspace", isolationMode="AllowInternetOutbound"
+        stack,
+        "mlinfra:workspace",
+        # outbound rules exist only in AllowOnlyApprovedOutbound mode
+        drop=("outboundRules", "outboundRuleSets", "firewallSku", "batchEndpointsEnabled"),
+        isolationMode="AllowInternetOutbound",
     ),
     ProductionRule.PREMIUM_REGISTRY: lambda stack: {
         "mlinfra:containerRegistry": {"sku": "Standard"},
         # a Standard registry needs public access (ACR-3), itself a relaxation
-        "mlinfra:network": {"publicNetworkAccessEnabled": True},
+        **public(stack),
         "mlinfra:productionRelaxations": {"privateNetwork": REASON},
     },
     ProductionRule.HIGH_BUSINESS_IMPACT: lambda stack: with_section(
