@@ -67,10 +67,12 @@ check: $(VENV)/.synced
 		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \
 	done
 
-# Lint and format check (ruff); configuration in pyproject.toml.
+# Lint, format check and types (ruff, pyright against the SDKs' own type information);
+# configuration in pyproject.toml.
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pyright
 
 # Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
 bench: $(VENV)/.synced

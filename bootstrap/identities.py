@@ -133,15 +133,23 @@ class InfraDeployer(pulumi.ComponentResource):
             scope_id=backend.key_id,
             **common,
         )
-        for index, scope in enumerate((*stage.subnet_ids, *stage.dns_zone_ids)):
-            rbac.assign(
-                f"{name}-join-{index}",
-                role_name="private endpoint joiner",
-                role_guid=placement.join_role_guid,
-                scope=scope,
-                depends_on=[placement.join_role],
-                **common,
-            )
+        join_scopes = (*stage.subnet_ids, *stage.dns_zone_ids)
+        if join_scopes:
+            join_guid, join_role = placement.join_role_guid, placement.join_role
+            if join_guid is None or join_role is None:
+                # program.py defines the join role whenever a stage points at a subnet or hub zones.
+                raise ValueError(
+                    f"stage {stage.stage} joins existing network resources but no join role exists"
+                )
+            for index, scope in enumerate(join_scopes):
+                rbac.assign(
+                    f"{name}-join-{index}",
+                    role_name="private endpoint joiner",
+                    role_guid=join_guid,
+                    scope=scope,
+                    depends_on=[join_role],
+                    **common,
+                )
         if stage.deploys_entra_application:
             _graph_role(f"{name}-graph-apps", identity, graph.APPLICATION_READWRITE_OWNEDBY, placement, self)
         self.register_outputs({"clientId": identity.client_id})

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
 from components.ci_settings import GitHubReviewers, OidcSubjectFormat
@@ -232,7 +233,7 @@ def _decode(key: str, value: Any) -> Any:
         return value
 
 
-def _describe(namespace: str, detail: dict) -> str:
+def _describe(namespace: str, detail: ErrorDetails) -> str:
     loc = [str(part) for part in detail["loc"]]
     head = loc[0] if loc else "<root>"
     key = f"{'azure-native' if head in AZURE_KEYS else namespace}:{'.'.join(loc) or '<root>'}"
@@ -243,5 +244,5 @@ def _describe(namespace: str, detail: dict) -> str:
         return f"{key}: required but not set"
     message = detail["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
     if kind == "string_pattern_mismatch":
-        message = f"expected a value matching {detail['ctx']['pattern']}"
+        message = f"expected a value matching {detail.get('ctx', {}).get('pattern')}"
     return f"{key}: got {json.dumps(detail['input'], default=str)}; {message}"

@@ -102,6 +102,8 @@ class DeploymentIdentity(pulumi.ComponentResource):
             self.client_id = application.client_id
             self.principal_id = principal.object_id
             if args.credential == CredentialMode.CLIENT_SECRET:
+                if args.client_secret_expiry is None:  # the config requires it in this mode
+                    raise ValueError("client-secret mode needs clientSecretExpiry")
                 expiry = args.client_secret_expiry.isoformat()
                 password = azuread.ApplicationPassword(
                     f"{name}-secret",

@@ -4,12 +4,14 @@ Reads top to bottom; no branching on the stage's name (stage differences are dat
 """
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 from pulumi_azure_native import resources
 
 from components.access import StageAccess, StageAccessArgs
 from components.access_settings import IdentityKind
+from components.ci_settings import AzureDevOpsSettings, GitHubSettings
 from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from components.grants import HolderKind, Principal, PrincipalType, Scope
@@ -35,6 +37,19 @@ def pipeline_variables(config: StageConfig) -> dict[str, str]:
     }
 
 
+class GitHubEnvironmentOutputs(Protocol):
+    """What callers read of a `GitHubEnvironment` (its module loads only for stages that use it)."""
+
+    environment_name: pulumi.Output[str]
+
+
+class AzureDevOpsEnvironmentOutputs(Protocol):
+    """What callers read of an `AzureDevOpsEnvironment` (its module loads only when used)."""
+
+    service_connection_name: str
+    variable_group_name: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class MlStageArgs:
     config: StageConfig
@@ -52,10 +67,10 @@ class MlStage(pulumi.ComponentResource):
     monitoring_scope: pulumi.ComponentResource | None
     identity: DeploymentIdentity
     access: StageAccess
-    # Typed loosely: Pulumi resolves these annotations at run time, and the environment
-    # modules are imported only by stages that use them.
-    github_environment: pulumi.ComponentResource | None
-    azure_devops_environment: pulumi.ComponentResource | None
+    # Typed by what callers read: Pulumi resolves these annotations at run time, and the
+    # environment modules are imported only by stages that use them.
+    github_environment: GitHubEnvironmentOutputs | None
+    azure_devops_environment: AzureDevOpsEnvironmentOutputs | None
 
     def __init__(self, name: str, args: MlStageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:MlStage", name, None, opts)
@@ -186,9 +201,13 @@ class MlStage(pulumi.ComponentResource):
             )
 
         ci = config.ci
-        self.github_environment = self._github_environment(name, config) if ci and ci.github else None
+        self.github_environment = (
+            self._github_environment(name, config, ci.github) if ci and ci.github else None
+        )
         self.azure_devops_environment = (
-            self._azure_devops_environment(name, config) if ci and ci.azure_dev_ops else None
+            self._azure_devops_environment(name, config, ci.azure_dev_ops)
+            if ci and ci.azure_dev_ops
+            else None
         )
 
         self.resource_group_name = group.name
@@ -258,7 +277,9 @@ class MlStage(pulumi.ComponentResource):
             )
         return compute, rules, scope
 
-    def _github_environment(self, name: str, config: StageConfig) -> pulumi.ComponentResource:
+    def _github_environment(
+        self, name: str, config: StageConfig, settings: GitHubSettings
+    ) -> GitHubEnvironmentOutputs:
         """The stage's GitHub environment, with what a workflow needs to reach the stage."""
         import pulumi_github as github  # loaded only by stages that use GitHub (P8)
 
@@ -267,7 +288,6 @@ class MlStage(pulumi.ComponentResource):
             GitHubEnvironmentArgs,
         )
 
-        settings = config.ci.github
         secrets = {
             "AZURE_CLIENT_ID": self.identity.client_id,
             "AZURE_TENANT_ID": config.tenant_id,
@@ -298,7 +318,9 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
         )
 
-    def _azure_devops_environment(self, name: str, config: StageConfig) -> pulumi.ComponentResource:
+    def _azure_devops_environment(
+        self, name: str, config: StageConfig, settings: AzureDevOpsSettings
+    ) -> AzureDevOpsEnvironmentOutputs:
         """The stage's Azure DevOps environment and workload-identity service connection."""
         import pulumi_azuredevops as azuredevops  # loaded only by stages that use Azure DevOps (P8)
 
@@ -307,7 +329,6 @@ class MlStage(pulumi.ComponentResource):
             AzureDevOpsEnvironmentArgs,
         )
 
-        settings = config.ci.azure_dev_ops
         organization = azuredevops.Provider(
             f"{name}-azure-devops",
             org_service_url=settings.organization_url,

@@ -238,7 +238,7 @@ class MlWorkspace(pulumi.ComponentResource):
             # One endpoint per sub-resource a workspace user reaches (ML-2, ST-2, KV-4, ACR-3).
             workspace_identity = Principal(
                 key=args.names.workspace,
-                object_id=workspace.identity.apply(lambda identity: identity.principal_id),
+                object_id=workspace.identity.apply(_system_principal_id),
                 type=PrincipalType.SERVICE_PRINCIPAL,
                 holder=HolderKind.IDENTITY,
                 label=args.names.workspace,

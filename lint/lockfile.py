@@ -134,7 +134,7 @@ def _major_range(requirement: str) -> str:
     if match is None:
         return requirement
     name, version = match.groups()
-    major = int(re.match(r"\d+", version).group(0))  # type: ignore[union-attr]
+    major = int(re.findall(r"^\d+", version)[0])  # _EXACT_PIN's version starts with a digit
     return f"{name}>={version},<{major + 1}"
 
 

@@ -201,7 +201,9 @@ def render(stack: str, violations: list[Violation]) -> str:
 
 
 def main(argv: list[str], project_dir: Path) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planner check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m planner check", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--stack", default="dev", help="stack (= stage) to check; default dev")
     parser.add_argument(
         "--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml"

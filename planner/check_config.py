@@ -59,7 +59,7 @@ def config_for(project_dir: Path, stack: str) -> dict[str, Any]:
 
 def main(argv: list[str], project_dir: Path) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m planner policy-config", description=__doc__.splitlines()[0]
+        prog="python -m planner policy-config", description=(__doc__ or "").splitlines()[0]
     )
     parser.add_argument("--stack", required=True, help="stack (= stage) the config is for")
     parser.add_argument("--output", type=Path, help="write to this file instead of stdout")

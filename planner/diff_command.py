@@ -26,7 +26,9 @@ FORMATS = {"text": diff_text, "json": diff_json, "markdown": diff_markdown}
 
 
 def main(argv: list[str], project_dir: Path) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planner diff", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m planner diff", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--base", default="HEAD", help="git revision to compare against; default HEAD")
     parser.add_argument("--stack", action="append", help="stack to compare (repeatable); default every stack")
     parser.add_argument(

@@ -250,7 +250,10 @@ class ArmMocks(pulumi.runtime.Mocks):
             }
         return {}
 
-    def call(self, args: pulumi.runtime.MockCallArgs):
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        return self._lookup(args), []  # no check failures: a lookup the mock cannot answer raises
+
+    def _lookup(self, args: pulumi.runtime.MockCallArgs) -> dict:
         if args.token in (
             "azure-native:authorization:getClientConfig",
             "azuread:index/getClientConfig:getClientConfig",
@@ -262,7 +265,7 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "tenantId": self.tenant_id,
             }
         if args.token == "github:index/getUser:getUser":
-            login = args.args.get("username")
+            login = str(args.args.get("username"))
             return {
                 "id": str(placeholder_number("github-user", login)),
                 "login": login,
@@ -279,7 +282,7 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "nodeId": f"R_placeholder_{repo_id}",
             }
         if args.token == "github:index/getTeam:getTeam":
-            slug = args.args.get("slug")
+            slug = str(args.args.get("slug"))
             return {
                 "id": str(placeholder_number("github-team", slug)),
                 "slug": slug,
@@ -287,11 +290,11 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "nodeId": f"T_placeholder_{slug}",
             }
         if args.token == "azuredevops:index/getProject:getProject":
-            project = args.args.get("name")
+            project = str(args.args.get("name"))
             project_id = placeholder_guid("ado-project", project)
             return {"id": project_id, "projectId": project_id, "name": project}
         if args.token == "azuredevops:index/getGroup:getGroup":
-            group = args.args.get("name")
+            group = str(args.args.get("name"))
             return {
                 "id": placeholder_guid("ado-group", group),
                 "name": group,

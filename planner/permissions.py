@@ -98,7 +98,11 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
         if r.type not in ("azure-native:authorization:RoleAssignment", "azure-native:resources:ResourceGroup")
     )
     groups = sorted(
-        {r.inputs.get("resourceGroupName") for r in plan.of_type("azure-native:resources:ResourceGroup")}
+        {
+            str(name)
+            for r in plan.of_type("azure-native:resources:ResourceGroup")
+            if (name := r.inputs.get("resourceGroupName"))
+        }
     )
 
     # --- deployer: Azure ----------------------------------------------------------------------
@@ -226,9 +230,9 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
 
     # --- deployer: GitHub / Azure DevOps ---------------------------------------------------------
     github = [r for r in plan.resources if r.type.startswith("github:index/")]
-    repositories = sorted({r.inputs.get("repository") for r in github if r.inputs.get("repository")})
+    repositories = sorted({str(repo) for r in github if (repo := r.inputs.get("repository"))})
     github_owners = sorted(
-        {p.inputs.get("owner") for p in plan.of_type("pulumi:providers:github") if p.inputs.get("owner")}
+        {str(owner) for p in plan.of_type("pulumi:providers:github") if (owner := p.inputs.get("owner"))}
     )
     owner = f"{github_owners[0]}/" if len(github_owners) == 1 else ""
     teams = [lookup for lookup in plan.lookups if lookup["token"] == "github:index/getTeam:getTeam"]

@@ -48,7 +48,7 @@ def write_readme(project_dir: Path) -> None:
 
 def main(argv: list[str], project_dir: Path) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m planner permissions", description=__doc__.splitlines()[0]
+        prog="python -m planner permissions", description=(__doc__ or "").splitlines()[0]
     )
     parser.add_argument("--stack", default="dev", help="stack (= stage); default dev")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")

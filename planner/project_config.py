@@ -112,7 +112,7 @@ def valid(kind: str, items: dict | None, value: object) -> bool:
         return isinstance(value, dict)
     if not isinstance(value, list) or not items:
         return False
-    return all(valid(items.get("type"), items.get("items"), item) for item in value)
+    return all(valid(str(items.get("type")), items.get("items"), item) for item in value)
 
 
 def apply(

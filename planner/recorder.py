@@ -8,15 +8,16 @@ retainOnDelete, dependencies) are read from the register request itself.
 import json
 import runpy
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import Stack
 
 from planner.mock_cloud import ArmMocks
 from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, StackFileError, load_stack_config
@@ -233,14 +234,17 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     async def finish(result: Any) -> None:
         if result is not None:  # a test program may return an Output or awaitable to wait for
             await pulumi.Output.from_input(result).future()
-        await collect_outputs(dict(settings.get_root_resource().outputs))
+        root = settings.get_root_resource()  # the Stack, which holds what pulumi.export registered
+        await collect_outputs(dict(root.outputs) if isinstance(root, Stack) else {})
 
-    @pulumi.runtime.test
-    def run():
+    def run() -> Awaitable[None]:
         return finish(program())
 
+    # pulumi.runtime.test runs the returned awaitable to completion and returns nothing; its
+    # functools.wraps makes a type checker see `run`'s own (awaitable) return type instead.
+    in_mock_engine = cast(Callable[[], None], pulumi.runtime.test(run))
     try:
-        run()
+        in_mock_engine()
     except Exception:
         if not monitor.refusals:
             raise
@@ -299,7 +303,11 @@ def main_program(project_dir: Path) -> Callable[[], None]:
     """The project's real `__main__.py`, as a program `record` can run."""
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
-    return lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    def program() -> None:
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    return program
 
 
 def plan_stack(project_dir: Path, stack: str, config_file: Path | None = None) -> Plan:

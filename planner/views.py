@@ -166,7 +166,7 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
                     if resource.inputs.get("targetResourceType") == "environment"
                     else "serviceConnection"
                 )
-                check = {"on": target, "type": kind}
+                check: dict[str, Any] = {"on": target, "type": kind}
                 if kind == "approval":
                     check["approvers"] = [
                         groups.get(str(i), str(i)) for i in resource.inputs.get("approvers", [])
@@ -230,7 +230,8 @@ GENERIC = "azure-native:resources:Resource"
 
 def _public_access(inputs: dict) -> dict[str, str]:
     """Each public-access input the resource sets: key -> Enabled/Disabled."""
-    nested = inputs.get("properties") if isinstance(inputs.get("properties"), dict) else {}
+    properties = inputs.get("properties")
+    nested = properties if isinstance(properties, dict) else {}
     found = {}
     for key in PUBLIC_ACCESS_KEYS:
         value = inputs.get(key, nested.get(key))

@@ -61,8 +61,8 @@ def _secret_expiry(args, production):
             ends = ends.replace(tzinfo=datetime.UTC)
         if ends > limit:
             yield f"endDate {end} is more than {SECRET_MAX_DAYS} days ahead (ID-1)"
-    elif relative and _RELATIVE.match(str(relative)):
-        if int(_RELATIVE.match(str(relative))[1]) > SECRET_MAX_DAYS * 24:
+    elif relative and (hours := _RELATIVE.match(str(relative))):
+        if int(hours[1]) > SECRET_MAX_DAYS * 24:
             yield f"endDateRelative {relative} is more than {SECRET_MAX_DAYS} days (ID-1)"
     elif not present(args.props, "endDate"):
         yield "no endDate: a client secret without an expiry never stops working (ID-1)"
