@@ -38,7 +38,7 @@ def registered_types() -> frozenset[str]:
                     "kind": "entra-application",
                     "credential": "client-secret",
                     "clientSecretExpiry": expiry,
-                    "owners": ["d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6"],
+                    "owners": ["00000000-0000-0000-0000-000000000016"],
                 }
             },
         )
