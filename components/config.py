@@ -574,7 +574,7 @@ def _what_is_allowed(field) -> str:
 
 def _describe(namespace: str, detail: ErrorDetails) -> str:
     loc = detail["loc"]
-    key = guards.short(_config_key(namespace, loc), 80)
+    key = guards.short(_config_key(namespace, loc), 120)
     kind = detail["type"]
     field = _field(loc)
     if kind == "extra_forbidden":
@@ -582,6 +582,7 @@ def _describe(namespace: str, detail: ErrorDetails) -> str:
         model = _unwrap(parent.annotation) if parent else StageSettings
         if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
             model = _unwrap(typing.get_args(model)[1])
+        key = guards.short(key)  # the allowed keys follow: keep a hostile key short
         return (
             f"{key}: unknown key; {_allowed_keys(model)}"
             if isinstance(model, type)

@@ -48,7 +48,7 @@ def short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def shown(value: Any, limit: int = 60) -> str:
+def shown(value: Any, limit: int = 200) -> str:
     """A received value as JSON, shortened."""
     return short(json.dumps(value, default=str, ensure_ascii=False), limit)
 

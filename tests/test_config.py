@@ -60,9 +60,9 @@ def rejected(rejection: Rejection, **overrides) -> str:
 
 
 def got(value) -> str:
-    """A received value as messages show it: JSON, cut to 60 characters with an ellipsis."""
+    """A received value as messages show it: JSON, cut to 200 characters with an ellipsis."""
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 # --- wrong types ---------------------------------------------------------------------

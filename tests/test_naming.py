@@ -109,8 +109,8 @@ def test_same_inputs_give_same_names():
 def test_suffix_is_stable_across_releases():
     # Changing the suffix derivation renames (replaces) every storage account, vault and
     # registry already deployed; these values are pinned from the real stack files.
-    assert unique_suffix("00000000-0000-0000-0000-000000000015", "churn", "prod") == "32g3h"
-    assert unique_suffix("00000000-0000-0000-0000-000000000012", "churn", "dev") == "85hnc"
+    assert unique_suffix("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "churn", "prod") == "32g3h"
+    assert unique_suffix("6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f", "churn", "dev") == "85hnc"
 
 
 def test_suffix_has_fixed_length_and_charset():

@@ -249,7 +249,7 @@ def test_private_endpoint_and_service_tag_rules_and_batch_storage():
         destination = rules[f"storage-{target}"]["destination"]
         assert rules[f"storage-{target}"]["type"] == "PrivateEndpoint"
         assert destination["subresourceTarget"] == target
-        assert destination["serviceResourceId"].endswith("/storageAccounts/stchurnppdax5ya")
+        assert destination["serviceResourceId"].endswith("/storageAccounts/stchurnppd0ms8f")
     assert rules["data-lake"]["destination"] == {
         "serviceResourceId": STORAGE_ID,
         "subresourceTarget": "dfs",

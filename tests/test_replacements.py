@@ -24,7 +24,9 @@ def registered_types() -> frozenset[str]:
     """Custom resource types of every shipped stack file, plus the identity variants of dev."""
     plans = [plan(stack) for stack in STACKS]
     plans += [
-        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, "prod", path)) for path in EXAMPLES
+        # each under the stack its file is named for (a file of one stage is refused for another)
+        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, path.name[7:-5], path))
+        for path in EXAMPLES
     ]
     expiry = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
     plans.append(
