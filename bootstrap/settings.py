@@ -21,6 +21,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, Va
 from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
 from components.ci_settings import GitHubReviewers, OidcSubjectFormat
 from components.config import ConfigError
+from components.config_guards import placeholder_problems
 from components.network_settings import NetworkSettings
 from components.settings_base import Guid, Settings, distinct
 from planner.stackfile import StackFileError, load_stack_config
@@ -149,6 +150,7 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
         f"{namespace}:{key}: set under azure-native:, not {namespace}:"
         for key in set(values) & set(AZURE_KEYS)
     ]
+    problems += placeholder_problems(everything)  # only under the real engine
     try:
         config = BootstrapConfig.model_validate(raw, by_name=False)
     except ValidationError as error:

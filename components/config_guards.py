@@ -9,11 +9,12 @@ import json
 import re
 from typing import Any
 
+import yaml
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import settings
 from pulumi.runtime.mocks import MockMonitor
 
-from components.stage_catalog import NAMESPACE
+from components.stage_catalog import NAMESPACE, PROJECT_FILE
 
 PROVIDER_NAMESPACES = ("azure-native", "azuread", "github", "azuredevops", "pulumi")
 """Namespaces of the providers the project uses, and the engine's own (`pulumi:`)."""
@@ -86,8 +87,18 @@ def secret_problems(keys: set[str]) -> list[str]:
     ]
 
 
+def _project_sets_stage() -> bool:
+    """Pulumi.yaml's config is applied to every stack, so a stage set there would vouch for any file."""
+    if not PROJECT_FILE.is_file():
+        return False
+    config = (yaml.safe_load(PROJECT_FILE.read_text()) or {}).get("config") or {}
+    return isinstance(config, dict) and any(key in (f"{NAMESPACE}:{STAGE_KEY}", STAGE_KEY) for key in config)
+
+
 def stage_problems(values: dict[str, Any], stage: str, stack: str) -> list[str]:
     key = f"{NAMESPACE}:{STAGE_KEY}"
+    if _project_sets_stage():
+        return [f"{key}: set in {PROJECT_FILE.name}; each stack file states its own stage: remove it there"]
     stated = values.get(key)
     if stated is None:
         return [

@@ -267,6 +267,13 @@ def test_fails_when_a_stack_file_does_not_state_its_stage(rejection):
     assert 'mlinfra:stage: required but not set; expected "dev"' in message
 
 
+def test_fails_when_the_project_file_sets_the_stage(rejection, monkeypatch, tmp_path):
+    project = tmp_path / "Pulumi.yaml"
+    project.write_text((PROJECT_DIR / "Pulumi.yaml").read_text() + "  mlinfra:stage: dev\n")
+    monkeypatch.setattr(config_guards, "PROJECT_FILE", project)
+    assert "mlinfra:stage: set in Pulumi.yaml; each stack file states its own stage" in rejected(rejection)
+
+
 # --- hostile files -------------------------------------------------------------------
 
 
@@ -364,7 +371,7 @@ def test_the_shipped_stack_files_do_carry_sample_ids():
 
 
 def test_no_file_carries_microsofts_tenant_id():
-    """72f988bf-86f1-41af-91ab-2d7cd011db47 is Microsoft's own tenant: a real organisation's id."""
+    """The id Microsoft's own tenant has (split below) is a real organisation's: no file may carry it."""
     microsoft = "72f988bf-" + "86f1-41af-91ab-2d7cd011db47"  # split, so this file does not match itself
     assert [path for path in SHIPPED if microsoft in (PROJECT_DIR / path).read_text()] == []
 
