@@ -128,7 +128,7 @@ def placeholder_problems(values: dict[str, Any]) -> list[str]:
         text = str(values[key])
         lowered = text.lower()
         if PLACEHOLDER_GUID.search(text) or any(
-            re.search(rf"(^|[\"/.:]){name}([\"/.]|$)", lowered) for name in PLACEHOLDER_NAMES
+            re.search(rf"(^|[\"/.:@]){name}([\"/.]|$)", lowered) for name in PLACEHOLDER_NAMES
         ):
             found.append(key)
     if not found:

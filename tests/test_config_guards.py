@@ -20,6 +20,7 @@ import pytest
 
 from components import config_guards
 from components.ci_settings import ADO_PROJECT_PATTERN
+from components.config import ConfigError
 from planner import recorder
 from planner.stackfile import StackFileError, load_stack_config
 from tests.conftest import PROJECT_DIR, STACKS, plan, stack_config
@@ -377,7 +378,12 @@ def test_no_file_carries_microsofts_tenant_id():
 
 
 def test_the_planner_and_the_tests_plan_the_shipped_placeholders():
-    assert config_guards.placeholder_problems(stack_config("prod").values) == []  # no engine running here
+    found = []
+    recorder.record(
+        lambda: found.extend(config_guards.placeholder_problems(config_guards.all_config())),
+        stack_config("prod"),
+    )
+    assert found == []
     assert plan("prod").resources
 
 
@@ -393,6 +399,8 @@ def test_the_mock_engine_is_told_apart_from_the_real_one(monkeypatch):
     assert captured == [True]
     monkeypatch.setattr(config_guards.settings, "get_monitor", lambda: object())
     assert config_guards.under_mock_engine() is False
+    monkeypatch.setattr(config_guards.settings, "get_monitor", lambda: None)
+    assert config_guards.under_mock_engine() is False  # no monitor at all: refuse, never assume mocks
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -448,3 +456,23 @@ def test_a_cross_section_rule_about_a_broken_section_is_left_out(rejection):
     assert 'mlinfra:containerRegistry.sku: got "Gold"' in message
     assert "ACR-3" not in message
     assert "mlinfra:workspace.imageBuildCompute: required" in message
+
+
+def test_bootstrap_refuses_placeholders_in_a_real_run(monkeypatch):
+    from tests.test_bootstrap import bootstrap_plan
+
+    monkeypatch.setattr(config_guards, "under_mock_engine", lambda: False)
+    with pytest.raises(ConfigError) as caught:
+        bootstrap_plan()
+    for key in (
+        "azure-native:tenantId",
+        "mlinfra-bootstrap:administratorGroupObjectId",
+        "mlinfra-bootstrap:github",
+    ):
+        assert f"{key}: still a placeholder" in str(caught.value)
+
+
+def test_bootstrap_plans_its_shipped_placeholders_offline():
+    from tests.test_bootstrap import bootstrap_plan
+
+    assert bootstrap_plan().resources
