@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
 from components.ci_settings import GitHubReviewers, OidcSubjectFormat
 from components.config import ConfigError
+from components.config_guards import placeholder_problems
 from components.network_settings import NetworkSettings
 from components.settings_base import Guid, Settings, distinct
 from planner.stackfile import StackFileError, load_stack_config
@@ -150,6 +151,7 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
         f"{namespace}:{key}: set under azure-native:, not {namespace}:"
         for key in set(values) & set(AZURE_KEYS)
     ]
+    problems += placeholder_problems(everything)  # only under the real engine
     try:
         config = BootstrapConfig.model_validate(raw, by_name=False)
     except ValidationError as error:

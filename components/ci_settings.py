@@ -15,10 +15,14 @@ from pydantic import (
     model_validator,
 )
 
-from components.settings_base import Settings, distinct
+from components.settings_base import Name, Settings, distinct, distinct_ignoring_case
 
 GITHUB_MAX_REVIEWERS = 6
 GITHUB_MAX_WAIT_MINUTES = 43_200
+
+ADO_PROJECT_PATTERN = r"^(?![_.])[^\\/:*?\"<>|;#$%&+,{}=\[\]]+(?<!\.)$"
+"""Azure DevOps project names: none of \\ / : * ? " < > | ; # $ % & + , { } = [ ], not starting with
+`_` or `.`, not ending with `.` (Microsoft Learn, azure/devops/organizations/settings/naming-restrictions)."""
 
 _PATTERN = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=r"^[^\s:]+$")]
 
@@ -56,7 +60,7 @@ class OidcSubjectFormat(StrEnum):
 class GitHubReviewers(Settings):
     users: Annotated[
         list[Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")]],
-        AfterValidator(distinct),
+        AfterValidator(distinct_ignoring_case),
     ] = Field(default_factory=list)
     """GitHub logins (for example `octocat`), resolved to the numeric ids GitHub needs (P12). Default none."""
     teams: Annotated[
@@ -145,16 +149,16 @@ class AzureDevOpsSettings(Settings):
         ),
     ]
     """`https://dev.azure.com/<organization>`. Required."""
-    project: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\\/:*?\"<>|;#$%&+,]+$")]
+    project: Annotated[Name, Field(min_length=1, max_length=64, pattern=ADO_PROJECT_PATTERN)]
     """Name of the Azure DevOps project that holds the pipelines. Required."""
-    service_connection_name: Annotated[StrictStr, Field(min_length=1, max_length=80)] | None = None
+    service_connection_name: Annotated[Name, Field(min_length=1, max_length=80)] | None = None
     """Name of the Azure Resource Manager service connection. Default `spn-aml-workspace-<stage>`."""
-    variable_group_name: Annotated[StrictStr, Field(min_length=1, max_length=255)] | None = None
+    variable_group_name: Annotated[Name, Field(min_length=1, max_length=255)] | None = None
     """Name of the variable group that carries the stage's pipeline variables (the values a GitHub
     environment gets as variables). Default `aml-workspace-<stage>`."""
-    approvers: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], AfterValidator(distinct)] = Field(
-        default_factory=list
-    )
+    approvers: Annotated[
+        list[Annotated[Name, Field(min_length=1)]], AfterValidator(distinct_ignoring_case)
+    ] = Field(default_factory=list)
     """Names of project groups whose members approve runs that use the environment or connection
     (for example `ML Engineers`). Default none (refused in preprod and prod, ADO-3)."""
     minimum_approvers: Annotated[StrictInt, Field(ge=1, le=10)] = 1

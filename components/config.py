@@ -21,6 +21,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, BaseModel, Field, StrictStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from components import config_guards as guards
 from components.access_settings import (
     CredentialMode,
     DeploymentIdentitySettings,
@@ -65,6 +66,8 @@ class ConfigError(pulumi.RunError):
     """Invalid stack configuration. A RunError, so `pulumi up` prints the message without a traceback."""
 
 
+DATA_SCIENTISTS = "dataScientists"
+ML_ENGINEERS = "mlEngineers"
 _TAG_FORBIDDEN = set("<>%&\\?/")
 RESERVED_TAGS = ("workload", "stage", "managed-by")
 """Tags the program sets on every resource itself; config cannot override them."""
@@ -83,8 +86,11 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
         )
     seen: set[str] = set()
     for name, value in tags.items():
-        if not 1 <= len(name) <= 512 or _TAG_FORBIDDEN & set(name):
-            raise ValueError(f"tag name {name!r}: expected 1-512 characters without any of < > % & \\ ? /")
+        if not 1 <= len(name) <= 512 or _TAG_FORBIDDEN & set(name) or name != name.strip():
+            raise ValueError(
+                f"tag name {guards.short(name)!r}: expected 1-512 characters without any of < > % & \\ ? / "
+                "and without leading or trailing whitespace"
+            )
         if name.lower() in RESERVED_TAGS:
             raise ValueError(f"tag name {name!r} is set by the program; reserved: {', '.join(RESERVED_TAGS)}")
         if name.lower() in seen:
@@ -93,6 +99,23 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
         if len(value) > 256:
             raise ValueError(f"tag {name!r}: expected a value of at most 256 characters")
     return tags
+
+
+def _folded(name: str) -> str:
+    """A persona name as a reader might misspell it: case, hyphens, underscores and a plural `s` ignored."""
+    return name.casefold().replace("-", "").replace("_", "").removesuffix("s")
+
+
+def _persona_names(personas: dict[str, Any]) -> dict[str, Any]:
+    """The data-scientist (RB-7) and ML-engineer (T-21) rules key on the exact persona names, so a
+    near-miss such as `dataScientist` would escape them: refuse it instead."""
+    for name in personas:
+        for known in (DATA_SCIENTISTS, ML_ENGINEERS):
+            if name != known and _folded(name) == _folded(known):
+                raise ValueError(
+                    f"persona {name!r} is a near-miss of {known!r}, which the stage rules key on; name it {known!r}"
+                )
+    return personas
 
 
 class StageSettings(Settings):
@@ -129,9 +152,10 @@ class StageSettings(Settings):
     """The image-build cluster and training clusters of the workspace."""
     resource_protection: ResourceProtection = ResourceProtection()
     """Pulumi `protect` / `retainOnDelete` on the stateful resources."""
-    personas: dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], Persona] = Field(
-        default_factory=dict
-    )
+    personas: Annotated[
+        dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], Persona],
+        AfterValidator(_persona_names),
+    ] = Field(default_factory=dict)
     """Human personas by camelCase name (`dataScientists`, `mlEngineers`, more as needed): an Entra
     group and its roles in this stage. Default none."""
     deployment_identity: DeploymentIdentitySettings = DeploymentIdentitySettings()
@@ -191,30 +215,70 @@ _STRING_KEYS = {"workload", "uniqueSuffix"}
 
 
 def load_stage_config() -> StageConfig:
-    """Read and validate the current stack's configuration; raise ConfigError on any bad value."""
+    """Read and validate the current stack's configuration; raise ConfigError on any bad value.
+
+    Every problem is reported in one pass: the whole-config guards, each field, and the rules that
+    span sections (run over the sections that are valid when others are not)."""
     namespace = NAMESPACE  # not the project's name, so a renamed project keeps its settings
-    _check_project_namespace(pulumi.get_project())
-    values = _namespace_values(namespace)
-    raw: dict[str, Any] = {key: _decode(key, value) for key, value in values.items()}
+    project = pulumi.get_project()
+    _check_project_namespace(project)
+    everything = guards.all_config()
     stack = pulumi.get_stack()
+    stage = split_stack_name(stack)[1]
+    problems = (
+        guards.namespace_problems(everything, project)
+        + guards.secret_problems(guards.secret_keys())
+        + guards.stage_problems(everything, stage, stack)
+        + guards.placeholder_problems(everything)
+    )
+    values = _namespace_values(namespace)
+    values.pop(guards.STAGE_KEY, None)  # checked above against the stack name
+    raw: dict[str, Any] = {key: _decode(key, value) for key, value in values.items()}
     raw["stack"] = stack
-    raw["stage"] = split_stack_name(stack)[1]
+    raw["stage"] = stage
     azure = pulumi.Config("azure-native")
     for key in AZURE_KEYS:
         if (value := azure.get(key)) is not None:
             raw[key] = value
-    unknown = sorted(set(values) & (set(AZURE_KEYS) | {"stage", "stack"}))
-    problems = [f"{namespace}:{key}: unknown key; {_allowed_keys(StageSettings)}" for key in unknown]
+    unknown = sorted(set(values) & (set(AZURE_KEYS) | {"stack"}))
+    problems += [f"{namespace}:{key}: unknown key; {_allowed_keys(StageSettings)}" for key in unknown]
     try:
         config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
     except ValidationError as error:
-        problems += [_describe(namespace, detail) for detail in error.errors(include_url=False)]
-        raise ConfigError("invalid stack config: " + "; ".join(problems)) from None
-    if problems:
-        raise ConfigError("invalid stack config: " + "; ".join(problems))
-    _check_catalog(namespace, config)
-    _check_consistency(namespace, config)
+        details = error.errors(include_url=False)
+        problems += [_describe(namespace, detail) for detail in details]
+        problems += _partial_problems(namespace, raw, details)
+        _raise(problems)
+    catalog = _catalog_problems(namespace, config)
+    problems += catalog or _consistency_problems(namespace, config)
+    _raise(problems)
     return config
+
+
+def _raise(problems: list[str]) -> None:
+    """One ConfigError naming every problem (values and keys in them are already shortened)."""
+    if problems:
+        prefix = "invalid stack config: "
+        unique = dict.fromkeys(problems)
+        raise ConfigError(prefix + "; ".join(unique))
+
+
+def _partial_problems(namespace: str, raw: dict[str, Any], details: list[ErrorDetails]) -> list[str]:
+    """The cross-section rules over the sections that are valid on their own: the broken sections
+    are dropped (back to their defaults) and any problem that names one of them is left out, since
+    it would be about the default, not about the file."""
+    broken = {str(detail["loc"][0]) for detail in details if detail["loc"]}
+    partial = {key: value for key, value in raw.items() if key not in broken}
+    try:
+        config = StageConfig.model_validate(partial, by_name=False)
+    except ValidationError:
+        return []  # a required section is broken: nothing to check it against
+    problems = _catalog_problems(namespace, config) or _consistency_problems(namespace, config)
+    return [
+        problem
+        for problem in problems
+        if problem.removeprefix(f"{namespace}:").split(":", 1)[0].split(".", 1)[0] not in broken
+    ]
 
 
 def _check_project_namespace(project: str) -> None:
@@ -229,7 +293,7 @@ def _check_project_namespace(project: str) -> None:
         )
 
 
-def _check_catalog(namespace: str, config: StageConfig) -> None:
+def _catalog_problems(namespace: str, config: StageConfig) -> list[str]:
     """The catalog is the project's (Pulumi.yaml), and the stack name must pick one of its stages."""
     key = f"{namespace}:{CATALOG_KEY}"
     problems = catalog_problems(config.stages)
@@ -241,19 +305,20 @@ def _check_catalog(namespace: str, config: StageConfig) -> None:
                 "and change Pulumi.yaml instead"
             )
     if problems:
-        raise ConfigError(f"invalid stack config: {key}: " + "; ".join(problems))
+        return [f"{key}: " + "; ".join(problems)]
     names = [stage.name for stage in config.stages]
     workload, stage = split_stack_name(config.stack)
     if stage not in names:
-        raise ConfigError(
-            f"invalid stack config: stack name: got {json.dumps(config.stack)}; expected <stage> or <workload>-<stage> "
+        return [
+            f"stack name: got {json.dumps(config.stack)}; expected <stage> or <workload>-<stage> "
             f"with a stage of {key}: {', '.join(names)}"
-        )
+        ]
     if workload is not None and workload != config.workload:
-        raise ConfigError(
-            f"invalid stack config: stack name: got {json.dumps(config.stack)}; its workload {json.dumps(workload)} must equal "
+        return [
+            f"stack name: got {json.dumps(config.stack)}; its workload {json.dumps(workload)} must equal "
             f"{namespace}:workload {json.dumps(config.workload)}"
-        )
+        ]
+    return []
 
 
 def _namespace_values(namespace: str) -> dict[str, str]:
@@ -273,13 +338,11 @@ def _decode(key: str, value: Any) -> Any:
         return value  # left as a string, so validation reports it with the type it expected
 
 
-DATA_SCIENTISTS = "dataScientists"
-ML_ENGINEERS = "mlEngineers"
 CLIENT_SECRET_MAX_DAYS = 730
 
 
-def _check_consistency(namespace: str, config: StageConfig) -> None:
-    """Rules that span sections, checked once each section is valid on its own."""
+def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
+    """Rules that span sections, over sections each valid on its own."""
     problems = (
         _network_problems(config)
         + _access_problems(config)
@@ -294,10 +357,7 @@ def _check_consistency(namespace: str, config: StageConfig) -> None:
             problems.append(f"workload: got {json.dumps(config.workload)}; {error}")
         else:
             problems += collisions(credential_names(config))
-    if problems:
-        raise ConfigError(
-            "invalid stack config: " + "; ".join(f"{namespace}:{problem}" for problem in problems)
-        )
+    return [f"{namespace}:{problem}" for problem in problems]
 
 
 def _network_problems(config: StageConfig) -> list[str]:
@@ -514,7 +574,7 @@ def _what_is_allowed(field) -> str:
 
 def _describe(namespace: str, detail: ErrorDetails) -> str:
     loc = detail["loc"]
-    key = _config_key(namespace, loc)
+    key = guards.short(_config_key(namespace, loc), 120)
     kind = detail["type"]
     field = _field(loc)
     if kind == "extra_forbidden":
@@ -522,6 +582,7 @@ def _describe(namespace: str, detail: ErrorDetails) -> str:
         model = _unwrap(parent.annotation) if parent else StageSettings
         if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
             model = _unwrap(typing.get_args(model)[1])
+        key = guards.short(key)  # the allowed keys follow: keep a hostile key short
         return (
             f"{key}: unknown key; {_allowed_keys(model)}"
             if isinstance(model, type)
@@ -545,7 +606,9 @@ def _describe(namespace: str, detail: ErrorDetails) -> str:
         message = f"expected {_what_is_allowed(field)}"
     else:
         message = detail["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    if kind == "model_type":  # a section given as a scalar or a list
+        return f"{key}: got {guards.shown(detail['input'])}; expected a mapping of the section's keys"
     section = _unwrap(field.annotation) if field else (StageConfig if not loc else None)
     if isinstance(section, type) and issubclass(section, BaseModel):  # a rule over a whole section
         return f"{key}: {message}"
-    return f"{key}: got {json.dumps(detail['input'], default=str)}; {message}"
+    return f"{key}: got {guards.shown(detail['input'])}; {message}"

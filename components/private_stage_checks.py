@@ -18,7 +18,23 @@ def monitoring_scope(config: Any) -> PrivateLinkScopeSettings | None:
 
 def private_stage_problems(config: Any) -> list[str]:
     """Problems as `<key>: <what is wrong and what is allowed>`, without the namespace."""
-    return _outbound_problems(config) + _compute_problems(config) + _monitoring_problems(config)
+    return (
+        _outbound_problems(config)
+        + _compute_problems(config)
+        + _monitoring_problems(config)
+        + _runner_problems(config)
+    )
+
+
+def _runner_problems(config: Any) -> list[str]:
+    """A private stage's data plane is reachable only from inside its network: CI jobs on hosted
+    runners would fail at their first call into the workspace, after the stage is deployed."""
+    if config.network.public_network_access_enabled or config.ci is None or config.ci.runner_group:
+        return []
+    return [
+        "ci.runnerGroup: required when ci is set and network.publicNetworkAccessEnabled is false; "
+        "expected the runner group (GitHub) or agent pool (Azure DevOps) whose machines reach the stage's network"
+    ]
 
 
 def _outbound_problems(config: Any) -> list[str]:

@@ -32,6 +32,34 @@ def distinct(values: list) -> list:
     return values
 
 
+def distinct_ignoring_case(values: list[str]) -> list[str]:
+    """Reject a list that names the same value twice, ignoring case, for services that compare
+    names case-insensitively (GitHub logins, Azure DevOps group names, Entra object ids)."""
+    seen: dict[str, str] = {}
+    for value in values:
+        if value.casefold() in seen:
+            raise ValueError(
+                f"expected each value once, {seen[value.casefold()]} and {value} differ only in case "
+                "(the service compares them case-insensitively)"
+            )
+        seen[value.casefold()] = value
+    return values
+
+
+def trimmed_name(value: str) -> str:
+    """A name is never empty, blank or padded: services trim or refuse such names, so the
+    deployed name would differ from the configured one, or the deploy would fail halfway."""
+    if not value.strip():
+        raise ValueError("expected a name, got an empty or whitespace-only string")
+    if value != value.strip():
+        raise ValueError("expected no leading or trailing whitespace")
+    return value
+
+
+Name = Annotated[StrictStr, AfterValidator(trimmed_name)]
+"""A string used as a name: not empty, not blank, no leading or trailing whitespace."""
+
+
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel
 
 from components.config import AZURE_KEYS, StageConfig, StageSettings
+from components.config_guards import STAGE_KEY
 from components.settings_base import validate_guid
 from components.stage_catalog import CATALOG_KEY, NAMESPACE, PROJECT_FILE
 
@@ -104,6 +105,15 @@ def reference_table(namespace: str = NAMESPACE) -> str:
         )
         for key in AZURE_KEYS
     ]
+    rows.append(
+        (
+            f"{namespace}:{STAGE_KEY}",
+            "string",
+            "required",
+            "The stage this stack file belongs to (`dev` in `Pulumi.dev.yaml` and `Pulumi.<workload>-dev.yaml`); "
+            "a file used for a stack of another stage is refused. Set it in every stack file, never in Pulumi.yaml.",
+        )
+    )
     rows += _rows(StageSettings, f"{namespace}:")
     project = _project_defaults()
     rows = [(key, type_, project.get(key, default), doc) for key, type_, default, doc in rows]

@@ -13,8 +13,37 @@ SECRET_PLACEHOLDER = "[secret]"
 """What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
 
 
+MAX_FILE_BYTES = 1_000_000
+"""A stack file is a few kilobytes; anything this large is refused before it is parsed."""
+
+
 class _PulumiYamlLoader(yaml.SafeLoader):
-    """YAML as the Pulumi CLI reads it: `2027-06-30` stays the string it is, not a date."""
+    """YAML as the Pulumi CLI reads it: `2027-06-30` stays the string it is, not a date.
+
+    Stricter than the CLI in two ways: a key set twice in one mapping is refused (the CLI keeps
+    the last one, so a merge artifact would silently win), and aliases (`*name`) are refused, so an
+    alias bomb cannot expand into gigabytes; no stack file of this project needs them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise StackFileError(
+                f"line {event.start_mark.line + 1}: YAML alias *{_short(event.anchor)} refused; "
+                "write the value out (stack files take no anchors or aliases)"
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise StackFileError(
+                    f"line {key_node.start_mark.line + 1}: key {_short(str(key))} appears twice in one "
+                    "mapping; keep one (the Pulumi CLI would silently keep the last)"
+                )
+            seen.add(key) if isinstance(key, str | int | float | bool) else None
+        return super().construct_mapping(node, deep)
 
 
 _PulumiYamlLoader.yaml_implicit_resolvers = {
@@ -80,13 +109,30 @@ def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = 
     return StackConfig(name, stack, merged, tuple(secret_keys))
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters with an ellipsis, so a hostile value cannot flood a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _read_yaml(path: Path):
     try:
-        return yaml.load(path.read_text(), Loader=_PulumiYamlLoader)
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise StackFileError(f"{size} bytes; a stack file may have at most {MAX_FILE_BYTES}")
+        text = path.read_bytes().decode("utf-8")
+        return yaml.load(text, Loader=_PulumiYamlLoader)
     except FileNotFoundError:
         raise StackFileError(f"{path} not found") from None
+    except UnicodeDecodeError as error:
+        raise StackFileError(
+            f"{path.name}: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); save it as UTF-8"
+        ) from None
+    except StackFileError as error:
+        raise StackFileError(f"{path.name}: {error}") from None
     except yaml.YAMLError as error:
-        raise StackFileError(f"{path.name}: not valid YAML: {' '.join(str(error).split())}") from None
+        raise StackFileError(
+            f"{path.name}: not valid YAML: {_short(' '.join(str(error).split()), 200)}"
+        ) from None
 
 
 def _redact_secure(value) -> tuple[object, bool]:

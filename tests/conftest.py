@@ -42,7 +42,7 @@ STATEFUL_TYPES = (
     "azure-native:machinelearningservices:Workspace",
 )
 """What every stage holds and must protect (PU-3), written out here independently of the code."""
-OWNERS = ["d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6", "0a9b8c7d-6e5f-4a3b-9c2d-1e0f2a3b4c5d"]
+OWNERS = ["00000000-0000-0000-0000-000000000016", "00000000-0000-0000-0000-000000000002"]
 """Owner object ids for tests that build an Entra deployment identity (the dev stack file's)."""
 
 

@@ -7,7 +7,7 @@ from components.access_settings import Persona, ScopedRoles
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from tests.conftest import run_program
 
-SUB = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
+SUB = "00000000-0000-0000-0000-000000000012"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-churn-dev-weu"
 SCOPES = {
     "resourceGroup": Scope("resourceGroup", "rg-churn-dev-weu", RG),
@@ -20,7 +20,7 @@ SCOPES = {
         "containerRegistry", "cr", f"{RG}/providers/Microsoft.ContainerRegistry/registries/cr"
     ),
 }
-DS = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
+DS = "00000000-0000-0000-0000-000000000007"
 SP_OBJECT = "11111111-2222-3333-4444-555555555555"
 
 

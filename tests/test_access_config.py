@@ -11,8 +11,8 @@ import pytest
 from components.config import ConfigError
 from tests.conftest import DATA_SCIENCE_STACK, OWNERS, plan
 
-DS = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
-MLE = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
+DS = "00000000-0000-0000-0000-000000000007"
+MLE = "00000000-0000-0000-0000-000000000014"
 ENGINEERS = {"groupObjectId": MLE, "roles": {"resourceGroup": ["Reader"]}}
 
 
@@ -229,7 +229,7 @@ def test_fails_when_an_entra_application_has_no_owners():
         ([], "expected at least one object id"),
         (["not-a-guid"], "expected a GUID"),
         ([OWNERS[0], OWNERS[0].upper()], "listed twice"),
-        ("d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6", "valid list"),
+        ("00000000-0000-0000-0000-000000000016", "valid list"),
     ],
 )
 def test_fails_when_owners_are_not_distinct_object_ids(owners, expected):

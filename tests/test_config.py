@@ -60,7 +60,9 @@ def rejected(rejection: Rejection, **overrides) -> str:
 
 
 def got(value) -> str:
-    return json.dumps(value)
+    """A received value as messages show it: JSON, cut to 200 characters with an ellipsis."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 # --- wrong types ---------------------------------------------------------------------
@@ -202,7 +204,6 @@ def allowed_keys(message: str, key: str) -> set[str]:
         "mlinfra:retention",
         "mlinfra:subscriptionId",  # belongs to azure-native:, where the provider reads it
         "mlinfra:location",
-        "mlinfra:stage",  # the stack name is the stage (PU-4)
     ],
 )
 def test_fails_when_a_top_level_key_is_unknown(rejection, key):
@@ -415,7 +416,11 @@ def minimal_overrides() -> dict:
     (where its private endpoints go, and which compute builds images) and the owners an Entra
     deployment identity needs: the rest is defaults."""
     values = stack_config(BASE_STACK).values
-    kept = ("mlinfra:workload", "mlinfra:stages")  # the catalog is the project's, never a stack default
+    kept = (
+        "mlinfra:workload",
+        "mlinfra:stages",
+        "mlinfra:stage",
+    )  # the catalog is the project's, never a stack default
     removed = {key: None for key in values if key.startswith("mlinfra:") and key not in kept}
     return {
         **removed,

@@ -424,7 +424,7 @@ def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
         outputs = {fmt: (process.communicate()[0], process.returncode) for fmt, process in processes.items()}
     finally:
         stack_file.write_text(original)
-    words = "GRANT persona mlEngineers (Group 8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12): AzureML Data Scientist on workspace mlw-churn-dev-weu"
+    words = "GRANT persona mlEngineers (Group 00000000-0000-0000-0000-000000000014): AzureML Data Scientist on workspace mlw-churn-dev-weu"
     for fmt, (_output, code) in outputs.items():
         assert code == 1, fmt
     assert json.loads(outputs["json"][0])["stacks"][0]["findings"][0]["text"] == words

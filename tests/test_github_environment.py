@@ -48,7 +48,7 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
                 identity=identity,
                 secrets={
                     "AZURE_CLIENT_ID": identity.client_id,
-                    "AZURE_TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                    "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
                 },
                 variables={"AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"},
             ),

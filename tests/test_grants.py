@@ -18,8 +18,8 @@ from components.grants import (
 from components.roles import ROLES
 from tests.conftest import run_program
 
-SUB = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
-GROUP = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"
+SUB = "00000000-0000-0000-0000-000000000012"
+GROUP = "00000000-0000-0000-0000-000000000007"
 WS_ID = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw"
 
 
@@ -51,9 +51,9 @@ def test_assignment_name_differs_per_scope_principal_role_and_subscription():
     others = {
         assignment_name(SUB, scope(name="mlw-churn-prod-weu"), group(), role),
         assignment_name(SUB, Scope("resourceGroup", "mlw-churn-dev-weu", "x"), group(), role),
-        assignment_name(SUB, scope(), group(key="8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"), role),
+        assignment_name(SUB, scope(), group(key="00000000-0000-0000-0000-000000000014"), role),
         assignment_name(SUB, scope(), group(), ROLES["AcrPull"]),
-        assignment_name("0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f6a", scope(), group(), role),
+        assignment_name("00000000-0000-0000-0000-000000000003", scope(), group(), role),
     }
     assert base not in others and len(others) == 5
 

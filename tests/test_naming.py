@@ -21,8 +21,8 @@ from components.naming import (
 from components.regions import REGION_CODES
 from components.stage_catalog import load_catalog
 
-SUBSCRIPTION = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
-OTHER_SUBSCRIPTION = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f6a"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000012"
+OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000003"
 CATALOG = {stage.name: stage.code for stage in load_catalog()}
 """The project's stage catalog (Pulumi.yaml): name -> code."""
 STAGES = tuple(CATALOG)

@@ -45,7 +45,7 @@ ADO_ENVIRONMENT = "azuredevops:index/environment:Environment"
 ADO_CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
 ADO_APPROVAL = "azuredevops:index/checkApproval:CheckApproval"
 ROLE = (
-    "/subscriptions/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d/providers/Microsoft.Authorization/roleDefinitions/"
+    "/subscriptions/00000000-0000-0000-0000-000000000015/providers/Microsoft.Authorization/roleDefinitions/"
 )
 GITHUB = "https://token.actions.githubusercontent.com"
 

@@ -12,8 +12,8 @@ from planner.views import network_view
 from tests.conftest import plan, stack_config
 from tests.test_config import rejection  # noqa: F401  (the fixture: nothing registered on refusal)
 
-SUB = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f6a"
-HUB_SUB = "4c3b2a19-8d7e-4f6a-9b5c-2d1e0f9a8b7c"
+SUB = "00000000-0000-0000-0000-000000000003"
+HUB_SUB = "00000000-0000-0000-0000-000000000008"
 HUB = f"/subscriptions/{HUB_SUB}/resourceGroups/rg-network-hub-weu/providers/Microsoft.Network/virtualNetworks/vnet-hub-weu"
 STORAGE_ID = f"/subscriptions/{SUB}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stdata"
 NSG = "azure-native:network:NetworkSecurityGroup"
@@ -249,7 +249,7 @@ def test_private_endpoint_and_service_tag_rules_and_batch_storage():
         destination = rules[f"storage-{target}"]["destination"]
         assert rules[f"storage-{target}"]["type"] == "PrivateEndpoint"
         assert destination["subresourceTarget"] == target
-        assert destination["serviceResourceId"].endswith("/storageAccounts/stchurnppdax5ya")
+        assert destination["serviceResourceId"].endswith("/storageAccounts/stchurnppd0ms8f")
     assert rules["data-lake"]["destination"] == {
         "serviceResourceId": STORAGE_ID,
         "subresourceTarget": "dfs",

@@ -24,7 +24,8 @@ def registered_types() -> frozenset[str]:
     """Custom resource types of every shipped stack file, plus the identity variants of dev."""
     plans = [plan(stack) for stack in STACKS]
     plans += [
-        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, path.stem.split(".", 1)[1], path))
+        # each under the stack its file is named for (a file of one stage is refused for another)
+        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, path.name[7:-5], path))
         for path in EXAMPLES
     ]
     expiry = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
@@ -39,7 +40,7 @@ def registered_types() -> frozenset[str]:
                     "kind": "entra-application",
                     "credential": "client-secret",
                     "clientSecretExpiry": expiry,
-                    "owners": ["d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6"],
+                    "owners": ["00000000-0000-0000-0000-000000000016"],
                 }
             },
         )

@@ -13,7 +13,7 @@ from tests.conftest import PROJECT_DIR, STACKS
 
 RA = "azure-native:authorization:RoleAssignment"
 DATA_SCIENTIST = ROLES["AzureML Data Scientist"].guid
-DS_GROUP = "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"  # dev's dataScientists group
+DS_GROUP = "00000000-0000-0000-0000-000000000007"  # dev's dataScientists group
 FORBIDDEN = {ROLES[name].guid for name in ("Owner", "User Access Administrator")}
 
 

@@ -9,7 +9,7 @@ from components.stage_network import ENDPOINT_SUBNET, StageNetwork, StageNetwork
 from planner.views import network_view
 from tests.conftest import plan, run_program
 
-SUB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+SUB = "00000000-0000-0000-0000-000000000015"
 SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-spoke/subnets/snet-pe"
 ZONES = {
     zone: f"/subscriptions/{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{zone}"

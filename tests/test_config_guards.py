@@ -1,0 +1,478 @@
+"""Bad input the field rules alone would let through (issue 14): secure values where no secret
+belongs, stray namespaces, keys set twice, padded or case-duplicated names, near-miss persona
+names, stack files copied from another stage, hostile files, placeholders reaching a real run,
+and every problem of a file reported in one pass.
+
+Each case runs the real `__main__.py` under the recording mock engine (or the planner's stack
+file reader, for what only it can see) and checks the one-line message names the key.
+"""
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from components import config_guards
+from components.ci_settings import ADO_PROJECT_PATTERN
+from components.config import ConfigError
+from planner import recorder
+from planner.stackfile import StackFileError, load_stack_config
+from tests.conftest import PROJECT_DIR, STACKS, plan, stack_config
+from tests.test_config import PRIVATE_NETWORK, Rejection
+
+MAX_MESSAGE = 300
+ADO_CI = {
+    "platform": "azure-devops",
+    "azureDevOps": {
+        "organizationUrl": "https://dev.azure.com/example",
+        "project": "churn-mlops",
+        "approvers": ["ML Engineers"],
+    },
+}
+
+
+@pytest.fixture
+def rejection(monkeypatch) -> Rejection:
+    return Rejection(monkeypatch)
+
+
+def rejected(rejection: Rejection, stack: str = "dev", **overrides) -> str:
+    return rejection.message(stack_config(stack, **overrides))
+
+
+def file_config(tmp_path: Path, text: str | bytes, stack: str = "dev"):
+    """The project's real Pulumi.yaml with `text` as the stack file (`--config-file`)."""
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return load_stack_config(PROJECT_DIR, stack, path)
+
+
+def dev_file_with(extra: str) -> str:
+    """Pulumi.dev.yaml with `extra` lines appended under `config:`."""
+    return (PROJECT_DIR / "Pulumi.dev.yaml").read_text().rstrip("\n") + "\n" + extra
+
+
+# --- secure values -------------------------------------------------------------------
+
+
+def test_fails_when_a_secure_value_is_under_a_key_that_is_not_a_secret(rejection):
+    config = dataclasses.replace(stack_config("dev"), secret_keys=("mlinfra:workspace",))
+    message = rejection.message(config)
+    assert "mlinfra:workspace: got a secure value" in message
+    assert "plaintext" in message
+
+
+def test_fails_when_the_engine_marks_a_non_secret_key_secure(rejection, monkeypatch):
+    """Under `pulumi up` the language host passes the secure keys in PULUMI_CONFIG_SECRET_KEYS
+    (pulumi/pulumi sdk/python/lib/pulumi/runtime/config.py, get_config_secret_keys_env)."""
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["mlinfra:tags"]))
+    assert "mlinfra:tags: got a secure value" in rejected(rejection)
+
+
+def test_fails_when_a_stack_file_has_a_secure_tag(rejection, tmp_path):
+    text = dev_file_with("  mlinfra:unused:\n    secure: v1:AAAAciphertext\n")
+    message = rejection.message(file_config(tmp_path, text))
+    assert "mlinfra:unused: got a secure value" in message
+
+
+def test_a_provider_credential_may_be_secure():
+    config = dataclasses.replace(
+        stack_config("dev", **{"github:token": "[secret]"}), secret_keys=("github:token",)
+    )
+    recorder.record(recorder.main_program(PROJECT_DIR), config)  # no ConfigError
+
+
+# --- namespaces ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["mlinfa:tags", "azure:location", "azurenative:location"])
+def test_fails_when_a_config_namespace_is_unknown(rejection, key):
+    message = rejected(rejection, **{key: "x"})
+    assert f"{key}: unknown config namespace" in message
+    assert "mlinfra" in message and "azure-native" in message
+
+
+# --- keys set twice (only the planner sees them: the CLI keeps the last) -------------
+
+
+def test_fails_when_a_top_level_key_appears_twice(tmp_path):
+    text = dev_file_with("  mlinfra:tags:\n    owner: someone\n")
+    with pytest.raises(StackFileError, match=r"key mlinfra:tags appears twice.*keep the last"):
+        file_config(tmp_path, text)
+
+
+def test_fails_when_a_key_inside_a_section_appears_twice(tmp_path):
+    text = dev_file_with("  mlinfra:monitoring:\n    logRetentionDays: 30\n    logRetentionDays: 90\n")
+    with pytest.raises(StackFileError) as caught:
+        file_config(tmp_path, text)
+    assert "logRetentionDays appears twice" in str(caught.value) or "mlinfra:monitoring appears twice" in str(
+        caught.value
+    )
+
+
+def test_the_planner_exits_2_on_a_duplicate_key(tmp_path):
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(dev_file_with("  mlinfra:tags:\n    owner: someone\n"))
+    run = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", "dev", "--config-file", str(path)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "mlinfra:tags appears twice" in run.stderr
+
+
+# --- names: empty, blank, padded ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("mlinfra:ci", {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "project": " churn"}}, "project"),
+        ("mlinfra:ci", {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "project": "   "}}, "project"),
+        (
+            "mlinfra:ci",
+            {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "serviceConnectionName": "sc-dev "}},
+            "serviceConnectionName",
+        ),
+        (
+            "mlinfra:ci",
+            {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "variableGroupName": " "}},
+            "variableGroupName",
+        ),
+        (
+            "mlinfra:ci",
+            {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "approvers": [""]}},
+            "approvers.0",
+        ),
+        ("mlinfra:ci", {**ADO_CI, "runnerGroup": " pool"}, "runnerGroup"),
+        ("mlinfra:tags", {" owner": "x"}, "tags"),
+        ("mlinfra:workload", " churn", "workload"),
+        ("mlinfra:workspace", {"imageBuildCompute": "builder "}, "imageBuildCompute"),
+    ],
+)
+def test_fails_when_a_name_is_empty_blank_or_padded(rejection, key, value, expected):
+    message = rejected(rejection, **{key: value})
+    assert message.startswith(f"invalid stack config: {key}"), message
+    assert expected in message.split(": got ")[0] + message and ": got " in message, message
+
+
+# --- duplicates that differ only in case --------------------------------------------
+
+
+def test_fails_when_github_reviewers_differ_only_in_case(rejection):
+    """GitHub logins are case-insensitive (docs.github.com, "Username considerations": a login
+    cannot be registered twice in different case), so the same person would be listed twice."""
+    ci = stack_config("prod").values["mlinfra:ci"]
+    ci = json.loads(ci)
+    ci["github"]["reviewers"]["users"] = ["alex-mle", "Alex-MLE"]
+    message = rejected(rejection, "prod", **{"mlinfra:ci": ci})
+    assert "mlinfra:ci.github.reviewers.users" in message and "differ only in case" in message
+
+
+def test_fails_when_azure_devops_approvers_differ_only_in_case(rejection):
+    """Azure DevOps group names are unique case-insensitively within a project (Microsoft Learn,
+    azure/devops/organizations/settings/naming-restrictions, "Groups")."""
+    ci = {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "approvers": ["ML Engineers", "ml engineers"]}}
+    message = rejected(rejection, **{"mlinfra:ci": ci})
+    assert "mlinfra:ci.azureDevOps.approvers" in message and "differ only in case" in message
+
+
+def test_fails_when_owner_object_ids_differ_only_in_case(rejection):
+    owner = "00000000-0000-0000-0000-00000000abcd"
+    identity = {"kind": "entra-application", "owners": [owner, owner.upper()]}
+    message = rejected(rejection, **{"mlinfra:deploymentIdentity": identity})
+    assert "mlinfra:deploymentIdentity.owners" in message and "case-insensitively" in message
+
+
+# --- near-misses of names the rules key on -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "known"), [("dataScientist", "dataScientists"), ("mlEngineer", "mlEngineers")]
+)
+def test_fails_when_a_persona_name_is_a_near_miss(rejection, name, known):
+    personas = json.loads(stack_config("prod").values["mlinfra:personas"])
+    personas[name] = {"groupObjectId": "00000000-0000-0000-0000-0000000000aa"}
+    message = rejected(rejection, "prod", **{"mlinfra:personas": personas})
+    assert "mlinfra:personas" in message and f"'{name}' is a near-miss of '{known}'" in message
+
+
+def test_a_data_scientist_persona_spelt_singular_cannot_reach_prod(rejection):
+    """The point of the rule: RB-7 keys on `dataScientists`, so the singular must not pass."""
+    personas = json.loads(stack_config("prod").values["mlinfra:personas"])
+    personas["dataScientist"] = {
+        "groupObjectId": "00000000-0000-0000-0000-0000000000aa",
+        "roles": {"workspace": ["AzureML Data Scientist"]},
+    }
+    assert "near-miss" in rejected(rejection, "prod", **{"mlinfra:personas": personas})
+
+
+# --- values that end up in a service's name ------------------------------------------
+
+
+@pytest.mark.parametrize("project", ["_churn", ".churn", "churn.", "churn{ml}", "churn[1]", "a=b"])
+def test_fails_when_an_azure_devops_project_name_breaks_its_rule(rejection, project):
+    """Microsoft Learn, azure/devops/organizations/settings/naming-restrictions, "Project names":
+    no \\ / : * ? " < > | ; # $ % & + , { } = [ ], not starting with `_` or `.`, not ending with `.`."""
+    ci = {**ADO_CI, "azureDevOps": {**ADO_CI["azureDevOps"], "project": project}}
+    message = rejected(rejection, **{"mlinfra:ci": ci})
+    assert f"mlinfra:ci.azureDevOps.project: got {json.dumps(project)}" in message
+
+
+@pytest.mark.parametrize("project", ["churn-mlops", "ML Platform", "churn.ml"])
+def test_azure_devops_project_names_that_follow_the_rule_pass(project):
+    assert re.match(ADO_PROJECT_PATTERN, project)
+
+
+# --- private stage CI ----------------------------------------------------------------
+
+
+def test_fails_when_a_private_stage_has_ci_but_no_runner_group(rejection):
+    ci = json.loads(stack_config("prod").values["mlinfra:ci"])
+    del ci["runnerGroup"]
+    message = rejected(rejection, "prod", **{"mlinfra:ci": ci})
+    assert (
+        "mlinfra:ci.runnerGroup: required when ci is set and network.publicNetworkAccessEnabled is false"
+        in message
+    )
+
+
+# --- the stage a stack file belongs to -----------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_file_states_its_stage(stack):
+    from components.stage_catalog import split_stack_name
+
+    assert load_stack_config(PROJECT_DIR, stack).values["mlinfra:stage"] == split_stack_name(stack)[1]
+
+
+def test_fails_when_a_stack_file_of_another_stage_is_used(rejection):
+    """prod planned with preprod's file would deploy prod's names into preprod's subscription."""
+    config = load_stack_config(PROJECT_DIR, "prod", PROJECT_DIR / "Pulumi.preprod.yaml")
+    message = rejection.message(config)
+    assert 'mlinfra:stage: got "preprod"; stack "prod" is stage "prod"' in message
+
+
+def test_fails_when_a_stack_file_does_not_state_its_stage(rejection):
+    message = rejected(rejection, **{"mlinfra:stage": None})
+    assert 'mlinfra:stage: required but not set; expected "dev"' in message
+
+
+def test_fails_when_the_project_file_sets_the_stage(rejection, monkeypatch, tmp_path):
+    project = tmp_path / "Pulumi.yaml"
+    project.write_text((PROJECT_DIR / "Pulumi.yaml").read_text() + "  mlinfra:stage: dev\n")
+    monkeypatch.setattr(config_guards, "PROJECT_FILE", project)
+    assert "mlinfra:stage: set in Pulumi.yaml; each stack file states its own stage" in rejected(rejection)
+
+
+# --- hostile files -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _imported():
+    """The program's modules (the provider SDKs take seconds to import) are loaded before any
+    timing: the limits are on refusing the input, not on starting Python."""
+    import components.ml_stage  # noqa: F401
+
+
+def bounded(action):
+    """Run `action` (which raises StackFileError, or returns a ConfigError's message) within 5 s
+    and 300 MB; return the message, checked to be one line of at most 300 characters."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        message = action()
+    except StackFileError as error:
+        message = str(error)
+    seconds = time.monotonic() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    assert isinstance(message, str), "the hostile input was accepted"
+    assert seconds < 5 and peak < 300, (seconds, peak)
+    assert len(message) <= MAX_MESSAGE and "\n" not in message, message
+    return message
+
+
+def test_fails_fast_on_a_yaml_alias_bomb(tmp_path):
+    lines = ['  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"  a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    text = "config:\n  mlinfra:bomb:\n" + "\n".join("  " + line for line in lines) + "\n"
+    message = bounded(lambda: file_config(tmp_path, text))
+    assert "alias" in message and "Pulumi.dev.yaml" in message
+
+
+def test_fails_fast_on_a_10000_character_value(tmp_path, rejection):
+    text = dev_file_with(f"  mlinfra:uniqueSuffix: {'a' * 10_000}\n")
+    message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
+    assert "mlinfra:uniqueSuffix: got " in message and "…" in message
+
+
+def test_fails_fast_on_a_10000_character_key(tmp_path, rejection):
+    text = dev_file_with(f"  mlinfra:{'k' * 10_000}: x\n")
+    message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
+    assert "mlinfra:kkkk" in message and "…" in message
+
+
+def test_fails_fast_on_a_file_that_is_not_utf8(tmp_path):
+    text = dev_file_with("  mlinfra:tags:\n    owner: ").encode() + b"caf\xe9\n"
+    message = bounded(lambda: file_config(tmp_path, text))
+    assert "not UTF-8" in message and "Pulumi.dev.yaml" in message
+
+
+@pytest.mark.parametrize("key", ["mlinfra:network", "mlinfra:personas", "mlinfra:ci", "mlinfra:tags"])
+@pytest.mark.parametrize("value", [[1, 2], "open", 7])
+def test_fails_fast_on_a_section_of_the_wrong_type(tmp_path, rejection, key, value):
+    text = re.sub(rf"^  {key}:\n(    .*\n|\s*#.*\n)*", "", dev_file_with(""), flags=re.M)
+    text += f"  {key}: {json.dumps(value)}\n"
+    message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
+    assert f"{key}: got {json.dumps(value)}; expected a " in message
+
+
+def test_fails_fast_on_a_huge_file(tmp_path):
+    text = dev_file_with("  mlinfra:filler: " + "x" * 2_000_000 + "\n")
+    message = bounded(lambda: file_config(tmp_path, text))
+    assert "at most" in message and "Pulumi.dev.yaml" in message
+
+
+# --- placeholders --------------------------------------------------------------------
+
+
+SHIPPED = sorted(
+    path
+    for path in subprocess.run(
+        ["git", "ls-files", "*.yaml", "*.yml", "*.md", "*.py"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+)
+GUID = re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
+
+
+@pytest.mark.parametrize("path", [path for path in SHIPPED if Path(path).name.startswith("Pulumi.")])
+def test_shipped_stack_files_carry_only_placeholder_ids(path):
+    ids = GUID.findall((PROJECT_DIR / path).read_text())
+    assert all(config_guards.PLACEHOLDER_GUID.fullmatch(value) for value in ids), ids
+
+
+def test_the_shipped_stack_files_do_carry_sample_ids():
+    """So the check above is not vacuous."""
+    assert GUID.findall((PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert GUID.findall((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+
+
+def test_no_file_carries_microsofts_tenant_id():
+    """The id Microsoft's own tenant has (split below) is a real organisation's: no file may carry it."""
+    microsoft = "72f988bf-" + "86f1-41af-91ab-2d7cd011db47"  # split, so this file does not match itself
+    assert [path for path in SHIPPED if microsoft in (PROJECT_DIR / path).read_text()] == []
+
+
+def test_the_planner_and_the_tests_plan_the_shipped_placeholders():
+    found = []
+    recorder.record(
+        lambda: found.extend(config_guards.placeholder_problems(config_guards.all_config())),
+        stack_config("prod"),
+    )
+    assert found == []
+    assert plan("prod").resources
+
+
+def test_the_mock_engine_is_told_apart_from_the_real_one(monkeypatch):
+    """`pulumi.runtime.set_mocks` installs a MockMonitor (pulumi/runtime/mocks.py); the real engine
+    hands the program a gRPC ResourceMonitorStub (pulumi/runtime/settings.py)."""
+    captured = []
+
+    def program():
+        captured.append(config_guards.under_mock_engine())
+
+    recorder.record(program, stack_config("dev"))
+    assert captured == [True]
+    monkeypatch.setattr(config_guards.settings, "get_monitor", lambda: object())
+    assert config_guards.under_mock_engine() is False
+    monkeypatch.setattr(config_guards.settings, "get_monitor", lambda: None)
+    assert config_guards.under_mock_engine() is False  # no monitor at all: refuse, never assume mocks
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_fails_when_a_real_run_meets_placeholders(rejection, monkeypatch, stack):
+    monkeypatch.setattr(config_guards, "under_mock_engine", lambda: False)
+    message = rejected(rejection, stack)
+    for key in ("azure-native:tenantId", "azure-native:subscriptionId", "mlinfra:personas", "mlinfra:ci"):
+        assert f"{key}: still a placeholder" in message
+    assert "replace it" in message
+
+
+def test_a_real_run_with_real_values_passes_the_placeholder_check(monkeypatch):
+    monkeypatch.setattr(config_guards, "under_mock_engine", lambda: False)
+    values = {
+        "azure-native:tenantId": "0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01",
+        "mlinfra:ci": '{"x": "acme/churn"}',
+    }
+    assert config_guards.placeholder_problems(values) == []
+
+
+# --- one pass ------------------------------------------------------------------------
+
+
+def test_fails_with_field_and_cross_section_problems_in_one_pass(rejection):
+    """A broken key vault section must not hide that a private stage needs a Premium registry."""
+    message = rejected(
+        rejection,
+        **{
+            "mlinfra:keyVault": {"softDeleteRetentionDays": 6},
+            "mlinfra:network": PRIVATE_NETWORK,
+            "mlinfra:containerRegistry": {"sku": "Basic"},
+            "mlinfra:stage": "prod",
+            "mlinfra:typo": 1,
+        },
+    )
+    for fragment in (
+        "mlinfra:keyVault.softDeleteRetentionDays: got 6",
+        'mlinfra:containerRegistry.sku: got "Basic"',
+        "mlinfra:workspace.imageBuildCompute: required",
+        'mlinfra:stage: got "prod"',
+        "mlinfra:typo: unknown key",
+    ):
+        assert fragment in message, fragment
+
+
+def test_a_cross_section_rule_about_a_broken_section_is_left_out(rejection):
+    """The broken registry section falls back to its default for the cross-section pass; a problem
+    about that default would be about nothing the file says."""
+    message = rejected(
+        rejection,
+        **{"mlinfra:network": PRIVATE_NETWORK, "mlinfra:containerRegistry": {"sku": "Gold"}},
+    )
+    assert 'mlinfra:containerRegistry.sku: got "Gold"' in message
+    assert "ACR-3" not in message
+    assert "mlinfra:workspace.imageBuildCompute: required" in message
+
+
+def test_bootstrap_refuses_placeholders_in_a_real_run(monkeypatch):
+    from tests.test_bootstrap import bootstrap_plan
+
+    monkeypatch.setattr(config_guards, "under_mock_engine", lambda: False)
+    with pytest.raises(ConfigError) as caught:
+        bootstrap_plan()
+    for key in (
+        "azure-native:tenantId",
+        "mlinfra-bootstrap:administratorGroupObjectId",
+        "mlinfra-bootstrap:github",
+    ):
+        assert f"{key}: still a placeholder" in str(caught.value)
+
+
+def test_bootstrap_plans_its_shipped_placeholders_offline():
+    from tests.test_bootstrap import bootstrap_plan
+
+    assert bootstrap_plan().resources
