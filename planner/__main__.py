@@ -16,6 +16,7 @@ import importlib
 import sys
 from pathlib import Path
 
+from planner.failures import program_failure
 from planner.render import to_json, to_text
 from planner.stackfile import StackFileError
 
@@ -76,13 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(
-            f"error: the program failed under the mock engine: {type(error).__name__}: {message} "
-            "(run with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+        return program_failure(error)
     sys.stdout.write(FORMATS[args.format](plan))
     return 0
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from planner.failures import program_failure
+
 STACK_TYPE = "pulumi:pulumi:Stack"
 UNKNOWN_PLACEHOLDER = "[unknown]"
 
@@ -247,13 +249,7 @@ def main(argv: list[str], project_dir: Path) -> int:
     except Exception as error:
         if args.debug:
             raise
-        message = " ".join(str(error).split()) or type(error).__name__
-        print(
-            f"error: the program failed under the mock engine: {type(error).__name__}: {message} "
-            "(run with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+        return program_failure(error)
     violations = evaluate(plan, policies, configs)
     if args.format == "json":
         sys.stdout.write(json.dumps([v.to_json() for v in violations], indent=2) + "\n")
