@@ -141,3 +141,18 @@ def test_planner_cli_plans_shared_stack():
     )
     types = [resource["type"] for resource in json.loads(completed.stdout)["resources"]]
     assert REGISTRY in types
+
+
+def test_policy_pack_checks_the_shared_stack_as_production():
+    """`make check` runs over every stack file; the shared stack holds what prod serves."""
+    from planner.check_config import stage_traits
+
+    assert stage_traits(SHARED).production is True
+    completed = subprocess.run(
+        [sys.executable, "-m", "planner", "check", "--stack", SHARED],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
