@@ -1,36 +1,61 @@
-"""Composition root: load the stage's config, build the stage, export what pipelines need."""
+"""Composition root: the shared stack builds the Azure ML registry; any other stack is a stage of
+the catalog: load its config, build the stage, export what pipelines need."""
 
 import pulumi
 
 from components.config import load_stage_config
 from components.ml_stage import MlStage, MlStageArgs
+from components.shared_config import load_shared_config
+from components.shared_registry import SharedRegistry
+from components.stage_catalog import is_shared_stack
 
-config = load_stage_config()
-stage = MlStage(config.stage, MlStageArgs(config=config))
 
-# What pipelines and the CI environments need to reach this stage; never a secret (PU-2).
-pulumi.export("stage", config.stage)
-pulumi.export("subscriptionId", config.subscription_id)
-pulumi.export("tenantId", config.tenant_id)
-pulumi.export("location", config.location)
-pulumi.export("resourceGroupName", stage.resource_group_name)
-pulumi.export("workspaceName", stage.workspace.workspace_name)
-pulumi.export("workspaceId", stage.workspace.workspace_id)
-pulumi.export("clientId", stage.identity.client_id)
-pulumi.export("principalObjectId", stage.identity.principal_id)
-pulumi.export("deploymentIdentityName", config.names.deployment_identity)
-if stage.network is not None:
-    network = stage.network
-    if network.runner_subnet_id is not None:
-        pulumi.export("runnerSubnetId", network.runner_subnet_id)
-    if network.github_network_settings_id is not None:
-        # GitHub org settings > Hosted compute networking takes this resource's GitHubId tag.
-        pulumi.export("githubNetworkSettingsId", network.github_network_settings_id)
-    if network.hub_peering_request is not None:
-        # The hub's side of the peering, for the hub team to create (the deployer may not write there).
-        pulumi.export("hubPeeringRequest", network.hub_peering_request)
-if stage.github_environment:
-    pulumi.export("githubEnvironment", stage.github_environment.environment_name)
-if stage.azure_devops_environment:
-    pulumi.export("serviceConnectionName", stage.azure_devops_environment.service_connection_name)
-    pulumi.export("variableGroupName", stage.azure_devops_environment.variable_group_name)
+def shared_stack() -> None:
+    """The registry every stage shares; stages read these outputs through a StackReference."""
+    config = load_shared_config()
+    shared = SharedRegistry("shared", config)
+    pulumi.export("subscriptionId", config.subscription_id)
+    pulumi.export("location", config.location)
+    pulumi.export("resourceGroupName", shared.resource_group_name)
+    pulumi.export("registryName", shared.registry.name)
+    pulumi.export("registryId", shared.registry.id)
+    pulumi.export("registryReaderRoleDefinitionId", shared.reader_role_definition_id)
+
+
+def stage_stack() -> None:
+
+    config = load_stage_config()
+    stage = MlStage(config.stage, MlStageArgs(config=config))
+
+    # What pipelines and the CI environments need to reach this stage; never a secret (PU-2).
+    pulumi.export("stage", config.stage)
+    pulumi.export("subscriptionId", config.subscription_id)
+    pulumi.export("tenantId", config.tenant_id)
+    pulumi.export("location", config.location)
+    pulumi.export("resourceGroupName", stage.resource_group_name)
+    pulumi.export("workspaceName", stage.workspace.workspace_name)
+    pulumi.export("workspaceId", stage.workspace.workspace_id)
+    pulumi.export("clientId", stage.identity.client_id)
+    pulumi.export("principalObjectId", stage.identity.principal_id)
+    pulumi.export("deploymentIdentityName", config.names.deployment_identity)
+    if stage.network is not None:
+        network = stage.network
+        if network.runner_subnet_id is not None:
+            pulumi.export("runnerSubnetId", network.runner_subnet_id)
+        if network.github_network_settings_id is not None:
+            # GitHub org settings > Hosted compute networking takes this resource's GitHubId tag.
+            pulumi.export("githubNetworkSettingsId", network.github_network_settings_id)
+        if network.hub_peering_request is not None:
+            # The hub's side of the peering, for the hub team to create (the deployer may not write there).
+            pulumi.export("hubPeeringRequest", network.hub_peering_request)
+    if stage.github_environment:
+        pulumi.export("githubEnvironment", stage.github_environment.environment_name)
+    if stage.azure_devops_environment:
+        pulumi.export("serviceConnectionName", stage.azure_devops_environment.service_connection_name)
+        pulumi.export("variableGroupName", stage.azure_devops_environment.variable_group_name)
+
+
+if is_shared_stack(pulumi.get_stack()):
+    shared_stack()
+else:
+    stage_stack()

@@ -40,6 +40,7 @@ from components.network_settings import NetworkSettings
 from components.private_stage_checks import private_stage_problems
 from components.production_rules import ProductionRule, production_problems
 from components.regions import REGION_CODES
+from components.registry_access_settings import RegistryAccessSettings, registry_problems
 from components.roles import ROLES
 from components.settings_base import Guid, Settings
 from components.stage_catalog import (
@@ -167,6 +168,8 @@ class StageSettings(Settings):
     privateNetwork, purgeProtection, resourceProtection, isolationMode, premiumRegistry,
     highBusinessImpact, gatedCi. Default none: a production stage meets every rule. Each relaxation
     shows in the plan and the diff."""
+    registry: RegistryAccessSettings = RegistryAccessSettings()
+    """Access to the shared Azure ML registry (the shared stack, README "Model promotion"). Default none."""
     ci: CiSettings | None = None
     """The stage's CI/CD environment(s): a GitHub environment and/or an Azure DevOps environment with
     its service connection, trusted by the deployment identity. Default none: the identity then
@@ -349,6 +352,7 @@ def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
         + _identity_problems(config)
         + private_stage_problems(config)
         + production_problems(config)
+        + registry_problems(config)
     )
     if not problems:
         try:

@@ -95,12 +95,15 @@ def grant(
     role: Role,
     scope: Scope,
     parent: pulumi.Resource,
+    role_definition_id: pulumi.Input[str] | None = None,
 ) -> authorization.RoleAssignment:
-    """Give `principal` the built-in `role` on `scope`."""
+    """Give `principal` the built-in `role` on `scope`. `role_definition_id` replaces the one under
+    `subscription_id` when the scope is in another subscription (the shared registry's) or the role is
+    a custom one; the assignment name still derives from `role.guid`."""
     return authorization.RoleAssignment(
         logical_name(prefix, principal, role, scope),
         role_assignment_name=assignment_name(subscription_id, scope, principal, role),
-        role_definition_id=role.definition_id(subscription_id),
+        role_definition_id=role_definition_id or role.definition_id(subscription_id),
         principal_id=principal.object_id,
         principal_type=principal.type.value,
         scope=scope.id,

@@ -19,7 +19,10 @@ from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.network_settings import WORKSPACE_GROUPS
 from components.private_stage_checks import monitoring_scope
 from components.production_rules import active_relaxations
+from components.registry_access import RegistryAccessArgs, SharedRegistryAccess, registry_reference
+from components.registry_roles import RegistryAccess
 from components.stage_network import StageNetwork, StageNetworkArgs
+from components.workspace_settings import IsolationMode
 
 
 def pipeline_variables(config: StageConfig) -> dict[str, str]:
@@ -137,6 +140,10 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        # The shared registry (README "Model promotion"): its id comes from the shared stack's outputs.
+        self.registry_reference = (
+            registry_reference(name, config.registry.stack, self) if config.registry.stack else None
+        )
         self.compute, self.outbound_rules, self.monitoring_scope = self._workspace_extras(name, config, tags)
 
         identity_settings = config.deployment_identity
@@ -191,6 +198,20 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        self.registry_access = None
+        if self.registry_reference is not None and config.registry.wants_access():
+            self.registry_access = SharedRegistryAccess(
+                f"{name}-registry",
+                RegistryAccessArgs(
+                    stack=config.registry.stack,
+                    reference=self.registry_reference,
+                    subscription_id=config.subscription_id,
+                    workload=config.workload,
+                    holders=self._registry_holders(config),
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
         # A relaxed production rule is recorded in the state, so every preview, plan and diff shows it.
         for rule, reason in active_relaxations(config).items():
             pulumi.ComponentResource(
@@ -215,6 +236,41 @@ class MlStage(pulumi.ComponentResource):
             {"resourceGroupName": self.resource_group_name, "workspaceName": self.workspace.workspace_name}
         )
 
+    def _registry_holders(self, config: StageConfig) -> dict[str, tuple[Principal, RegistryAccess]]:
+        """Who gets what on the shared registry, from `mlinfra:registry`."""
+        settings, names = config.registry, config.names
+        holders: dict[str, tuple[Principal, RegistryAccess]] = {}
+        for persona_name, access in settings.personas.items():
+            group = config.personas[persona_name].group_object_id
+            holders[persona_name] = (
+                Principal(group, group, PrincipalType.GROUP, HolderKind.PERSONA, persona_name),
+                access,
+            )
+        if settings.deployment_identity is not None:
+            holders["deployment"] = (
+                Principal(
+                    names.deployment_identity,
+                    self.identity.principal_id,
+                    PrincipalType.SERVICE_PRINCIPAL,
+                    HolderKind.IDENTITY,
+                    "deployment",
+                ),
+                settings.deployment_identity,
+            )
+        if settings.workspace_identity:
+            # Read only: the workspace deploys registry models, it never publishes (issue 15).
+            holders["workspace"] = (
+                Principal(
+                    names.workspace,
+                    self.workspace.principal_id,
+                    PrincipalType.SERVICE_PRINCIPAL,
+                    HolderKind.IDENTITY,
+                    names.workspace,
+                ),
+                RegistryAccess.READ,
+            )
+        return holders
+
     def _workspace_extras(self, name: str, config: StageConfig, tags: dict[str, str]):
         """Compute clusters, managed-network outbound rules and the monitoring private link scope."""
         from components.compute import WorkspaceCompute, WorkspaceComputeArgs
@@ -236,7 +292,20 @@ class MlStage(pulumi.ComponentResource):
         )
         settings = config.workspace
         rules = None
-        if settings.outbound_rules or settings.outbound_rule_sets or settings.batch_endpoints_enabled:
+        # Jobs and deployments of an approved-outbound network reach the registry only through a
+        # private-endpoint rule (Microsoft Learn, how-to-registry-network-isolation).
+        registry_id = (
+            self.registry_reference.require_output("registryId")
+            if self.registry_reference is not None
+            and settings.isolation_mode == IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
+            else None
+        )
+        if (
+            settings.outbound_rules
+            or settings.outbound_rule_sets
+            or settings.batch_endpoints_enabled
+            or registry_id is not None
+        ):
             from components.outbound_rules import ManagedNetworkRules, ManagedNetworkRulesArgs
 
             rules = ManagedNetworkRules(
@@ -249,6 +318,7 @@ class MlStage(pulumi.ComponentResource):
                     storage_account_id=workspace.storage_account_id
                     if settings.batch_endpoints_enabled
                     else None,
+                    registry_id=registry_id,
                 ),
                 opts=child,
             )

@@ -102,6 +102,15 @@ RULES = {
         r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
         "letters, digits, '_', '.', '-', starting with a letter or digit, ending with a letter, digit or '_'",
     ),
+    # Microsoft.MachineLearningServices/registries name (azure-rest-api-specs,
+    # machinelearningservices registries.json `registryName`): 3-33 characters.
+    "ml_registry": NameRule(
+        "machine learning registry",
+        3,
+        33,
+        r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        "letters, digits, '-' and '_', starting with a letter or digit",
+    ),
     "workspace": NameRule(
         "machine learning workspace",
         3,
@@ -186,4 +195,26 @@ def stage_names(
         **checked,
         service_connection=f"spn-aml-workspace-{environment or stage}",
         variable_group=f"aml-workspace-{environment or stage}",
+    )
+
+
+@dataclass(frozen=True)
+class SharedNames:
+    """The physical names of the shared stack's resources (the Azure ML registry)."""
+
+    resource_group: str
+    registry: str
+
+    def private_endpoint(self, group: str) -> str:
+        return RULES["private_endpoint"].check(f"pe-{self.registry}-{group}")
+
+
+def shared_names(*, workload: str, location: str) -> SharedNames:
+    """Names of the shared stack: one registry per workload, in the primary region. A registry's
+    name is unique in the tenant (how-to-manage-registries, "Choose a name"): the workload and the
+    region keep two workloads' registries apart."""
+    region = region_code(location)
+    return SharedNames(
+        resource_group=RULES["resource_group"].check(f"rg-{workload}-shared-{region}"),
+        registry=RULES["ml_registry"].check(f"mlr-{workload}-{region}"),
     )

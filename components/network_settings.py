@@ -20,6 +20,9 @@ PRIVATE_DNS_ZONES = MappingProxyType(
         "file": ("privatelink.file.core.windows.net",),
         "vault": ("privatelink.vaultcore.azure.net",),
         "registry": ("privatelink.azurecr.io",),
+        # An Azure ML registry's endpoint (sub-resource `amlregistry`) registers in the workspace
+        # API zone (Microsoft Learn, machine-learning/how-to-registry-network-isolation).
+        "amlregistry": ("privatelink.api.azureml.ms",),
         # Azure Monitor Private Link Scope (Microsoft Learn, private-link/private-endpoint-dns,
         # "Management and Governance": Azure Monitor).
         "azuremonitor": (

@@ -24,6 +24,8 @@ from components.outbound_rule_settings import (
     ServiceTagRule,
 )
 
+REGISTRY_RULE = "shared-registry"
+"""The private-endpoint rule to the shared registry (sub-resource `amlregistry`)."""
 BATCH_SUBRESOURCES = ("queue", "table")
 """Storage sub-resources batch endpoints and ParallelRunStep need (how-to-managed-network.md,
 "Scenario: Use batch endpoints or ParallelRunStep")."""
@@ -37,6 +39,8 @@ class ManagedNetworkRulesArgs:
     rule_sets: tuple[RuleSet, ...] = ()
     storage_account_id: pulumi.Input[str] | None = None
     """The default storage, when batch endpoints need its queue and table (None: they don't)."""
+    registry_id: pulumi.Input[str] | None = None
+    """The shared Azure ML registry the workspace deploys from (None: no rule to it)."""
 
 
 def expand(args: ManagedNetworkRulesArgs) -> dict[str, OutboundRule | tuple[str, str]]:
@@ -48,6 +52,8 @@ def expand(args: ManagedNetworkRulesArgs) -> dict[str, OutboundRule | tuple[str,
         )
     if args.storage_account_id is not None:
         rules.update({f"storage-{target}": ("storage", target) for target in BATCH_SUBRESOURCES})
+    if args.registry_id is not None:
+        rules[REGISTRY_RULE] = ("registry", "amlregistry")
     rules.update(args.rules)
     return rules
 
@@ -62,19 +68,20 @@ class ManagedNetworkRules(pulumi.ComponentResource):
                 rule_name=rule_name,
                 workspace_name=args.workspace_name,
                 resource_group_name=args.resource_group_name,
-                properties=_properties(rule, args.storage_account_id),
+                properties=_properties(rule, args),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
         self.register_outputs({})
 
 
-def _properties(rule: OutboundRule | tuple[str, str], storage_account_id):
-    if isinstance(rule, tuple):  # a batch storage rule: (storage, sub-resource)
+def _properties(rule: OutboundRule | tuple[str, str], args: ManagedNetworkRulesArgs):
+    if isinstance(rule, tuple):  # a rule to a resource known only as an output: (target, sub-resource)
+        target = args.storage_account_id if rule[0] == "storage" else args.registry_id
         return mls.PrivateEndpointOutboundRuleArgs(
             type="PrivateEndpoint",
             category=mls.RuleCategory.USER_DEFINED,
             destination=mls.PrivateEndpointDestinationArgs(
-                service_resource_id=storage_account_id, subresource_target=rule[1], spark_enabled=False
+                service_resource_id=target, subresource_target=rule[1], spark_enabled=False
             ),
         )
     if isinstance(rule, FqdnRule):

@@ -18,6 +18,9 @@ from components.settings_base import Settings
 NAMESPACE = "mlinfra"
 """The config namespace, whatever the Pulumi project is called (a rename must not drop settings)."""
 CATALOG_KEY = "stages"
+SHARED_STACK = "shared"
+"""The stack that holds what every stage shares (the Azure ML registry); not a stage, never in the
+catalog, deployed before the stages (README, "Model promotion")."""
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
 
@@ -38,6 +41,8 @@ class StageDefinition(Settings):
 def catalog_problems(stages: list[StageDefinition]) -> list[str]:
     """Rules across entries: names and codes each once, at least one stage."""
     problems = []
+    if any(stage.name == SHARED_STACK for stage in stages):
+        problems.append(f"name {SHARED_STACK} is the shared stack's; a stage needs another name")
     if not stages:
         problems.append("expected at least one stage")
     for attribute in ("name", "code"):
@@ -74,3 +79,8 @@ def split_stack_name(stack: str) -> tuple[str | None, str]:
     """`<stage>` -> (None, stage); `<workload>-<stage>` -> (workload, stage)."""
     workload, _, stage = stack.rpartition("-")
     return (workload or None), stage
+
+
+def is_shared_stack(stack: str) -> bool:
+    """`shared` or `<workload>-shared`: the shared stack, not a stage."""
+    return split_stack_name(stack)[1] == SHARED_STACK

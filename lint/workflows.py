@@ -512,6 +512,26 @@ def _shell_scripts(node: Any) -> Iterator[str]:
             yield from _shell_scripts(item)
 
 
+# --- the Azure ML CLI extension (both platforms) ------------------------------------------------
+
+_ML_EXTENSION_ADD = re.compile(r"\baz\s+extension\s+add\b(?:[^\n\\]|\\\n|\\)*")
+"""An `az extension add` command with its backslash-continued lines."""
+_ML_NAME = re.compile(r"(?:--name|-n)\s+[\"']?ml\b")
+_VERSION = re.compile(r"--version\s+\S+")
+
+
+def ml_extension_problems(doc: Mapping[str, Any]) -> list[str]:
+    """`az extension add --name ml` names its version: an unpinned extension installs whatever is
+    newest that day, so a release could run other commands than the ones reviewed (`az extension
+    add --version`, Microsoft Learn, cli/azure/extension)."""
+    problems = []
+    for script in _shell_scripts(dict(doc)):
+        for command in _ML_EXTENSION_ADD.findall(script):
+            if _ML_NAME.search(command) and not _VERSION.search(command):
+                problems.append(f"unpinned ml extension: `{' '.join(command.split())}` needs --version")
+    return problems
+
+
 # --- drift detection (both platforms) -----------------------------------------------------------
 
 _PULUMI_CHANGES = re.compile(r"\bpulumi\s+(up|update|destroy|refresh|import)\b")
@@ -793,6 +813,7 @@ def github_workflow_problems(
         "policy_pack": lambda: policy_pack_problems(doc),
         "drift": lambda: drift_problems(doc),
         "uv_setup": lambda: uv_setup_problems(doc),
+        "ml_extension": lambda: ml_extension_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}
 
@@ -808,5 +829,6 @@ def azure_pipeline_problems(
         "environments": lambda: environment_problems(doc, allowed_environments),
         "policy_pack": lambda: policy_pack_problems(doc),
         "drift": lambda: azure_drift_problems(doc),
+        "ml_extension": lambda: ml_extension_problems(doc),
     }
     return {name: found for name, check in checks.items() if (found := check())}

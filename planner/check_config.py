@@ -26,8 +26,11 @@ class StageTraits:
 def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
     """The one place the checker learns a stage's traits: the stage catalog (`mlinfra:stages` in
     the project's Pulumi.yaml), for a stack named `<stage>` or `<workload>-<stage>`."""
-    from components.stage_catalog import PROJECT_FILE, load_catalog, split_stack_name
+    from components.stage_catalog import PROJECT_FILE, is_shared_stack, load_catalog, split_stack_name
 
+    if is_shared_stack(stack):
+        # The shared registry carries the models prod serves: the strict rules, violations block.
+        return StageTraits(production=True)
     catalog = load_catalog(project_dir / "Pulumi.yaml" if project_dir else PROJECT_FILE)
     _, stage = split_stack_name(stack)
     traits = {entry.name: entry for entry in catalog}

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from components.stage_catalog import load_catalog, split_stack_name
+from components.stage_catalog import SHARED_STACK, is_shared_stack, load_catalog, split_stack_name
 from planner.stackfile import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,15 +20,21 @@ END = "# END GENERATED {region}"
 
 
 def stacks_by_stage(project_dir: Path = ROOT) -> list[tuple[str, list[str]]]:
-    """Each catalog stage in delivery order with its stack files (`<stage>`, `<workload>-<stage>`)."""
+    """Each catalog stage in delivery order with its stack files (`<stage>`, `<workload>-<stage>`),
+    after the shared stack (the registry the stages reference), which deploys first."""
     catalog = [stage.name for stage in load_catalog(project_dir / "Pulumi.yaml")]
     stacks = available_stacks(project_dir)
+    shared = [stack for stack in stacks if is_shared_stack(stack)]
+    stacks = [stack for stack in stacks if stack not in shared]
     strays = [stack for stack in stacks if split_stack_name(stack)[1] not in catalog]
     if strays:
         raise ValueError(
             f"Pulumi.{strays[0]}.yaml: the stack's stage is not in mlinfra:stages ({', '.join(catalog)})"
         )
-    return [(stage, [stack for stack in stacks if split_stack_name(stack)[1] == stage]) for stage in catalog]
+    stages = [
+        (stage, [stack for stack in stacks if split_stack_name(stack)[1] == stage]) for stage in catalog
+    ]
+    return [(SHARED_STACK, shared), *stages] if shared else stages
 
 
 def _flat(stages: list[tuple[str, list[str]]]) -> list[str]:

@@ -328,14 +328,14 @@ def _compare_access(result: StackDiff, base: dict, head: dict) -> None:
     old, new = keyed(base), keyed(head)
     for key in sorted(set(new) - set(old), key=str):
         entry = new[key]
-        result.findings.append(
-            Finding(
-                "access",
-                f"GRANT {_holder(entry)}: {entry.get('role') or entry['roleId']} "
-                f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}",
-                entry.get("urn"),
-            )
+        grant = (
+            f"GRANT {entry['registryAccess']} on registry {entry.get('scopeName')} to {_holder(entry)} "
+            f"({entry.get('role') or entry['roleId']})"
+            if entry.get("registryAccess")
+            else f"GRANT {_holder(entry)}: {entry.get('role') or entry['roleId']} "
+            f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}"
         )
+        result.findings.append(Finding("access", grant, entry.get("urn")))
     for key in sorted(set(old) - set(new), key=str):
         entry = old[key]
         result.findings.append(

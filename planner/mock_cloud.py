@@ -8,6 +8,7 @@ silently disappears.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -79,6 +80,9 @@ ARM_TYPES = {
     "azure-native:monitor:PrivateLinkScope": ArmType("scopeName", "microsoft.insights/privateLinkScopes"),
     "azure-native:monitor:PrivateLinkScopedResource": ArmType(
         "name", "microsoft.insights/privateLinkScopes/{scopeName}/scopedResources"
+    ),
+    "azure-native:machinelearningservices:Registry": ArmType(
+        "registryName", "Microsoft.MachineLearningServices/registries"
     ),
     "azure-native:machinelearningservices:Compute": ArmType(
         "computeName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes"
@@ -185,6 +189,9 @@ def physical_name(type_: str, inputs: dict) -> str | None:
     return None
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class _Missing(dict):
     """format_map source that leaves an absent parent name visible instead of failing."""
 
@@ -195,13 +202,19 @@ class _Missing(dict):
 class ArmMocks(pulumi.runtime.Mocks):
     """Answers registrations and invokes as Azure would, under the stack's subscription and tenant."""
 
-    def __init__(self, config: dict[str, str]):
+    def __init__(self, config: dict[str, str], references: Callable[[str], dict] | None = None):
+        self.references = references
+        """Stack reference name -> that stack's outputs (`planner.stack_references`); None: refuse."""
+        self.reference_errors: list[Exception] = []
+        """Stack references that could not be answered; `record` reports them after the run."""
         self.subscription_id = config.get("azure-native:subscriptionId") or PLACEHOLDER_SUBSCRIPTION
         self.tenant_id = config.get("azure-native:tenantId") or PLACEHOLDER_SUBSCRIPTION
         self.location = config.get("azure-native:location", "westeurope")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(str(args.resource_id or inputs.get("name")))
         if args.typ == "azure-native:authorization:RoleAssignment":
             name = inputs.get("roleAssignmentName", args.name)
             return f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{name}", {
@@ -232,6 +245,18 @@ class ArmMocks(pulumi.runtime.Mocks):
             }
         outputs.update(self._type_specific(args.typ, name, arm_id))
         return arm_id, outputs
+
+    def _stack_reference(self, name: str) -> tuple[str, dict]:
+        """A StackReference is read with the referenced stack's name as its id; its state carries
+        that stack's outputs."""
+        outputs: dict = {}
+        try:
+            if self.references is None:
+                raise NotImplementedError(f"the offline planner cannot answer stack reference {name!r}")
+            outputs = self.references(name)
+        except Exception as error:  # reported by `record` once the run ends, whatever the SDK makes of it
+            self.reference_errors.append(error)
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
 
     def _type_specific(self, type_: str, name: str, arm_id: str) -> dict:
         if type_ == "azure-native:containerregistry:Registry":

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from components.grants import parse_description
 from components.roles import role_from_definition_id
 from planner.recorder import Plan
 
@@ -119,7 +120,38 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
                 else f"creates {what}",
             )
         )
-    assignments = plan.of_type("azure-native:authorization:RoleAssignment")
+    every_assignment = plan.of_type("azure-native:authorization:RoleAssignment")
+    # Assignments on the shared registry live in the shared stack's subscription (README, "Model promotion").
+    remote = [
+        a
+        for a in every_assignment
+        if not str(a.inputs.get("scope", "")).startswith(f"/subscriptions/{subscription_id}")
+    ]
+    assignments = [a for a in every_assignment if a not in remote]
+    for scope in sorted({str(a.inputs.get("scope")) for a in remote}):
+        here = [a for a in remote if a.inputs.get("scope") == scope]
+        roles = sorted(
+            {(role_from_definition_id(a.inputs["roleDefinitionId"]) or _Unknown(a)).name for a in here}
+        )
+        found.append(
+            Requirement(
+                DEPLOYER,
+                "Azure",
+                scope,
+                f"Role Based Access Control Administrator, conditioned (ABAC) to {', '.join(roles)}",
+                f"{len(here)} role assignments on the shared registry",
+            )
+        )
+    for definition in plan.of_type("azure-native:authorization:RoleDefinition"):
+        found.append(
+            Requirement(
+                DEPLOYER,
+                "Azure",
+                str(definition.inputs.get("scope")),
+                "a custom role with Microsoft.Authorization/roleDefinitions/write and /delete (granted by hand once)",
+                f"creates the custom role {definition.inputs.get('roleName')}",
+            )
+        )
     if assignments:
         roles = sorted(
             {(role_from_definition_id(a.inputs["roleDefinitionId"]) or _Unknown(a)).name for a in assignments}
@@ -331,8 +363,11 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
 
 
 class _Unknown:
+    """A role outside the catalog (the shared registry's custom reader): named by its description."""
+
     def __init__(self, assignment):
-        self.name = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        about = parse_description(assignment.inputs.get("description")) or {}
+        self.name = about.get("role") or assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
 
 
 def to_text(stack: str, found: list[Requirement]) -> str:

@@ -20,6 +20,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import Stack
 
 from planner.mock_cloud import ArmMocks
+from planner.stack_references import StackReferenceError, referenced_outputs
 from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, StackFileError, load_stack_config
 
 _SECRET_SIG = rpc._special_secret_sig
@@ -161,6 +162,21 @@ class RecordingMonitor(MockMonitor):
 
     def ReadResource(self, request):
         self._require_explicit_provider(request.type, request.provider, f"resource {request.name}")
+        # A read (a StackReference, a `get`) creates nothing, but the plan shows where values came from.
+        self.registrations.append(
+            Resource(
+                urn=self.make_urn(request.parent, request.type, request.name),
+                type=request.type,
+                name=request.name,
+                custom=True,
+                parent=request.parent or None,
+                inputs={"id": request.id},
+                dependencies=sorted(set(request.dependencies)),
+                protect=False,
+                retain_on_delete=False,
+                provider=provider_urn(request.provider),
+            )
+        )
         return super().ReadResource(request)
 
     def RegisterResource(self, request):
@@ -213,9 +229,12 @@ def redact(value: Any) -> Any:
 def record(program: Callable[[], None], config: StackConfig) -> Plan:
     """Run `program` as stack `config.stack` under the mock engine and return what it registered.
 
-    Exceptions the program raises (a ConfigError, for example) propagate unchanged.
+    Exceptions the program raises (a ConfigError, for example) propagate unchanged. Stack
+    references are answered by planning the referenced stack of the program's project
+    (`planner.stack_references`); one that cannot be raises `StackReferenceError`.
     """
-    mocks = ArmMocks(config.values)
+    project_dir = getattr(program, "project_dir", DEFAULT_PROJECT_DIR)
+    mocks = ArmMocks(config.values, lambda name: referenced_outputs(project_dir, name, config.stack))
     monitor = RecordingMonitor(mocks)
     monitor.disabled_providers = disabled_default_providers(config.values)
     settings.ROOT.set(None)  # a fresh root stack per run, so exports don't leak between runs
@@ -246,8 +265,11 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     try:
         in_mock_engine()
     except Exception:
-        if not monitor.refusals:
+        if not monitor.refusals and not mocks.reference_errors:
             raise
+    if mocks.reference_errors:
+        first = mocks.reference_errors[0]
+        raise first if isinstance(first, StackReferenceError) else StackReferenceError(str(first))
     # Reported here whatever the SDK made of the refusal (an invoke's error can end up in an
     # output nobody awaits, or wrapped in another exception).
     if monitor.refusals:
@@ -299,6 +321,10 @@ def canonical_order(resources: list[Resource]) -> list[Resource]:
     return ordered
 
 
+DEFAULT_PROJECT_DIR = Path(__file__).resolve().parent.parent
+"""Where stack references of an ad-hoc program (a test's) are looked up: this project."""
+
+
 def main_program(project_dir: Path) -> Callable[[], None]:
     """The project's real `__main__.py`, as a program `record` can run."""
     if str(project_dir) not in sys.path:
@@ -307,6 +333,7 @@ def main_program(project_dir: Path) -> Callable[[], None]:
     def program() -> None:
         runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
 
+    program.project_dir = project_dir  # type: ignore[attr-defined]  # stack references resolve here
     return program
 
 

@@ -54,6 +54,9 @@ REPLACE_ON: dict[str, tuple[CreateOnly, ...]] = {
     "azure-native:applicationinsights:Component": (_arm("resourceName"),),
     "azure-native:containerregistry:Registry": (_arm("registryName"),),
     "azure-native:machinelearningservices:Workspace": (_arm("workspaceName"),),
+    "azure-native:machinelearningservices:Registry": (_arm("registryName"),),
+    # `{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}`: both in the id.
+    "azure-native:authorization:RoleDefinition": (CreateOnly(("roleDefinitionId", "scope"), ARM_PATH),),
     "azure-native:managedidentity:UserAssignedIdentity": (_arm("resourceName"),),
     "azure-native:managedidentity:FederatedIdentityCredential": (
         _arm("resourceName", "federatedIdentityCredentialResourceName"),
@@ -163,6 +166,7 @@ UPDATABLE = frozenset(
         # Every input updates in place (no ForceNew in the provider's schema), or the type holds
         # no state of its own; listed so the coverage test knows they were checked.
         "azuread:index/application:Application",  # application_resource.go: no ForceNew argument
+        "pulumi:pulumi:StackReference",  # a read of another stack's outputs; creates nothing
     }
 )
 

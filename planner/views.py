@@ -25,15 +25,22 @@ def access_view(plan: Plan) -> list[dict[str, Any]]:
                 "principalType": inputs.get("principalType"),
                 "persona": label if holder == "persona" else None,
                 "identity": label if holder == "identity" else None,
-                "role": role.name if role else None,
+                # A custom role (the shared registry's reader) is outside the catalog: its description names it.
+                "role": role.name if role else about.get("role"),
                 "roleId": inputs.get("roleDefinitionId", "").rsplit("/", 1)[-1],
                 "scope": inputs.get("scope"),
                 "scopeKind": about.get("scope_kind"),
                 "scopeName": about.get("scope_name"),
+                "registryAccess": registry_access(role) if about.get("scope_kind") == "registry" else None,
                 "urn": resource.urn,
             }
         )
     return sorted(entries, key=_access_order)
+
+
+def registry_access(role) -> str:
+    """publish (AzureML Registry User: registries/assets/*) or read (the shared stack's reader role)."""
+    return "publish" if role is not None and role.name == "AzureML Registry User" else "read"
 
 
 def _access_order(entry: dict[str, Any]) -> tuple:

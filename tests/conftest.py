@@ -5,15 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from components.stage_catalog import load_catalog, split_stack_name
+from components.stage_catalog import is_shared_stack, load_catalog, split_stack_name
 from planner.recorder import Plan, main_program, record
 from planner.stackfile import StackConfig, available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CATALOG = {stage.name: stage for stage in load_catalog(PROJECT_DIR / "Pulumi.yaml")}
 """The stage catalog of Pulumi.yaml (`mlinfra:stages`), by name, in delivery order."""
-STACKS = tuple(available_stacks(PROJECT_DIR))
-"""Every stack file of the project: tests run over these, never over a hard-coded list."""
+STACKS = tuple(stack for stack in available_stacks(PROJECT_DIR) if not is_shared_stack(stack))
+"""Every stage's stack file of the project: tests run over these, never over a hard-coded list."""
+SHARED_STACKS = tuple(stack for stack in available_stacks(PROJECT_DIR) if is_shared_stack(stack))
+"""The shared stack's file(s): the registry every stage uses (not a stage)."""
 
 
 def stage_of(stack: str):

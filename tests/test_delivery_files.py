@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from planner.delivery_files import BEGIN, regions, render, stacks_by_stage, stale_files
-from tests.conftest import CATALOG, STACKS
+from tests.conftest import CATALOG, SHARED_STACKS, STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = [
     "Pulumi.yaml",
-    *(f"Pulumi.{stack}.yaml" for stack in STACKS),
+    *(f"Pulumi.{stack}.yaml" for stack in (*SHARED_STACKS, *STACKS)),
     "__main__.py",
     "components",
     "planner",
@@ -56,8 +56,15 @@ def test_checked_in_delivery_files_match_the_catalog():
 
 def test_every_catalog_stage_with_a_stack_file_is_deployed_in_catalog_order():
     order = [stack for _, stacks in stacks_by_stage(ROOT) for stack in stacks]
-    assert sorted(order) == sorted(STACKS)
-    positions = [list(CATALOG).index(stage) for stage, stacks in stacks_by_stage(ROOT) for _ in stacks]
+    # The shared stack (the registry the stages reference) deploys before every stage.
+    assert order[: len(SHARED_STACKS)] == list(SHARED_STACKS)
+    assert sorted(order[len(SHARED_STACKS) :]) == sorted(STACKS)
+    positions = [
+        list(CATALOG).index(stage)
+        for stage, stacks in stacks_by_stage(ROOT)
+        if stage in CATALOG
+        for _ in stacks
+    ]
     assert positions == sorted(positions)
     deploy = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())
     assert list(deploy["jobs"]) == [f"up-{stack}" for stack in order]
@@ -67,7 +74,8 @@ def test_fails_when_a_checked_in_file_disagrees_with_the_catalog(tmp_path):
     project = _copy(tmp_path)
     path = project / ".github/workflows/pull-request.yml"
     text = path.read_text()
-    path.write_text(text.replace(f"stack: [{', '.join(STACKS[:1])}", "stack: [other", 1))
+    first = next(stack for _, stacks in stacks_by_stage(ROOT) for stack in stacks)
+    path.write_text(text.replace(f"stack: [{first}", "stack: [other", 1))
     assert stale_files(project) == [".github/workflows/pull-request.yml"]
 
 

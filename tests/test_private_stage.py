@@ -205,7 +205,12 @@ def test_shipped_private_stages_allow_pip_and_conda_through_fqdn_rules(stack_pla
     *.anaconda.com, *.anaconda.org, pypi.org (and PyPI's file host); FQDN rules need the firewall."""
     for stack, sku in (("preprod", "Basic"), ("prod", "Standard")):
         result = stack_plans[stack]
-        rules = {r.inputs["ruleName"]: r.inputs["properties"] for r in result.of_type(RULE)}
+        rules = {
+            r.inputs["ruleName"]: r.inputs["properties"]
+            for r in result.of_type(RULE)
+            if r.inputs["properties"]["type"]
+            == "FQDN"  # the registry's PrivateEndpoint rule: test_registry_access
+        }
         assert {name: p["destination"] for name, p in rules.items()} == dict(
             RULE_SETS[RuleSet.PYTHON_PACKAGES]
         )

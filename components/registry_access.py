@@ -1,0 +1,67 @@
+"""`RegistryAccess`: a stage's role assignments on the shared Azure ML registry.
+
+The registry lives in the shared stack; the stage reads its id, subscription and reader-role id
+through a `pulumi.StackReference` (the shared stack deploys first). The grants go through
+`components.grants`, like every other assignment: publish is AzureML Registry User, read is the
+shared stack's custom reader role (`components.registry_roles`).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from components.grants import Principal, Scope, grant
+from components.registry_roles import RegistryAccess, registry_role
+
+SCOPE_KIND = "registry"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryAccessArgs:
+    stack: str
+    """Fully-qualified name of the shared stack."""
+    reference: pulumi.StackReference
+    """The stage's reference to it (`registry_reference`)."""
+    subscription_id: str
+    """The stage's subscription: the seed of the assignment names (plan-time, RB-6)."""
+    workload: str
+    holders: Mapping[str, tuple[Principal, RegistryAccess]]
+    """Label -> (principal, access)."""
+
+
+def registry_reference(name: str, stack: str, parent: pulumi.Resource) -> pulumi.StackReference:
+    """The stage's reference to the shared stack; the plan shows it with the stack's name."""
+    return pulumi.StackReference(
+        f"{name}-registry-stack", stack_name=stack, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+class SharedRegistryAccess(pulumi.ComponentResource):
+    def __init__(self, name: str, args: RegistryAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlinfra:components:RegistryAccess", name, None, opts)
+        self.registry_id = args.reference.require_output("registryId")
+        registry_subscription = args.reference.require_output("subscriptionId")
+        # The registry's name is known only once the shared stack is read; the assignment name must be
+        # plan-time, so the scope is named after the stack that holds the registry.
+        scope = Scope(SCOPE_KIND, args.stack.rsplit("/", 1)[-1], self.registry_id)
+        self.assignments = []
+        for principal, access in args.holders.values():
+            role = registry_role(access, args.workload)
+            self.assignments.append(
+                grant(
+                    name,
+                    subscription_id=args.subscription_id,
+                    principal=principal,
+                    role=role,
+                    scope=scope,
+                    parent=self,
+                    role_definition_id=pulumi.Output.concat(
+                        "/subscriptions/",
+                        registry_subscription,
+                        "/providers/Microsoft.Authorization/roleDefinitions/",
+                        role.guid,
+                    ),
+                )
+            )
+        self.register_outputs({})

@@ -1,0 +1,44 @@
+"""Roles on the shared Azure ML registry: publish (the built-in AzureML Registry User) and read
+(a custom role the shared stack defines, since Azure has no built-in read-only registry role).
+
+AzureML Registry User allows `Microsoft.MachineLearningServices/registries/read` and
+`registries/assets/*`: read, write and delete of every asset (Microsoft Learn,
+role-based-access-control/built-in-roles/ai-machine-learning, "AzureML Registry User";
+machine-learning/how-to-assign-roles). Consumers that only deploy from the registry get the custom
+reader role below; the identity that runs `pulumi up` for the shared stack needs
+`Microsoft.Authorization/roleDefinitions/write` on its resource group to create it.
+"""
+
+import uuid
+from enum import StrEnum
+
+from components.roles import ROLES, Role
+
+READER_ROLE_NAMESPACE = uuid.UUID("3e5c0d8a-9f21-4b7e-a6d4-2c1b0e9f8a73")
+"""uuid5 namespace of the custom reader role's definition GUID. Changing it replaces the role."""
+
+READER_ACTIONS = (
+    "Microsoft.MachineLearningServices/registries/read",
+    "Microsoft.MachineLearningServices/registries/assets/read",
+)
+"""Read the registry and its assets (models, components, environments); nothing else."""
+
+
+class RegistryAccess(StrEnum):
+    """What an identity may do in the shared registry."""
+
+    PUBLISH = "publish"
+    READ = "read"
+
+
+def reader_role(workload: str) -> Role:
+    """The custom reader role of `workload`'s registry. Its GUID and name follow from the workload
+    alone, so the shared stack that defines it and the stages that assign it agree without a
+    lookup; role names are unique in a tenant, hence the workload in the name."""
+    return Role(
+        f"AzureML Registry Reader ({workload})", str(uuid.uuid5(READER_ROLE_NAMESPACE, f"reader/{workload}"))
+    )
+
+
+def registry_role(access: RegistryAccess, workload: str) -> Role:
+    return ROLES["AzureML Registry User"] if access == RegistryAccess.PUBLISH else reader_role(workload)

@@ -1,0 +1,130 @@
+"""The validated configuration of the shared stack (`Pulumi.shared.yaml`): the Azure ML registry
+every stage publishes to or deploys from. Not a stage: it has no workspace, personas or CI of
+its own. Invalid input raises `ConfigError` (exit 2), one line naming key, value and what is allowed.
+"""
+
+import json
+from typing import Annotated, Any
+
+import pulumi
+from pydantic import AfterValidator, Field, StrictBool, StrictStr, ValidationError, model_validator
+
+from components import config_guards as guards
+from components.config import NAMESPACE, ConfigError, _decode, _namespace_values, _region, _tags
+from components.naming import NamingError, SharedNames, shared_names
+from components.network_settings import PRIVATE_DNS_ZONES, _subnet_id
+from components.settings_base import Guid, Settings, distinct
+
+REGISTRY_ZONES = PRIVATE_DNS_ZONES["amlregistry"]
+
+PROJECT_KEYS = ("stages", "deploymentIdentity")
+"""Project-level keys (Pulumi.yaml) every stack receives; they concern stages only."""
+
+
+class RegistryPrivateEndpoint(Settings):
+    subnet_id: Annotated[StrictStr, AfterValidator(_subnet_id)]
+    """a subnet resource id. Where the registry's private endpoint (sub-resource `amlregistry`) goes."""
+    dns_zone_ids: dict[StrictStr, StrictStr]
+    """Private DNS zone name -> zone id; must hold privatelink.api.azureml.ms."""
+
+    @model_validator(mode="after")
+    def _zones(self):
+        missing = [zone for zone in REGISTRY_ZONES if zone not in self.dns_zone_ids]
+        if missing:
+            raise ValueError(f"dnsZoneIds: expected the zone(s) {', '.join(missing)}")
+        return self
+
+
+class RegistrySettings(Settings):
+    replication_regions: Annotated[
+        list[Annotated[StrictStr, AfterValidator(_region)]], AfterValidator(distinct)
+    ] = Field(default_factory=list)
+    """Regions besides the primary one (azure-native:location) the registry replicates assets to. Default none."""
+    public_network_access_enabled: StrictBool = False
+    """true to reach the registry from the internet. Default false: then privateEndpoint is required."""
+    private_endpoint: RegistryPrivateEndpoint | None = None
+    """The registry's private endpoint; required when publicNetworkAccessEnabled is false."""
+
+    @model_validator(mode="after")
+    def _network(self):
+        if not self.public_network_access_enabled and self.private_endpoint is None:
+            raise ValueError(
+                "privateEndpoint: required when publicNetworkAccessEnabled is false (the default); "
+                "give subnetId and dnsZoneIds, or set publicNetworkAccessEnabled to true"
+            )
+        if self.public_network_access_enabled and self.private_endpoint is not None:
+            raise ValueError("privateEndpoint: only with publicNetworkAccessEnabled false; remove it")
+        return self
+
+
+class SharedConfig(Settings):
+    stack: StrictStr
+    workload: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,13}$")]
+    """2-14 lowercase letters and digits starting with a letter (Pulumi.yaml): the registry's name."""
+    tags: Annotated[dict[StrictStr, StrictStr], AfterValidator(_tags)] = Field(default_factory=dict)
+    """Tags on every resource, besides workload, stage and managed-by. Default none."""
+    registry: RegistrySettings
+    """The Azure ML registry (public network access off unless set)."""
+    subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
+    """a GUID. The subscription the registry is created in."""
+    tenant_id: Annotated[Guid, Field(alias="tenantId")]
+    location: Annotated[StrictStr, AfterValidator(_region)]
+    """The registry's primary region."""
+
+    @model_validator(mode="after")
+    def _primary_not_replicated(self):
+        if self.location in self.registry.replication_regions:
+            raise ValueError(
+                f"replicationRegions: {self.location} is the primary region (azure-native:location); remove it"
+            )
+        return self
+
+    @property
+    def names(self) -> SharedNames:
+        return shared_names(workload=self.workload, location=self.location)
+
+
+def load_shared_config() -> SharedConfig:
+    """Read and validate the shared stack's configuration; raise ConfigError on any bad value."""
+    values = {key: value for key, value in _namespace_values(NAMESPACE).items() if key not in PROJECT_KEYS}
+    raw: dict[str, Any] = {key: _decode(key, value) for key, value in values.items()}
+    raw.setdefault("registry", {})
+    raw["stack"] = pulumi.get_stack()
+    azure = pulumi.Config("azure-native")
+    for key in ("subscriptionId", "tenantId", "location"):
+        if (value := azure.get(key)) is not None:
+            raw[key] = value
+    # The whole-config guards every stack gets (components/config_guards.py): known namespaces,
+    # secure values only for provider credentials, no placeholder left under the real engine.
+    everything = guards.all_config()
+    problems = (
+        guards.namespace_problems(everything, pulumi.get_project())
+        + guards.secret_problems(guards.secret_keys())
+        + guards.placeholder_problems(everything)
+    )
+    if "stack" in values:
+        problems.append(f"{NAMESPACE}:stack: unknown key")
+    try:
+        config = SharedConfig.model_validate(raw, by_name=False)
+        _ = config.names
+    except ValidationError as error:
+        problems += [_describe(detail) for detail in error.errors(include_url=False)]
+    except NamingError as error:
+        problems.append(f"{NAMESPACE}:workload: {error}")
+    if problems:
+        raise ConfigError("invalid stack config: " + "; ".join(problems))
+    return config
+
+
+def _describe(detail) -> str:
+    loc = [str(part) for part in detail["loc"]]
+    prefix = "azure-native" if loc and loc[0] in ("subscriptionId", "tenantId", "location") else NAMESPACE
+    key = f"{prefix}:{'.'.join(loc)}" if loc else f"{NAMESPACE}:registry"
+    message = detail["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    if detail["type"] == "missing":
+        return f"{key}: required but not set"
+    if detail["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if detail["type"] == "value_error" and isinstance(detail["input"], dict):
+        return f"{key}: {message}"  # a rule over a whole section
+    return f"{key}: got {json.dumps(detail['input'], default=str)}; {message}"
