@@ -251,7 +251,7 @@ def load_stage_config() -> StageConfig:
         details = error.errors(include_url=False)
         problems += [_describe(namespace, detail) for detail in details]
         problems += _partial_problems(namespace, raw, details)
-        _raise(problems)
+        raise _config_error(problems) from None
     catalog = _catalog_problems(namespace, config)
     problems += catalog or _consistency_problems(namespace, config)
     _raise(problems)
@@ -259,11 +259,14 @@ def load_stage_config() -> StageConfig:
 
 
 def _raise(problems: list[str]) -> None:
-    """One ConfigError naming every problem (values and keys in them are already shortened)."""
+    """Raise the ConfigError of `problems`, if there is any."""
     if problems:
-        prefix = "invalid stack config: "
-        unique = dict.fromkeys(problems)
-        raise ConfigError(prefix + "; ".join(unique))
+        raise _config_error(problems)
+
+
+def _config_error(problems: list[str]) -> ConfigError:
+    """One ConfigError naming every problem (values and keys in them are already shortened)."""
+    return ConfigError("invalid stack config: " + "; ".join(dict.fromkeys(problems)))
 
 
 def _partial_problems(namespace: str, raw: dict[str, Any], details: list[ErrorDetails]) -> list[str]:

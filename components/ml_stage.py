@@ -199,11 +199,12 @@ class MlStage(pulumi.ComponentResource):
         )
 
         self.registry_access = None
-        if self.registry_reference is not None and config.registry.wants_access():
+        registry_stack = config.registry.stack
+        if self.registry_reference is not None and registry_stack and config.registry.wants_access():
             self.registry_access = SharedRegistryAccess(
                 f"{name}-registry",
                 RegistryAccessArgs(
-                    stack=config.registry.stack,
+                    stack=registry_stack,
                     reference=self.registry_reference,
                     subscription_id=config.subscription_id,
                     workload=config.workload,

@@ -104,6 +104,7 @@ def load_shared_config() -> SharedConfig:
     )
     if "stack" in values:
         problems.append(f"{NAMESPACE}:stack: unknown key")
+    config: SharedConfig | None = None
     try:
         config = SharedConfig.model_validate(raw, by_name=False)
         _ = config.names
@@ -111,7 +112,7 @@ def load_shared_config() -> SharedConfig:
         problems += [_describe(detail) for detail in error.errors(include_url=False)]
     except NamingError as error:
         problems.append(f"{NAMESPACE}:workload: {error}")
-    if problems:
+    if problems or config is None:
         raise ConfigError("invalid stack config: " + "; ".join(problems))
     return config
 
