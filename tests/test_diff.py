@@ -392,11 +392,10 @@ def test_no_change_gives_an_empty_report_and_exit_status_0(repository):
 def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
     stack_file = repository / "Pulumi.dev.yaml"
     original = stack_file.read_text()
+    engineers = "    mlEngineers:\n      groupObjectId: 00000000-0000-0000-0000-000000000014\n      roles:\n"
+    assert engineers in original  # the edit below must take effect, or the test proves nothing
     stack_file.write_text(
-        original.replace(
-            "        resourceGroup: [Reader]\n  mlinfra:deploymentIdentity:",
-            "        resourceGroup: [Reader]\n        workspace: [AzureML Data Scientist]\n  mlinfra:deploymentIdentity:",
-        )
+        original.replace(engineers, engineers + "        workspace: [AzureML Data Scientist]\n")
     )
     try:
         processes = {
@@ -515,7 +514,8 @@ def test_renaming_the_workload_keeps_entra_ids_and_credentials():
 
 def test_make_diff_runs_the_planner_diff():
     result = subprocess.run(
-        ["make", "-n", "diff", "BASE=main", "FORMAT=markdown"],
+        # --no-print-directory: under `make test` MAKELEVEL is set and make would add its own lines.
+        ["make", "-n", "--no-print-directory", "diff", "BASE=main", "FORMAT=markdown"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
