@@ -7,6 +7,7 @@ them together with the field and cross-section problems.
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,19 +20,25 @@ from components.stage_catalog import NAMESPACE, PROJECT_FILE
 PROVIDER_NAMESPACES = ("azure-native", "azuread", "github", "azuredevops", "pulumi")
 """Namespaces of the providers the project uses, and the engine's own (`pulumi:`)."""
 
-SECRET_KEYS = frozenset(
-    {
-        "azure-native:clientSecret",
-        "azure-native:clientCertificatePassword",
-        "azuread:clientSecret",
-        "azuread:clientCertificatePassword",
-        "github:token",
-        "azuredevops:personalAccessToken",
-        "azuredevops:clientSecret",
-        "azuredevops:clientCertificatePassword",
-    }
-)
-"""The only keys that may hold a `secure:` value: provider credentials, which the providers keep
+PROVIDER_CONFIG_FILE = Path(__file__).with_name("data") / "provider_config_secrets.json"
+"""Each provider's config variables and which its Pulumi schema marks secret, extracted at the
+pinned versions (the file records its sources; tests/test_provider_secrets.py checks it against
+the installed SDKs)."""
+
+
+def schema_secret_keys(extract: dict[str, Any]) -> frozenset[str]:
+    """`<provider>:<variable>` for each variable the schema marks secret, or whose object value
+    has a secret property (`github:appAuth.pemFile`): the engine marks the whole key secure."""
+    return frozenset(
+        f"{provider}:{name}"
+        for provider, entry in extract.items()
+        for name, variable in entry["variables"].items()
+        if variable["secret"] or variable.get("secretProperties")
+    )
+
+
+SECRET_KEYS = schema_secret_keys(json.loads(PROVIDER_CONFIG_FILE.read_text(encoding="utf-8")))
+"""The only keys that may hold a `secure:` value: the provider config the providers' schemas keep
 secret. The program reads no secret of its own; any other secure value would be decrypted into a
 plaintext tag, name or variable."""
 
