@@ -15,14 +15,17 @@ from pydantic import (
     model_validator,
 )
 
+from components.ci_names import (
+    ADO_PROJECT,
+    ADO_SECURITY_GROUP,
+    ADO_SERVICE_CONNECTION,
+    ADO_VARIABLE_GROUP,
+    RUNNER_GROUP,
+)
 from components.settings_base import Name, Settings, distinct, distinct_ignoring_case
 
 GITHUB_MAX_REVIEWERS = 6
 GITHUB_MAX_WAIT_MINUTES = 43_200
-
-ADO_PROJECT_PATTERN = r"^(?![_.])[^\\/:*?\"<>|;#$%&+,{}=\[\]]+(?<!\.)$"
-"""Azure DevOps project names: none of \\ / : * ? " < > | ; # $ % & + , { } = [ ], not starting with
-`_` or `.`, not ending with `.` (Microsoft Learn, azure/devops/organizations/settings/naming-restrictions)."""
 
 _PATTERN = Annotated[StrictStr, Field(min_length=1, max_length=255, pattern=r"^[^\s:]+$")]
 
@@ -149,15 +152,16 @@ class AzureDevOpsSettings(Settings):
         ),
     ]
     """`https://dev.azure.com/<organization>`. Required."""
-    project: Annotated[Name, Field(min_length=1, max_length=64, pattern=ADO_PROJECT_PATTERN)]
+    project: Annotated[Name, AfterValidator(ADO_PROJECT.validate)]
     """Name of the Azure DevOps project that holds the pipelines. Required."""
-    service_connection_name: Annotated[Name, Field(min_length=1, max_length=80)] | None = None
+    service_connection_name: Annotated[Name, AfterValidator(ADO_SERVICE_CONNECTION.validate)] | None = None
     """Name of the Azure Resource Manager service connection. Default `spn-aml-workspace-<stage>`."""
-    variable_group_name: Annotated[Name, Field(min_length=1, max_length=255)] | None = None
+    variable_group_name: Annotated[Name, AfterValidator(ADO_VARIABLE_GROUP.validate)] | None = None
     """Name of the variable group that carries the stage's pipeline variables (the values a GitHub
     environment gets as variables). Default `aml-workspace-<stage>`."""
     approvers: Annotated[
-        list[Annotated[Name, Field(min_length=1)]], AfterValidator(distinct_ignoring_case)
+        list[Annotated[Name, AfterValidator(ADO_SECURITY_GROUP.validate)]],
+        AfterValidator(distinct_ignoring_case),
     ] = Field(default_factory=list)
     """Names of project groups whose members approve runs that use the environment or connection
     (for example `ML Engineers`). Default none (refused in preprod and prod, ADO-3)."""
@@ -187,7 +191,7 @@ class AzureDevOpsSettings(Settings):
 class CiSettings(Settings):
     platform: CiPlatform
     """`github`, `azure-devops` or `both`: where the stage's pipelines run. Required."""
-    runner_group: Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=r"^[^\s:]+$")] | None = None
+    runner_group: Annotated[StrictStr, AfterValidator(RUNNER_GROUP.validate)] | None = None
     """Runner group (GitHub) or agent pool (Azure DevOps) whose machines can reach the stage: needed
     when the stage is private. Published to jobs as `AZUREML_RUNNER_GROUP`. Default none."""
     github: GitHubSettings | None = None

@@ -28,6 +28,13 @@ from components.access_settings import (
     IdentityKind,
     Persona,
 )
+from components.ci_names import (
+    ADO_ENVIRONMENT,
+    ADO_SERVICE_CONNECTION,
+    ADO_VARIABLE_GROUP,
+    GITHUB_ENVIRONMENT,
+    ServiceNameRule,
+)
 from components.ci_settings import CiSettings
 from components.compute_settings import ComputeSettings
 from components.credential_names import (
@@ -364,7 +371,37 @@ def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
             problems.append(f"workload: got {json.dumps(config.workload)}; {error}")
         else:
             problems += collisions(credential_names(config))
+            return [f"{namespace}:{problem}" for problem in problems] + derived_name_problems(
+                namespace, config
+            )
     return [f"{namespace}:{problem}" for problem in problems]
+
+
+def derived_name_problems(namespace: str, config: StageConfig) -> list[str]:
+    """The CI objects' names the program derives from the stack name, under the rules the names a
+    stack file supplies meet (ADO-7, GH-15): a derived name the service refuses is a config error."""
+    ci = config.ci
+    if ci is None:
+        return []
+    checks: list[tuple[str, str, ServiceNameRule]] = []
+    if ci.github:
+        checks.append(("stack name", config.stack, GITHUB_ENVIRONMENT))
+    if devops := ci.azure_dev_ops:
+        checks.append(("stack name", config.stack, ADO_ENVIRONMENT))
+        if devops.service_connection_name is None:
+            key = f"{namespace}:ci.azureDevOps.serviceConnectionName"
+            checks.append((key, config.names.service_connection, ADO_SERVICE_CONNECTION))
+        if devops.variable_group_name is None:
+            key = f"{namespace}:ci.azureDevOps.variableGroupName"
+            checks.append((key, config.names.variable_group, ADO_VARIABLE_GROUP))
+    problems = []
+    for key, name, rule in checks:
+        if problem := rule.problem(name):
+            what = "the environment name" if key == "stack name" else "not set, and its default"
+            problems.append(
+                f"{key}: {what} {json.dumps(name)}, derived from the stack name, is refused: {problem}"
+            )
+    return problems
 
 
 def _network_problems(config: StageConfig) -> list[str]:
