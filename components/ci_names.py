@@ -72,7 +72,7 @@ class ServiceNameRule:
         elif self.pattern and not re.fullmatch(self.pattern, name):
             found = "it has a character outside the allowed set"
         elif bad := sorted({char for char in name if char in self.forbidden}):
-            found = "it has " + " ".join(bad)
+            found = "it has " + " ".join(repr(char) for char in bad)
         elif self.no_control and any(char in _CONTROL for char in name):
             found = "it has a control character"
         elif name[0] in self.not_first or name[-1] in self.not_last:
