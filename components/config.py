@@ -61,6 +61,7 @@ from components.workspace_settings import (
     StorageSettings,
     WorkspaceSettings,
 )
+from components.workspace_sharing import sharing_problems
 
 
 class ConfigError(pulumi.RunError):
@@ -136,9 +137,10 @@ class StageSettings(Settings):
     tags: Annotated[dict[StrictStr, StrictStr], AfterValidator(_tags)] = Field(default_factory=dict)
     """Tags on every taggable resource, besides `workload`, `stage` and `managed-by`, which the
     program sets itself. Default none."""
-    network: NetworkSettings
-    """public (publicNetworkAccessEnabled: true) or private (privateEndpoints). Required: how the
-    stage's data-plane resources are reached; there is no safe default that also works."""
+    network: NetworkSettings | None = None
+    """public (publicNetworkAccessEnabled: true) or private (privateEndpoints). Required unless
+    workspace.sharedFrom is set: how the stage's data-plane resources are reached; there is no safe
+    default that also works. A stage that shares a workspace creates nothing networked and takes none."""
     storage: StorageSettings = StorageSettings()
     """The workspace's default storage account."""
     key_vault: KeyVaultSettings = KeyVaultSettings()
@@ -195,6 +197,18 @@ class StageConfig(StageSettings):
     def stage_definition(self) -> StageDefinition:
         """The stage's catalog entry (its code and traits)."""
         return next(stage for stage in self.stages if stage.name == self.stage)
+
+    @property
+    def shares_workspace(self) -> bool:
+        """Whether the stage uses another stage's workspace (`workspace.sharedFrom`) instead of its own."""
+        return self.workspace.shared_from is not None
+
+    @property
+    def own_network(self) -> NetworkSettings:
+        """The network of the stage's own workspace (validation requires it unless the stage shares one)."""
+        if self.network is None:
+            raise ValueError("a stage that shares a workspace has no network of its own")
+        return self.network
 
     @property
     def names(self) -> StageNames:
@@ -350,13 +364,15 @@ CLIENT_SECRET_MAX_DAYS = 730
 def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
     """Rules that span sections, over sections each valid on its own."""
     problems = (
-        _network_problems(config)
+        sharing_problems(config)
+        + _network_problems(config)
         + _access_problems(config)
         + _identity_problems(config)
-        + private_stage_problems(config)
         + production_problems(config)
         + registry_problems(config)
     )
+    if not config.shares_workspace:  # the owner's network, compute and monitoring (ML-16)
+        problems += private_stage_problems(config)
     if not problems:
         try:
             _ = config.names  # computing the names runs the naming rules
@@ -368,6 +384,12 @@ def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
 
 
 def _network_problems(config: StageConfig) -> list[str]:
+    if config.shares_workspace:
+        return []
+    if config.network is None:
+        return [
+            f"network: required but not set; expected {_what_is_allowed(StageSettings.model_fields['network'])}"
+        ]
     if config.network.public_network_access_enabled:
         return []
     problems = []
