@@ -294,10 +294,12 @@ def _partial_problems(namespace: str, raw: dict[str, Any], details: list[ErrorDe
     except ValidationError:
         return []  # a required section is broken: nothing to check it against
     problems = _catalog_problems(namespace, config) or _consistency_problems(namespace, config)
+    # Whether a stage needs a network of its own depends on workspace.sharedFrom (ML-16).
+    unknown = broken | ({"network"} if "workspace" in broken and "network" not in raw else set())
     return [
         problem
         for problem in problems
-        if problem.removeprefix(f"{namespace}:").split(":", 1)[0].split(".", 1)[0] not in broken
+        if problem.removeprefix(f"{namespace}:").split(":", 1)[0].split(".", 1)[0] not in unknown
     ]
 
 
@@ -371,7 +373,7 @@ def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
         + production_problems(config)
         + registry_problems(config)
     )
-    if not config.shares_workspace:  # the owner's network, compute and monitoring (ML-16)
+    if config.network is not None and not config.shares_workspace:  # else the owner's (ML-16)
         problems += private_stage_problems(config)
     if not problems:
         try:
