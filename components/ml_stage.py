@@ -88,7 +88,7 @@ class MlStage(pulumi.ComponentResource):
     workspace: MlWorkspace | None
     """The stage's own workspace; None when it shares another stage's (`shared_workspace`)."""
     shared_workspace: SharedWorkspace | None
-    compute: pulumi.ComponentResource
+    compute: pulumi.ComponentResource | None
     outbound_rules: pulumi.ComponentResource | None
     monitoring_scope: pulumi.ComponentResource | None
     identity: DeploymentIdentity

@@ -68,11 +68,12 @@ def referenced_outputs(
             "the offline planner can only plan stacks of this project"
         )
     stacks = available_stacks(project_dir)
-    config_file = beside / f"Pulumi.{target.stack}.yaml" if beside is not None else None
-    if config_file is not None and config_file.is_file() and beside.resolve() != project_dir.resolve():
-        stacks.append(target.stack)
-    else:
-        config_file = None
+    config_file = None
+    if beside is not None and beside.resolve() != project_dir.resolve():
+        candidate = beside / f"Pulumi.{target.stack}.yaml"
+        if candidate.is_file():
+            config_file = candidate
+            stacks.append(target.stack)
     if target.stack not in stacks:
         raise StackReferenceError(
             f"stack reference {name!r}: no stack file Pulumi.{target.stack}.yaml in {project_dir}; "
