@@ -3,10 +3,11 @@ the catalog: load its config, build the stage, export what pipelines need."""
 
 import pulumi
 
-from components.config import load_stage_config
+from components.config import StageConfig, load_stage_config
 from components.ml_stage import MlStage, MlStageArgs
 from components.shared_config import load_shared_config
 from components.shared_registry import SharedRegistry
+from components.shared_workspace import persona_roles
 from components.stage_catalog import is_shared_stack
 
 
@@ -22,6 +23,20 @@ def shared_stack() -> None:
     pulumi.export("registryReaderRoleDefinitionId", shared.reader_role_definition_id)
 
 
+def export_shared_scopes(stage: MlStage, config: StageConfig) -> None:
+    """The ids of the workspace's scopes, its network and who holds roles on it."""
+    workspace = stage.workspace
+    assert workspace is not None
+    pulumi.export("resourceGroupId", stage.resource_group_id)
+    pulumi.export("storageAccountId", workspace.storage_account_id)
+    pulumi.export("keyVaultId", workspace.key_vault_id)
+    pulumi.export("containerRegistryId", workspace.container_registry_id)
+    pulumi.export(
+        "workspaceNetwork", "public" if config.own_network.public_network_access_enabled else "private"
+    )
+    pulumi.export("personas", persona_roles(config.personas))
+
+
 def stage_stack() -> None:
 
     config = load_stage_config()
@@ -33,8 +48,13 @@ def stage_stack() -> None:
     pulumi.export("tenantId", config.tenant_id)
     pulumi.export("location", config.location)
     pulumi.export("resourceGroupName", stage.resource_group_name)
-    pulumi.export("workspaceName", stage.workspace.workspace_name)
-    pulumi.export("workspaceId", stage.workspace.workspace_id)
+    pulumi.export("workspaceName", stage.workspace_name)
+    pulumi.export("workspaceId", stage.workspace_id)
+    if stage.workspace is not None:
+        # What a stage that shares this workspace reads (components/shared_workspace.py, ML-16).
+        export_shared_scopes(stage, config)
+    else:
+        pulumi.export("sharedFrom", config.workspace.shared_from)
     pulumi.export("clientId", stage.identity.client_id)
     pulumi.export("principalObjectId", stage.identity.principal_id)
     pulumi.export("deploymentIdentityName", config.names.deployment_identity)

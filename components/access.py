@@ -25,6 +25,9 @@ class StageAccessArgs:
     """The stage's deployment identity."""
     identity_roles: ScopedRoles
     """Roles of the deployment identity per scope."""
+    scope_subscription: pulumi.Input[str] | None = None
+    """Subscription of the scopes when it may differ from `subscription_id` (a shared workspace's,
+    read from its owner's stack): role definition ids are built under it. Default: `subscription_id`."""
 
 
 class StageAccess(pulumi.ComponentResource):
@@ -54,6 +57,14 @@ class StageAccess(pulumi.ComponentResource):
                 role=ROLES[role_name],
                 scope=args.scopes[scope_kind],
                 parent=self,
+                role_definition_id=None
+                if args.scope_subscription is None
+                else pulumi.Output.concat(
+                    "/subscriptions/",
+                    args.scope_subscription,
+                    "/providers/Microsoft.Authorization/roleDefinitions/",
+                    ROLES[role_name].guid,
+                ),
             )
             for principal, roles in holders
             for scope_kind, role_name in roles.items()

@@ -40,7 +40,7 @@ class AzureDevOpsEnvironmentArgs:
     """Tenant of the deployment identity."""
     variable_group_name: str
     """Name of the stage's variable group."""
-    variables: Mapping[str, str]
+    variables: Mapping[str, pulumi.Input[str]]
     """Pipeline variables by name (not secret: workspace, resource group, region); at least one."""
 
 

@@ -68,6 +68,7 @@ from components.workspace_settings import (
     StorageSettings,
     WorkspaceSettings,
 )
+from components.workspace_sharing import sharing_problems
 
 
 class ConfigError(pulumi.RunError):
@@ -143,9 +144,10 @@ class StageSettings(Settings):
     tags: Annotated[dict[StrictStr, StrictStr], AfterValidator(_tags)] = Field(default_factory=dict)
     """Tags on every taggable resource, besides `workload`, `stage` and `managed-by`, which the
     program sets itself. Default none."""
-    network: NetworkSettings
-    """public (publicNetworkAccessEnabled: true) or private (privateEndpoints). Required: how the
-    stage's data-plane resources are reached; there is no safe default that also works."""
+    network: NetworkSettings | None = None
+    """public (publicNetworkAccessEnabled: true) or private (privateEndpoints). Required unless
+    workspace.sharedFrom is set: how the stage's data-plane resources are reached; there is no safe
+    default that also works. A stage that shares a workspace creates nothing networked and takes none."""
     storage: StorageSettings = StorageSettings()
     """The workspace's default storage account."""
     key_vault: KeyVaultSettings = KeyVaultSettings()
@@ -202,6 +204,18 @@ class StageConfig(StageSettings):
     def stage_definition(self) -> StageDefinition:
         """The stage's catalog entry (its code and traits)."""
         return next(stage for stage in self.stages if stage.name == self.stage)
+
+    @property
+    def shares_workspace(self) -> bool:
+        """Whether the stage uses another stage's workspace (`workspace.sharedFrom`) instead of its own."""
+        return self.workspace.shared_from is not None
+
+    @property
+    def own_network(self) -> NetworkSettings:
+        """The network of the stage's own workspace (validation requires it unless the stage shares one)."""
+        if self.network is None:
+            raise ValueError("a stage that shares a workspace has no network of its own")
+        return self.network
 
     @property
     def names(self) -> StageNames:
@@ -287,10 +301,12 @@ def _partial_problems(namespace: str, raw: dict[str, Any], details: list[ErrorDe
     except ValidationError:
         return []  # a required section is broken: nothing to check it against
     problems = _catalog_problems(namespace, config) or _consistency_problems(namespace, config)
+    # Whether a stage needs a network of its own depends on workspace.sharedFrom (ML-16).
+    unknown = broken | ({"network"} if "workspace" in broken and "network" not in raw else set())
     return [
         problem
         for problem in problems
-        if problem.removeprefix(f"{namespace}:").split(":", 1)[0].split(".", 1)[0] not in broken
+        if problem.removeprefix(f"{namespace}:").split(":", 1)[0].split(".", 1)[0] not in unknown
     ]
 
 
@@ -357,13 +373,15 @@ CLIENT_SECRET_MAX_DAYS = 730
 def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
     """Rules that span sections, over sections each valid on its own."""
     problems = (
-        _network_problems(config)
+        sharing_problems(config)
+        + _network_problems(config)
         + _access_problems(config)
         + _identity_problems(config)
-        + private_stage_problems(config)
         + production_problems(config)
         + registry_problems(config)
     )
+    if config.network is not None and not config.shares_workspace:  # else the owner's (ML-16)
+        problems += private_stage_problems(config)
     if not problems:
         try:
             _ = config.names  # computing the names runs the naming rules
@@ -405,6 +423,12 @@ def derived_name_problems(namespace: str, config: StageConfig) -> list[str]:
 
 
 def _network_problems(config: StageConfig) -> list[str]:
+    if config.shares_workspace:
+        return []
+    if config.network is None:
+        return [
+            f"network: required but not set; expected {_what_is_allowed(StageSettings.model_fields['network'])}"
+        ]
     if config.network.public_network_access_enabled:
         return []
     problems = []

@@ -21,21 +21,39 @@ from components.private_stage_checks import monitoring_scope
 from components.production_rules import active_relaxations
 from components.registry_access import RegistryAccessArgs, SharedRegistryAccess, registry_reference
 from components.registry_roles import RegistryAccess
+from components.shared_workspace import SharedWorkspace, SharedWorkspaceArgs
 from components.stage_network import StageNetwork, StageNetworkArgs
 from components.workspace_settings import IsolationMode
+from components.workspace_sharing import owner_stage
 
 
-def pipeline_variables(config: StageConfig) -> dict[str, str]:
+def pipeline_variables(
+    config: StageConfig, shared: SharedWorkspace | None = None
+) -> dict[str, pulumi.Input[str]]:
     """What a pipeline needs to find the stage, the same on both platforms: GitHub environment
-    variables, Azure DevOps variable group. Plan-time names, not outputs: a variable that only
-    names the workspace need not wait minutes for it to be created (shallower deployment graph)."""
+    variables, Azure DevOps variable group. Plan-time names for an own workspace, not outputs: a
+    variable that only names the workspace need not wait minutes for it to be created (shallower
+    deployment graph). A stage that shares a workspace names the owner's, from its stack outputs."""
     names = config.names
+    where: dict[str, pulumi.Input[str]] = (
+        {
+            "AZUREML_WORKSPACE_NAME": shared.workspace_name,
+            "AZURE_RESOURCE_GROUP": shared.resource_group_name,
+            "AZUREML_NETWORK": shared.network,
+        }
+        if shared is not None
+        else {
+            "AZUREML_WORKSPACE_NAME": names.workspace,
+            "AZURE_RESOURCE_GROUP": names.resource_group,
+            # Lets a job check it runs where the stage is reachable (private stages).
+            "AZUREML_NETWORK": "public" if config.own_network.public_network_access_enabled else "private",
+        }
+    )
     return {
-        "AZUREML_WORKSPACE_NAME": names.workspace,
-        "AZURE_RESOURCE_GROUP": names.resource_group,
+        "AZUREML_WORKSPACE_NAME": where["AZUREML_WORKSPACE_NAME"],
+        "AZURE_RESOURCE_GROUP": where["AZURE_RESOURCE_GROUP"],
         "AZURE_LOCATION": config.location,
-        # Lets a job check it runs where the stage is reachable (private stages).
-        "AZUREML_NETWORK": "public" if config.network.public_network_access_enabled else "private",
+        "AZUREML_NETWORK": where["AZUREML_NETWORK"],
         **({"AZUREML_RUNNER_GROUP": config.ci.runner_group} if config.ci and config.ci.runner_group else {}),
     }
 
@@ -63,9 +81,14 @@ class MlStage(pulumi.ComponentResource):
     """The resource group of a stage, its ML workspace, its pipeline identity and who may do what."""
 
     resource_group_name: pulumi.Output[str]
+    resource_group_id: pulumi.Output[str]
+    workspace_name: pulumi.Output[str]
+    workspace_id: pulumi.Output[str]
     network: StageNetwork | None
-    workspace: MlWorkspace
-    compute: pulumi.ComponentResource
+    workspace: MlWorkspace | None
+    """The stage's own workspace; None when it shares another stage's (`shared_workspace`)."""
+    shared_workspace: SharedWorkspace | None
+    compute: pulumi.ComponentResource | None
     outbound_rules: pulumi.ComponentResource | None
     monitoring_scope: pulumi.ComponentResource | None
     identity: DeploymentIdentity
@@ -85,66 +108,17 @@ class MlStage(pulumi.ComponentResource):
             "stage": config.stage,
             "managed-by": "pulumi",
         }
-        protection = config.resource_protection
-
-        group = resources.ResourceGroup(
-            f"{name}-rg",
-            resource_group_name=names.resource_group,
-            location=config.location,
-            tags=tags,
-            # Deleting the group deletes everything in it, so it is protected with the rest (PU-3).
-            opts=pulumi.ResourceOptions(
-                parent=self, protect=protection.protect, retain_on_delete=protection.retain_on_delete
-            ),
-        )
-
-        endpoints = config.network.private_endpoints
-        scope_settings = monitoring_scope(config)
-        self.network = (
-            None
-            if endpoints is None
-            else StageNetwork(
-                f"{name}-network",
-                StageNetworkArgs(
-                    settings=endpoints,
-                    network_name=names.virtual_network,
-                    resource_group_name=group.name,
-                    location=config.location,
-                    tags=tags,
-                    groups=WORKSPACE_GROUPS + (("azuremonitor",) if scope_settings else ()),
-                    subscription_id=config.subscription_id,
-                    tenant_id=config.tenant_id,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        )
-
-        self.workspace = MlWorkspace(
-            f"{name}-ml",
-            MlWorkspaceArgs(
-                names=names,
-                subscription_id=config.subscription_id,
-                resource_group_name=group.name,
-                location=config.location,
-                tenant_id=config.tenant_id,
-                tags=tags,
-                network=config.network,
-                storage=config.storage,
-                key_vault=config.key_vault,
-                container_registry=config.container_registry,
-                monitoring=config.monitoring,
-                workspace=config.workspace,
-                protection=protection,
-                private_link=self.network.link if self.network else None,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
         # The shared registry (README "Model promotion"): its id comes from the shared stack's outputs.
         self.registry_reference = (
             registry_reference(name, config.registry.stack, self) if config.registry.stack else None
         )
-        self.compute, self.outbound_rules, self.monitoring_scope = self._workspace_extras(name, config, tags)
+        self.network = self.workspace = self.shared_workspace = None
+        self.compute = self.outbound_rules = self.monitoring_scope = None
+        scopes = (
+            self._shared_workspace(name, config)
+            if config.workspace.shared_from is not None
+            else self._own_workspace(name, config, tags)
+        )
 
         identity_settings = config.deployment_identity
         providers = []
@@ -161,7 +135,7 @@ class MlStage(pulumi.ComponentResource):
             f"{name}-deploy",
             DeploymentIdentityArgs(
                 display_name=names.deployment_identity,
-                resource_group_name=group.name,
+                resource_group_name=self.resource_group_name,
                 location=config.location,
                 tags=tags,
                 kind=identity_settings.kind,
@@ -172,19 +146,11 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, providers=providers),
         )
 
-        workspace = self.workspace
-        scopes = [
-            Scope("resourceGroup", names.resource_group, group.id),
-            Scope("workspace", names.workspace, workspace.workspace_id),
-            Scope("storageAccount", names.storage_account, workspace.storage_account_id),
-            Scope("keyVault", names.key_vault, workspace.key_vault_id),
-            Scope("containerRegistry", names.container_registry, workspace.container_registry_id),
-        ]
         self.access = StageAccess(
             f"{name}-access",
             StageAccessArgs(
                 subscription_id=config.subscription_id,
-                scopes={scope.kind: scope for scope in scopes},
+                scopes=scopes,
                 personas=config.personas,
                 identity=Principal(
                     key=names.deployment_identity,
@@ -194,6 +160,7 @@ class MlStage(pulumi.ComponentResource):
                     label="deployment",
                 ),
                 identity_roles=identity_settings.roles,
+                scope_subscription=self.shared_workspace.subscription_id if self.shared_workspace else None,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -232,10 +199,103 @@ class MlStage(pulumi.ComponentResource):
             else None
         )
 
-        self.resource_group_name = group.name
         self.register_outputs(
-            {"resourceGroupName": self.resource_group_name, "workspaceName": self.workspace.workspace_name}
+            {"resourceGroupName": self.resource_group_name, "workspaceName": self.workspace_name}
         )
+
+    def _own_workspace(self, name: str, config: StageConfig, tags: dict[str, str]) -> dict[str, Scope]:
+        """The stage's resource group, network, workspace and its extras; the scopes grants target."""
+        names = config.names
+        protection = config.resource_protection
+
+        group = resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=names.resource_group,
+            location=config.location,
+            tags=tags,
+            # Deleting the group deletes everything in it, so it is protected with the rest (PU-3).
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=protection.protect, retain_on_delete=protection.retain_on_delete
+            ),
+        )
+
+        endpoints = config.own_network.private_endpoints
+        scope_settings = monitoring_scope(config)
+        self.network = (
+            None
+            if endpoints is None
+            else StageNetwork(
+                f"{name}-network",
+                StageNetworkArgs(
+                    settings=endpoints,
+                    network_name=names.virtual_network,
+                    resource_group_name=group.name,
+                    location=config.location,
+                    tags=tags,
+                    groups=WORKSPACE_GROUPS + (("azuremonitor",) if scope_settings else ()),
+                    subscription_id=config.subscription_id,
+                    tenant_id=config.tenant_id,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        )
+
+        self.workspace = MlWorkspace(
+            f"{name}-ml",
+            MlWorkspaceArgs(
+                names=names,
+                subscription_id=config.subscription_id,
+                resource_group_name=group.name,
+                location=config.location,
+                tenant_id=config.tenant_id,
+                tags=tags,
+                network=config.own_network,
+                storage=config.storage,
+                key_vault=config.key_vault,
+                container_registry=config.container_registry,
+                monitoring=config.monitoring,
+                workspace=config.workspace,
+                protection=protection,
+                private_link=self.network.link if self.network else None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.compute, self.outbound_rules, self.monitoring_scope = self._workspace_extras(name, config, tags)
+        workspace = self.workspace
+        self.resource_group_name, self.resource_group_id = group.name, group.id
+        self.workspace_name = workspace.workspace_name
+        self.workspace_id = workspace.workspace_id
+        scopes = [
+            Scope("resourceGroup", names.resource_group, group.id),
+            Scope("workspace", names.workspace, workspace.workspace_id),
+            Scope("storageAccount", names.storage_account, workspace.storage_account_id),
+            Scope("keyVault", names.key_vault, workspace.key_vault_id),
+            Scope("containerRegistry", names.container_registry, workspace.container_registry_id),
+        ]
+        return {scope.kind: scope for scope in scopes}
+
+    def _shared_workspace(self, name: str, config: StageConfig) -> dict[str, Scope]:
+        """Another stage's workspace, read from its stack (ML-16); its scopes, for this stage's grants."""
+        reference, owner = config.workspace.shared_from, owner_stage(config)
+        assert reference is not None and owner is not None  # config validation guarantees both
+        shared = SharedWorkspace(
+            f"{name}-shared-workspace",
+            SharedWorkspaceArgs(
+                stack=reference,
+                owner_stage=owner.name,
+                stage=config.stage,
+                personas=config.personas,
+                reason=config.workspace.shared_with_data_science_reason,
+                hosted_runners=config.ci is not None and not config.ci.runner_group,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.shared_workspace = shared
+        self.resource_group_name = shared.resource_group_name
+        self.resource_group_id = pulumi.Output.from_input(shared.scopes["resourceGroup"].id)
+        self.workspace_name = shared.workspace_name
+        self.workspace_id = shared.workspace_id
+        return shared.scopes
 
     def _registry_holders(self, config: StageConfig) -> dict[str, tuple[Principal, RegistryAccess]]:
         """Who gets what on the shared registry, from `mlinfra:registry`."""
@@ -258,7 +318,7 @@ class MlStage(pulumi.ComponentResource):
                 ),
                 settings.deployment_identity,
             )
-        if settings.workspace_identity:
+        if settings.workspace_identity and self.workspace is not None:  # a shared one is its owner's (ML-16)
             # Read only: the workspace deploys registry models, it never publishes (issue 15).
             holders["workspace"] = (
                 Principal(
@@ -276,7 +336,8 @@ class MlStage(pulumi.ComponentResource):
         """Compute clusters, managed-network outbound rules and the monitoring private link scope."""
         from components.compute import WorkspaceCompute, WorkspaceComputeArgs
 
-        workspace, public = self.workspace, config.network.public_network_access_enabled
+        workspace, public = self.workspace, config.own_network.public_network_access_enabled
+        assert workspace is not None
         child = pulumi.ResourceOptions(parent=self)
         compute = WorkspaceCompute(
             f"{name}-compute",
@@ -384,7 +445,7 @@ class MlStage(pulumi.ComponentResource):
                 settings=settings,
                 identity=self.identity,
                 secrets=secrets,
-                variables=pipeline_variables(config),
+                variables=pipeline_variables(config, self.shared_workspace),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[repository_owner]),
         )
@@ -415,7 +476,7 @@ class MlStage(pulumi.ComponentResource):
                 subscription_id=config.subscription_id,
                 tenant_id=config.tenant_id,
                 variable_group_name=settings.variable_group_name or config.names.variable_group,
-                variables=pipeline_variables(config),
+                variables=pipeline_variables(config, self.shared_workspace),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
         )

@@ -30,6 +30,11 @@ class ProductionRule(StrEnum):
     GATED_CI = "gatedCi"
 
 
+OWNER_RULES = frozenset(ProductionRule) - {ProductionRule.GATED_CI}
+"""Rules about the workspace's own resources: a stage that shares another stage's workspace creates
+none of them, so its owner's settings decide them (ML-16); only the CI gate is the sharing stage's."""
+
+
 def _broken(config: "StageConfig") -> dict[ProductionRule, list[str]]:
     """Every production rule the config breaks, with what breaks it (config keys and values)."""
     broken: dict[ProductionRule, list[str]] = {}
@@ -37,6 +42,16 @@ def _broken(config: "StageConfig") -> dict[ProductionRule, list[str]]:
     def add(rule: ProductionRule, problem: str) -> None:
         broken.setdefault(rule, []).append(problem)
 
+    if config.network is not None and not config.shares_workspace:  # else the owner's settings apply
+        _workspace_rules(config, add)
+    for problem in _ci_gate_problems(config):
+        add(ProductionRule.GATED_CI, problem)
+    return broken
+
+
+def _workspace_rules(config: "StageConfig", add) -> None:
+    """The rules about the workspace's own resources (OWNER_RULES)."""
+    assert config.network is not None
     if config.network.public_network_access_enabled:
         add(ProductionRule.PRIVATE_NETWORK, "network.publicNetworkAccessEnabled: got true; must be false")
     if not config.key_vault.purge_protection_enabled:
@@ -59,9 +74,6 @@ def _broken(config: "StageConfig") -> dict[ProductionRule, list[str]]:
         )
     if not config.workspace.high_business_impact:
         add(ProductionRule.HIGH_BUSINESS_IMPACT, "workspace.highBusinessImpact: got false; must be true")
-    for problem in _ci_gate_problems(config):
-        add(ProductionRule.GATED_CI, problem)
-    return broken
 
 
 def _ci_gate_problems(config: "StageConfig") -> list[str]:
@@ -113,7 +125,10 @@ def production_problems(config: "StageConfig") -> list[str]:
         for problem in found
     ]
     problems += [
-        f"productionRelaxations.{rule}: the stage meets this rule; remove the relaxation"
+        f"productionRelaxations.{rule}: decided by the owner of the shared workspace "
+        f"({config.workspace.shared_from}), not here; remove the relaxation (ML-16)"
+        if config.shares_workspace and rule in OWNER_RULES
+        else f"productionRelaxations.{rule}: the stage meets this rule; remove the relaxation"
         for rule in relaxations
         if rule not in broken
     ]

@@ -6,12 +6,11 @@ from pydantic import Field, StrictBool, StrictStr
 
 from components.registry_roles import RegistryAccess
 from components.settings_base import Settings
+from components.workspace_settings import STACK_NAME_PATTERN
 
 
 class RegistryAccessSettings(Settings):
-    stack: (
-        Annotated[StrictStr, Field(pattern=r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$")] | None
-    ) = None
+    stack: Annotated[StrictStr, Field(pattern=STACK_NAME_PATTERN)] | None = None
     """the fully-qualified name of the shared stack, `<organization>/<project>/<stack>` (for example
     `organization/mlinfra/shared`). Required with any registry access: the stage reads the registry's id
     from that stack's outputs (a StackReference)."""

@@ -94,7 +94,24 @@ class MonitoringSettings(Settings):
     for it; not verified)."""
 
 
+STACK_NAME_PATTERN = r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$"
+"""A stack name, bare or fully qualified (`<organization>/<project>/<stack>`)."""
+
+
 class WorkspaceSettings(Settings):
+    shared_from: Annotated[StrictStr, Field(pattern=STACK_NAME_PATTERN)] | None = None
+    """the fully-qualified name of the stack of an earlier stage of this workload whose workspace
+    this stage uses, `<organization>/<project>/<stack>` (for example `organization/mlinfra/dev`).
+    Default none: the stage creates its own workspace. A sharing stage creates no workspace, no
+    resource group and nothing networked; it keeps its own CI identity, federated credentials and
+    CI environment, and grants its personas and identity roles on the shared workspace's scopes,
+    which then hold for every stage that shares it (README, "One workspace or one per stage").
+    The owning stage decides every other key of this section and of network, storage, keyVault,
+    containerRegistry, monitoring, compute and resourceProtection."""
+    shared_with_data_science_reason: Annotated[StrictStr, Field(min_length=10)] | None = None
+    """Why a production stage and a data-science stage may share one workspace (at least 10
+    characters). Required with sharedFrom when one of the two stages is production and the other
+    data science (WS-2), refused otherwise. Shows in the plan and the diff."""
     isolation_mode: IsolationMode = IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
     """Managed network isolation of managed compute. Default AllowOnlyApprovedOutbound (ML-3).
     One-way on an existing workspace: Disabled -> AllowInternetOutbound -> AllowOnlyApprovedOutbound;

@@ -234,7 +234,8 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     (`planner.stack_references`); one that cannot be raises `StackReferenceError`.
     """
     project_dir = getattr(program, "project_dir", DEFAULT_PROJECT_DIR)
-    mocks = ArmMocks(config.values, lambda name: referenced_outputs(project_dir, name, config.stack))
+    beside = config.source.parent if config.source is not None else None
+    mocks = ArmMocks(config.values, lambda name: referenced_outputs(project_dir, name, config.stack, beside))
     monitor = RecordingMonitor(mocks)
     monitor.disabled_providers = disabled_default_providers(config.values)
     settings.ROOT.set(None)  # a fresh root stack per run, so exports don't leak between runs

@@ -12,6 +12,7 @@ from planner.views import (
     environments_view,
     network_view,
     principal_label,
+    sharing_view,
 )
 
 NOISE_INPUTS = ("location", "tags", "resourceGroupName")
@@ -32,6 +33,7 @@ def to_text(plan: Plan) -> str:
     lines = [
         f"Plan of stack '{plan.stack}' (project '{plan.project}'): offline, mock engine, nothing is created.",
         "",
+        *_sharing_warning(plan),
     ]
     rows = _tree_rows(plan)
     type_width = max(len(prefix + r.type) for prefix, _, r in rows)
@@ -63,6 +65,33 @@ def to_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sharing_warning(plan: Plan) -> list[str]:
+    """The stages on a shared workspace and the personas whose roles there hold for all (RB-10)."""
+    sharing = sharing_view(plan)
+    if sharing is None:
+        return []
+    stages = sharing["stages"]
+    lines = [
+        f"WARNING: stages {' and '.join(stages)} share one Azure ML workspace ({sharing['workspace']}, owned by "
+        f"stack {sharing['ownerStack']}):",
+        "  every role granted on its scopes, by either stage, holds in both (RB-10). Personas affected:",
+    ]
+    by_persona: dict[str, list[str]] = {}
+    for stage in stages:
+        for persona, entry in (sharing["personas"].get(stage) or {}).items():
+            roles = "; ".join(f"{', '.join(roles)} on {kind}" for kind, roles in entry["roles"].items())
+            by_persona.setdefault(persona, []).append(f"{stage}: {roles}")
+    width = max((len(persona) for persona in by_persona), default=0)
+    lines += [
+        f"    {persona:<{width}}  {' | '.join(grants)}" for persona, grants in sorted(by_persona.items())
+    ]
+    if not by_persona:
+        lines.append("    none yet")
+    if sharing.get("reason"):
+        lines.append(f"  Acknowledged (workspace.sharedWithDataScienceReason): {sharing['reason']}")
+    return [*lines, ""]
+
+
 def _access_matrix(plan: Plan) -> list[str]:
     """Who can do what: rows are principals, columns scopes, cells the roles."""
     entries = access_view(plan)
@@ -70,19 +99,26 @@ def _access_matrix(plan: Plan) -> list[str]:
         return ["", "Access: no role assignments"]
     kinds = [kind for kind in SCOPE_ORDER if any(e["scopeKind"] == kind for e in entries)]
     kinds += sorted({e["scopeKind"] or "other" for e in entries} - set(kinds))
+    shared = {entry["scopeKind"] for entry in entries if entry["sharedWith"]}
     cells: dict[str, dict[str, list[str]]] = {}
     for entry in entries:
         row = cells.setdefault(principal_label(entry), {})
         row.setdefault(entry["scopeKind"] or "other", []).append(entry["role"] or entry["roleId"])
     first = max(len("Principal"), *(len(label) for label in cells))
+    header = {kind: f"{kind} [shared]" if kind in shared else kind for kind in kinds}
     widths = {
-        kind: max(len(kind), *(len(role) for row in cells.values() for role in row.get(kind, [])))
+        kind: max(len(header[kind]), *(len(role) for row in cells.values() for role in row.get(kind, [])))
         for kind in kinds
     }
     lines = ["", f"Access ({len(entries)} role assignments):", ""]
+    if shared:
+        stages = next(entry["sharedWith"] for entry in entries if entry["sharedWith"])
+        lines[-1:] = [f"  [shared]: a scope of the workspace {' and '.join(stages)} share (RB-10)", ""]
     lines.append(
         "  "
-        + " | ".join([f"{'Principal':<{first}}", *(f"{kind:<{widths[kind]}}" for kind in kinds)]).rstrip()
+        + " | ".join(
+            [f"{'Principal':<{first}}", *(f"{header[kind]:<{widths[kind]}}" for kind in kinds)]
+        ).rstrip()
     )
     lines.append("  " + "-+-".join(["-" * first, *("-" * widths[kind] for kind in kinds)]))
     for label, row in cells.items():
@@ -149,6 +185,12 @@ def _environment_table(plan: Plan) -> list[str]:
 
 def _network_table(plan: Plan) -> list[str]:
     view = network_view(plan)
+    sharing = sharing_view(plan)
+    if sharing is not None and not view["exposure"]:
+        return [
+            "",
+            f"Network: nothing of its own; the shared workspace's is stack {sharing['ownerStack']}'s (ML-16)",
+        ]
     lines = ["", "Network:", ""]
     width = max([len(e["resource"] or "") for e in view["exposure"]] + [8])
     for entry in view["exposure"]:

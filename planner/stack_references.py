@@ -7,7 +7,9 @@ outputs: deterministic, and the same values the referenced stack's own plan show
 process, because the mock engine is process-global state and the referencing program is running.
 
 Names: `<stack>` or `<organization>/<project>/<stack>` (the fully-qualified form a stack file
-sets); the project must be this one, since only its stack files are at hand. A chain of
+sets); the project must be this one, since only its stack files are at hand. The referenced stack's
+file is looked for next to the referencing stack's file first (the stacks of an example refer to
+each other, `examples/single-workspace`), then in the project directory. A chain of
 references that comes back to a stack already being planned is refused (recursion guard).
 """
 
@@ -53,8 +55,11 @@ def chain() -> list[str]:
     return [stack for stack in os.environ.get(CHAIN_VARIABLE, "").split(",") if stack]
 
 
-def referenced_outputs(project_dir: Path, name: str, referencing_stack: str) -> dict:
-    """The outputs stack `name` would export, from an offline plan of its stack file."""
+def referenced_outputs(
+    project_dir: Path, name: str, referencing_stack: str, beside: Path | None = None
+) -> dict:
+    """The outputs stack `name` would export, from an offline plan of its stack file (in `beside`,
+    the referencing stack file's directory, if it is there; else in the project)."""
     project = project_name(project_dir)
     target = parse_reference(name, project)
     if target.project != project:
@@ -63,6 +68,12 @@ def referenced_outputs(project_dir: Path, name: str, referencing_stack: str) -> 
             "the offline planner can only plan stacks of this project"
         )
     stacks = available_stacks(project_dir)
+    config_file = None
+    if beside is not None and beside.resolve() != project_dir.resolve():
+        candidate = beside / f"Pulumi.{target.stack}.yaml"
+        if candidate.is_file():
+            config_file = candidate
+            stacks.append(target.stack)
     if target.stack not in stacks:
         raise StackReferenceError(
             f"stack reference {name!r}: no stack file Pulumi.{target.stack}.yaml in {project_dir}; "
@@ -73,21 +84,26 @@ def referenced_outputs(project_dir: Path, name: str, referencing_stack: str) -> 
         raise StackReferenceError(
             f"stack reference {name!r}: a cycle of stack references: {' -> '.join([*above, target.stack])}"
         )
+    config = config_file.resolve() if config_file is not None else None
     return dict(
-        _plan_outputs(project_dir.resolve(), target.stack, ",".join(above), _fingerprint(project_dir))
+        _plan_outputs(
+            project_dir.resolve(), target.stack, ",".join(above), _fingerprint(project_dir, config), config
+        )
     )
 
 
-def _fingerprint(project_dir: Path) -> str:
+def _fingerprint(project_dir: Path, config_file: Path | None = None) -> str:
     """Changes whenever a stack or project file changes, so a cached answer never goes stale."""
     digest = hashlib.sha256()
-    for path in sorted(project_dir.glob("Pulumi*.yaml")):
+    for path in sorted(project_dir.glob("Pulumi*.yaml")) + ([config_file] if config_file else []):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
 @lru_cache(maxsize=32)
-def _plan_outputs(project_dir: Path, stack: str, above: str, fingerprint: str) -> dict:
+def _plan_outputs(
+    project_dir: Path, stack: str, above: str, fingerprint: str, config_file: Path | None = None
+) -> dict:
     completed = subprocess.run(
         [
             sys.executable,
@@ -99,6 +115,7 @@ def _plan_outputs(project_dir: Path, stack: str, above: str, fingerprint: str) -
             "json",
             "--project-dir",
             str(project_dir),
+            *(["--config-file", str(config_file)] if config_file is not None else []),
         ],
         cwd=Path(__file__).resolve().parent.parent,
         env={**os.environ, CHAIN_VARIABLE: above},

@@ -63,6 +63,9 @@ class StackConfig:
     values: dict[str, str]
     """`<namespace>:<key>` -> the string the engine would pass (objects and lists as JSON)."""
     secret_keys: tuple[str, ...]
+    source: Path | None = None
+    """The stack file the values came from; stack references look for their stack files next to it
+    first (an example's stacks refer to each other), then in the project (`planner.stack_references`)."""
 
 
 def project_name(project_dir: Path) -> str:
@@ -106,7 +109,7 @@ def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = 
         merged = apply_project_config(name, project.get("config"), values, path.name, _engine_string)
     except ProjectConfigError as error:
         raise StackFileError(str(error)) from None
-    return StackConfig(name, stack, merged, tuple(secret_keys))
+    return StackConfig(name, stack, merged, tuple(secret_keys), path)
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -5,14 +5,24 @@ from typing import Any
 
 from components.grants import parse_description
 from components.roles import role_from_definition_id
+from components.shared_workspace import SCOPE_OUTPUTS, SHARED_RECORD
 from planner.recorder import Plan
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 SCOPE_ORDER = ("resourceGroup", "workspace", "storageAccount", "keyVault", "containerRegistry")
 
 
+def sharing_view(plan: Plan) -> dict[str, Any] | None:
+    """The workspace this stage shares with the stage that owns it (RB-10), or None: the stages on
+    it, the owner's stack, and each stage's personas with their roles on it."""
+    record = next(iter(plan.of_type(SHARED_RECORD)), None)
+    return dict(record.inputs) if record is not None else None
+
+
 def access_view(plan: Plan) -> list[dict[str, Any]]:
-    """Every role assignment as (principal, type, persona or identity, role, role GUID, scope)."""
+    """Every role assignment as (principal, type, persona or identity, role, role GUID, scope);
+    `sharedWith` lists the stages a shared workspace's scope serves (RB-10), else None."""
+    sharing = sharing_view(plan)
     entries = []
     for resource in plan.of_type(ROLE_ASSIGNMENT):
         inputs = resource.inputs
@@ -32,6 +42,11 @@ def access_view(plan: Plan) -> list[dict[str, Any]]:
                 "scopeKind": about.get("scope_kind"),
                 "scopeName": about.get("scope_name"),
                 "registryAccess": registry_access(role) if about.get("scope_kind") == "registry" else None,
+                "sharedWith": sharing["stages"]
+                if sharing
+                and about.get("scope_kind") in SCOPE_OUTPUTS
+                and about.get("scope_name") == sharing["ownerStack"]
+                else None,
                 "urn": resource.urn,
             }
         )

@@ -57,7 +57,7 @@ def stack_config(stack: str = "dev", **overrides) -> StackConfig:
             values.pop(key, None)
         else:
             values[key] = value if isinstance(value, str) else json.dumps(value)
-    return StackConfig(config.project, stack, values, config.secret_keys)
+    return StackConfig(config.project, stack, values, config.secret_keys, config.source)
 
 
 def plan(stack: str = "dev", **overrides) -> Plan:
