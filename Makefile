@@ -53,8 +53,10 @@ BOOTSTRAP_STACK ?= platform
 bootstrap-plan: $(VENV)/.synced
 	@$(PY) -m planner --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
 
+# One worker per core (pytest-xdist); the workers and the planner's child processes share the
+# plan cache in .cache/plans (planner/plan_cache.py), so a stack is planned once per content.
 test: $(VENV)/.synced
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # The policy pack (policy/) over the plan of every stack and example, offline; fails on a
 # mandatory violation (a production stage's). Online, `pulumi preview|up --policy-pack policy`.

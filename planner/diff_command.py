@@ -9,11 +9,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from planner import plan_cache
 from planner.check import policy_findings
 from planner.diff import StackDiff, diff_plans
 from planner.diff_render import diff_json, diff_markdown, diff_text
 from planner.revisions import (
     RevisionError,
+    cached_plans,
     checkout,
     finish_plans,
     resolve,
@@ -48,9 +50,14 @@ def main(argv: list[str], project_dir: Path) -> int:
             stacks = args.stack or sorted(
                 set(available_stacks(project_dir)) | set(available_stacks(base_dir))
             )
-            # Both revisions plan at once, each in its own process (two cores, half the wait).
-            head_run, base_run = start_plans(project_dir, stacks), start_plans(base_dir, stacks)
-            head, base = finish_plans(head_run, "the working tree"), finish_plans(base_run, f"{args.base}")
+            # Plans made before are read from the plan cache; the rest of both revisions are
+            # planned at once, each in its own process (two cores, half the wait).
+            cache = plan_cache.cache_dir(project_dir)
+            head, base = cached_plans(project_dir, stacks, cache), cached_plans(base_dir, stacks, cache)
+            head_run = start_plans(project_dir, [stack for stack in stacks if stack not in head], cache)
+            base_run = start_plans(base_dir, [stack for stack in stacks if stack not in base], cache)
+            head |= finish_plans(head_run, "the working tree")
+            base |= finish_plans(base_run, f"{args.base}")
     except RevisionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

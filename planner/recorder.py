@@ -19,6 +19,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import Stack
 
+from planner import plan_cache
 from planner.mock_cloud import ArmMocks
 from planner.stack_references import StackReferenceError, referenced_outputs
 from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, StackFileError, load_stack_config
@@ -84,6 +85,12 @@ class Plan:
         if len(found) != 1:
             raise AssertionError(f"expected one {type_}, found {len(found)}")
         return found[0]
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> "Plan":
+        """The Plan `dataclasses.asdict` turned into `stored` (the plan cache's entries)."""
+        resources = [Resource(**resource) for resource in stored["resources"]]
+        return cls(stored["project"], stored["stack"], resources, stored["outputs"], stored["lookups"])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -339,5 +346,14 @@ def main_program(project_dir: Path) -> Callable[[], None]:
 
 
 def plan_stack(project_dir: Path, stack: str, config_file: Path | None = None) -> Plan:
-    """Plan the project's real `__main__.py` with the stack's real config file (or `config_file`)."""
-    return record(main_program(project_dir), load_stack_config(project_dir, stack, config_file))
+    """Plan the project's real `__main__.py` with the stack's real config file (or `config_file`);
+    a plan of the same inputs made before is read from the plan cache (`planner.plan_cache`)."""
+    config = load_stack_config(project_dir, stack, config_file)
+    directory = plan_cache.cache_dir(project_dir)
+    key = plan_cache.plan_key(project_dir, config)
+    stored = plan_cache.load(directory, key)
+    if stored is not None:
+        return Plan.from_dict(stored)
+    plan = record(main_program(project_dir), config)
+    plan_cache.store(directory, key, plan)
+    return plan

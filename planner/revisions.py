@@ -3,12 +3,16 @@ own process, so the base of a diff needs nothing from the working tree but the v
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from planner import plan_cache
+from planner.stackfile import StackFileError, load_stack_config
 
 # Runs inside the revision's checkout: `plan_stack` and `to_json` are the planner's stable
 # entry points (present since the first release), so any revision with a planner can answer.
@@ -81,19 +85,47 @@ def checkout(project_dir: Path, commit: str):
         yield Path(directory)
 
 
-def start_plans(project_dir: Path, stacks: list[str]) -> subprocess.Popen:
-    """Start planning `stacks` of the project in `project_dir` in a child process."""
+def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> dict[str, dict | None]:
+    """The plan documents of `stacks` that need no planning: None for a stack without a stack file,
+    the document of an earlier plan of the same inputs (`planner.plan_cache`: the key pins the
+    revision's own code and config, so only that code can have stored it). Others are left out."""
+    found: dict[str, dict | None] = {}
+    for stack in stacks:
+        if not (project_dir / f"Pulumi.{stack}.yaml").is_file():
+            found[stack] = None
+            continue
+        try:
+            config = load_stack_config(project_dir, stack)
+        except StackFileError:
+            continue  # the child process reports it, in the revision's own words
+        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config))
+        if stored is not None:
+            from planner.recorder import Plan  # loads the Pulumi SDK: only when a plan is found
+            from planner.render import to_json
+
+            found[stack] = json.loads(to_json(Plan.from_dict(stored)))
+    return found
+
+
+def start_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> subprocess.Popen | None:
+    """Start planning `stacks` of the project in `project_dir` in a child process (None: nothing
+    to plan); the child shares the plan cache `cache` (a checkout's own would be empty)."""
+    if not stacks:
+        return None
     return subprocess.Popen(
         [sys.executable, "-c", _BUNDLE, json.dumps(stacks)],
         cwd=project_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, plan_cache.CACHE_VARIABLE: str(cache) if cache else "off"},
     )
 
 
-def finish_plans(process: subprocess.Popen, label: str) -> dict[str, dict | None]:
+def finish_plans(process: subprocess.Popen | None, label: str) -> dict[str, dict | None]:
     """stack -> plan document, None (no stack file) or {"error": ...}."""
+    if process is None:
+        return {}
     stdout, stderr = process.communicate()
     if process.returncode != 0:
         last = (stderr.strip().splitlines() or ["no output"])[-1]

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from planner.stackfile import StackFileError, available_stacks, project_name
+from planner import plan_cache
+from planner.stackfile import StackFileError, available_stacks, load_stack_config, project_name
 
 CHAIN_VARIABLE = "MLINFRA_PLANNER_REFERENCE_CHAIN"
 """Environment variable: the stacks being planned above this process, comma-separated."""
@@ -85,11 +86,25 @@ def referenced_outputs(
             f"stack reference {name!r}: a cycle of stack references: {' -> '.join([*above, target.stack])}"
         )
     config = config_file.resolve() if config_file is not None else None
+    cached = _cached_outputs(project_dir.resolve(), target.stack, config)
+    if cached is not None:
+        return cached
     return dict(
         _plan_outputs(
             project_dir.resolve(), target.stack, ",".join(above), _fingerprint(project_dir, config), config
         )
     )
+
+
+def _cached_outputs(project_dir: Path, stack: str, config_file: Path | None) -> dict | None:
+    """The outputs of an earlier plan of the same inputs (`planner.plan_cache`), without a child
+    process; None when there is none (or the stack file cannot be read: the child reports why)."""
+    try:
+        config = load_stack_config(project_dir, stack, config_file)
+    except StackFileError:
+        return None
+    stored = plan_cache.load(plan_cache.cache_dir(project_dir), plan_cache.plan_key(project_dir, config))
+    return dict(stored["outputs"]) if stored is not None else None
 
 
 def _fingerprint(project_dir: Path, config_file: Path | None = None) -> str:

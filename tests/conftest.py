@@ -1,15 +1,20 @@
 """Shared test harness: the planner's own recorder, so tests assert on what the planner shows."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from components.stage_catalog import is_shared_stack, load_catalog, split_stack_name
+from planner.plan_cache import CACHE_VARIABLE
 from planner.recorder import Plan, main_program, record
 from planner.stackfile import StackConfig, available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# One plan cache for the session's processes and scratch copies of the project (planner/plan_cache.py:
+# the key is the content, not the location), unless the caller chose one (or `off`).
+os.environ.setdefault(CACHE_VARIABLE, str(PROJECT_DIR / ".cache" / "plans"))
 CATALOG = {stage.name: stage for stage in load_catalog(PROJECT_DIR / "Pulumi.yaml")}
 """The stage catalog of Pulumi.yaml (`mlinfra:stages`), by name, in delivery order."""
 STACKS = tuple(stack for stack in available_stacks(PROJECT_DIR) if not is_shared_stack(stack))
@@ -72,6 +77,14 @@ def run_program(program, stack: str = "dev", **overrides) -> Plan:
     `pulumi:disable-default-providers` applies only when a test sets it (the real program keeps it)."""
     overrides.setdefault("pulumi:disable-default-providers", None)
     return record(program, stack_config(stack, **overrides))
+
+
+@pytest.fixture(autouse=True)
+def _no_plan_cache_under_monkeypatch(request):
+    """A test that patches the program in this process must see the patched program run: the plan
+    cache keys on files and the environment, not on attributes a test replaced."""
+    if "monkeypatch" in request.fixturenames:
+        request.getfixturevalue("monkeypatch").setenv(CACHE_VARIABLE, "off")
 
 
 @pytest.fixture(scope="session")

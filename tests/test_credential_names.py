@@ -19,7 +19,7 @@ UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 BOTH = PROJECT_DIR / "examples/both-platforms/Pulumi.prod.yaml"
 ADO = {
     "organizationUrl": "https://dev.azure.com/contoso",
-    "project": "ML.Platform (EU) @Zürich 数据",
+    "project": "ML.Platform (EU) !Zürich 数据",  # every character Azure DevOps allows in a project name
     "serviceConnectionName": "spn (prod) @ Straße.eu",
     "approvers": ["ML Engineers"],
 }

@@ -1,0 +1,168 @@
+"""A content-addressed cache of plans: a stack is planned again only when something that could
+change its plan has changed.
+
+Planning a stage under the mock engine takes one to three seconds, and loading the Pulumi SDKs a
+few more. A stack reference, `planner diff` and `planner check` plan other stacks, often in child
+processes that pay both again, for stacks nobody edited. The key covers everything a plan depends
+on, so a hit is the plan a fresh run would make:
+
+- the config the program receives (project defaults merged with the stack file) and its secret keys;
+- every stack file a stack reference could reach (`Pulumi*.yaml` of the project and of the
+  directory the config file is in), by name and content, not location: a copy of the project
+  (a scratch test, another checkout) finds the same plans;
+- the program's code: `__main__.py`, `components/` and `planner/` (every file, not only `*.py`:
+  `components/data/` is read at import);
+- the Python version and the installed versions of the packages the program imports;
+- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`).
+
+Only successful plans are stored; a failing program runs again and fails again. Entries are JSON
+(`dataclasses.asdict` of the Plan), written atomically, so parallel runs (pytest-xdist, a diff's
+child processes) can share one directory. `MLINFRA_PLAN_CACHE` names the directory (default
+`.cache/plans` in the project) or `off` to disable it.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+CACHE_VARIABLE = "MLINFRA_PLAN_CACHE"
+"""Environment variable: the cache directory, or `off`."""
+FORMAT = "1"
+"""Bump when the stored shape of a Plan changes."""
+PACKAGES = (
+    "pulumi",
+    "pulumi-azure-native",
+    "pulumi-azuread",
+    "pulumi-github",
+    "pulumi-azuredevops",
+    "pydantic",
+    "pyyaml",
+)
+"""Distributions whose code runs while planning: a different version may plan differently."""
+CODE_ROOTS = ("__main__.py", "components", "planner")
+"""Paths under the project directory whose files make up the program and the planner."""
+ENVIRONMENT_PREFIXES = ("MLINFRA_", "PULUMI_")
+ENVIRONMENT_IGNORED = frozenset({CACHE_VARIABLE, "MLINFRA_PLANNER_REFERENCE_CHAIN"})
+"""Read by the planner but unable to change a successful plan (the chain only refuses cycles)."""
+MAX_ENTRIES = 256
+"""Oldest entries beyond this are removed when a plan is stored."""
+
+_file_digests: dict[tuple[str, int, int], str] = {}
+
+
+def cache_dir(project_dir: Path) -> Path | None:
+    """The directory plans are cached in, or None when caching is off."""
+    setting = os.environ.get(CACHE_VARIABLE, "")
+    if setting.lower() == "off":
+        return None
+    return Path(setting) if setting else project_dir / ".cache" / "plans"
+
+
+def _digest_file(path: Path) -> str:
+    stat = path.stat()
+    marker = (str(path), stat.st_mtime_ns, stat.st_size)
+    digest = _file_digests.get(marker)
+    if digest is None:
+        digest = _file_digests[marker] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+def _code_files(project_dir: Path) -> list[Path]:
+    files: list[Path] = []
+    for root in CODE_ROOTS:
+        path = project_dir / root
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(
+                file
+                for file in path.rglob("*")
+                if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc"
+            )
+    return sorted(files)
+
+
+def _stack_files(project_dir: Path, source: Path | None) -> list[tuple[str, str, str]]:
+    """(where, name, digest) of every stack file a reference could reach: the project's and, for
+    a config file elsewhere, the ones beside it. Relative, so a copy of the project hits too."""
+    directories = {"project": project_dir}
+    if source is not None and source.resolve().parent != project_dir:
+        directories["beside"] = source.resolve().parent
+    return sorted(
+        (where, path.name, _digest_file(path))
+        for where, directory in directories.items()
+        for path in directory.glob("Pulumi*.yaml")
+    )
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def plan_key(project_dir: Path, config: Any) -> str:
+    """The cache key of planning `config` (a `StackConfig`) with the program in `project_dir`."""
+    project_dir = project_dir.resolve()
+    inputs = {
+        "format": FORMAT,
+        "python": sys.version,
+        "packages": _versions(),
+        "project": config.project,
+        "stack": config.stack,
+        "values": sorted(config.values.items()),
+        "secretKeys": sorted(config.secret_keys),
+        "source": config.source.name if config.source else None,
+        "stackFiles": _stack_files(project_dir, config.source),
+        "code": [
+            (str(path.relative_to(project_dir)), _digest_file(path)) for path in _code_files(project_dir)
+        ],
+        "environment": sorted(
+            (name, value)
+            for name, value in os.environ.items()
+            if name.startswith(ENVIRONMENT_PREFIXES) and name not in ENVIRONMENT_IGNORED
+        ),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def load(directory: Path | None, key: str) -> dict[str, Any] | None:
+    """The stored plan (as `dataclasses.asdict` made it) under `key`, or None."""
+    if directory is None:
+        return None
+    try:
+        return json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # absent, or a torn/corrupt entry: plan again
+
+
+def store(directory: Path | None, key: str, plan: Any) -> None:
+    """Store `plan` (a Plan dataclass) under `key`; a cache that cannot be written is skipped."""
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=directory, suffix=".tmp", delete=False, encoding="utf-8"
+        ) as handle:
+            json.dump(dataclasses.asdict(plan), handle)
+        os.replace(handle.name, directory / f"{key}.json")
+        _prune(directory)
+    except (OSError, TypeError, ValueError):
+        return
+
+
+def _prune(directory: Path) -> None:
+    entries = sorted(directory.glob("*.json"), key=lambda path: path.stat().st_mtime_ns)
+    for path in entries[:-MAX_ENTRIES]:
+        path.unlink(missing_ok=True)
