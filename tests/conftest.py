@@ -126,3 +126,9 @@ def first(stacks: tuple[str, ...]) -> str:
 def with_stack_file(stack: str):
     """Marks a test of Pulumi.<stack>.yaml itself: skipped when that file does not exist."""
     return pytest.mark.skipif(stack not in STACKS, reason=f"no Pulumi.{stack}.yaml")
+
+
+def with_catalog_stage(stage: str):
+    """Marks a test of a shipped file that names `stage` (an example's stack): skipped when the
+    catalog has no such stage."""
+    return pytest.mark.skipif(stage not in CATALOG, reason=f"no stage {stage} in mlinfra:stages")
