@@ -300,6 +300,12 @@ NOT_A_STAGE = {
     ("conftest.py", "run_program"): "the helpers' default stack (left as is this round)",
 }
 """Literals that are data the test builds itself, not a stage of the project: (module, name) -> why."""
+SCRATCH_STAGE = {
+    ("test_delivery_files.py", "test_adding_staging_takes_one_entry_one_stack_file_and_make_workflows"): (
+        "the stage it adds to a scratch copy, a catalog stage only there"
+    ),
+}
+"""Names that are catalog stages only in the scratch copy that adds them (not checked for staleness)."""
 
 
 def stage_literals(source: str, names: set[str]) -> list[tuple[str, int, str]]:
@@ -340,7 +346,7 @@ def test_no_test_names_a_stage_unless_it_tests_that_stages_file():
     """Tests run over the catalog and the stack files (conftest's selectors); a stage is named only
     by a test of that stage's own file. So a new stage (README, "Adding a stage") is tested like the
     others without editing a test."""
-    allowed = set(STACK_FILE_TESTS) | set(NOT_A_STAGE)
+    allowed = set(STACK_FILE_TESTS) | set(NOT_A_STAGE) | set(SCRATCH_STAGE)
     offending = [
         f"{path.name}:{line} {where}: {literal!r}"
         for path in sorted(TESTS_DIR.glob("*.py"))
