@@ -91,3 +91,57 @@ def _no_plan_cache_under_monkeypatch(request):
 def stack_plans() -> dict[str, Plan]:
     """The plan of every real stack file, computed once per test session."""
     return {stack: plan(stack) for stack in STACKS}
+
+
+# --- stack files by their traits: tests select stages by what they hold, never by name ----------
+
+
+def setting(stack: str, key: str, default=None):
+    """A stack's effective `mlinfra:<key>` (project defaults applied), parsed; `default` if unset."""
+    raw = stack_config(stack).values.get(f"mlinfra:{key}")
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw  # a plain string
+
+
+def network_mode(stack: str) -> str:
+    """`public`, `created` (the stage creates its network) or `joined` (a landing zone's subnet)."""
+    endpoints = setting(stack, "network", {}).get("privateEndpoints")
+    if not endpoints:
+        return "public"
+    return "created" if "virtualNetwork" in endpoints else "joined"
+
+
+def stacks_where(predicate) -> tuple[str, ...]:
+    """The stage stack files for which `predicate(stack)` holds, in STACKS order."""
+    return tuple(stack for stack in STACKS if predicate(stack))
+
+
+PUBLIC_STACKS = stacks_where(lambda stack: network_mode(stack) == "public")
+PRIVATE_STACKS = stacks_where(lambda stack: network_mode(stack) != "public")
+CREATED_NETWORK_STACKS = stacks_where(lambda stack: network_mode(stack) == "created")
+"""Private stages that create their own network (and private DNS zones)."""
+JOINED_NETWORK_STACKS = stacks_where(lambda stack: network_mode(stack) == "joined")
+"""Private stages that join a landing zone's subnet and the hub's DNS zones."""
+GITHUB_STACKS = stacks_where(lambda stack: setting(stack, "ci", {}).get("platform") == "github")
+
+
+def first(stacks: tuple[str, ...]) -> str:
+    """The first of `stacks`, for a test about one stage of a kind; skips when no stage is of it."""
+    if not stacks:
+        pytest.skip("no stack file of this kind")
+    return stacks[0]
+
+
+def with_stack_file(stack: str):
+    """Marks a test of Pulumi.<stack>.yaml itself: skipped when that file does not exist."""
+    return pytest.mark.skipif(stack not in STACKS, reason=f"no Pulumi.{stack}.yaml")
+
+
+def with_catalog_stage(stage: str):
+    """Marks a test of a shipped file that names `stage` (an example's stack): skipped when the
+    catalog has no such stage."""
+    return pytest.mark.skipif(stage not in CATALOG, reason=f"no stage {stage} in mlinfra:stages")

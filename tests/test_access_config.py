@@ -9,11 +9,30 @@ import json
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import DATA_SCIENCE_STACK, OWNERS, plan
+from tests.conftest import (
+    DATA_SCIENCE_STACK,
+    NON_PRODUCTION_STACK,
+    OWNERS,
+    PRODUCTION_STACKS,
+    STACKS,
+    first,
+    plan,
+    setting,
+    stacks_where,
+    stage_of,
+)
 
 DS = "00000000-0000-0000-0000-000000000007"
 MLE = "00000000-0000-0000-0000-000000000014"
 ENGINEERS = {"groupObjectId": MLE, "roles": {"resourceGroup": ["Reader"]}}
+OUTSIDE_DATA_SCIENCE = tuple(stack for stack in STACKS if not stage_of(stack).data_science)
+"""Stages where data scientists get no access by default (RB-7)."""
+KEYLESS_STACKS = stacks_where(
+    lambda stack: setting(stack, "storage", {}).get("sharedKeyAccessEnabled") is False
+)
+KEYED_STACKS = stacks_where(lambda stack: setting(stack, "storage", {}).get("sharedKeyAccessEnabled") is True)
+ANY_STACK = NON_PRODUCTION_STACK
+"""For rules every stage keeps alike (role catalog, identity settings): the least constrained stage."""
 
 
 def refused(stack: str, **overrides) -> str:
@@ -24,7 +43,7 @@ def refused(stack: str, **overrides) -> str:
     return message
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", OUTSIDE_DATA_SCIENCE)
 def test_fails_when_data_scientists_get_a_role_outside_dev(stack):
     personas = {
         "dataScientists": {"groupObjectId": DS, "roles": {"workspace": ["AzureML Data Scientist"]}},
@@ -50,7 +69,7 @@ def test_data_scientists_outside_dev_with_a_reason_are_granted():
         },
         "mlEngineers": ENGINEERS,
     }
-    result = plan("preprod", **{"mlinfra:personas": personas})
+    result = plan(first(OUTSIDE_DATA_SCIENCE), **{"mlinfra:personas": personas})
     principals = {
         r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")
     }
@@ -63,7 +82,7 @@ def test_fails_when_the_reason_is_too_short():
         "mlEngineers": ENGINEERS,
     }
     assert "mlinfra:personas.dataScientists.outsideDevReason" in refused(
-        "prod", **{"mlinfra:personas": personas}
+        first(OUTSIDE_DATA_SCIENCE), **{"mlinfra:personas": personas}
     )
 
 
@@ -73,9 +92,9 @@ def test_fails_when_a_reason_is_given_in_a_data_science_stage():
     assert "outsideDevReason: only meaningful outside the data-science stages" in message
 
 
-def test_data_scientists_declared_without_roles_in_prod_are_allowed():
+def test_data_scientists_declared_without_roles_outside_dev_are_allowed():
     personas = {"dataScientists": {"groupObjectId": DS}, "mlEngineers": ENGINEERS}
-    result = plan("prod", **{"mlinfra:personas": personas})
+    result = plan(first(OUTSIDE_DATA_SCIENCE), **{"mlinfra:personas": personas})
     assert DS not in {
         r.inputs["principalId"] for r in result.of_type("azure-native:authorization:RoleAssignment")
     }
@@ -86,13 +105,13 @@ def test_data_scientists_declared_without_roles_in_prod_are_allowed():
 )
 def test_fails_when_a_role_that_grants_access_is_given(role):
     personas = {"mlEngineers": {"groupObjectId": MLE, "roles": {"resourceGroup": [role]}}}
-    message = refused("dev", **{"mlinfra:personas": personas})
+    message = refused(ANY_STACK, **{"mlinfra:personas": personas})
     assert f'mlinfra:personas.mlEngineers.roles.resourceGroup: got "{role}"' in message and "RB-1" in message
 
 
 def test_fails_when_the_deployment_identity_gets_owner():
     message = refused(
-        "dev", **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Owner"]}}}
+        ANY_STACK, **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Owner"]}}}
     )
     assert 'mlinfra:deploymentIdentity.roles.resourceGroup: got "Owner"' in message
 
@@ -100,13 +119,13 @@ def test_fails_when_the_deployment_identity_gets_owner():
 @pytest.mark.parametrize("role", ["Contributor", "Key Vault Administrator", "Azure AI Administrator"])
 def test_fails_when_a_human_group_gets_a_privileged_role(role):
     personas = {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": [role]}}}
-    message = refused("dev", **{"mlinfra:personas": personas})
+    message = refused(ANY_STACK, **{"mlinfra:personas": personas})
     assert f'mlinfra:personas.mlEngineers.roles.workspace: got "{role}"' in message
 
 
 def test_the_deployment_identity_may_hold_contributor_on_the_resource_group():
     result = plan(
-        "dev",
+        ANY_STACK,
         **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "roles": {"resourceGroup": ["Contributor"]}}},
     )
     assignments = result.of_type("azure-native:authorization:RoleAssignment")
@@ -119,24 +138,24 @@ def test_the_deployment_identity_may_hold_contributor_on_the_resource_group():
 
 def test_fails_when_one_group_is_listed_under_two_personas():
     personas = {"dataScientists": {"groupObjectId": DS}, "mlEngineers": {"groupObjectId": DS.upper()}}
-    message = refused("dev", **{"mlinfra:personas": personas})
+    message = refused(ANY_STACK, **{"mlinfra:personas": personas})
     assert "mlinfra:personas.mlEngineers.groupObjectId" in message and "dataScientists" in message
 
 
 @pytest.mark.parametrize("group", ["not-a-guid", "", "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a5"])
 def test_fails_when_a_group_id_is_not_a_guid(group):
-    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": group}}})
+    message = refused(ANY_STACK, **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": group}}})
     assert f'mlinfra:personas.mlEngineers.groupObjectId: got "{group}"; expected a GUID' in message
 
 
 def test_fails_when_a_persona_has_no_group():
-    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"roles": {}}}})
+    message = refused(ANY_STACK, **{"mlinfra:personas": {"mlEngineers": {"roles": {}}}})
     assert "mlinfra:personas.mlEngineers.groupObjectId: required but not set" in message
 
 
 def test_fails_when_a_role_is_not_in_the_catalog():
     message = refused(
-        "dev",
+        ANY_STACK,
         **{
             "mlinfra:personas": {
                 "mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["Data Wizard"]}}
@@ -151,13 +170,17 @@ def test_fails_when_a_role_is_not_in_the_catalog():
 
 def test_fails_when_a_role_is_listed_twice_for_one_scope():
     roles = {"workspace": ["Reader", "Reader"]}
-    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}})
+    message = refused(
+        ANY_STACK, **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}}
+    )
     assert "mlinfra:personas.mlEngineers.roles.workspace" in message and "Reader is listed twice" in message
 
 
 def test_fails_when_a_scope_is_unknown():
     roles = {"subscription": ["Reader"]}
-    message = refused("dev", **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}})
+    message = refused(
+        ANY_STACK, **{"mlinfra:personas": {"mlEngineers": {"groupObjectId": MLE, "roles": roles}}}
+    )
     assert (
         "mlinfra:personas.mlEngineers.roles.subscription: unknown key; allowed keys: resourceGroup, workspace"
         in message
@@ -165,11 +188,11 @@ def test_fails_when_a_scope_is_unknown():
 
 
 def test_fails_when_a_persona_name_is_not_camel_case():
-    message = refused("dev", **{"mlinfra:personas": {"ML Engineers": {"groupObjectId": MLE}}})
+    message = refused(ANY_STACK, **{"mlinfra:personas": {"ML Engineers": {"groupObjectId": MLE}}})
     assert "mlinfra:personas.ML Engineers" in message
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
 def test_fails_when_ml_engineers_are_missing_where_they_operate(stack):
     message = refused(stack, **{"mlinfra:personas": {}})
     assert "mlinfra:personas.mlEngineers: required in" in message and "T-21" in message
@@ -177,13 +200,13 @@ def test_fails_when_ml_engineers_are_missing_where_they_operate(stack):
 
 def test_fails_when_client_secret_is_asked_of_a_managed_identity():
     identity = {"kind": "managed-identity", "credential": "client-secret", "clientSecretExpiry": "2027-01-01"}
-    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    message = refused(ANY_STACK, **{"mlinfra:deploymentIdentity": identity})
     assert "mlinfra:deploymentIdentity.credential: got 'client-secret'" in message
 
 
 def test_fails_when_client_secret_has_no_expiry():
     message = refused(
-        "dev", **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "credential": "client-secret"}}
+        ANY_STACK, **{"mlinfra:deploymentIdentity": {"owners": OWNERS, "credential": "client-secret"}}
     )
     assert (
         "mlinfra:deploymentIdentity.clientSecretExpiry: required with credential 'client-secret'" in message
@@ -194,32 +217,32 @@ def test_fails_when_client_secret_has_no_expiry():
 def test_fails_when_client_secret_expiry_is_out_of_range(days):
     expiry = (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
     identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": expiry}
-    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    message = refused(ANY_STACK, **{"mlinfra:deploymentIdentity": identity})
     assert f'mlinfra:deploymentIdentity.clientSecretExpiry: got "{expiry}"' in message
 
 
 def test_fails_when_client_secret_expiry_is_not_a_date():
     identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": "next year"}
     assert 'mlinfra:deploymentIdentity.clientSecretExpiry: got "next year"' in refused(
-        "dev", **{"mlinfra:deploymentIdentity": identity}
+        ANY_STACK, **{"mlinfra:deploymentIdentity": identity}
     )
 
 
 def test_fails_when_an_expiry_is_set_for_federated_credentials():
     identity = {"owners": OWNERS, "credential": "federated", "clientSecretExpiry": "2027-01-01"}
     assert "clientSecretExpiry: set without credential 'client-secret'" in refused(
-        "dev", **{"mlinfra:deploymentIdentity": identity}
+        ANY_STACK, **{"mlinfra:deploymentIdentity": identity}
     )
 
 
 @pytest.mark.parametrize("key,value", [("kind", "service-principal"), ("credential", "certificate")])
 def test_fails_when_an_identity_setting_is_unknown(key, value):
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {key: value}})
+    message = refused(ANY_STACK, **{"mlinfra:deploymentIdentity": {key: value}})
     assert f'mlinfra:deploymentIdentity.{key}: got "{value}"' in message
 
 
 def test_fails_when_an_entra_application_has_no_owners():
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {"kind": "entra-application"}})
+    message = refused(ANY_STACK, **{"mlinfra:deploymentIdentity": {"kind": "entra-application"}})
     assert "mlinfra:deploymentIdentity.owners: required with kind 'entra-application'" in message
 
 
@@ -233,13 +256,13 @@ def test_fails_when_an_entra_application_has_no_owners():
     ],
 )
 def test_fails_when_owners_are_not_distinct_object_ids(owners, expected):
-    message = refused("dev", **{"mlinfra:deploymentIdentity": {"owners": owners}})
+    message = refused(ANY_STACK, **{"mlinfra:deploymentIdentity": {"owners": owners}})
     assert "mlinfra:deploymentIdentity.owners" in message and expected in message
 
 
 def test_fails_when_a_managed_identity_is_given_owners():
     identity = {"kind": "managed-identity", "owners": OWNERS}
-    message = refused("dev", **{"mlinfra:deploymentIdentity": identity})
+    message = refused(ANY_STACK, **{"mlinfra:deploymentIdentity": identity})
     assert "mlinfra:deploymentIdentity.owners: a managed-identity has no owners; remove it" in message
 
 
@@ -270,7 +293,7 @@ def test_fails_when_a_workspace_persona_lacks_data_roles_on_keyless_storage(stor
             "roles": {"workspace": ["AzureML Data Scientist"], "storageAccount": storage_roles},
         }
     }
-    message = refused("preprod", **{"mlinfra:personas": personas})
+    message = refused(first(KEYLESS_STACKS), **{"mlinfra:personas": personas})
     assert f"mlinfra:personas.mlEngineers.roles.storageAccount: got {json.dumps(storage_roles)}" in message
     assert missing in message
 
@@ -285,11 +308,11 @@ def test_data_roles_on_the_resource_group_count_and_keyed_storage_needs_none():
             },
         }
     }
-    assert plan("preprod", **{"mlinfra:personas": personas}).of_type(
+    assert plan(first(KEYLESS_STACKS), **{"mlinfra:personas": personas}).of_type(
         "azure-native:authorization:RoleAssignment"
     )
     keyed = {"mlEngineers": {"groupObjectId": MLE, "roles": {"workspace": ["AzureML Data Scientist"]}}}
-    # dev's registry section names dataScientists, which this override drops.
-    assert plan("dev", **{"mlinfra:personas": keyed, "mlinfra:registry": None}).of_type(
+    # The stack's registry section may name dataScientists, which this override drops.
+    assert plan(first(KEYED_STACKS), **{"mlinfra:personas": keyed, "mlinfra:registry": None}).of_type(
         "azure-native:authorization:RoleAssignment"
     )

@@ -16,7 +16,14 @@ from components.ci_settings import AzureDevOpsSettings
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from planner.recorder import plan_stack
 from planner.views import environments_view
-from tests.conftest import OWNERS, PROJECT_DIR, run_program
+from tests.conftest import (
+    DATA_SCIENCE_STACK,
+    OWNERS,
+    PRODUCTION_STACK,
+    PROJECT_DIR,
+    run_program,
+    with_catalog_stage,
+)
 
 CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
 ENVIRONMENT = "azuredevops:index/environment:Environment"
@@ -28,7 +35,7 @@ APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFeder
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 SUB = "00000000-0000-0000-0000-000000000015"
 TENANT = "00000000-0000-0000-0000-000000000001"
-VARIABLES = {"AZUREML_WORKSPACE_NAME": "mlw-churn-prod-weu", "AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"}
+VARIABLES = {"AZUREML_WORKSPACE_NAME": "mlw-churn-live-weu", "AZURE_RESOURCE_GROUP": "rg-churn-live-weu"}
 VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 SETTINGS = {
     "organizationUrl": "https://dev.azure.com/contoso",
@@ -41,10 +48,10 @@ SETTINGS = {
 def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
     def program():
         identity = DeploymentIdentity(
-            "prod-deploy",
+            "live-deploy",
             DeploymentIdentityArgs(
-                display_name="id-churn-prod-cicd-abcde",
-                resource_group_name="rg-churn-prod-weu",
+                display_name="id-churn-live-cicd-abcde",
+                resource_group_name="rg-churn-live-weu",
                 location="westeurope",
                 tags={},
                 owners=OWNERS,
@@ -52,30 +59,31 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
             ),
         )
         AzureDevOpsEnvironment(
-            "prod-azure-devops",
+            "live-azure-devops",
             AzureDevOpsEnvironmentArgs(
-                environment="prod",
-                service_connection_name="spn-aml-workspace-prod",
+                environment="live",
+                service_connection_name="spn-aml-workspace-live",
                 settings=AzureDevOpsSettings.model_validate(settings, by_name=False),
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
-                variable_group_name="aml-workspace-prod",
+                variable_group_name="aml-workspace-live",
                 variables=VARIABLES,
             ),
         )
 
-    return run_program(program, "prod")
+    return run_program(program, PRODUCTION_STACK)
 
 
 def test_connection_uses_workload_identity_with_the_stage_identity():
     connection = build().one(CONNECTION).inputs
-    assert connection["serviceEndpointName"] == "spn-aml-workspace-prod"
+    assert connection["serviceEndpointName"] == "spn-aml-workspace-live"
     assert connection["serviceEndpointAuthenticationScheme"] == "WorkloadIdentityFederation"
     assert connection["azurermSubscriptionId"] == SUB and connection["azurermSpnTenantid"] == TENANT
     assert set(connection["credentials"]) == {"serviceprincipalid"}  # no key: federation only
 
 
+@with_catalog_stage("prod")  # examples/azure-devops/Pulumi.prod.yaml is a stack file of stage prod
 def test_connection_never_sends_resource_group_next_to_credentials():
     """`resource_group` has `ConflictsWith: []string{"credentials", "azurerm_management_group_id"}`
     and `credentials` has `ConflictsWith: []string{"resource_group"}`
@@ -107,7 +115,7 @@ def test_federated_credential_comes_from_the_connection_outputs():
 def test_environment_and_connection_both_carry_approval_branch_control_and_lock():
     result = build()
     environment, connection = result.one(ENVIRONMENT), result.one(CONNECTION)
-    assert environment.inputs["name"] == "prod"
+    assert environment.inputs["name"] == "live"
     for type_ in (APPROVAL, BRANCH, LOCK):
         targets = sorted(check.inputs["targetResourceType"] for check in result.of_type(type_))
         assert targets == ["endpoint", "environment"], type_
@@ -162,7 +170,7 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
 
     def program():
         identity = DeploymentIdentity(
-            "prod-deploy",
+            "live-deploy",
             DeploymentIdentityArgs(
                 display_name="id-x",
                 resource_group_name="rg",
@@ -173,9 +181,9 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
             ),
         )
         GitHubEnvironment(
-            "prod-github",
+            "live-github",
             GitHubEnvironmentArgs(
-                environment="prod",
+                environment="live",
                 settings=GitHubSettings(repository="contoso/churn", oidc_subject_format="legacy"),
                 identity=identity,
                 secrets={},
@@ -183,24 +191,25 @@ def test_managed_identity_credentials_are_written_one_after_the_other():
             ),
         )
         AzureDevOpsEnvironment(
-            "prod-azure-devops",
+            "live-azure-devops",
             AzureDevOpsEnvironmentArgs(
-                environment="prod",
+                environment="live",
                 service_connection_name="spn",
                 settings=AzureDevOpsSettings.model_validate(SETTINGS, by_name=False),
                 identity=identity,
                 subscription_id=SUB,
                 tenant_id=TENANT,
-                variable_group_name="aml-workspace-prod",
+                variable_group_name="aml-workspace-live",
                 variables=VARIABLES,
             ),
         )
 
-    result = run_program(program, "prod")
+    result = run_program(program, PRODUCTION_STACK)
     first, second = sorted(result.of_type(UAMI_FIC), key=lambda r: len(r.dependencies))
     assert first.urn in second.dependencies
 
 
+@with_catalog_stage("prod")  # examples/*/Pulumi.prod.yaml is a stack file of stage prod
 def test_the_azure_devops_example_plans_with_config_file():
     plan = plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / "examples/azure-devops/Pulumi.prod.yaml")
     [view] = environments_view(plan)
@@ -218,6 +227,7 @@ def test_the_azure_devops_example_plans_with_config_file():
     assert plan.outputs["serviceConnectionName"] == "spn-aml-workspace-prod"
 
 
+@with_catalog_stage("prod")  # examples/*/Pulumi.prod.yaml is a stack file of stage prod
 def test_the_both_platforms_example_has_one_credential_per_platform():
     plan = plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / "examples/both-platforms/Pulumi.prod.yaml")
     views = environments_view(plan)
@@ -227,6 +237,7 @@ def test_the_both_platforms_example_has_one_credential_per_platform():
     assert any(re.fullmatch(r"repo:contoso@\d+/churn-mlops@\d+:environment:prod", s) for s in subjects)
 
 
+@with_catalog_stage("prod")  # examples/*/Pulumi.prod.yaml is a stack file of stage prod
 def test_cli_plans_a_config_file_in_json():
     result = subprocess.run(
         [
@@ -251,7 +262,7 @@ def test_cli_plans_a_config_file_in_json():
 
 def test_cli_fails_cleanly_on_a_missing_config_file():
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "prod", "--config-file", "nope.yaml"],
+        [sys.executable, "-m", "planner", "--stack", PRODUCTION_STACK, "--config-file", "nope.yaml"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -265,7 +276,7 @@ def test_variable_group_carries_the_variables_and_is_open_to_no_pipeline_by_itse
     (microsoft/terraform-provider-azuredevops azuredevops/internal/service/taskagent/resource_variable_group.go)."""
     result = build()
     group = result.one(VARIABLE_GROUP)
-    assert group.inputs["name"] == "aml-workspace-prod"
+    assert group.inputs["name"] == "aml-workspace-live"
     assert group.inputs["allowAccess"] is False  # ADO-2
     assert {v["name"]: v["value"] for v in group.inputs["variables"]} == VARIABLES
     assert all(not v.get("isSecret") and "secretValue" not in v for v in group.inputs["variables"])
@@ -290,6 +301,7 @@ def test_branch_protection_settings_reach_both_branch_checks():
         assert check.inputs["ignoreUnknownProtectionStatus"] is True
 
 
+@with_catalog_stage("prod")  # examples/*/Pulumi.prod.yaml is a stack file of stage prod
 @pytest.mark.parametrize("example", ["azure-devops", "both-platforms"])
 def test_the_variable_group_has_the_github_environment_variables(example):
     plan = plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / f"examples/{example}/Pulumi.prod.yaml")
@@ -317,7 +329,7 @@ def test_a_data_science_stage_gets_the_same_default_branch_rule_on_both_platform
     from tests.conftest import OWNERS, plan
 
     result = plan(
-        "dev",
+        DATA_SCIENCE_STACK,
         **{
             "mlinfra:deploymentIdentity": {"owners": OWNERS},
             "mlinfra:ci": {

@@ -19,6 +19,15 @@ from planner.stackfile import StackConfig, available_stacks, load_stack_config
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
 NS = "mlinfra-bootstrap"
+BOOTSTRAP_STAGES = json.loads(load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:stages"])
+"""The stages the bootstrap stack file sets up (`mlinfra-bootstrap:stages`), name -> settings."""
+ONE = next(iter(BOOTSTRAP_STAGES))
+"""A stage for tests that give bootstrap a single stage of their own."""
+
+
+def stage_setting(stage: str, key: str) -> dict:
+    """A stage stack file's `mlinfra:<key>` (project defaults applied), parsed."""
+    return json.loads(load_stack_config(PROJECT_DIR, stage).values.get(f"mlinfra:{key}", "{}"))
 
 
 def bootstrap_plan(stack: str = "platform", **overrides) -> Plan:
@@ -139,7 +148,7 @@ def test_outputs_are_the_commands_to_paste(platform):
     assert out["secretsProvider"] == f"azurekeyvault://{vault}.vault.azure.net/keys/pulumi-secrets"
     assert out["stackInitCommands"] == [
         f"pulumi stack init {stage} --secrets-provider '{out['secretsProvider']}'"
-        for stage in ("dev", "preprod", "prod")
+        for stage in BOOTSTRAP_STAGES
     ]
 
 
@@ -149,7 +158,7 @@ def test_outputs_are_the_commands_to_paste(platform):
 def test_deployer_roles_per_stage(platform):
     contributor = assignments(platform, ROLES["Contributor"].guid)
     scopes = {a.inputs["scope"] for a in contributor}
-    for stage in ("dev", "preprod", "prod"):
+    for stage in BOOTSTRAP_STAGES:
         sub = load_stack_config(PROJECT_DIR, stage).values["azure-native:subscriptionId"]
         assert f"/subscriptions/{sub}" in scopes
 
@@ -158,7 +167,7 @@ def test_preview_identity_reads_only(platform):
     """Preview takes no lock on a DIY backend (pulumi/pulumi pkg/backend/diy/backend.go: Preview
     calls apply with DryRun and never Lock), so blob read suffices; decrypt needs Key Vault Crypto User."""
     readers = assignments(platform, "acdd72a7-3385-48ef-bd42-f606fba81ae7")
-    assert len(readers) == 3
+    assert len(readers) == len(BOOTSTRAP_STAGES)
     blob = assignments(platform, ROLES["Storage Blob Data Reader"].guid)
     assert len(blob) == 1 and blob[0].inputs["scope"].endswith(
         "/blobServices/default/containers/pulumi-state"
@@ -170,18 +179,25 @@ def test_preview_identity_reads_only(platform):
 
 
 def test_join_rights_on_existing_subnet_and_hub_zones(platform):
-    """prod points at an existing subnet and hub DNS zones: the deployer of prod gets a custom role
+    """A stage that points at an existing subnet and hub DNS zones: its deployer gets a custom role
     with subnets/join/action and privateDnsZones/join/action there (Microsoft Learn, "Azure RBAC
-    permissions for Azure Private Link"); dev and preprod get none."""
+    permissions for Azure Private Link"); the deployers of the other stages get none."""
     role = platform.one("azure-native:authorization:RoleDefinition").inputs
     actions = role["permissions"][0]["actions"]
     assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
     assert "Microsoft.Network/privateDnsZones/join/action" in actions
     joins = assignments(platform, role["roleDefinitionId"])
-    prod = json.loads(load_stack_config(PROJECT_DIR, "prod").values["mlinfra:network"])["privateEndpoints"]
-    expected = {prod["subnetId"], *prod["dnsZoneIds"].values()}
-    assert {a.inputs["scope"] for a in joins} == expected
-    assert all("deploy-prod" in a.name for a in joins)
+    joined = {
+        stage: endpoints
+        for stage in BOOTSTRAP_STAGES
+        if "subnetId" in (endpoints := stage_setting(stage, "network").get("privateEndpoints") or {})
+    }
+    if not joined:
+        pytest.skip("no stage joins an existing subnet")
+    for stage, endpoints in joined.items():
+        expected = {endpoints["subnetId"], *endpoints["dnsZoneIds"].values()}
+        assert {a.inputs["scope"] for a in joins if f"deploy-{stage}-" in a.name} == expected
+    assert all(any(f"deploy-{stage}-" in a.name for stage in joined) for a in joins)
 
 
 def test_graph_ids_are_the_documented_ones():
@@ -196,7 +212,12 @@ def test_graph_ids_are_the_documented_ones():
 def test_graph_app_role_for_stages_that_deploy_entra_apps(platform):
     roles = platform.of_type("azuread:index/appRoleAssignment:AppRoleAssignment")
     owned = [r for r in roles if r.inputs["appRoleId"] == graph.APPLICATION_READWRITE_OWNEDBY]
-    assert len(owned) == 3  # every stage file deploys an Entra app
+    entra_stages = [
+        stage
+        for stage in BOOTSTRAP_STAGES
+        if stage_setting(stage, "deploymentIdentity").get("kind") == "entra-application"
+    ]
+    assert entra_stages and len(owned) == len(entra_stages)  # one per stage file deploying an Entra app
     assert [r for r in roles if r.inputs["appRoleId"] == graph.APPLICATION_READ_ALL]
     (msgraph,) = [
         r
@@ -222,7 +243,7 @@ def test_federated_credentials_trust_exactly_the_infra_environments(platform):
     # The shipped file states `oidcSubjectFormat: immutable`; the mock answers the owner and
     # repository ids as GitHub would (T-34).
     assert {s.split(":environment:")[1] for s in subjects} == {
-        f"infra-{env}" for env in ("dev", "preprod", "prod", "preview")
+        f"infra-{env}" for env in (*BOOTSTRAP_STAGES, "preview")
     }
     assert all(s.startswith("repo:contoso@") and "/mlinfra@" in s for s in subjects)
 
@@ -235,12 +256,16 @@ def test_environments_reviewers_and_branch_policy(platform):
         r.inputs["environment"]: r
         for r in platform.of_type("github:index/repositoryEnvironment:RepositoryEnvironment")
     }
-    assert set(envs) == {"infra-dev", "infra-preprod", "infra-prod", "infra-preview"}
-    assert envs["infra-prod"].inputs["reviewers"][0]["teams"]
-    assert envs["infra-prod"].inputs["deploymentBranchPolicy"] == {
-        "customBranchPolicies": True,
-        "protectedBranches": False,
-    }
+    assert set(envs) == {f"infra-{stage}" for stage in BOOTSTRAP_STAGES} | {"infra-preview"}
+    reviewed = [stage for stage, entry in BOOTSTRAP_STAGES.items() if entry.get("reviewers", {}).get("teams")]
+    assert reviewed
+    for stage in reviewed:
+        assert envs[f"infra-{stage}"].inputs["reviewers"][0]["teams"]
+    for stage in BOOTSTRAP_STAGES:
+        assert envs[f"infra-{stage}"].inputs["deploymentBranchPolicy"] == {
+            "customBranchPolicies": True,
+            "protectedBranches": False,
+        }
     assert envs["infra-preview"].inputs.get("deploymentBranchPolicy") is None
     patterns = {
         (r.inputs["environment"], r.inputs["branchPattern"])
@@ -248,7 +273,7 @@ def test_environments_reviewers_and_branch_policy(platform):
             "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
         )
     }
-    assert patterns == {(f"infra-{s}", "main") for s in ("dev", "preprod", "prod")}
+    assert patterns == {(f"infra-{s}", "main") for s in BOOTSTRAP_STAGES}
 
 
 def test_repository_variables_and_ruleset(platform):
@@ -270,17 +295,17 @@ def test_repository_variables_and_ruleset(platform):
     assert ruleset["conditions"]["refName"]["includes"] == ["~DEFAULT_BRANCH"]
     checks = [c["context"] for c in ruleset["rules"]["requiredStatusChecks"]["requiredChecks"]]
     # pull-request.yml's matrix job `preview` reports one check per stack, `preview (<stack>)`.
-    assert checks == ["test", "plan-diff", "preview (dev)", "preview (preprod)", "preview (prod)"]
+    assert checks == ["test", "plan-diff", *(f"preview ({stage})" for stage in BOOTSTRAP_STAGES)]
     env_vars = {
         (r.inputs["environment"], r.inputs["variableName"])
         for r in platform.of_type("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")
     }
-    assert ("infra-dev", "AZURE_CLIENT_ID") in env_vars and ("infra-preview", "AZURE_CLIENT_ID") in env_vars
+    assert all((f"infra-{stage}", "AZURE_CLIENT_ID") in env_vars for stage in (*BOOTSTRAP_STAGES, "preview"))
 
 
 def test_managed_identity_kind_has_no_entra_app():
     plan = bootstrap_plan(
-        **{f"{NS}:stages": {"dev": {}}, f"{NS}:preview": {"identityKind": "managed-identity"}}
+        **{f"{NS}:stages": {ONE: {}}, f"{NS}:preview": {"identityKind": "managed-identity"}}
     )
     assert len(plan.of_type("azure-native:managedidentity:UserAssignedIdentity")) == 2
     assert not plan.of_type("azuread:index/application:Application")
@@ -305,7 +330,7 @@ def test_managed_identity_kind_has_no_entra_app():
         ),
         ({f"{NS}:applicationOwners": ["not-a-guid"]}, f"{NS}:applicationOwners"),
         ({f"{NS}:stages": {}}, f"{NS}:stages: got {{}}"),
-        ({f"{NS}:stages": {"dev": {"identityKind": "robot"}}}, f'{NS}:stages.dev.identityKind: got "robot"'),
+        ({f"{NS}:stages": {ONE: {"identityKind": "robot"}}}, f'{NS}:stages.{ONE}.identityKind: got "robot"'),
         ({f"{NS}:stateBackend": {"blobSoftDeleteDays": 0}}, f"{NS}:stateBackend.blobSoftDeleteDays: got 0"),
         ({f"{NS}:stateBackend": {"sku": "Standard_LRS"}}, f'{NS}:stateBackend.sku: got "Standard_LRS"'),
         (
@@ -327,9 +352,9 @@ def test_fails_when_stage_has_no_stack_file():
 
 
 def test_fails_when_stage_tenant_differs():
-    with pytest.raises(ConfigError, match=r"stages.dev: got stage tenant .*expected the bootstrap tenant"):
+    with pytest.raises(ConfigError, match=rf"stages.{ONE}: got stage tenant .*expected the bootstrap tenant"):
         bootstrap_plan(
-            **{"azure-native:tenantId": "11111111-2222-4333-8444-555555555555", f"{NS}:stages": {"dev": {}}}
+            **{"azure-native:tenantId": "11111111-2222-4333-8444-555555555555", f"{NS}:stages": {ONE: {}}}
         )
 
 
@@ -388,18 +413,17 @@ def test_bad_config_exits_2_from_the_command_line(tmp_path):
     )
 
 
-def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platform):
+def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platform, stack_plans):
     """bootstrap (from the stack files) and `planner permissions` (from the plan) agree on where the
     deployer of each stage joins existing subnets and hub DNS zones."""
     from planner.permissions import requirements
-    from planner.recorder import plan_stack
 
     role_guid = platform.one("azure-native:authorization:RoleDefinition").inputs["roleDefinitionId"]
-    for stage in ("dev", "preprod", "prod"):
+    for stage in BOOTSTRAP_STAGES:
         derived = {
             r.scope
             for r in requirements(
-                plan_stack(PROJECT_DIR, stage),
+                stack_plans[stage],
                 load_stack_config(PROJECT_DIR, stage).values["azure-native:subscriptionId"],
             )
             if "join/action" in r.permission
@@ -433,18 +457,24 @@ def test_administrators_reach_state_and_key_through_roles(platform):
 def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
     import bootstrap.settings
 
-    for stage in ("dev", "preprod"):
+    if len(BOOTSTRAP_STAGES) < 2:
+        pytest.skip("needs two stages")
+    first, second = list(BOOTSTRAP_STAGES)[:2]
+    repository = stage_setting(second, "ci")["github"]["repository"]
+    owner = stage_setting(first, "ci")["github"]["repository"].split("/")[0]
+    for stage in (first, second):
         text = (PROJECT_DIR / f"Pulumi.{stage}.yaml").read_text()
-        if stage == "preprod":
-            text = text.replace("contoso/churn-mlops", "fabrikam/churn-mlops")
+        if stage == second:
+            assert repository in text
+            text = text.replace(repository, "fabrikam/" + repository.split("/")[1])
         (tmp_path / f"Pulumi.{stage}.yaml").write_text(text)
     (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
     monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
     with pytest.raises(
         ConfigError,
-        match=r"stages: the stages' ML repositories belong to contoso, fabrikam; expected one owner",
+        match=rf"stages: the stages' ML repositories belong to {', '.join(sorted({owner, 'fabrikam'}))}; expected one owner",
     ):
-        bootstrap_plan(**{f"{NS}:stages": {"dev": {}, "preprod": {}}})
+        bootstrap_plan(**{f"{NS}:stages": {first: {}, second: {}}})
 
 
 def test_required_checks_are_the_checks_the_pull_request_workflow_reports(platform):
@@ -464,11 +494,11 @@ def test_required_checks_are_the_checks_the_pull_request_workflow_reports(platfo
 
 
 def _stage_project(tmp_path, monkeypatch, edit):
-    """A copy of the stage project's dev stack file, edited, as the project bootstrap reads."""
+    """A copy of the stage project with ONE's stack file, edited, as the project bootstrap reads."""
     import bootstrap.settings
 
     (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
-    (tmp_path / "Pulumi.dev.yaml").write_text(edit((PROJECT_DIR / "Pulumi.dev.yaml").read_text()))
+    (tmp_path / f"Pulumi.{ONE}.yaml").write_text(edit((PROJECT_DIR / f"Pulumi.{ONE}.yaml").read_text()))
     monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
 
 
@@ -476,14 +506,16 @@ def test_fails_when_stage_file_has_no_subscription(tmp_path, monkeypatch):
     _stage_project(
         tmp_path, monkeypatch, lambda text: re.sub(r"(?m)^  azure-native:subscriptionId: .*\n", "", text)
     )
-    with pytest.raises(ConfigError, match=r"stages.dev: Pulumi.dev.yaml sets no azure-native:subscriptionId"):
-        bootstrap_plan(**{f"{NS}:stages": {"dev": {}}})
+    with pytest.raises(
+        ConfigError, match=rf"stages.{ONE}: Pulumi.{ONE}.yaml sets no azure-native:subscriptionId"
+    ):
+        bootstrap_plan(**{f"{NS}:stages": {ONE: {}}})
 
 
 def test_fails_when_stage_file_is_invalid(tmp_path, monkeypatch):
     _stage_project(tmp_path, monkeypatch, lambda text: text.replace("kind: entra-application", "kind: robot"))
-    with pytest.raises(ConfigError, match=r"stages.dev: Pulumi.dev.yaml is not valid; plan it first"):
-        bootstrap_plan(**{f"{NS}:stages": {"dev": {}}})
+    with pytest.raises(ConfigError, match=rf"stages.{ONE}: Pulumi.{ONE}.yaml is not valid; plan it first"):
+        bootstrap_plan(**{f"{NS}:stages": {ONE: {}}})
 
 
 def test_fails_when_azure_key_is_under_the_project_namespace():

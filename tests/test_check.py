@@ -16,7 +16,7 @@ from planner.check import check_plan, policy_findings
 from planner.check_config import load_pack
 from planner.recorder import main_program, record
 from planner.stackfile import load_stack_config
-from tests.conftest import PROJECT_DIR, STACKS
+from tests.conftest import CATALOG, NON_PRODUCTION_STACK, PRODUCTION_STACK, PROJECT_DIR, STACKS
 
 EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
 """Example stack files: each is checked as the stack its file name says, with --config-file."""
@@ -70,14 +70,14 @@ def _scratch_copy(tmp_path: Path) -> Path:
 
 def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
     """A code change, not a config change, weakens a resource: the check catches it, blocking in
-    a production stage and advisory in dev."""
+    a production stage and advisory in the others."""
     project = _scratch_copy(tmp_path)
     module = project / "components" / "ml_workspace.py"
     source = module.read_text()
     assert "allow_blob_public_access=False," in source
     module.write_text(source.replace("allow_blob_public_access=False,", "allow_blob_public_access=True,", 1))
-    prod = _planner("check", "--stack", "prod", "--project-dir", str(project))
-    dev = _planner("check", "--stack", "dev", "--project-dir", str(project))
+    prod = _planner("check", "--stack", PRODUCTION_STACK, "--project-dir", str(project))
+    dev = _planner("check", "--stack", NON_PRODUCTION_STACK, "--project-dir", str(project))
     prod, dev = _finish(prod), _finish(dev)
     assert prod.returncode == 1, prod.stderr
     assert "mandatory storage-no-public-blob-access" in prod.stdout
@@ -88,7 +88,7 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
 def test_fails_when_the_policy_config_lacks_the_production_trait(tmp_path):
     config = tmp_path / "policy-config.json"
     config.write_text(json.dumps({"all": "mandatory"}))
-    result = _finish(_planner("check", "--stack", "prod", "--policy-config", str(config)))
+    result = _finish(_planner("check", "--stack", PRODUCTION_STACK, "--policy-config", str(config)))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: policy pack config: ml-workspace-production-isolation: production is required"
@@ -98,8 +98,8 @@ def test_fails_when_the_policy_config_lacks_the_production_trait(tmp_path):
 def test_policy_config_is_the_stages(tmp_path):
     """What CI hands `pulumi preview|up --policy-pack-config`: mandatory for production stages."""
     output = tmp_path / "prod.json"
-    prod = _finish(_planner("policy-config", "--stack", "prod", "--output", str(output)))
-    dev = _finish(_planner("policy-config", "--stack", "dev"))
+    prod = _finish(_planner("policy-config", "--stack", PRODUCTION_STACK, "--output", str(output)))
+    dev = _finish(_planner("policy-config", "--stack", NON_PRODUCTION_STACK))
     assert prod.returncode == dev.returncode == 0
     prod_config, dev_config = json.loads(output.read_text()), json.loads(dev.stdout)
     assert prod_config["all"] == "mandatory" and dev_config["all"] == "advisory"
@@ -112,7 +112,7 @@ def test_policy_config_is_the_stages(tmp_path):
 def test_fails_when_the_policy_config_is_asked_for_a_stack_that_is_not_a_stage():
     result = _finish(_planner("policy-config", "--stack", "qa"))
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: stack 'qa' is not a stage; stages: dev, preprod, prod"
+    assert result.stderr.strip() == f"error: stack 'qa' is not a stage; stages: {', '.join(CATALOG)}"
 
 
 def test_pack_starts_the_way_the_pulumi_cli_runs_it():
@@ -149,21 +149,23 @@ def test_pack_runs_in_the_projects_locked_venv():
 
 
 def test_diff_reports_the_violations_a_change_introduces(stack_plans):
-    base = stack_plans["prod"].to_json()
+    base = stack_plans[PRODUCTION_STACK].to_json()
     head = json.loads(json.dumps(base))
     registry = next(r for r in head["resources"] if r["type"] == "azure-native:containerregistry:Registry")
     registry["inputs"]["adminUserEnabled"] = True
-    findings = policy_findings("prod", base, head, PROJECT_DIR)
+    findings = policy_findings(PRODUCTION_STACK, base, head, PROJECT_DIR)
     assert [(f.category, f.urn) for f in findings] == [("policy", registry["urn"])]
     assert "mandatory registry-no-local-auth" in findings[0].text and "ACR-1" in findings[0].text
-    assert policy_findings("prod", base, base, PROJECT_DIR) == []
-    assert policy_findings("prod", {"error": "cannot plan"}, head, PROJECT_DIR)[0].category == "policy"
+    assert policy_findings(PRODUCTION_STACK, base, base, PROJECT_DIR) == []
+    assert (
+        policy_findings(PRODUCTION_STACK, {"error": "cannot plan"}, head, PROJECT_DIR)[0].category == "policy"
+    )
 
 
 def test_fails_when_the_policy_config_file_is_not_json(tmp_path):
     config = tmp_path / "policy-config.json"
     config.write_text("all: mandatory\n")
-    result = _finish(_planner("check", "--stack", "dev", "--policy-config", str(config)))
+    result = _finish(_planner("check", "--stack", NON_PRODUCTION_STACK, "--policy-config", str(config)))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --policy-config {config}: Expecting value")

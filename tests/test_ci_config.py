@@ -39,7 +39,8 @@ def test_fails_when_the_repository_is_not_owner_slash_name(repository):
 
 def test_fails_when_more_than_six_reviewers_are_listed():
     message = refused(
-        "dev", github(reviewers={"users": ["a1", "a2", "a3", "a4"], "teams": ["t1", "t2", "t3"]})
+        NON_PRODUCTION_STACK,
+        github(reviewers={"users": ["a1", "a2", "a3", "a4"], "teams": ["t1", "t2", "t3"]}),
     )
     assert "mlinfra:ci.github" in message and "at most 6 reviewers" in message and "got 7" in message
 
@@ -72,7 +73,7 @@ def test_fails_when_the_wait_timer_is_out_of_range(minutes):
 
 def test_fails_when_a_branch_pattern_holds_a_colon():
     assert "mlinfra:ci.github.branchPolicy.branchPatterns.0" in refused(
-        "dev", github(branchPolicy={"branchPatterns": ["refs:main"]})
+        NON_PRODUCTION_STACK, github(branchPolicy={"branchPatterns": ["refs:main"]})
     )
 
 
@@ -171,7 +172,7 @@ def test_fails_on_an_unknown_ci_key():
 
 def test_fails_when_the_subject_format_is_unknown():
     assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'legacy' or 'immutable'" in refused(
-        "dev", github(oidcSubjectFormat="ids")
+        NON_PRODUCTION_STACK, github(oidcSubjectFormat="ids")
     )
 
 
@@ -186,7 +187,7 @@ def test_fails_when_the_oidc_subject_format_is_not_stated():
     wrong for one kind of repository: the key is required, and the message says how to tell."""
     settings = github()
     del settings["github"]["oidcSubjectFormat"]
-    message = refused("dev", settings)
+    message = refused(NON_PRODUCTION_STACK, settings)
     assert "mlinfra:ci.github.oidcSubjectFormat: required but not set" in message
     assert "actions/oidc/customization/sub" in message and "use_immutable_subject" in message
     assert "2026-07-15" in message

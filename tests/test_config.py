@@ -15,9 +15,17 @@ import pytest
 from components.config import ConfigError
 from planner import recorder
 from planner.stackfile import StackConfig
-from tests.conftest import CATALOG, OWNERS, PROJECT_DIR, STATEFUL_TYPES, plan, stack_config
+from tests.conftest import (
+    CATALOG,
+    NON_PRODUCTION_STACK,
+    OWNERS,
+    PROJECT_DIR,
+    STATEFUL_TYPES,
+    plan,
+    stack_config,
+)
 
-BASE_STACK = "dev"
+BASE_STACK = NON_PRODUCTION_STACK
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 VALID_GUID = "0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01"
 
@@ -332,7 +340,7 @@ def test_fails_when_unique_suffix_is_malformed(rejection, suffix):
     ("tags", "allowed"),
     [
         pytest.param(
-            {"stage": "prod"},
+            {"stage": "live"},
             "tag name 'stage' is set by the program; reserved: workload, stage, managed-by",
             id="reserved",
         ),

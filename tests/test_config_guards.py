@@ -23,7 +23,18 @@ from components.ci_names import ADO_PROJECT
 from components.config import ConfigError
 from planner import recorder
 from planner.stackfile import StackFileError, load_stack_config
-from tests.conftest import PROJECT_DIR, STACKS, plan, stack_config
+from tests.conftest import (
+    CATALOG,
+    NON_PRODUCTION_STACK,
+    PROJECT_DIR,
+    STACKS,
+    first,
+    network_mode,
+    setting,
+    stack_config,
+    stacks_where,
+    stage_of,
+)
 from tests.test_config import PRIVATE_NETWORK, Rejection
 
 MAX_MESSAGE = 300
@@ -37,32 +48,43 @@ ADO_CI = {
 }
 
 
+BASE = NON_PRODUCTION_STACK
+"""The stack file the guards are tried on: they apply to every stage alike."""
+OUTSIDE_DATA_SCIENCE = stacks_where(lambda stack: not stage_of(stack).data_science)
+GITHUB_REVIEWER_STACKS = stacks_where(
+    lambda stack: bool(setting(stack, "ci", {}).get("github", {}).get("reviewers", {}).get("users"))
+)
+PRIVATE_CI_STACKS = stacks_where(
+    lambda stack: network_mode(stack) != "public" and "runnerGroup" in setting(stack, "ci", {})
+)
+
+
 @pytest.fixture
 def rejection(monkeypatch) -> Rejection:
     return Rejection(monkeypatch)
 
 
-def rejected(rejection: Rejection, stack: str = "dev", **overrides) -> str:
+def rejected(rejection: Rejection, stack: str = BASE, **overrides) -> str:
     return rejection.message(stack_config(stack, **overrides))
 
 
-def file_config(tmp_path: Path, text: str | bytes, stack: str = "dev"):
+def file_config(tmp_path: Path, text: str | bytes, stack: str = BASE):
     """The project's real Pulumi.yaml with `text` as the stack file (`--config-file`)."""
     path = tmp_path / f"Pulumi.{stack}.yaml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     return load_stack_config(PROJECT_DIR, stack, path)
 
 
-def dev_file_with(extra: str) -> str:
-    """Pulumi.dev.yaml with `extra` lines appended under `config:`."""
-    return (PROJECT_DIR / "Pulumi.dev.yaml").read_text().rstrip("\n") + "\n" + extra
+def base_file_with(extra: str) -> str:
+    """BASE's stack file with `extra` lines appended under `config:`."""
+    return (PROJECT_DIR / f"Pulumi.{BASE}.yaml").read_text().rstrip("\n") + "\n" + extra
 
 
 # --- secure values -------------------------------------------------------------------
 
 
 def test_fails_when_a_secure_value_is_under_a_key_that_is_not_a_secret(rejection):
-    config = dataclasses.replace(stack_config("dev"), secret_keys=("mlinfra:workspace",))
+    config = dataclasses.replace(stack_config(BASE), secret_keys=("mlinfra:workspace",))
     message = rejection.message(config)
     assert "mlinfra:workspace: got a secure value" in message
     assert "plaintext" in message
@@ -76,14 +98,14 @@ def test_fails_when_the_engine_marks_a_non_secret_key_secure(rejection, monkeypa
 
 
 def test_fails_when_a_stack_file_has_a_secure_tag(rejection, tmp_path):
-    text = dev_file_with("  mlinfra:unused:\n    secure: v1:AAAAciphertext\n")
+    text = base_file_with("  mlinfra:unused:\n    secure: v1:AAAAciphertext\n")
     message = rejection.message(file_config(tmp_path, text))
     assert "mlinfra:unused: got a secure value" in message
 
 
 def test_a_provider_credential_may_be_secure():
     config = dataclasses.replace(
-        stack_config("dev", **{"github:token": "[secret]"}), secret_keys=("github:token",)
+        stack_config(BASE, **{"github:token": "[secret]"}), secret_keys=("github:token",)
     )
     recorder.record(recorder.main_program(PROJECT_DIR), config)  # no ConfigError
 
@@ -102,13 +124,13 @@ def test_fails_when_a_config_namespace_is_unknown(rejection, key):
 
 
 def test_fails_when_a_top_level_key_appears_twice(tmp_path):
-    text = dev_file_with("  mlinfra:tags:\n    owner: someone\n")
+    text = base_file_with("  mlinfra:tags:\n    owner: someone\n")
     with pytest.raises(StackFileError, match=r"key mlinfra:tags appears twice.*keep the last"):
         file_config(tmp_path, text)
 
 
 def test_fails_when_a_key_inside_a_section_appears_twice(tmp_path):
-    text = dev_file_with("  mlinfra:monitoring:\n    logRetentionDays: 30\n    logRetentionDays: 90\n")
+    text = base_file_with("  mlinfra:monitoring:\n    logRetentionDays: 30\n    logRetentionDays: 90\n")
     with pytest.raises(StackFileError) as caught:
         file_config(tmp_path, text)
     assert "logRetentionDays appears twice" in str(caught.value) or "mlinfra:monitoring appears twice" in str(
@@ -117,10 +139,10 @@ def test_fails_when_a_key_inside_a_section_appears_twice(tmp_path):
 
 
 def test_the_planner_exits_2_on_a_duplicate_key(tmp_path):
-    path = tmp_path / "Pulumi.dev.yaml"
-    path.write_text(dev_file_with("  mlinfra:tags:\n    owner: someone\n"))
+    path = tmp_path / f"Pulumi.{BASE}.yaml"
+    path.write_text(base_file_with("  mlinfra:tags:\n    owner: someone\n"))
     run = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "dev", "--config-file", str(path)],
+        [sys.executable, "-m", "planner", "--stack", BASE, "--config-file", str(path)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -171,10 +193,10 @@ def test_fails_when_a_name_is_empty_blank_or_padded(rejection, key, value, expec
 def test_fails_when_github_reviewers_differ_only_in_case(rejection):
     """GitHub logins are case-insensitive (docs.github.com, "Username considerations": a login
     cannot be registered twice in different case), so the same person would be listed twice."""
-    ci = stack_config("prod").values["mlinfra:ci"]
-    ci = json.loads(ci)
+    stack = first(GITHUB_REVIEWER_STACKS)
+    ci = setting(stack, "ci")
     ci["github"]["reviewers"]["users"] = ["alex-mle", "Alex-MLE"]
-    message = rejected(rejection, "prod", **{"mlinfra:ci": ci})
+    message = rejected(rejection, stack, **{"mlinfra:ci": ci})
     assert "mlinfra:ci.github.reviewers.users" in message and "differ only in case" in message
 
 
@@ -200,20 +222,22 @@ def test_fails_when_owner_object_ids_differ_only_in_case(rejection):
     ("name", "known"), [("dataScientist", "dataScientists"), ("mlEngineer", "mlEngineers")]
 )
 def test_fails_when_a_persona_name_is_a_near_miss(rejection, name, known):
-    personas = json.loads(stack_config("prod").values["mlinfra:personas"])
+    stack = first(OUTSIDE_DATA_SCIENCE)
+    personas = setting(stack, "personas")
     personas[name] = {"groupObjectId": "00000000-0000-0000-0000-0000000000aa"}
-    message = rejected(rejection, "prod", **{"mlinfra:personas": personas})
+    message = rejected(rejection, stack, **{"mlinfra:personas": personas})
     assert "mlinfra:personas" in message and f"'{name}' is a near-miss of '{known}'" in message
 
 
 def test_a_data_scientist_persona_spelt_singular_cannot_reach_prod(rejection):
     """The point of the rule: RB-7 keys on `dataScientists`, so the singular must not pass."""
-    personas = json.loads(stack_config("prod").values["mlinfra:personas"])
+    stack = first(OUTSIDE_DATA_SCIENCE)
+    personas = setting(stack, "personas")
     personas["dataScientist"] = {
         "groupObjectId": "00000000-0000-0000-0000-0000000000aa",
         "roles": {"workspace": ["AzureML Data Scientist"]},
     }
-    assert "near-miss" in rejected(rejection, "prod", **{"mlinfra:personas": personas})
+    assert "near-miss" in rejected(rejection, stack, **{"mlinfra:personas": personas})
 
 
 # --- values that end up in a service's name ------------------------------------------
@@ -253,9 +277,10 @@ def test_azure_devops_project_names_that_follow_the_rule_pass(project):
 
 
 def test_fails_when_a_private_stage_has_ci_but_no_runner_group(rejection):
-    ci = json.loads(stack_config("prod").values["mlinfra:ci"])
+    stack = first(PRIVATE_CI_STACKS)
+    ci = setting(stack, "ci")
     del ci["runnerGroup"]
-    message = rejected(rejection, "prod", **{"mlinfra:ci": ci})
+    message = rejected(rejection, stack, **{"mlinfra:ci": ci})
     assert (
         "mlinfra:ci.runnerGroup: required when ci is set and network.publicNetworkAccessEnabled is false"
         in message
@@ -273,20 +298,28 @@ def test_every_stack_file_states_its_stage(stack):
 
 
 def test_fails_when_a_stack_file_of_another_stage_is_used(rejection):
-    """prod planned with preprod's file would deploy prod's names into preprod's subscription."""
-    config = load_stack_config(PROJECT_DIR, "prod", PROJECT_DIR / "Pulumi.preprod.yaml")
+    """A stack planned with another stage's file would deploy its names into that stage's subscription."""
+    if len(STACKS) < 2:
+        pytest.skip("needs two stack files")
+    stack, other = STACKS[-1], STACKS[-2]
+    config = load_stack_config(PROJECT_DIR, stack, PROJECT_DIR / f"Pulumi.{other}.yaml")
     message = rejection.message(config)
-    assert 'mlinfra:stage: got "preprod"; stack "prod" is stage "prod"' in message
+    assert (
+        f'mlinfra:stage: got "{stage_of(other).name}"; stack "{stack}" is stage "{stage_of(stack).name}"'
+        in message
+    )
 
 
 def test_fails_when_a_stack_file_does_not_state_its_stage(rejection):
     message = rejected(rejection, **{"mlinfra:stage": None})
-    assert 'mlinfra:stage: required but not set; expected "dev"' in message
+    assert f'mlinfra:stage: required but not set; expected "{stage_of(BASE).name}"' in message
 
 
 def test_fails_when_the_project_file_sets_the_stage(rejection, monkeypatch, tmp_path):
     project = tmp_path / "Pulumi.yaml"
-    project.write_text((PROJECT_DIR / "Pulumi.yaml").read_text() + "  mlinfra:stage: dev\n")
+    project.write_text(
+        (PROJECT_DIR / "Pulumi.yaml").read_text() + f"  mlinfra:stage: {stage_of(BASE).name}\n"
+    )
     monkeypatch.setattr(config_guards, "PROJECT_FILE", project)
     assert "mlinfra:stage: set in Pulumi.yaml; each stack file states its own stage" in rejected(rejection)
 
@@ -324,40 +357,40 @@ def test_fails_fast_on_a_yaml_alias_bomb(tmp_path):
     lines += [f"  a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
     text = "config:\n  mlinfra:bomb:\n" + "\n".join("  " + line for line in lines) + "\n"
     message = bounded(lambda: file_config(tmp_path, text))
-    assert "alias" in message and "Pulumi.dev.yaml" in message
+    assert "alias" in message and f"Pulumi.{BASE}.yaml" in message
 
 
 def test_fails_fast_on_a_10000_character_value(tmp_path, rejection):
-    text = dev_file_with(f"  mlinfra:uniqueSuffix: {'a' * 10_000}\n")
+    text = base_file_with(f"  mlinfra:uniqueSuffix: {'a' * 10_000}\n")
     message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
     assert "mlinfra:uniqueSuffix: got " in message and "…" in message
 
 
 def test_fails_fast_on_a_10000_character_key(tmp_path, rejection):
-    text = dev_file_with(f"  mlinfra:{'k' * 10_000}: x\n")
+    text = base_file_with(f"  mlinfra:{'k' * 10_000}: x\n")
     message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
     assert "mlinfra:kkkk" in message and "…" in message
 
 
 def test_fails_fast_on_a_file_that_is_not_utf8(tmp_path):
-    text = dev_file_with("  mlinfra:tags:\n    owner: ").encode() + b"caf\xe9\n"
+    text = base_file_with("  mlinfra:tags:\n    owner: ").encode() + b"caf\xe9\n"
     message = bounded(lambda: file_config(tmp_path, text))
-    assert "not UTF-8" in message and "Pulumi.dev.yaml" in message
+    assert "not UTF-8" in message and f"Pulumi.{BASE}.yaml" in message
 
 
 @pytest.mark.parametrize("key", ["mlinfra:network", "mlinfra:personas", "mlinfra:ci", "mlinfra:tags"])
 @pytest.mark.parametrize("value", [[1, 2], "open", 7])
 def test_fails_fast_on_a_section_of_the_wrong_type(tmp_path, rejection, key, value):
-    text = re.sub(rf"^  {key}:\n(    .*\n|\s*#.*\n)*", "", dev_file_with(""), flags=re.M)
+    text = re.sub(rf"^  {key}:\n(    .*\n|\s*#.*\n)*", "", base_file_with(""), flags=re.M)
     text += f"  {key}: {json.dumps(value)}\n"
     message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
     assert f"{key}: got {json.dumps(value)}; expected a " in message
 
 
 def test_fails_fast_on_a_huge_file(tmp_path):
-    text = dev_file_with("  mlinfra:filler: " + "x" * 2_000_000 + "\n")
+    text = base_file_with("  mlinfra:filler: " + "x" * 2_000_000 + "\n")
     message = bounded(lambda: file_config(tmp_path, text))
-    assert "at most" in message and "Pulumi.dev.yaml" in message
+    assert "at most" in message and f"Pulumi.{BASE}.yaml" in message
 
 
 # --- placeholders --------------------------------------------------------------------
@@ -384,7 +417,7 @@ def test_shipped_stack_files_carry_only_placeholder_ids(path):
 def test_the_shipped_stack_files_do_carry_sample_ids():
     """So the check above is not vacuous."""
     assert GUID.findall((PROJECT_DIR / "Pulumi.yaml").read_text())
-    assert GUID.findall((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+    assert any(GUID.findall((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) for stack in STACKS)
 
 
 def test_no_file_carries_microsofts_tenant_id():
@@ -393,14 +426,15 @@ def test_no_file_carries_microsofts_tenant_id():
     assert [path for path in SHIPPED if microsoft in (PROJECT_DIR / path).read_text()] == []
 
 
-def test_the_planner_and_the_tests_plan_the_shipped_placeholders():
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_planner_and_the_tests_plan_the_shipped_placeholders(stack_plans, stack):
     found = []
     recorder.record(
         lambda: found.extend(config_guards.placeholder_problems(config_guards.all_config())),
-        stack_config("prod"),
+        stack_config(stack),
     )
     assert found == []
-    assert plan("prod").resources
+    assert stack_plans[stack].resources
 
 
 def test_the_mock_engine_is_told_apart_from_the_real_one(monkeypatch):
@@ -411,7 +445,7 @@ def test_the_mock_engine_is_told_apart_from_the_real_one(monkeypatch):
     def program():
         captured.append(config_guards.under_mock_engine())
 
-    recorder.record(program, stack_config("dev"))
+    recorder.record(program, stack_config(BASE))
     assert captured == [True]
     monkeypatch.setattr(config_guards.settings, "get_monitor", lambda: object())
     assert config_guards.under_mock_engine() is False
@@ -419,7 +453,7 @@ def test_the_mock_engine_is_told_apart_from_the_real_one(monkeypatch):
     assert config_guards.under_mock_engine() is False  # no monitor at all: refuse, never assume mocks
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_fails_when_a_real_run_meets_placeholders(rejection, monkeypatch, stack):
     monkeypatch.setattr(config_guards, "under_mock_engine", lambda: False)
     message = rejected(rejection, stack)
@@ -439,6 +473,9 @@ def test_a_real_run_with_real_values_passes_the_placeholder_check(monkeypatch):
 
 # --- one pass ------------------------------------------------------------------------
 
+OTHER_STAGE = next((name for name in CATALOG if name != stage_of(BASE).name), "other")
+"""A stage marker that is not BASE's: a catalog stage's when there is one."""
+
 
 def test_fails_with_field_and_cross_section_problems_in_one_pass(rejection):
     """A broken key vault section must not hide that a private stage needs a Premium registry."""
@@ -448,7 +485,7 @@ def test_fails_with_field_and_cross_section_problems_in_one_pass(rejection):
             "mlinfra:keyVault": {"softDeleteRetentionDays": 6},
             "mlinfra:network": PRIVATE_NETWORK,
             "mlinfra:containerRegistry": {"sku": "Basic"},
-            "mlinfra:stage": "prod",
+            "mlinfra:stage": OTHER_STAGE,
             "mlinfra:typo": 1,
         },
     )
@@ -456,7 +493,7 @@ def test_fails_with_field_and_cross_section_problems_in_one_pass(rejection):
         "mlinfra:keyVault.softDeleteRetentionDays: got 6",
         'mlinfra:containerRegistry.sku: got "Basic"',
         "mlinfra:workspace.imageBuildCompute: required",
-        'mlinfra:stage: got "prod"',
+        f'mlinfra:stage: got "{OTHER_STAGE}"',
         "mlinfra:typo: unknown key",
     ):
         assert fragment in message, fragment

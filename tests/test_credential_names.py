@@ -12,7 +12,15 @@ from components.credential_names import (
     github_credential_name,
 )
 from planner.recorder import RecordingMonitor, plan_stack
-from tests.conftest import OWNERS, PROJECT_DIR, plan
+from tests.conftest import (
+    OWNERS,
+    PRIVATE_STACKS,
+    PRODUCTION_STACK,
+    PROJECT_DIR,
+    first,
+    plan,
+    with_catalog_stage,
+)
 
 APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
@@ -38,7 +46,7 @@ def identity_of(kind: str) -> dict:
         ("ado", "Zürich Données", "spn-é"),
         ("ado", "数据平台", "连接"),
         ("ado", "-.-", "__x__"),
-        ("github", "o" * 39, "r" * 100, "prod"),
+        ("github", "o" * 39, "r" * 100, "live"),
         ("ado", "p" * 64, "c" * 80),
     ],
 )
@@ -57,7 +65,7 @@ def test_every_name_matches_arm_and_entra_rules(parts):
 def test_disallowed_characters_become_single_dashes_and_accents_are_dropped():
     assert azure_devops_credential_name("ML.Platform (EU)", "spn@prod") == "ado-ML-Platform-EU-spn-prod"
     assert azure_devops_credential_name("Zürich", "é 数据") == "ado-Zurich-e"
-    assert github_credential_name("contoso", "churn.mlops", "prod") == "github-contoso-churn-mlops-prod"
+    assert github_credential_name("contoso", "churn.mlops", "live") == "github-contoso-churn-mlops-live"
 
 
 def test_long_names_stay_distinct_after_truncation():
@@ -70,7 +78,7 @@ def test_long_names_stay_distinct_after_truncation():
 def test_planned_credentials_of_odd_azure_devops_names_are_valid(kind):
     """The names actually sent, for both identity kinds (same sources as above)."""
     result = plan(
-        "prod",
+        first(PRIVATE_STACKS),  # a private stage: its CI names a runner group
         **{
             "mlinfra:deploymentIdentity": identity_of(kind),
             "mlinfra:ci": {"platform": "azure-devops", "runnerGroup": "ml-private-prod", "azureDevOps": ADO},
@@ -84,6 +92,7 @@ def test_planned_credentials_of_odd_azure_devops_names_are_valid(kind):
     assert name == "ado-ML-Platform-EU-Zurich-spn-prod-Strae-eu"
 
 
+@with_catalog_stage("prod")  # examples/both-platforms/Pulumi.prod.yaml is a stack file of stage prod
 def test_fails_when_two_credential_names_collide_after_sanitizing(monkeypatch):
     # Today's prefixes (`github-`, `ado-`) keep a stage's two names apart, so force the GitHub name
     # onto the Azure DevOps one to show the check is wired into config validation.
@@ -116,6 +125,6 @@ def test_credentials_are_deleted_before_they_are_replaced(monkeypatch, kind):
         return original(self, request)
 
     monkeypatch.setattr(RecordingMonitor, "RegisterResource", register)
-    plan("prod", **{"mlinfra:deploymentIdentity": identity_of(kind)})
+    plan(PRODUCTION_STACK, **{"mlinfra:deploymentIdentity": identity_of(kind)})
     credentials = {key: value for key, value in seen.items() if key.split("::")[0] in (APP_FIC, UAMI_FIC)}
     assert credentials and all(credentials.values()), credentials

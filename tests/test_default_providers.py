@@ -19,7 +19,7 @@ import yaml
 
 from planner.recorder import DefaultProviderDisabled
 from planner.stackfile import StackFileError
-from tests.conftest import PROJECT_DIR, run_program
+from tests.conftest import PROJECT_DIR, STACKS, run_program
 
 DISABLED = {"azuread", "github", "azuredevops"}
 STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
@@ -92,7 +92,7 @@ def test_the_planner_cli_reports_a_forgotten_provider_with_exit_status_1(tmp_pat
         " variable_name='V', value='v')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "dev", "--project-dir", str(project)],
+        [sys.executable, "-m", "planner", "--stack", STACKS[0], "--project-dir", str(project)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -40,6 +40,7 @@ SUITE_IN_COPY = [
     "tests/test_config_reference.py",
     "tests/test_stages.py::test_shipped_stack_files_need_no_relaxation",
     "tests/test_stages.py::test_fails_when_the_stack_names_another_workload",
+    "tests/test_stages.py::test_no_test_names_a_stage_unless_it_tests_that_stages_file",
     "tests/test_workflows.py::test_github_workflow_passes_every_check",
     "tests/test_workflows.py::test_azure_pipeline_passes_every_check",
     "tests/test_workflows.py::test_repository_uses_each_of_its_environments",

@@ -7,7 +7,11 @@ import pytest
 
 from components.access_settings import CredentialMode, IdentityKind
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from tests.conftest import OWNERS, plan, run_program
+from tests.conftest import OWNERS, PRODUCTION_STACK, STACKS, plan, run_program, setting, stacks_where
+
+ENTRA_APPLICATION_STACKS = stacks_where(
+    lambda stack: setting(stack, "deploymentIdentity", {}).get("kind") == "entra-application"
+)
 
 APP = "azuread:index/application:Application"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"
@@ -25,13 +29,13 @@ def build(**overrides):
 
     def program():
         args = DeploymentIdentityArgs(
-            display_name="id-churn-dev-cicd-abcde",
-            resource_group_name="rg-churn-dev-weu",
+            display_name="id-churn-live-cicd-abcde",
+            resource_group_name="rg-churn-live-weu",
             location="westeurope",
-            tags={"stage": "dev"},
+            tags={"stage": "live"},
             **{"owners": OWNERS, **overrides},
         )
-        identity = DeploymentIdentity("dev-deploy", args)
+        identity = DeploymentIdentity("live-deploy", args)
         seen["identity"] = identity
 
         async def observe():
@@ -47,7 +51,7 @@ def build(**overrides):
 def test_entra_application_is_the_default_and_carries_no_credential():
     result, seen = build()
     app = result.one(APP)
-    assert app.inputs["displayName"] == "id-churn-dev-cicd-abcde"
+    assert app.inputs["displayName"] == "id-churn-live-cicd-abcde"
     assert app.inputs["signInAudience"] == "AzureADMyOrg"
     assert app.inputs["owners"]  # the deployer stays owner (P17); the SP itself never is (ID-6)
     sp = result.one(SP)
@@ -68,9 +72,9 @@ def test_service_principal_waits_for_its_application():
 def test_managed_identity_kind_creates_a_user_assigned_identity_only():
     result, seen = build(kind=IdentityKind.MANAGED_IDENTITY)
     uami = result.one(UAMI)
-    assert uami.inputs["resourceName"] == "id-churn-dev-cicd-abcde"
-    assert uami.inputs["resourceGroupName"] == "rg-churn-dev-weu"
-    assert uami.inputs["tags"] == {"stage": "dev"}
+    assert uami.inputs["resourceName"] == "id-churn-live-cicd-abcde"
+    assert uami.inputs["resourceGroupName"] == "rg-churn-live-weu"
+    assert uami.inputs["tags"] == {"stage": "live"}
     assert not result.of_type(APP) and not result.of_type(SP) and not result.of_type(PASSWORD)
     assert seen["identity"].application_id is None
 
@@ -88,7 +92,7 @@ def test_client_secret_mode_creates_a_password_with_the_expiry():
 def test_client_secret_never_reaches_plan_outputs():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     result = plan(
-        "prod",
+        PRODUCTION_STACK,
         **{
             "mlinfra:deploymentIdentity": {
                 "owners": OWNERS,
@@ -103,12 +107,12 @@ def test_client_secret_never_reaches_plan_outputs():
     assert not any("secret" in name.lower() for name in result.outputs)
 
 
-@pytest.mark.parametrize("stack", ["dev", "preprod", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_no_credential_resource_without_client_secret(stack_plans, stack):
     assert not [r for r in stack_plans[stack].resources if r.type in CREDENTIAL_TYPES]
 
 
-@pytest.mark.parametrize("stack", ["dev", "preprod", "prod"])
+@pytest.mark.parametrize("stack", ENTRA_APPLICATION_STACKS)
 def test_owners_are_the_configured_ones_never_the_caller(stack_plans, stack):
     """hashicorp/terraform-provider-azuread internal/services/applications/application_resource.go
     (v3.9.0) removes every owner not in config on update (`ownersForRemoval :=

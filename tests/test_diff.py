@@ -10,9 +10,23 @@ import pytest
 
 from planner.diff import diff_plans
 from planner.diff_render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown, diff_text
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, first, setting, stacks_where, stage_of
 
 STORAGE = "azure-native:storage:StorageAccount"
+LABEL = "example"
+"""The stack name a synthetic plan document is reported under (diff_plans only prints it)."""
+
+
+def _engineers_without_workspace_role(stack: str) -> bool:
+    engineers = setting(stack, "personas", {}).get("mlEngineers")
+    return engineers is not None and "workspace" not in engineers.get("roles", {})
+
+
+DIFF_STACKS = stacks_where(_engineers_without_workspace_role)
+"""Stacks whose ML engineers hold no workspace role yet: the CLI tests below grant them one."""
+ENTRA_APPLICATION_STACKS = stacks_where(
+    lambda stack: setting(stack, "deploymentIdentity", {}).get("kind") == "entra-application"
+)
 
 
 def resource(urn, type_=STORAGE, protect=False, retain=False, **inputs):
@@ -58,7 +72,7 @@ def test_identical_plans_have_no_changes():
     plan = document(
         resource("urn:a", accountName="st1", publicNetworkAccess="Disabled"), access=[grant("dataScientists")]
     )
-    diff = diff_plans("dev", plan, json.loads(json.dumps(plan)))
+    diff = diff_plans(LABEL, plan, json.loads(json.dumps(plan)))
     assert not diff.changed and diff.findings == [] and diff.resources == []
 
 
@@ -70,7 +84,7 @@ def test_grants_and_revocations_come_first_in_words():
         resource("urn:a", accountName="st1", minimumTlsVersion="TLS1_2"),
         access=[grant("dataScientists", "AzureML Data Scientist")],
     )
-    diff = diff_plans("dev", base, head)
+    diff = diff_plans(LABEL, base, head)
     assert [f.category for f in diff.findings][:2] == ["access", "access"]
     assert diff.findings[0].text.startswith(
         "GRANT persona dataScientists (Group g-dataScientists): AzureML Data Scientist on resourceGroup rg-x"
@@ -85,7 +99,7 @@ def test_grants_and_revocations_come_first_in_words():
 def test_network_exposure_and_protection_are_flagged():
     base = document(resource("urn:a", protect=True, accountName="st1", publicNetworkAccess="Disabled"))
     head = document(resource("urn:a", protect=False, accountName="st1", publicNetworkAccess="Enabled"))
-    texts = [(f.category, f.text) for f in diff_plans("prod", base, head).findings]
+    texts = [(f.category, f.text) for f in diff_plans(LABEL, base, head).findings]
     assert ("network", "StorageAccount st1: publicNetworkAccess Disabled -> Enabled") in texts
     assert ("protection", "protect turned OFF for StorageAccount st1") in texts
 
@@ -99,7 +113,7 @@ def test_create_only_change_replaces_a_stateful_resource():
     (pulumi/pulumi-azure-native provider/pkg/gen/replacement.go)."""
     base = document(resource("urn:st", accountName="st1", isHnsEnabled=False))
     head = document(resource("urn:st", accountName="st1", isHnsEnabled=True))
-    diff = diff_plans("prod", base, head)
+    diff = diff_plans(LABEL, base, head)
     [change] = diff.resources
     assert change.change == "replaced"
     assert change.reasons and "isHnsEnabled" in change.reasons[0] and "replacement.go" in change.reasons[0]
@@ -131,7 +145,7 @@ def test_loosening_managed_network_isolation_will_be_refused_by_azure(before, af
     head = document(
         resource("urn:ws", WORKSPACE, workspaceName="mlw", managedNetwork={"isolationMode": after})
     )
-    diff = diff_plans("prod", base, head)
+    diff = diff_plans(LABEL, base, head)
     assert [r.change for r in diff.resources] == ["changed"]
     texts = [f.text for f in diff.findings if f.category == "refused"]
     if refused:
@@ -152,7 +166,7 @@ def test_changing_hbi_workspace_will_be_refused_not_replaced():
     workspaceRP.json 2025-12-01, so the update reaches Azure and fails."""
     base = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", hbiWorkspace=False))
     head = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", hbiWorkspace=True))
-    diff = diff_plans("prod", base, head)
+    diff = diff_plans(LABEL, base, head)
     assert [r.change for r in diff.resources] == ["changed"]
     [finding] = diff.findings
     assert finding.category == "refused"
@@ -165,7 +179,7 @@ def test_changing_key_vault_retention_will_be_refused():
     changed afterwards" (Microsoft Learn key-vault/general/soft-delete-overview)."""
     base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
     head = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 90}))
-    [finding] = diff_plans("dev", base, head).findings
+    [finding] = diff_plans(LABEL, base, head).findings
     assert finding.category == "refused"
     assert finding.text.startswith(
         "Vault kv1: properties.softDeleteRetentionInDays 7 -> 90 will be refused by Azure: "
@@ -176,7 +190,7 @@ def test_changing_key_vault_retention_will_be_refused():
 def test_a_replaced_vault_is_not_also_reported_as_refused():
     base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
     head = document(resource("urn:kv", VAULT, vaultName="kv2", properties={"softDeleteRetentionInDays": 30}))
-    assert [f.category for f in diff_plans("dev", base, head).findings] == ["replacement"]
+    assert [f.category for f in diff_plans(LABEL, base, head).findings] == ["replacement"]
 
 
 def test_moving_a_workspace_to_another_region_will_be_refused():
@@ -184,14 +198,14 @@ def test_moving_a_workspace_to_another_region_will_be_refused():
     (provider/pkg/gen/properties.go forceNew); the ML workspace has neither."""
     base = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", location="westeurope"))
     head = document(resource("urn:ws", WORKSPACE, workspaceName="mlw", location="northeurope"))
-    [finding] = diff_plans("dev", base, head).findings
+    [finding] = diff_plans(LABEL, base, head).findings
     assert finding.category == "refused" and "cannot move to another region" in finding.text
 
 
 def test_replacing_a_protected_resource_says_pulumi_up_will_refuse():
     base = document(resource("urn:st", protect=True, accountName="st1", location="westeurope"))
     head = document(resource("urn:st", protect=True, accountName="st2", location="westeurope"))
-    [finding] = [f for f in diff_plans("prod", base, head).findings if f.category == "replacement"]
+    [finding] = [f for f in diff_plans(LABEL, base, head).findings if f.category == "replacement"]
     assert finding.text == (
         "stateful StorageAccount st2 is REPLACED (create-only accountName changed); "
         "`pulumi up` will refuse: the resource is protected (unprotect it first to replace it)"
@@ -205,7 +219,7 @@ def test_replacing_a_retained_key_vault_leaves_it_behind_and_its_name_reserved()
     head = document(
         resource("urn:kv", VAULT, retain=True, vaultName="kv2", properties={"softDeleteRetentionInDays": 7})
     )
-    [finding] = [f for f in diff_plans("dev", base, head).findings if f.category == "replacement"]
+    [finding] = [f for f in diff_plans(LABEL, base, head).findings if f.category == "replacement"]
     assert "left behind in Azure, outside Pulumi's state (retainOnDelete)" in finding.text
     assert "the old vault's name kv1 stays reserved while it exists" in finding.text
 
@@ -215,7 +229,7 @@ def test_replacing_a_deleted_key_vault_reserves_its_name_for_the_retention():
     key-vault/general/soft-delete-overview)."""
     base = document(resource("urn:kv", VAULT, vaultName="kv1", properties={"softDeleteRetentionInDays": 7}))
     head = document(resource("urn:kv", VAULT, vaultName="kv2", properties={"softDeleteRetentionInDays": 7}))
-    [finding] = [f for f in diff_plans("dev", base, head).findings if f.category == "replacement"]
+    [finding] = [f for f in diff_plans(LABEL, base, head).findings if f.category == "replacement"]
     assert finding.text.endswith("the old vault's name kv1 stays reserved for 7 days of soft delete")
 
 
@@ -257,7 +271,7 @@ def test_ci_create_only_inputs_show_as_replacements(type_, path, source):
     """The ForceNew inputs the review found missing (review-providers.md R8), each from its provider's source."""
     base = document(resource("urn:x", type_, **{path: "a"}))
     head = document(resource("urn:x", type_, **{path: "b"}))
-    diff = diff_plans("dev", base, head)
+    diff = diff_plans(LABEL, base, head)
     [change] = diff.resources
     assert change.change == "replaced" and source in change.reasons[0]
     assert any(f.category == "replacement" and "REPLACED" in f.text for f in diff.findings)
@@ -267,7 +281,7 @@ def test_an_in_place_update_of_a_ci_resource_is_not_a_replacement():
     """service_endpoint_name is not ForceNew (microsoft/terraform-provider-azuredevops serviceendpoint/commons.go)."""
     type_ = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
     diff = diff_plans(
-        "dev",
+        LABEL,
         document(resource("urn:x", type_, serviceEndpointName="a")),
         document(resource("urn:x", type_, serviceEndpointName="b")),
     )
@@ -283,7 +297,7 @@ def test_added_resources_show_their_security_inputs_and_principals_their_persona
         scope="/subscriptions/s/resourceGroups/rg-x",
         description="not security-relevant",
     )
-    diff = diff_plans("dev", document(), document(assignment, access=[grant("dataScientists")]))
+    diff = diff_plans(LABEL, document(), document(assignment, access=[grant("dataScientists")]))
     text = diff_text("main", "0" * 40, [diff])
     assert "        principalId: g-dataScientists (persona dataScientists)" in text
     assert "        roleDefinitionId: /r/acdd" in text
@@ -296,13 +310,13 @@ def test_added_resources_show_their_security_inputs_and_principals_their_persona
 def test_a_new_urn_for_the_same_stateful_resource_is_a_replacement():
     base = document(resource("urn:old::st", accountName="st1"))
     head = document(resource("urn:new::st", accountName="st1"))
-    diff = diff_plans("prod", base, head)
+    diff = diff_plans(LABEL, base, head)
     assert [r.change for r in diff.resources] == ["replaced"]
     assert "without an alias it is deleted and created again" in diff.findings[0].text
 
 
 def test_removing_a_protected_stateful_resource_says_it_is_blocked():
-    diff = diff_plans("prod", document(resource("urn:a", protect=True, accountName="st1")), document())
+    diff = diff_plans(LABEL, document(resource("urn:a", protect=True, accountName="st1")), document())
     assert (
         diff.findings[0].text
         == "stateful StorageAccount st1 removed from the program: blocked: it is protected"
@@ -312,13 +326,13 @@ def test_removing_a_protected_stateful_resource_says_it_is_blocked():
 def test_environment_gates_and_trust_changes_are_findings():
     env = {
         "platform": "github",
-        "name": "prod",
+        "name": "live",
         "reviewers": {"users": ["alex"], "teams": []},
         "branchPolicy": {"branches": ["main"], "tags": []},
         "checks": {"preventSelfReview": True},
         "secrets": ["AZURE_CLIENT_ID"],
         "variables": {},
-        "federatedCredential": {"issuer": "i", "subject": "repo:o/r:environment:prod", "audiences": ["a"]},
+        "federatedCredential": {"issuer": "i", "subject": "repo:o/r:environment:live", "audiences": ["a"]},
         "urn": "u",
     }
     weaker = {
@@ -329,20 +343,20 @@ def test_environment_gates_and_trust_changes_are_findings():
     }
     texts = [
         (f.category, f.text)
-        for f in diff_plans("prod", document(environments=[env]), document(environments=[weaker])).findings
+        for f in diff_plans(LABEL, document(environments=[env]), document(environments=[weaker])).findings
     ]
     assert (
         "trust",
-        "github environment prod: federated credential subject repo:o/r:environment:prod -> repo:o/r:ref:refs/heads/main",
+        "github environment live: federated credential subject repo:o/r:environment:live -> repo:o/r:ref:refs/heads/main",
     ) in texts
-    assert ("environment", "github environment prod: checks.preventSelfReview true -> false") in texts
-    assert ("environment", 'github environment prod: reviewers.users ["alex"] -> []') in texts
+    assert ("environment", "github environment live: checks.preventSelfReview true -> false") in texts
+    assert ("environment", 'github environment live: reviewers.users ["alex"] -> []') in texts
 
 
 def test_markdown_fits_a_github_comment():
     before = document(*[resource(f"urn:r{i}", accountName=f"st{i}", note="x" * 300) for i in range(400)])
     after = document(*[resource(f"urn:r{i}", accountName=f"st{i}", note="y" * 300) for i in range(400)])
-    diff = diff_plans("dev", before, after)
+    diff = diff_plans(LABEL, before, after)
     text = diff_markdown("main", "0" * 40, [diff])
     assert len(text) <= COMMENT_LIMIT and text.startswith(COMMENT_MARKER)
     assert "Resource details left out to fit the comment: 0 added, 400 changed" in text
@@ -353,8 +367,8 @@ def test_markdown_fits_a_github_comment():
 
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory):
-    """A copy of this project as a git repository with one commit, plus a working-tree change
-    that gives the dev ML engineers AzureML Data Scientist on the workspace."""
+    """A copy of this project as a git repository with one commit; tests change a stack file of it
+    (`diff_stack`) in the working tree."""
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(
         PROJECT_DIR,
@@ -369,17 +383,22 @@ def repository(tmp_path_factory):
     return root
 
 
-def run_diff(root, *args):
+@pytest.fixture
+def diff_stack() -> str:
+    return first(DIFF_STACKS)
+
+
+def run_diff(root, stack, *args):
     return subprocess.run(
-        [sys.executable, "-m", "planner", "diff", "--stack", "dev", "--base", "HEAD", *args],
+        [sys.executable, "-m", "planner", "diff", "--stack", stack, "--base", "HEAD", *args],
         cwd=root,
         capture_output=True,
         text=True,
     )
 
 
-def test_no_change_gives_an_empty_report_and_exit_status_0(repository):
-    result = run_diff(repository, "--format", "json", "--exit-code")
+def test_no_change_gives_an_empty_report_and_exit_status_0(repository, diff_stack):
+    result = run_diff(repository, diff_stack, "--format", "json", "--exit-code")
     assert result.returncode == 0, result.stderr
     document_ = json.loads(result.stdout)
     assert (
@@ -389,10 +408,11 @@ def test_no_change_gives_an_empty_report_and_exit_status_0(repository):
     )
 
 
-def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
-    stack_file = repository / "Pulumi.dev.yaml"
+def test_an_added_role_assignment_is_listed_first_in_every_format(repository, diff_stack):
+    stack_file = repository / f"Pulumi.{diff_stack}.yaml"
     original = stack_file.read_text()
-    engineers = "    mlEngineers:\n      groupObjectId: 00000000-0000-0000-0000-000000000014\n      roles:\n"
+    group = setting(diff_stack, "personas")["mlEngineers"]["groupObjectId"]
+    engineers = f"    mlEngineers:\n      groupObjectId: {group}\n      roles:\n"
     assert engineers in original  # the edit below must take effect, or the test proves nothing
     stack_file.write_text(
         original.replace(engineers, engineers + "        workspace: [AzureML Data Scientist]\n")
@@ -406,7 +426,7 @@ def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
                     "planner",
                     "diff",
                     "--stack",
-                    "dev",
+                    diff_stack,
                     "--base",
                     "HEAD",
                     "--format",
@@ -423,7 +443,9 @@ def test_an_added_role_assignment_is_listed_first_in_every_format(repository):
         outputs = {fmt: (process.communicate()[0], process.returncode) for fmt, process in processes.items()}
     finally:
         stack_file.write_text(original)
-    words = "GRANT persona mlEngineers (Group 00000000-0000-0000-0000-000000000014): AzureML Data Scientist on workspace mlw-churn-dev-weu"
+    # The workspace is named mlw-<workload>-<stage>-<region code> (test_naming).
+    workspace = f"mlw-{setting(diff_stack, 'workload')}-{stage_of(diff_stack).name}-weu"
+    words = f"GRANT persona mlEngineers (Group {group}): AzureML Data Scientist on workspace {workspace}"
     for fmt, (_output, code) in outputs.items():
         assert code == 1, fmt
     assert json.loads(outputs["json"][0])["stacks"][0]["findings"][0]["text"] == words
@@ -444,12 +466,12 @@ def test_fails_when_the_base_is_unknown(repository):
     assert result.returncode == 2 and "is not a commit of this repository" in result.stderr
 
 
-def test_an_edit_that_changes_no_plan_gives_an_empty_report(repository):
-    stack_file = repository / "Pulumi.dev.yaml"
+def test_an_edit_that_changes_no_plan_gives_an_empty_report(repository, diff_stack):
+    stack_file = repository / f"Pulumi.{diff_stack}.yaml"
     original = stack_file.read_text()
     stack_file.write_text(original + "# a comment changes the file, not the plan\n")
     try:
-        result = run_diff(repository, "--format", "json", "--exit-code")
+        result = run_diff(repository, diff_stack, "--format", "json", "--exit-code")
     finally:
         stack_file.write_text(original)
     assert result.returncode == 0, result.stderr
@@ -476,20 +498,20 @@ def test_unchanged_since_sees_edits_and_untracked_files(repository):
         readme.write_text(original)
 
 
-def test_an_invalid_stack_still_gives_the_report_with_the_error_and_exit_status_2(repository):
-    stack_file = repository / "Pulumi.dev.yaml"
+def test_an_invalid_stack_still_gives_the_report_with_the_error_and_exit_status_2(repository, diff_stack):
+    stack_file = repository / f"Pulumi.{diff_stack}.yaml"
     original = stack_file.read_text()
     # The workload is common to every stack (Pulumi.yaml); a stack value overrides it.
     stack_file.write_text(original.replace("config:\n", "config:\n  mlinfra:workload: Not-Valid\n", 1))
     try:
-        result = run_diff(repository, "--format", "markdown")
+        result = run_diff(repository, diff_stack, "--format", "markdown")
     finally:
         stack_file.write_text(original)
     assert result.returncode == 2
     assert result.stdout.startswith(COMMENT_MARKER)
     assert "> the working tree cannot plan this stack: ConfigError: " in result.stdout
     assert 'mlinfra:workload: got "Not-Valid"' in result.stdout
-    assert result.stderr.startswith("error: stack dev: ConfigError: ")
+    assert result.stderr.startswith(f"error: stack {diff_stack}: ConfigError: ")
 
 
 def test_renaming_the_workload_keeps_entra_ids_and_credentials():
@@ -500,9 +522,10 @@ def test_renaming_the_workload_keeps_entra_ids_and_credentials():
     from planner.render import to_json
     from tests.conftest import plan
 
-    base = json.loads(to_json(plan("dev")))
-    head = json.loads(to_json(plan("dev", **{"mlinfra:workload": "fraud"})))
-    diff = diff_plans("dev", base, head)
+    stack = first(ENTRA_APPLICATION_STACKS)
+    base = json.loads(to_json(plan(stack)))
+    head = json.loads(to_json(plan(stack, **{"mlinfra:workload": "fraud"})))
+    diff = diff_plans(stack, base, head)
     changes = {r.type.split(":")[-1]: r for r in diff.resources}
     application = changes["Application"]
     assert application.change == "changed"

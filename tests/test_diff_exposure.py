@@ -29,7 +29,7 @@ INSIGHTS = "azure-native:applicationinsights:Component"
 
 
 def network_findings(base, head) -> list[str]:
-    return [f.text for f in diff_plans("prod", base, head).findings if f.category == "network"]
+    return [f.text for f in diff_plans("example", base, head).findings if f.category == "network"]
 
 
 def test_a_new_outbound_rule_or_peering_is_an_exposure_finding():

@@ -17,7 +17,24 @@ from components.github_environment import (
 from planner.mock_cloud import ArmMocks, placeholder_number
 from planner.recorder import Plan
 from planner.views import environments_view
-from tests.conftest import OWNERS, STACKS, plan, run_program
+from tests.conftest import (
+    GITHUB_STACKS,
+    OWNERS,
+    PRODUCTION_STACK,
+    PRODUCTION_STACKS,
+    STACKS,
+    first,
+    network_mode,
+    plan,
+    run_program,
+    setting,
+    stage_of,
+    with_stack_file,
+)
+
+ENTRA_GITHUB_STACKS = tuple(
+    stack for stack in GITHUB_STACKS if setting(stack, "deploymentIdentity")["kind"] == "entra-application"
+)
 
 ENV = "github:index/repositoryEnvironment:RepositoryEnvironment"
 POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
@@ -27,12 +44,12 @@ APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFeder
 UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 
 
-def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod") -> Plan:
+def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="live") -> Plan:
     def program():
         identity = DeploymentIdentity(
-            "prod-deploy",
+            "live-deploy",
             DeploymentIdentityArgs(
-                display_name="id-churn-prod-cicd-abcde",
+                display_name="id-churn-live-cicd-abcde",
                 resource_group_name="rg",
                 location="westeurope",
                 tags={},
@@ -41,7 +58,7 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
             ),
         )
         GitHubEnvironment(
-            "prod-github",
+            "live-github",
             GitHubEnvironmentArgs(
                 environment=environment,
                 settings=GitHubSettings.model_validate(settings, by_name=False),
@@ -50,11 +67,11 @@ def build(settings: dict, kind=IdentityKind.ENTRA_APPLICATION, environment="prod
                     "AZURE_CLIENT_ID": identity.client_id,
                     "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
                 },
-                variables={"AZURE_RESOURCE_GROUP": "rg-churn-prod-weu"},
+                variables={"AZURE_RESOURCE_GROUP": "rg-churn-live-weu"},
             ),
         )
 
-    return run_program(program, "prod")
+    return run_program(program, PRODUCTION_STACK)
 
 
 PROD = {
@@ -69,7 +86,7 @@ PROD = {
 def test_environment_is_named_after_the_stage_with_numeric_reviewers():
     result = build(PROD)
     env = result.one(ENV).inputs
-    assert env["environment"] == "prod" and env["repository"] == "churn-mlops"
+    assert env["environment"] == "live" and env["repository"] == "churn-mlops"
     assert env["reviewers"] == [
         {
             "users": [placeholder_number("github-user", "alex-mle")],
@@ -88,7 +105,7 @@ def test_each_pattern_is_a_deployment_policy_of_the_environment():
     assert patterns == [("", "v*"), ("main", ""), ("release/*", "")]
     env_urn = result.one(ENV).urn
     assert all(
-        env_urn in p.dependencies and p.inputs["environment"] == "prod" for p in result.of_type(POLICY)
+        env_urn in p.dependencies and p.inputs["environment"] == "live" for p in result.of_type(POLICY)
     )
 
 
@@ -114,14 +131,14 @@ def test_federated_subject_is_built_from_the_environment_name_exactly():
 
 def test_subject_keeps_the_case_of_repository_and_stage():
     result = build({**PROD, "repository": "Contoso/Churn-MLOps"})
-    assert result.one(APP_FIC).inputs["subject"] == "repo:Contoso/Churn-MLOps:environment:prod"
+    assert result.one(APP_FIC).inputs["subject"] == "repo:Contoso/Churn-MLOps:environment:live"
 
 
 def test_managed_identity_gets_a_managed_identity_credential():
     result = build(PROD, kind=IdentityKind.MANAGED_IDENTITY)
     credential = result.one(UAMI_FIC)
-    assert credential.inputs["resourceName"] == "id-churn-prod-cicd-abcde"
-    assert credential.inputs["subject"] == "repo:contoso/churn-mlops:environment:prod"
+    assert credential.inputs["resourceName"] == "id-churn-live-cicd-abcde"
+    assert credential.inputs["subject"] == "repo:contoso/churn-mlops:environment:live"
     assert not result.of_type(APP_FIC)
 
 
@@ -136,10 +153,10 @@ def test_secrets_are_secret_and_wait_for_the_environment():
         assert env_urn in secret.dependencies
     variable = result.one(VARIABLE)
     assert variable.inputs == {
-        "environment": "prod",
+        "environment": "live",
         "repository": "churn-mlops",
         "variableName": "AZURE_RESOURCE_GROUP",
-        "value": "rg-churn-prod-weu",
+        "value": "rg-churn-live-weu",
     }
 
 
@@ -172,7 +189,7 @@ def test_fails_when_a_reviewer_lookup_fails_and_creates_no_environment(monkeypat
 # --- the real stack files ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", GITHUB_STACKS)
 def test_every_stack_has_its_github_environment(stack_plans, stack):
     [view] = [v for v in environments_view(stack_plans[stack]) if v["platform"] == "github"]
     assert view["name"] == stack
@@ -182,7 +199,7 @@ def test_every_stack_has_its_github_environment(stack_plans, stack):
     )
     assert view["secrets"] == ["AZURE_CLIENT_ID", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID"]
     outputs = stack_plans[stack].outputs
-    private = stack != "dev"
+    private = network_mode(stack) != "public"
     expected = {
         "AZUREML_WORKSPACE_NAME": outputs["workspaceName"],
         "AZURE_RESOURCE_GROUP": outputs["resourceGroupName"],
@@ -190,12 +207,12 @@ def test_every_stack_has_its_github_environment(stack_plans, stack):
         "AZUREML_NETWORK": "private" if private else "public",
     }
     if private:  # jobs of a private stage are told which runners can reach it
-        expected["AZUREML_RUNNER_GROUP"] = f"ml-private-{stack}"
+        expected["AZUREML_RUNNER_GROUP"] = setting(stack, "ci")["runnerGroup"]
     assert view["variables"] == expected
     assert outputs["githubEnvironment"] == stack
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", [stack for stack in PRODUCTION_STACKS if stack in GITHUB_STACKS])
 def test_production_environments_are_gated(stack_plans, stack):
     [view] = environments_view(stack_plans[stack])
     assert view["reviewers"]["users"] or view["reviewers"]["teams"]
@@ -203,7 +220,9 @@ def test_production_environments_are_gated(stack_plans, stack):
     assert isinstance(view["branchPolicy"], dict) and view["branchPolicy"]["branches"] == ["main"]
 
 
+@with_stack_file("prod")
 def test_prod_needs_two_people_in_the_reviewer_pool(stack_plans):
+    """Pulumi.prod.yaml's own gate (GH-2: prod has at least two people in the pool); no code rule."""
     [view] = environments_view(stack_plans["prod"])
     assert len(view["reviewers"]["users"]) + len(view["reviewers"]["teams"]) >= 2  # GH-2
 
@@ -219,7 +238,7 @@ def test_no_secret_value_in_plain_text_anywhere(stack_plans, stack):
 def test_client_secret_mode_adds_azure_credentials_as_a_secret():
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     result = plan(
-        "dev",
+        first(tuple(stack for stack in GITHUB_STACKS if not stage_of(stack).production)),
         **{
             "mlinfra:deploymentIdentity": {
                 "owners": OWNERS,
@@ -243,22 +262,31 @@ def test_immutable_subject_format_carries_the_owner_and_repository_ids():
     owner_id = placeholder_number("github-user", "contoso")
     repository_id = placeholder_number("github-repo", "contoso/churn-mlops")
     subject = result.one(APP_FIC).inputs["subject"]
-    assert subject == f"repo:contoso@{owner_id}/churn-mlops@{repository_id}:environment:prod"  # T-34
+    assert subject == f"repo:contoso@{owner_id}/churn-mlops@{repository_id}:environment:live"  # T-34
     assert result.one(ENV).urn in result.one(APP_FIC).dependencies
     [view] = environments_view(result)
     assert view["repository"] == "contoso/churn-mlops" and view["federatedCredential"]["subject"] == subject
 
 
 def test_legacy_format_when_the_stack_says_so():
-    assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:prod"
+    assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:live"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize(
+    "stack",
+    [
+        stack
+        for stack in ENTRA_GITHUB_STACKS
+        if setting(stack, "ci")["github"]["oidcSubjectFormat"] == "immutable"
+    ],
+)
 def test_shipped_stacks_trust_the_immutable_subject_of_a_new_repository(stack_plans, stack):
     """The example repository is new (created after 2026-07-15), so its tokens carry
     `repo:<owner>@<owner-id>/<repo>@<repo-id>:...` (github/docs PR 45221); the offline planner
     answers the id lookups like GitHub would for it."""
     subject = stack_plans[stack].one(APP_FIC).inputs["subject"]
-    owner_id = placeholder_number("github-user", "contoso")
-    repository_id = placeholder_number("github-repo", "contoso/churn-mlops")
-    assert subject == f"repo:contoso@{owner_id}/churn-mlops@{repository_id}:environment:{stack}"
+    repository = setting(stack, "ci")["github"]["repository"]
+    owner, name = repository.split("/")
+    owner_id = placeholder_number("github-user", owner)
+    repository_id = placeholder_number("github-repo", repository)
+    assert subject == f"repo:{owner}@{owner_id}/{name}@{repository_id}:environment:{stack}"

@@ -23,19 +23,19 @@ from components.workspace_settings import (
     WorkspaceSettings,
 )
 from planner.stackfile import load_stack_config
-from tests.conftest import PROJECT_DIR, run_program
+from tests.conftest import NON_PRODUCTION_STACK, PROJECT_DIR, run_program
 
 NAME = "unit-ml"
 COMPONENT_TYPE = "mlinfra:components:MlWorkspace"
 RESOURCE_GROUP = "rg-unit-test-weu"
 TENANT = "11111111-2222-4333-8444-555555555555"
-SUBSCRIPTION = load_stack_config(PROJECT_DIR, "dev").values[
+SUBSCRIPTION = load_stack_config(PROJECT_DIR, NON_PRODUCTION_STACK).values[
     "azure-native:subscriptionId"
 ]  # what the mocks use
 NAMES = stage_names(
     workload="unit", stage="unit", code="unt", location="westeurope", subscription_id=SUBSCRIPTION
 )
-TAGS = {"workload": "unit", "stage": "dev", "managed-by": "pulumi", "costCenter": "42"}
+TAGS = {"workload": "unit", "stage": "unit", "managed-by": "pulumi", "costCenter": "42"}
 
 STORAGE = "azure-native:storage:StorageAccount"
 VAULT = "azure-native:keyvault:Vault"
@@ -114,7 +114,9 @@ def build(settings: dict):
 
 @pytest.fixture(scope="module")
 def plans():
-    return {variant: run_program(build(settings), "dev") for variant, settings in SETTINGS.items()}
+    return {
+        variant: run_program(build(settings), NON_PRODUCTION_STACK) for variant, settings in SETTINGS.items()
+    }
 
 
 @pytest.fixture(params=sorted(SETTINGS))

@@ -16,7 +16,32 @@ from planner.permissions import (
 )
 from planner.permissions_command import BEGIN, END, readme_section
 from planner.stackfile import load_stack_config
-from tests.conftest import PROJECT_DIR, STACKS, plan
+from tests.conftest import (
+    GITHUB_STACKS,
+    JOINED_NETWORK_STACKS,
+    NON_PRODUCTION_STACK,
+    PROJECT_DIR,
+    STACKS,
+    first,
+    plan,
+    setting,
+    stacks_where,
+    with_catalog_stage,
+)
+
+MANAGED_NETWORK_STACKS = stacks_where(
+    lambda stack: (
+        setting(stack, "workspace", {}).get("isolationMode")
+        in ("AllowOnlyApprovedOutbound", "AllowInternetOutbound")
+    )
+)
+ENTRA_APPLICATION_STACKS = stacks_where(
+    lambda stack: setting(stack, "deploymentIdentity", {}).get("kind") == "entra-application"
+)
+REVIEWED_GITHUB_STACKS = tuple(
+    stack for stack in GITHUB_STACKS if setting(stack, "ci")["github"].get("reviewers")
+)
+"""GitHub stages with reviewers: the deployer reads the organization's members and teams."""
 
 
 def reqs(stack_plans, stack):
@@ -50,19 +75,22 @@ def test_unknown_stack_exits_2():
     assert result.returncode == 2 and "nope" in result.stderr
 
 
-def test_deployer_holds_contributor_on_the_subscription_not_the_group(stack_plans):
+@pytest.mark.parametrize("stack", STACKS)
+def test_deployer_holds_contributor_on_the_subscription_not_the_group(stack_plans, stack):
     """The program creates its resource group, which a resource-group-scoped role cannot (issue 16)."""
-    found = reqs(stack_plans, "dev")
-    sub = load_stack_config(PROJECT_DIR, "dev").values["azure-native:subscriptionId"]
+    found = reqs(stack_plans, stack)
+    sub = load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"]
     contributor = [r for r in found if r.identity == DEPLOYER and r.permission == "Contributor"]
     assert [r.scope for r in contributor] == [f"/subscriptions/{sub}"]
-    assert "rg-churn-dev-weu" in contributor[0].why
+    group = stack_plans[stack].one("azure-native:resources:ResourceGroup").inputs["resourceGroupName"]
+    assert group in contributor[0].why
     assert not any("Owner" in r.permission or "User Access Administrator" in r.permission for r in found)
 
 
-def test_cross_subscription_hub_zones_and_existing_subnet(stack_plans):
-    found = reqs(stack_plans, "prod")
-    network = json.loads(load_stack_config(PROJECT_DIR, "prod").values["mlinfra:network"])["privateEndpoints"]
+@pytest.mark.parametrize("stack", JOINED_NETWORK_STACKS)
+def test_cross_subscription_hub_zones_and_existing_subnet(stack_plans, stack):
+    found = reqs(stack_plans, stack)
+    network = setting(stack, "network")["privateEndpoints"]
     zone_scopes = {r.scope for r in found if r.permission == ", ".join(ZONE_JOIN)}
     assert zone_scopes == set(network["dnsZoneIds"].values())
     assert all("another subscription" in r.why for r in found if r.scope in zone_scopes)
@@ -70,9 +98,11 @@ def test_cross_subscription_hub_zones_and_existing_subnet(stack_plans):
 
 
 def test_no_join_rights_for_a_stage_that_creates_its_network():
-    """A stage that creates its virtual network and zones needs no join rights outside it."""
+    """A stage that creates its virtual network and zones needs no join rights outside it (tried on
+    a stage that otherwise joins a landing zone)."""
+    stack = first(JOINED_NETWORK_STACKS)
     p = plan(
-        "prod",
+        stack,
         **{
             "mlinfra:network": {
                 "privateEndpoints": {
@@ -81,39 +111,45 @@ def test_no_join_rights_for_a_stage_that_creates_its_network():
             }
         },
     )
-    found = requirements(p, load_stack_config(PROJECT_DIR, "prod").values["azure-native:subscriptionId"])
+    found = requirements(p, load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"])
     assert not [r for r in found if "join/action" in r.permission]
 
 
-def test_managed_network_workspace_needs_private_endpoint_connections(stack_plans):
+@pytest.mark.parametrize("stack", MANAGED_NETWORK_STACKS)
+def test_managed_network_workspace_needs_private_endpoint_connections(stack_plans, stack):
     """Microsoft Learn, "Workspace managed virtual network isolation": the identity that creates a
     managed-network workspace needs privateEndpointConnections/read and write on it."""
-    found = reqs(stack_plans, "prod")
+    found = reqs(stack_plans, stack)
     workspace = [r for r in found if WORKSPACE_PE_ACTIONS[0] in r.permission]
     assert len(workspace) == 1 and WORKSPACE_PE_ACTIONS[1] in workspace[0].permission
-    assert workspace[0].scope.endswith(
-        "/providers/Microsoft.MachineLearningServices/workspaces/mlw-churn-prod-weu"
-    )
+    name = stack_plans[stack].one("azure-native:machinelearningservices:Workspace").inputs["workspaceName"]
+    assert workspace[0].scope.endswith(f"/providers/Microsoft.MachineLearningServices/workspaces/{name}")
 
 
 def test_no_private_endpoint_connection_rights_without_managed_network():
-    p = plan("dev", **{"mlinfra:workspace": {"isolationMode": "Disabled", "highBusinessImpact": False}})
+    p = plan(
+        NON_PRODUCTION_STACK,
+        **{"mlinfra:workspace": {"isolationMode": "Disabled", "highBusinessImpact": False}},
+    )
     found = requirements(p, "x")
     assert not [r for r in found if WORKSPACE_PE_ACTIONS[0] in r.permission]
 
 
 def test_entra_and_graph_follow_the_identity_kind(stack_plans):
-    entra = reqs(stack_plans, "dev")
+    stack = first(ENTRA_APPLICATION_STACKS)
+    entra = reqs(stack_plans, stack)
     assert any(
         r.permission.startswith("Application.ReadWrite.OwnedBy") for r in entra if r.identity == DEPLOYER
     )
     assert any(r.permission.startswith("Application.Read.All") for r in entra if r.identity == PREVIEW)
-    managed = requirements(plan("dev", **{"mlinfra:deploymentIdentity": {"kind": "managed-identity"}}), "x")
+    managed = requirements(plan(stack, **{"mlinfra:deploymentIdentity": {"kind": "managed-identity"}}), "x")
     assert not [r for r in managed if r.system == "Entra ID"]
 
 
-def test_github_permissions_per_repository(stack_plans):
-    found = reqs(stack_plans, "prod")
+@pytest.mark.parametrize("stack", REVIEWED_GITHUB_STACKS)
+def test_github_permissions_per_repository(stack_plans, stack):
+    found = reqs(stack_plans, stack)
+    repository = setting(stack, "ci")["github"]["repository"]
     github = {(r.identity, r.permission) for r in found if r.system == "GitHub"}
     assert {
         (DEPLOYER, "Administration: write"),
@@ -122,9 +158,7 @@ def test_github_permissions_per_repository(stack_plans):
         (PREVIEW, "Environments: read"),
         (DEPLOYER, "Members: read"),
     } <= github
-    assert all(
-        r.scope in ("repository contoso/churn-mlops", "organization") for r in found if r.system == "GitHub"
-    )
+    assert all(r.scope in (f"repository {repository}", "organization") for r in found if r.system == "GitHub")
 
 
 def test_preview_identity_only_reads(stack_plans):
@@ -142,6 +176,7 @@ def test_readme_tables_are_generated():
     )
 
 
+@with_catalog_stage("prod")  # examples/azure-devops/Pulumi.prod.yaml is a stack file of stage prod
 def test_azure_devops_stage_needs_project_rights():
     """An Azure DevOps stage (examples/azure-devops) lists the project rights its resources need."""
     result = subprocess.run(

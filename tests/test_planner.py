@@ -19,7 +19,15 @@ from pulumi.runtime import rpc
 
 from planner.recorder import Resource, canonical_order, redact
 from planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
-from tests.conftest import PROJECT_DIR, STATEFUL_TYPES, run_program
+from tests.conftest import (
+    PRODUCTION_STACK,
+    PROJECT_DIR,
+    STACKS,
+    STATEFUL_TYPES,
+    run_program,
+    setting,
+    stacks_where,
+)
 
 RESOURCE_KEYS = {
     "urn",
@@ -38,6 +46,13 @@ RESOURCE_KEYS = {
     "provider",
 }
 TOP_LEVEL_KEYS = {"version", "project", "stack", "resources", "outputs"}
+CLI_STACK = PRODUCTION_STACK
+"""The stack the CLI's output contract is checked on: a production one holds every core type."""
+BROKEN_STACK = STACKS[0]
+"""The stack whose file the failure tests break (in a copy)."""
+ENTRA_APPLICATION_STACKS = stacks_where(
+    lambda stack: setting(stack, "deploymentIdentity", {}).get("kind") == "entra-application"
+)
 SECRET_WRAPPER = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}
 
 
@@ -69,16 +84,16 @@ def break_stack_file(project: Path, stack: str, **changes) -> None:
 def cli(tmp_path_factory) -> dict[str, Run]:
     """Every CLI invocation of this module, run concurrently: name -> result."""
     bad_value = copy_project(tmp_path_factory.mktemp("bad-value") / "project")
-    break_stack_file(bad_value, "dev", **{"mlinfra:keyVault": {"softDeleteRetentionDays": 6}})
+    break_stack_file(bad_value, BROKEN_STACK, **{"mlinfra:keyVault": {"softDeleteRetentionDays": 6}})
     bad_yaml = copy_project(tmp_path_factory.mktemp("bad-yaml") / "project")
-    (bad_yaml / "Pulumi.dev.yaml").write_text("config:\n  mlinfra:workload: [churn\n")
+    (bad_yaml / f"Pulumi.{BROKEN_STACK}.yaml").write_text("config:\n  mlinfra:workload: [churn\n")
     invocations = {
-        "prod-json": (PROJECT_DIR, ["--stack", "prod", "--format", "json"]),
-        "prod-json-again": (PROJECT_DIR, ["--stack", "prod", "--format", "json"]),
-        "prod-text": (PROJECT_DIR, ["--stack", "prod", "--format", "text"]),
+        "json": (PROJECT_DIR, ["--stack", CLI_STACK, "--format", "json"]),
+        "json-again": (PROJECT_DIR, ["--stack", CLI_STACK, "--format", "json"]),
+        "text": (PROJECT_DIR, ["--stack", CLI_STACK, "--format", "text"]),
         "unknown-stack": (PROJECT_DIR, ["--stack", "nostack"]),
-        "bad-value": (bad_value, ["--stack", "dev", "--format", "json"]),
-        "bad-yaml": (bad_yaml, ["--stack", "dev"]),
+        "bad-value": (bad_value, ["--stack", BROKEN_STACK, "--format", "json"]),
+        "bad-yaml": (bad_yaml, ["--stack", BROKEN_STACK]),
     }
     processes = {
         name: subprocess.Popen(
@@ -98,31 +113,31 @@ def cli(tmp_path_factory) -> dict[str, Run]:
 
 
 @pytest.fixture(scope="module")
-def prod_json(cli) -> dict:
-    run = cli["prod-json"]
+def cli_json(cli) -> dict:
+    run = cli["json"]
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
 
-def prod_subscription() -> str:
-    document = yaml.safe_load((PROJECT_DIR / "Pulumi.prod.yaml").read_text())
+def cli_subscription() -> str:
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{CLI_STACK}.yaml").read_text())
     return document["config"]["azure-native:subscriptionId"]
 
 
 # --- JSON contract (README.md, version 1) ---------------------------------------------
 
 
-def test_json_follows_the_contract(prod_json):
-    assert set(prod_json) >= TOP_LEVEL_KEYS
-    assert prod_json["version"] == 1
-    assert prod_json["project"] == yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
-    assert prod_json["stack"] == "prod"
-    assert isinstance(prod_json["outputs"], dict)
-    urns = {resource["urn"] for resource in prod_json["resources"]}
-    assert len(urns) == len(prod_json["resources"])
-    for resource in prod_json["resources"]:
+def test_json_follows_the_contract(cli_json):
+    assert set(cli_json) >= TOP_LEVEL_KEYS
+    assert cli_json["version"] == 1
+    assert cli_json["project"] == yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+    assert cli_json["stack"] == CLI_STACK
+    assert isinstance(cli_json["outputs"], dict)
+    urns = {resource["urn"] for resource in cli_json["resources"]}
+    assert len(urns) == len(cli_json["resources"])
+    for resource in cli_json["resources"]:
         assert set(resource) == RESOURCE_KEYS, resource.get("urn")
-        assert resource["urn"].startswith(f"urn:pulumi:prod::{prod_json['project']}::")
+        assert resource["urn"].startswith(f"urn:pulumi:{CLI_STACK}::{cli_json['project']}::")
         assert resource["urn"].endswith(f"::{resource['name']}")
         assert f"{resource['type']}::" in resource["urn"]
         assert isinstance(resource["custom"], bool)
@@ -167,39 +182,40 @@ def test_json_records_the_replacement_options_and_the_explicit_provider():
     assert plain["replaceOnChanges"] == plain["ignoreChanges"] == plain["additionalSecretOutputs"] == []
 
 
-def test_entra_resources_use_the_stage_provider(stack_plans):
+@pytest.mark.parametrize("stack", ENTRA_APPLICATION_STACKS)
+def test_entra_resources_use_the_stage_provider(stack_plans, stack):
     """Every azuread resource names the stage's explicit azuread provider (never the default one)."""
-    plan = stack_plans["dev"]
+    plan = stack_plans[stack]
     [provider] = plan.of_type("pulumi:providers:azuread")
     entra = [r for r in plan.resources if r.type.startswith("azuread:index/")]
     assert entra and {r.provider for r in entra} == {provider.urn}
 
 
-def test_json_lists_components_as_non_custom(prod_json):
-    kinds = {resource["type"]: resource["custom"] for resource in prod_json["resources"]}
+def test_json_lists_components_as_non_custom(cli_json):
+    kinds = {resource["type"]: resource["custom"] for resource in cli_json["resources"]}
     assert kinds["pulumi:pulumi:Stack"] is False
     assert kinds["mlinfra:components:MlStage"] is False
     assert kinds["mlinfra:components:MlWorkspace"] is False
     assert all(kinds[type_] is True for type_ in set(STATEFUL_TYPES))
 
 
-def test_prod_json_has_every_core_resource_type(prod_json):
-    assert {resource["type"] for resource in prod_json["resources"]} >= set(STATEFUL_TYPES)
+def test_cli_json_has_every_core_resource_type(cli_json):
+    assert {resource["type"] for resource in cli_json["resources"]} >= set(STATEFUL_TYPES)
 
 
-def test_json_shows_what_the_tests_assert_on(prod_json, stack_plans):
+def test_json_shows_what_the_tests_assert_on(cli_json, stack_plans):
     # The CLI and the test harness share the recorder: same resources, same order.
-    assert prod_json["resources"] == stack_plans["prod"].to_json()["resources"]
-    assert prod_json["outputs"] == stack_plans["prod"].outputs
+    assert cli_json["resources"] == stack_plans[CLI_STACK].to_json()["resources"]
+    assert cli_json["outputs"] == stack_plans[CLI_STACK].outputs
 
 
 def test_two_runs_give_byte_identical_json(cli):
-    assert cli["prod-json"].returncode == 0 and cli["prod-json-again"].returncode == 0
-    assert cli["prod-json"].stdout == cli["prod-json-again"].stdout
+    assert cli["json"].returncode == 0 and cli["json-again"].returncode == 0
+    assert cli["json"].stdout == cli["json-again"].stdout
 
 
-def test_mocked_ids_are_arm_ids_in_the_stack_subscription(prod_json):
-    subscription = prod_subscription()
+def test_mocked_ids_are_arm_ids_in_the_stack_subscription(cli_json):
+    subscription = cli_subscription()
     found = []
 
     def walk(value):
@@ -216,28 +232,31 @@ def test_mocked_ids_are_arm_ids_in_the_stack_subscription(prod_json):
     walk(
         [
             resource["inputs"]
-            for resource in prod_json["resources"]
+            for resource in cli_json["resources"]
             if resource["type"] != "azure-native:network:PrivateDnsZoneGroup"
             # The shared registry's ids come from the shared stack, in its own subscription.
             and " on registry " not in str(resource["inputs"].get("description", ""))
             and "shared-registry" not in resource["name"]
         ]
     )
-    walk(prod_json["outputs"])
+    walk(cli_json["outputs"])
     assert len(found) >= 5  # the workspace's four dependencies, app insights, the outputs
     arm_id = re.compile(rf"/subscriptions/{re.escape(subscription)}(/[^/\s]+/[^/\s]+)+")
     for value in found:
         assert arm_id.fullmatch(value), value
     workspace = next(
-        r for r in prod_json["resources"] if r["type"] == "azure-native:machinelearningservices:Workspace"
+        r for r in cli_json["resources"] if r["type"] == "azure-native:machinelearningservices:Workspace"
     )
+    group = next(r for r in cli_json["resources"] if r["type"] == "azure-native:resources:ResourceGroup")[
+        "inputs"
+    ]["resourceGroupName"]
     assert workspace["inputs"]["storageAccount"].startswith(
-        f"/subscriptions/{subscription}/resourceGroups/rg-churn-prod-weu/providers/Microsoft.Storage/storageAccounts/"
+        f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/"
     )
 
 
 def test_urns_are_the_ones_the_engine_would_assign(stack_plans):
-    plan = stack_plans["prod"]
+    plan = stack_plans[CLI_STACK]
     by_urn = {resource.urn: resource for resource in plan.resources}
 
     def qualified_type(resource: Resource) -> str:
@@ -257,16 +276,16 @@ def test_urns_are_the_ones_the_engine_would_assign(stack_plans):
 # --- text format ---------------------------------------------------------------------
 
 
-def test_text_shows_the_tree_and_a_count_per_type(cli, prod_json):
-    run = cli["prod-text"]
+def test_text_shows_the_tree_and_a_count_per_type(cli, cli_json):
+    run = cli["text"]
     assert run.returncode == 0, run.stderr
     text = run.stdout
     assert "└─ " in text and "├─ " in text
-    for resource in prod_json["resources"]:
+    for resource in cli_json["resources"]:
         assert resource["name"] in text
-    assert f"Resources: {len(prod_json['resources'])} to create" in text
+    assert f"Resources: {len(cli_json['resources'])} to create" in text
     counts: dict[str, int] = {}
-    for resource in prod_json["resources"]:
+    for resource in cli_json["resources"]:
         counts[resource["type"]] = counts.get(resource["type"], 0) + 1
     for type_, count in counts.items():
         assert re.search(rf"^\s+{count}\s+{re.escape(type_)}$", text, re.MULTILINE), type_
@@ -291,7 +310,7 @@ def test_fails_when_the_stack_file_is_not_yaml(cli):
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
-    assert "Pulumi.dev.yaml" in lines[0]
+    assert f"Pulumi.{BROKEN_STACK}.yaml" in lines[0]
     assert "Traceback" not in run.stderr
 
 
@@ -301,7 +320,7 @@ def test_fails_when_the_stack_is_unknown(cli):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
     assert "'nostack'" in lines[0]
-    for stack in ("dev", "preprod", "prod"):
+    for stack in STACKS:
         assert stack in lines[0]
     assert "Traceback" not in run.stderr
 
@@ -312,7 +331,7 @@ def test_fails_when_the_stack_is_unknown(cli):
 @pytest.fixture
 def demo_project(tmp_path) -> Path:
     (tmp_path / "Pulumi.yaml").write_text("name: demo\nruntime: python\n")
-    (tmp_path / "Pulumi.dev.yaml").write_text(
+    (tmp_path / "Pulumi.local.yaml").write_text(
         "config:\n"
         "  demo:password:\n"
         "    secure: v1:AAAAciphertext\n"
@@ -331,8 +350,8 @@ def demo_project(tmp_path) -> Path:
 
 
 def test_secure_values_are_replaced_and_marked_secret(demo_project):
-    config = load_stack_config(demo_project, "dev")
-    assert (config.project, config.stack) == ("demo", "dev")
+    config = load_stack_config(demo_project, "local")
+    assert (config.project, config.stack) == ("demo", "local")
     assert config.values["demo:password"] == SECRET_PLACEHOLDER
     assert json.loads(config.values["demo:nested"]) == {"inner": SECRET_PLACEHOLDER, "plain": 1}
     assert json.loads(config.values["demo:list"]) == [SECRET_PLACEHOLDER]
@@ -341,7 +360,7 @@ def test_secure_values_are_replaced_and_marked_secret(demo_project):
 
 
 def test_plain_values_are_passed_as_the_engine_would(demo_project):
-    values = load_stack_config(demo_project, "dev").values
+    values = load_stack_config(demo_project, "local").values
     assert values["demo:flag"] == "true"
     assert values["demo:count"] == "7"
     assert values["demo:name"] == "churn"
@@ -350,14 +369,14 @@ def test_plain_values_are_passed_as_the_engine_would(demo_project):
 
 
 def test_fails_when_the_stack_file_is_missing(demo_project):
-    with pytest.raises(StackFileError, match=r"no stack file Pulumi\.qa\.yaml for stack 'qa'; stacks: dev"):
+    with pytest.raises(StackFileError, match=r"no stack file Pulumi\.qa\.yaml for stack 'qa'; stacks: local"):
         load_stack_config(demo_project, "qa")
 
 
 def test_fails_when_a_config_key_has_no_namespace(demo_project):
-    (demo_project / "Pulumi.dev.yaml").write_text("config:\n  workload: churn\n")
+    (demo_project / "Pulumi.local.yaml").write_text("config:\n  workload: churn\n")
     with pytest.raises(StackFileError, match="'workload' must look like '<namespace>:<key>'"):
-        load_stack_config(demo_project, "dev")
+        load_stack_config(demo_project, "local")
 
 
 # --- recorder pieces -----------------------------------------------------------------
@@ -373,10 +392,10 @@ def test_redact_hides_the_secret_wrapper():
 
 
 def test_redact_sorts_keys_and_shows_references_and_unknowns():
-    reference = {rpc._special_sig_key: rpc._special_resource_sig, "urn": "urn:pulumi:dev::p::t::n", "id": "i"}
+    reference = {rpc._special_sig_key: rpc._special_resource_sig, "urn": "urn:pulumi:s::p::t::n", "id": "i"}
     result = redact({"z": 1, "a": reference, "m": rpc.UNKNOWN, "f": 2.5})
     assert list(result) == ["a", "f", "m", "z"]
-    assert result == {"a": "urn:pulumi:dev::p::t::n", "f": 2.5, "m": "[unknown]", "z": 1}
+    assert result == {"a": "urn:pulumi:s::p::t::n", "f": 2.5, "m": "[unknown]", "z": 1}
 
 
 def resource(urn: str, parent: str | None = None, dependencies=(), custom=True) -> Resource:
@@ -403,7 +422,7 @@ def test_canonical_order_puts_parents_first_and_dependencies_before_dependents()
 
 
 def test_canonical_order_does_not_depend_on_registration_order(stack_plans):
-    resources = stack_plans["prod"].resources
+    resources = stack_plans[CLI_STACK].resources
     expected = [r.urn for r in canonical_order(resources)]
     assert expected == [r.urn for r in resources]  # the plan is already in canonical order
     shuffler = random.Random(20260501)
@@ -426,7 +445,7 @@ def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
     # Fails before anything is registered, as a failed lookup at the top of a program would.
     main.write_text("raise LookupError('GET /users/ghost: 404 Not Found')\n" + main.read_text())
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "dev", "--project-dir", str(project)],
+        [sys.executable, "-m", "planner", "--stack", BROKEN_STACK, "--project-dir", str(project)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -74,7 +74,7 @@ def plan(*resources: dict, outputs: dict | None = None) -> dict:
     return {
         "version": 1,
         "project": "mlinfra",
-        "stack": "prod",
+        "stack": "live",
         "resources": [stack, *resources],
         "outputs": outputs or {},
     }
@@ -93,7 +93,7 @@ OWN_DEPENDENCIES = dict(
     storageAccount="/sa", keyVault="/kv", applicationInsights="/ai", containerRegistry="/cr"
 )
 GATED_ENVIRONMENT = dict(
-    environment="prod",
+    environment="live",
     reviewers=[{"users": [1001], "teams": []}],
     preventSelfReview=True,
     canAdminsBypass=False,
@@ -459,7 +459,7 @@ def direct(policy, document: dict, production: bool) -> list[str]:
 
 
 def through_check(document: dict, production: bool):
-    return check_plan(document, PROJECT_DIR, "prod", pack_config(pack.POLICIES, production=production))
+    return check_plan(document, PROJECT_DIR, "live", pack_config(pack.POLICIES, production=production))
 
 
 def test_every_policy_has_a_passing_and_a_failing_fixture():

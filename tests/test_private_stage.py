@@ -3,13 +3,24 @@ outbound rules, compute clusters, the monitoring private link scope, and their c
 
 import itertools
 import json
+import re
 
 import pytest
 
 from components.network_settings import PRIVATE_DNS_ZONES
 from components.outbound_rule_settings import RULE_SETS, RuleSet
 from planner.views import network_view
-from tests.conftest import plan, stack_config
+from tests.conftest import (
+    CREATED_NETWORK_STACKS,
+    JOINED_NETWORK_STACKS,
+    PUBLIC_STACKS,
+    first,
+    plan,
+    setting,
+    stack_config,
+    stacks_where,
+    stage_of,
+)
 from tests.test_config import rejection  # noqa: F401  (the fixture: nothing registered on refusal)
 
 SUB = "00000000-0000-0000-0000-000000000003"
@@ -27,43 +38,79 @@ SCOPE = "azure-native:monitor:PrivateLinkScope"
 SCOPED = "azure-native:monitor:PrivateLinkScopedResource"
 LOGS = "azure-native:operationalinsights:Workspace"
 INSIGHTS = "azure-native:applicationinsights:Component"
+STORAGE = "azure-native:storage:StorageAccount"
+
+
+def approved_outbound(stack: str) -> bool:
+    return setting(stack, "workspace", {}).get("isolationMode") == "AllowOnlyApprovedOutbound"
+
+
+PRIVATE_STAGES = tuple(stack for stack in CREATED_NETWORK_STACKS if approved_outbound(stack))
+"""Stages that create their own network and allow only approved outbound: what most tests here change."""
+IMAGE_BUILDING_STACKS = stacks_where(lambda stack: "imageBuildCompute" in setting(stack, "workspace", {}))
+PYTHON_PACKAGE_STACKS = stacks_where(
+    lambda stack: "python-packages" in setting(stack, "workspace", {}).get("outboundRuleSets", [])
+)
+SCOPED_MONITORING_STACKS = stacks_where(lambda stack: "privateLinkScope" in setting(stack, "monitoring", {}))
+PUBLIC_NON_PRODUCTION = tuple(stack for stack in PUBLIC_STACKS if not stage_of(stack).production)
+
+
+def private_stage() -> str:
+    return first(PRIVATE_STAGES)
 
 
 def section(stack: str, key: str) -> dict:
     return json.loads(stack_config(stack).values[f"mlinfra:{key}"])
 
 
+def hub_peering(stack: str) -> dict:
+    return setting(stack, "network")["privateEndpoints"]["virtualNetwork"].get("hubPeering", {})
+
+
 def with_network(**virtual_network) -> dict:
-    """preprod's network section with its created network's settings replaced."""
-    network = section("preprod", "network")
-    created = network["privateEndpoints"]["virtualNetwork"]
+    """A private stage's network section with a created network of this test's own addresses."""
+    network = section(private_stage(), "network")
     network["privateEndpoints"]["virtualNetwork"] = {
-        "addressSpace": created["addressSpace"],
-        "endpointSubnetPrefix": created["endpointSubnetPrefix"],
+        "addressSpace": "10.21.0.0/16",
+        "endpointSubnetPrefix": "10.21.0.0/24",
         **virtual_network,
     }
     return network
 
 
-def with_workspace(stack: str = "preprod", **workspace) -> dict:
-    return {**section(stack, "workspace"), **workspace}
+def with_workspace(stack: str | None = None, **workspace) -> dict:
+    return {**section(stack or private_stage(), "workspace"), **workspace}
 
 
-def refused(rejection, stack: str = "preprod", **overrides) -> str:  # noqa: F811
-    return rejection.message(stack_config(stack, **overrides))
+def refused(rejection, stack: str | None = None, **overrides) -> str:  # noqa: F811
+    return rejection.message(stack_config(stack or private_stage(), **overrides))
+
+
+def vnet_name(result) -> str:
+    return result.one(VNET).inputs["virtualNetworkName"]
+
+
+def seconds(duration: str) -> int:
+    """An ISO 8601 duration of minutes or seconds (`PT15M`, `PT90S`), in seconds."""
+    match = re.fullmatch(r"PT(\d+)([MS])", duration)
+    assert match, duration
+    return int(match[1]) * (60 if match[2] == "M" else 1)
 
 
 # --- 1. a reachable network ------------------------------------------------------------------
 
 
-def test_every_created_subnet_has_an_nsg_that_denies_internet_inbound(stack_plans):
+@pytest.mark.parametrize("stack", CREATED_NETWORK_STACKS)
+def test_every_created_subnet_has_an_nsg_that_denies_internet_inbound(stack_plans, stack):
     """Issue 17 part 1: NSGs on every subnet, inbound from the Internet service tag denied."""
-    preprod = stack_plans["preprod"]
-    subnets = preprod.one(VNET).inputs["subnets"]
-    assert sorted(s["name"] for s in subnets) == ["snet-private-endpoints", "snet-runners"]
+    result = stack_plans[stack]
+    subnets = result.one(VNET).inputs["subnets"]
+    runners = "runnerSubnet" in setting(stack, "network")["privateEndpoints"]["virtualNetwork"]
+    expected = ["snet-private-endpoints", *(["snet-runners"] if runners else [])]
+    assert sorted(s["name"] for s in subnets) == expected
     nsg_ids = {s["networkSecurityGroup"]["id"] for s in subnets}
-    assert len(nsg_ids) == 2
-    for nsg in preprod.of_type(NSG):
+    assert len(nsg_ids) == len(expected) == len(result.of_type(NSG))
+    for nsg in result.of_type(NSG):
         (rule,) = nsg.inputs["securityRules"]
         assert (rule["direction"], rule["access"], rule["sourceAddressPrefix"]) == (
             "Inbound",
@@ -75,26 +122,41 @@ def test_every_created_subnet_has_an_nsg_that_denies_internet_inbound(stack_plan
         assert any(nsg.inputs["networkSecurityGroupName"] in nsg_id for nsg_id in nsg_ids)
 
 
-def test_preprod_peers_its_spoke_and_asks_the_hub_team_for_the_other_side(stack_plans):
+@pytest.mark.parametrize(
+    "stack",
+    [
+        stack
+        for stack in CREATED_NETWORK_STACKS
+        if hub_peering(stack) and not hub_peering(stack).get("hubSideManaged")
+    ],
+)
+def test_a_created_network_peers_its_spoke_and_asks_the_hub_team_for_the_other_side(stack_plans, stack):
     """A peering connects only once both sides exist; without hub rights the plan says what to create."""
-    preprod = stack_plans["preprod"]
-    (peering,) = preprod.of_type(PEERING)
-    assert peering.inputs["virtualNetworkName"] == "vnet-churn-preprod-weu"
-    assert peering.inputs["remoteVirtualNetwork"]["id"] == HUB
+    result = stack_plans[stack]
+    hub = hub_peering(stack)["remoteVirtualNetworkId"]
+    (peering,) = result.of_type(PEERING)
+    assert peering.inputs["virtualNetworkName"] == vnet_name(result)
+    assert peering.inputs["remoteVirtualNetwork"]["id"] == hub
     assert peering.inputs["allowVirtualNetworkAccess"] is True
-    request = preprod.outputs["hubPeeringRequest"]
-    assert request["virtualNetworkId"] == HUB
-    assert request["remoteVirtualNetworkId"].endswith("/virtualNetworks/vnet-churn-preprod-weu")
-    view = network_view(preprod)
-    assert view["hubPeeringRequest"] == request and view["peerings"][0]["to"] == HUB
+    request = result.outputs["hubPeeringRequest"]
+    assert request["virtualNetworkId"] == hub
+    assert request["remoteVirtualNetworkId"].endswith(f"/virtualNetworks/{vnet_name(result)}")
+    view = network_view(result)
+    assert view["hubPeeringRequest"] == request and view["peerings"][0]["to"] == hub
 
 
-def test_created_zones_are_linked_to_the_hub_when_configured(stack_plans):
-    links = stack_plans["preprod"].of_type("azure-native:privatedns:VirtualNetworkLink")
-    hub_links = [link for link in links if link.inputs["virtualNetwork"]["id"] == HUB]
-    zones = stack_plans["preprod"].of_type("azure-native:privatedns:PrivateZone")
-    assert len(hub_links) == len(zones) and all(
-        link.inputs["registrationEnabled"] is False for link in hub_links
+@pytest.mark.parametrize(
+    "stack", [stack for stack in CREATED_NETWORK_STACKS if hub_peering(stack).get("linkDnsZones")]
+)
+def test_created_zones_are_linked_to_the_hub_when_configured(stack_plans, stack):
+    hub = hub_peering(stack)["remoteVirtualNetworkId"]
+    links = stack_plans[stack].of_type("azure-native:privatedns:VirtualNetworkLink")
+    hub_links = [link for link in links if link.inputs["virtualNetwork"]["id"] == hub]
+    zones = stack_plans[stack].of_type("azure-native:privatedns:PrivateZone")
+    assert (
+        zones
+        and len(hub_links) == len(zones)
+        and all(link.inputs["registrationEnabled"] is False for link in hub_links)
     )
 
 
@@ -102,12 +164,12 @@ def test_the_hub_side_is_created_through_a_hub_provider_when_the_deployer_may_wr
     network = with_network(
         hubPeering={"remoteVirtualNetworkId": HUB, "hubSideManaged": True, "useRemoteGateways": True}
     )
-    result = plan("preprod", **{"mlinfra:network": network})
+    result = plan(private_stage(), **{"mlinfra:network": network})
     peerings = {p.inputs["virtualNetworkPeeringName"]: p for p in result.of_type(PEERING)}
-    back = peerings["peer-to-vnet-churn-preprod-weu"]
+    back = peerings[f"peer-to-{vnet_name(result)}"]
     assert back.inputs["virtualNetworkName"] == "vnet-hub-weu"
     assert back.inputs["resourceGroupName"] == "rg-network-hub-weu"
-    assert back.inputs["remoteVirtualNetwork"]["id"].endswith("/virtualNetworks/vnet-churn-preprod-weu")
+    assert back.inputs["remoteVirtualNetwork"]["id"].endswith(f"/virtualNetworks/{vnet_name(result)}")
     assert back.inputs["allowGatewayTransit"] is True  # the hub offers what the spoke uses
     assert peerings["peer-to-vnet-hub-weu"].inputs["useRemoteGateways"] is True
     provider = result.one("pulumi:providers:azure-native")
@@ -127,7 +189,7 @@ def test_github_hosted_runners_get_a_delegated_subnet_and_network_settings():
             "githubDatabaseId": "123456789",
         }
     )
-    result = plan("preprod", **{"mlinfra:network": network})
+    result = plan(private_stage(), **{"mlinfra:network": network})
     runners = next(s for s in result.one(VNET).inputs["subnets"] if s["name"] == "snet-runners")
     assert [d["serviceName"] for d in runners["delegations"]] == ["GitHub.Network/networkSettings"]
     settings = result.one(GENERIC).inputs
@@ -138,19 +200,27 @@ def test_github_hosted_runners_get_a_delegated_subnet_and_network_settings():
     assert settings["apiVersion"] == "2024-04-02"
     assert settings["properties"]["businessId"] == "123456789"
     assert settings["properties"]["subnetId"].endswith(
-        "/virtualNetworks/vnet-churn-preprod-weu/subnets/snet-runners"
+        f"/virtualNetworks/{vnet_name(result)}/subnets/snet-runners"
     )
+    # Named like the stage's network: ghns-<workload>-<stage>-<region> beside vnet-<...>.
     assert result.outputs["githubNetworkSettingsId"].endswith(
-        "/GitHub.Network/networkSettings/ghns-churn-preprod-weu"
+        "/GitHub.Network/networkSettings/ghns-" + vnet_name(result).removeprefix("vnet-")
     )
 
 
-def test_self_hosted_runners_get_a_plain_subnet(stack_plans):
-    runners = next(
-        s for s in stack_plans["preprod"].one(VNET).inputs["subnets"] if s["name"] == "snet-runners"
-    )
-    assert not runners.get("delegations") and not stack_plans["preprod"].of_type(GENERIC)
-    assert stack_plans["preprod"].outputs["runnerSubnetId"].endswith("/subnets/snet-runners")
+@pytest.mark.parametrize(
+    "stack",
+    [
+        stack
+        for stack in CREATED_NETWORK_STACKS
+        if setting(stack, "network")["privateEndpoints"]["virtualNetwork"].get("runnerSubnet", {}).get("kind")
+        == "self-hosted"
+    ],
+)
+def test_self_hosted_runners_get_a_plain_subnet(stack_plans, stack):
+    runners = next(s for s in stack_plans[stack].one(VNET).inputs["subnets"] if s["name"] == "snet-runners")
+    assert not runners.get("delegations") and not stack_plans[stack].of_type(GENERIC)
+    assert stack_plans[stack].outputs["runnerSubnetId"].endswith("/subnets/snet-runners")
 
 
 @pytest.mark.parametrize(
@@ -183,7 +253,8 @@ def test_fails_when_the_hub_network_id_is_not_a_network_id(rejection):  # noqa: 
 
 
 def test_fails_when_hub_zone_links_are_asked_for_with_hub_zones(rejection):  # noqa: F811
-    network = section("prod", "network")
+    stack = first(JOINED_NETWORK_STACKS)
+    network = section(stack, "network")
     network["privateEndpoints"] = {
         "virtualNetwork": {
             "addressSpace": "10.30.0.0/16",
@@ -193,38 +264,42 @@ def test_fails_when_hub_zone_links_are_asked_for_with_hub_zones(rejection):  # n
         "dnsZoneIds": network["privateEndpoints"]["dnsZoneIds"],
     }
     assert "hubPeering.linkDnsZones: only with zones the stage creates" in refused(
-        rejection, "prod", **{"mlinfra:network": network}
+        rejection, stack, **{"mlinfra:network": network}
     )
 
 
 # --- 2. managed-network outbound rules ------------------------------------------------------
 
 
-def test_shipped_private_stages_allow_pip_and_conda_through_fqdn_rules(stack_plans):
+@pytest.mark.parametrize("stack", PYTHON_PACKAGE_STACKS)
+def test_stages_with_python_packages_allow_pip_and_conda_through_fqdn_rules(stack_plans, stack):
     """how-to-managed-network.md, "Scenario: Access public machine learning packages": anaconda.com,
     *.anaconda.com, *.anaconda.org, pypi.org (and PyPI's file host); FQDN rules need the firewall."""
-    for stack, sku in (("preprod", "Basic"), ("prod", "Standard")):
-        result = stack_plans[stack]
-        rules = {
-            r.inputs["ruleName"]: r.inputs["properties"]
-            for r in result.of_type(RULE)
-            if r.inputs["properties"]["type"]
-            == "FQDN"  # the registry's PrivateEndpoint rule: test_registry_access
-        }
-        assert {name: p["destination"] for name, p in rules.items()} == dict(
-            RULE_SETS[RuleSet.PYTHON_PACKAGES]
-        )
-        assert {"pypi.org", "files.pythonhosted.org", "*.anaconda.org", "*.anaconda.com"} <= {
-            p["destination"] for p in rules.values()
-        }
-        assert all(p["type"] == "FQDN" and p["category"] == "UserDefined" for p in rules.values())
-        assert result.one(WORKSPACE).inputs["managedNetwork"]["firewallSku"] == sku
-        assert {r.inputs["workspaceName"] for r in result.of_type(RULE)} == {f"mlw-churn-{stack}-weu"}
+    result = stack_plans[stack]
+    rules = {
+        r.inputs["ruleName"]: r.inputs["properties"]
+        for r in result.of_type(RULE)
+        if r.inputs["properties"]["type"]
+        == "FQDN"  # the registry's PrivateEndpoint rule: test_registry_access
+    }
+    assert {name: p["destination"] for name, p in rules.items()} == dict(RULE_SETS[RuleSet.PYTHON_PACKAGES])
+    assert {"pypi.org", "files.pythonhosted.org", "*.anaconda.org", "*.anaconda.com"} <= {
+        p["destination"] for p in rules.values()
+    }
+    assert all(p["type"] == "FQDN" and p["category"] == "UserDefined" for p in rules.values())
+    sku = setting(stack, "workspace")["firewallSku"]
+    assert (
+        sku in ("Basic", "Standard") and result.one(WORKSPACE).inputs["managedNetwork"]["firewallSku"] == sku
+    )
+    workspace = result.one(WORKSPACE).inputs["workspaceName"]
+    assert {r.inputs["workspaceName"] for r in result.of_type(RULE)} == {workspace}
 
 
-def test_rules_are_created_one_after_another(stack_plans):
+@pytest.mark.parametrize("stack", PYTHON_PACKAGE_STACKS)
+def test_rules_are_created_one_after_another(stack_plans, stack):
     """Every rule writes the same managed network: each waits for the previous one."""
-    rules = stack_plans["prod"].of_type(RULE)
+    rules = stack_plans[stack].of_type(RULE)
+    assert len(rules) > 1
     for previous, rule in itertools.pairwise(rules):
         assert previous.urn in rule.dependencies
 
@@ -248,13 +323,14 @@ def test_private_endpoint_and_service_tag_rules_and_batch_storage():
             },
         },
     )
-    result = plan("preprod", **{"mlinfra:workspace": workspace})
+    result = plan(private_stage(), **{"mlinfra:workspace": workspace})
     rules = {r.inputs["ruleName"]: r.inputs["properties"] for r in result.of_type(RULE)}
+    storage = result.one(STORAGE).inputs["accountName"]
     for target in ("queue", "table"):
         destination = rules[f"storage-{target}"]["destination"]
         assert rules[f"storage-{target}"]["type"] == "PrivateEndpoint"
         assert destination["subresourceTarget"] == target
-        assert destination["serviceResourceId"].endswith("/storageAccounts/stchurnppd0ms8f")
+        assert destination["serviceResourceId"].endswith(f"/storageAccounts/{storage}")
     assert rules["data-lake"]["destination"] == {
         "serviceResourceId": STORAGE_ID,
         "subresourceTarget": "dfs",
@@ -322,18 +398,21 @@ def test_fails_when_fqdn_rules_have_no_firewall_sku(rejection):  # noqa: F811
 
 
 def test_fails_when_fqdn_rules_meet_internet_outbound(rejection):  # noqa: F811
-    workspace = with_workspace("dev", outboundRuleSets=["python-packages"], firewallSku="Basic")
-    message = refused(rejection, "dev", **{"mlinfra:workspace": workspace})
+    stack = first(PUBLIC_NON_PRODUCTION)
+    workspace = with_workspace(stack, outboundRuleSets=["python-packages"], firewallSku="Basic")
+    assert workspace["isolationMode"] == "AllowInternetOutbound"
+    message = refused(rejection, stack, **{"mlinfra:workspace": workspace})
     assert (
         "mlinfra:workspace.outboundRules: pypi" in message and "only PrivateEndpoint rules apply" in message
     )
 
 
 def test_fails_when_rules_meet_a_disabled_managed_network(rejection):  # noqa: F811
-    workspace = with_workspace("dev", isolationMode="Disabled", batchEndpointsEnabled=True)
+    stack = first(PUBLIC_NON_PRODUCTION)
+    workspace = with_workspace(stack, isolationMode="Disabled", batchEndpointsEnabled=True)
     assert (
         'mlinfra:workspace.isolationMode: got "Disabled"; outbound rules need a managed network'
-        in refused(rejection, "dev", **{"mlinfra:workspace": workspace})
+        in refused(rejection, stack, **{"mlinfra:workspace": workspace})
     )
 
 
@@ -352,28 +431,28 @@ def test_fails_when_a_rule_set_is_unknown(rejection):  # noqa: F811
 # --- 3. compute ---------------------------------------------------------------------------
 
 
-def test_private_stages_create_their_image_build_cluster(stack_plans):
+@pytest.mark.parametrize("stack", IMAGE_BUILDING_STACKS)
+def test_private_stages_create_their_image_build_cluster(stack_plans, stack):
     """The cluster imageBuildCompute names: AmlCompute, 0 minimum nodes, idle scale-down, system
     identity, local auth off (ML-11), no public node IP (how-to-managed-network-compute.md)."""
-    for stack in ("preprod", "prod"):
-        result = stack_plans[stack]
-        (cluster,) = result.of_type(COMPUTE)
-        inputs = cluster.inputs
-        assert inputs["computeName"] == result.one(WORKSPACE).inputs["imageBuildCompute"] == "image-builder"
-        assert inputs["workspaceName"] == f"mlw-churn-{stack}-weu"
-        assert inputs["identity"]["type"] == "SystemAssigned"
-        assert inputs["properties"]["computeType"] == "AmlCompute"
-        assert inputs["properties"]["disableLocalAuth"] is True
-        props = inputs["properties"]["properties"]
-        assert props["enableNodePublicIp"] is False
-        assert props["remoteLoginPortPublicAccess"] == "Disabled"
-        assert props["vmSize"] == "Standard_DS3_v2"
-        assert props["scaleSettings"] == {
-            "minNodeCount": 0,
-            "maxNodeCount": 2,
-            "nodeIdleTimeBeforeScaleDown": "PT15M",  # ISO 8601, as in the API examples (PT5M)
-        }
-        assert network_view(result)["compute"] == [{"name": "image-builder", "nodePublicIp": False}]
+    result = stack_plans[stack]
+    builder = setting(stack, "compute", {}).get("imageBuilder", {})
+    (cluster,) = result.of_type(COMPUTE)
+    inputs = cluster.inputs
+    assert inputs["computeName"] == result.one(WORKSPACE).inputs["imageBuildCompute"] == "image-builder"
+    assert inputs["workspaceName"] == result.one(WORKSPACE).inputs["workspaceName"]
+    assert inputs["identity"]["type"] == "SystemAssigned"
+    assert inputs["properties"]["computeType"] == "AmlCompute"
+    assert inputs["properties"]["disableLocalAuth"] is True
+    props = inputs["properties"]["properties"]
+    assert props["enableNodePublicIp"] is False
+    assert props["remoteLoginPortPublicAccess"] == "Disabled"
+    assert props["vmSize"] == builder.get("vmSize", "Standard_DS3_v2")
+    scale = props["scaleSettings"]
+    assert (scale["minNodeCount"], scale["maxNodeCount"]) == (0, builder.get("maxNodes", 2))
+    # ISO 8601, as in the API examples (PT5M)
+    assert seconds(scale["nodeIdleTimeBeforeScaleDown"]) == builder.get("idleSecondsBeforeScaleDown", 900)
+    assert network_view(result)["compute"] == [{"name": "image-builder", "nodePublicIp": False}]
 
 
 def test_training_clusters_come_from_config():
@@ -389,7 +468,7 @@ def test_training_clusters_come_from_config():
             }
         },
     }
-    result = plan("preprod", **{"mlinfra:compute": compute})
+    result = plan(private_stage(), **{"mlinfra:compute": compute})
     clusters = {
         c.inputs["computeName"]: c.inputs["properties"]["properties"] for c in result.of_type(COMPUTE)
     }
@@ -401,8 +480,9 @@ def test_training_clusters_come_from_config():
 
 
 def test_a_public_stage_creates_no_builder_and_clusters_with_public_ips_only_when_public(stack_plans):
-    assert not stack_plans["dev"].of_type(COMPUTE)
-    result = plan("dev", **{"mlinfra:compute": {"clusters": {"cpu": {}}}})
+    stack = first(PUBLIC_STACKS)
+    assert not stack_plans[stack].of_type(COMPUTE)
+    result = plan(stack, **{"mlinfra:compute": {"clusters": {"cpu": {}}}})
     assert result.one(COMPUTE).inputs["properties"]["properties"]["enableNodePublicIp"] is True
 
 
@@ -425,43 +505,45 @@ def test_fails_when_compute_is_wrong(rejection, compute, needle):  # noqa: F811
 # --- 4. private monitoring ----------------------------------------------------------------
 
 
-def test_private_stages_scope_logs_and_insights_behind_a_private_link_scope(stack_plans):
-    """Both scoped resources, PrivateOnly access modes, an azuremonitor endpoint in the five zones
-    Microsoft Learn lists for Azure Monitor (private-link/private-endpoint-dns)."""
-    for stack in ("preprod", "prod"):
-        result = stack_plans[stack]
-        scope = result.one(SCOPE).inputs
-        assert scope["location"] == "global"
-        assert scope["accessModeSettings"] == {
-            "ingestionAccessMode": "PrivateOnly",
-            "queryAccessMode": "PrivateOnly",
-        }
-        linked = {r.inputs["linkedResourceId"].rsplit("/", 1)[-1] for r in result.of_type(SCOPED)}
-        assert linked == {f"log-churn-{stack}-weu", f"appi-churn-{stack}-weu"}
-        endpoint = next(e for e in network_view(result)["privateEndpoints"] if e["groupId"] == "azuremonitor")
-        assert endpoint["target"].endswith(f"/privateLinkScopes/{scope['scopeName']}")
-        assert [z.rsplit("/", 1)[-1] for z in endpoint["dnsZones"]] == list(PRIVATE_DNS_ZONES["azuremonitor"])
-        assert {
-            "privatelink.monitor.azure.com",
-            "privatelink.oms.opinsights.azure.com",
-            "privatelink.ods.opinsights.azure.com",
-            "privatelink.agentsvc.azure-automation.net",
-            "privatelink.blob.core.windows.net",
-        } == set(PRIVATE_DNS_ZONES["azuremonitor"])
+@pytest.mark.parametrize("stack", SCOPED_MONITORING_STACKS)
+def test_private_stages_scope_logs_and_insights_behind_a_private_link_scope(stack_plans, stack):
+    """Both scoped resources, the access modes of the stack file, an azuremonitor endpoint in the five
+    zones Microsoft Learn lists for Azure Monitor (private-link/private-endpoint-dns)."""
+    result = stack_plans[stack]
+    scope = result.one(SCOPE).inputs
+    assert scope["location"] == "global"
+    modes = setting(stack, "monitoring")["privateLinkScope"]
+    assert scope["accessModeSettings"] == {
+        "ingestionAccessMode": modes.get("ingestionAccessMode", "PrivateOnly"),
+        "queryAccessMode": modes.get("queryAccessMode", "PrivateOnly"),
+    }
+    linked = {r.inputs["linkedResourceId"].rsplit("/", 1)[-1] for r in result.of_type(SCOPED)}
+    assert linked == {result.one(LOGS).inputs["workspaceName"], result.one(INSIGHTS).inputs["resourceName"]}
+    assert len(linked) == 2
+    endpoint = next(e for e in network_view(result)["privateEndpoints"] if e["groupId"] == "azuremonitor")
+    assert endpoint["target"].endswith(f"/privateLinkScopes/{scope['scopeName']}")
+    assert [z.rsplit("/", 1)[-1] for z in endpoint["dnsZones"]] == list(PRIVATE_DNS_ZONES["azuremonitor"])
+    assert {
+        "privatelink.monitor.azure.com",
+        "privatelink.oms.opinsights.azure.com",
+        "privatelink.ods.opinsights.azure.com",
+        "privatelink.agentsvc.azure-automation.net",
+        "privatelink.blob.core.windows.net",
+    } == set(PRIVATE_DNS_ZONES["azuremonitor"])
 
 
-def test_private_stages_turn_public_ingestion_query_and_keys_off(stack_plans):
-    for stack in ("preprod", "prod"):
-        logs, insights = stack_plans[stack].one(LOGS).inputs, stack_plans[stack].one(INSIGHTS).inputs
-        for inputs in (logs, insights):
-            assert inputs["publicNetworkAccessForIngestion"] == "Disabled"
-            assert inputs["publicNetworkAccessForQuery"] == "Disabled"
-        assert insights["disableLocalAuth"] is True and logs["features"]["disableLocalAuth"] is True
-        assert network_view(stack_plans[stack])["public"] == []
+@pytest.mark.parametrize("stack", SCOPED_MONITORING_STACKS)
+def test_private_stages_turn_public_ingestion_query_and_keys_off(stack_plans, stack):
+    logs, insights = stack_plans[stack].one(LOGS).inputs, stack_plans[stack].one(INSIGHTS).inputs
+    for inputs in (logs, insights):
+        assert inputs["publicNetworkAccessForIngestion"] == "Disabled"
+        assert inputs["publicNetworkAccessForQuery"] == "Disabled"
+    assert insights["disableLocalAuth"] is True and logs["features"]["disableLocalAuth"] is True
+    assert network_view(stack_plans[stack])["public"] == []
 
 
 def test_local_auth_stays_a_setting():
-    result = plan("preprod", **{"mlinfra:monitoring": {"localAuthEnabled": True}})
+    result = plan(private_stage(), **{"mlinfra:monitoring": {"localAuthEnabled": True}})
     assert result.one(INSIGHTS).inputs["disableLocalAuth"] is False
     # Left out, the scope still comes with PrivateOnly access (the stage is private).
     assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "PrivateOnly"
@@ -469,7 +551,7 @@ def test_local_auth_stays_a_setting():
 
 def test_access_modes_come_from_config():
     monitoring = {"privateLinkScope": {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}}
-    result = plan("preprod", **{"mlinfra:monitoring": monitoring})
+    result = plan(private_stage(), **{"mlinfra:monitoring": monitoring})
     assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "Open"
 
 
@@ -481,9 +563,10 @@ def test_fails_when_a_private_stage_opens_monitoring(rejection, key):  # noqa: F
 
 
 def test_fails_when_hub_zones_lack_the_monitor_zones(rejection):  # noqa: F811
-    network = section("prod", "network")
+    stack = first(tuple(stack for stack in JOINED_NETWORK_STACKS if stack in SCOPED_MONITORING_STACKS))
+    network = section(stack, "network")
     del network["privateEndpoints"]["dnsZoneIds"]["privatelink.oms.opinsights.azure.com"]
-    message = refused(rejection, "prod", **{"mlinfra:network": network})
+    message = refused(rejection, stack, **{"mlinfra:network": network})
     assert (
         "mlinfra:network.privateEndpoints.dnsZoneIds: has no zone for privatelink.oms.opinsights.azure.com"
         in message
@@ -497,5 +580,5 @@ def test_fails_when_an_access_mode_is_unknown(rejection):  # noqa: F811
 
 
 def test_fails_when_a_public_stage_asks_for_a_scope_without_endpoints(rejection):  # noqa: F811
-    message = refused(rejection, "dev", **{"mlinfra:monitoring": {"privateLinkScope": {}}})
+    message = refused(rejection, first(PUBLIC_STACKS), **{"mlinfra:monitoring": {"privateLinkScope": {}}})
     assert "mlinfra:monitoring.privateLinkScope: needs network.privateEndpoints" in message

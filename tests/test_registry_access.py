@@ -10,7 +10,24 @@ from components.roles import ROLES
 from planner.diff import diff_plans
 from planner.render import to_json
 from planner.views import access_view
-from tests.conftest import DATA_SCIENCE_STACK, PRODUCTION_STACK, SHARED_STACKS, STACKS, plan
+from tests.conftest import (
+    DATA_SCIENCE_STACK,
+    PRODUCTION_STACK,
+    SHARED_STACKS,
+    STACKS,
+    first,
+    plan,
+    setting,
+    stacks_where,
+)
+
+PUBLISHING_STACKS = stacks_where(
+    lambda stack: (
+        setting(stack, "registry", {}).get("deploymentIdentity") == "publish"
+        and setting(stack, "registry", {}).get("personas", {}).get("mlEngineers") == "read"
+    )
+)
+"""Stages whose deployer publishes to the shared registry and whose ML engineers read it."""
 
 REGISTRY_USER = ROLES["AzureML Registry User"]
 OUTBOUND_RULE = "azure-native:machinelearningservices:ManagedNetworkSettingsRule"
@@ -92,11 +109,11 @@ def test_internet_outbound_stage_gets_no_registry_rule(plans):
 
 def test_fails_when_registry_access_has_no_stack():
     with pytest.raises(ConfigError, match=r"mlinfra:registry.stack: required with registry access"):
-        plan("dev", **{"mlinfra:registry": {"deploymentIdentity": "publish"}})
+        plan(DATA_SCIENCE_STACK, **{"mlinfra:registry": {"deploymentIdentity": "publish"}})
 
 
 def test_no_registry_section_means_no_reference():
-    result = plan("dev", **{"mlinfra:registry": None})
+    result = plan(DATA_SCIENCE_STACK, **{"mlinfra:registry": None})
     assert not result.of_type("pulumi:pulumi:StackReference")
     assert not _registry_rows(result)
 
@@ -104,7 +121,7 @@ def test_no_registry_section_means_no_reference():
 def test_fails_when_registry_persona_is_unknown():
     with pytest.raises(ConfigError, match=r"mlinfra:registry.personas.auditors: not a persona"):
         plan(
-            "dev",
+            DATA_SCIENCE_STACK,
             **{
                 "mlinfra:registry": {"stack": "organization/mlinfra/shared", "personas": {"auditors": "read"}}
             },
@@ -137,7 +154,7 @@ def test_fails_when_data_scientists_read_the_registry_outside_data_science_stage
 def test_fails_when_access_value_is_unknown():
     with pytest.raises(ConfigError, match=r'mlinfra:registry.deploymentIdentity: got "write"'):
         plan(
-            "dev",
+            DATA_SCIENCE_STACK,
             **{"mlinfra:registry": {"stack": "organization/mlinfra/shared", "deploymentIdentity": "write"}},
         )
 
@@ -147,15 +164,16 @@ def test_fails_when_referenced_stack_has_no_stack_file():
 
     with pytest.raises(StackReferenceError, match=r"no stack file Pulumi.elsewhere.yaml"):
         plan(
-            "dev",
+            DATA_SCIENCE_STACK,
             **{"mlinfra:registry": {"stack": "organization/mlinfra/elsewhere", "workspaceIdentity": True}},
         )
 
 
 def test_diff_says_grant_publish_on_registry():
-    base = json.loads(to_json(plan("dev", **{"mlinfra:registry": None})))
-    head = json.loads(to_json(plan("dev")))
-    texts = [finding.text for finding in diff_plans("dev", base, head).findings]
+    stack = first(PUBLISHING_STACKS)
+    base = json.loads(to_json(plan(stack, **{"mlinfra:registry": None})))
+    head = json.loads(to_json(plan(stack)))
+    texts = [finding.text for finding in diff_plans(stack, base, head).findings]
     assert any(
         text.startswith("GRANT publish on registry shared to identity deployment") for text in texts
     ), texts

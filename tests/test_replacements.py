@@ -12,7 +12,7 @@ import pytest
 from planner.recorder import main_program, record
 from planner.replacements import REFUSED, REPLACE_ON, UPDATABLE, refused, replacing
 from planner.stackfile import load_stack_config
-from tests.conftest import PROJECT_DIR, STACKS, plan
+from tests.conftest import NON_PRODUCTION_STACK, PROJECT_DIR, STACKS, plan
 
 EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
 SOURCE = re.compile(r"[\w.-]+/[\w.-]+ \S+|Microsoft Learn \S+")
@@ -30,11 +30,14 @@ def registered_types() -> frozenset[str]:
     ]
     expiry = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
     plans.append(
-        plan("dev", **{"mlinfra:deploymentIdentity": {"kind": "managed-identity", "credential": "federated"}})
+        plan(
+            NON_PRODUCTION_STACK,
+            **{"mlinfra:deploymentIdentity": {"kind": "managed-identity", "credential": "federated"}},
+        )
     )
     plans.append(
         plan(
-            "dev",
+            NON_PRODUCTION_STACK,
             **{
                 "mlinfra:deploymentIdentity": {
                     "kind": "entra-application",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import STACKS
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "docs" / "security-model.md"
 
@@ -123,7 +125,8 @@ def test_scan_covers_the_repository(texts):
     scanned = {path.relative_to(ROOT).as_posix() for path in texts}
     for expected in ("README.md", "__main__.py", "components/config.py", "lint/workflows.py"):
         assert expected in scanned
-    assert ".github/workflows/pull-request.yml" in scanned and "Pulumi.prod.yaml" in scanned
+    assert ".github/workflows/pull-request.yml" in scanned
+    assert STACKS and all(f"Pulumi.{stack}.yaml" in scanned for stack in STACKS)
     assert not [name for name in scanned if name.startswith(("venv/", ".git/"))]
 
 

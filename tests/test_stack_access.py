@@ -9,7 +9,14 @@ import pytest
 
 from components.roles import ROLES, role_from_definition_id
 from planner.views import access_view
-from tests.conftest import PROJECT_DIR, STACKS
+from tests.conftest import (
+    DATA_SCIENCE_STACKS,
+    PRODUCTION_STACK,
+    PRODUCTION_STACKS,
+    PROJECT_DIR,
+    STACKS,
+    stage_of,
+)
 
 RA = "azure-native:authorization:RoleAssignment"
 DATA_SCIENTIST = ROLES["AzureML Data Scientist"].guid
@@ -27,17 +34,18 @@ def stage_view(plan):
     return [e for e in access_view(plan) if e["scopeKind"] != "registry"]
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", [stack for stack in STACKS if not stage_of(stack).data_science])
 def test_no_data_scientist_grant_outside_dev(stack_plans, stack):
     view = access_view(stack_plans[stack])
     assert not [e for e in view if e["persona"] == "dataScientists"]
     assert not [e for e in view if e["principal"] == DS_GROUP]  # T-20: not under another name either
 
 
-def test_dev_data_scientists_match_the_matrix(stack_plans):
+@pytest.mark.parametrize("stack", DATA_SCIENCE_STACKS)
+def test_dev_data_scientists_match_the_matrix(stack_plans, stack):
     roles = {
         (e["scopeKind"], e["role"])
-        for e in stage_view(stack_plans["dev"])
+        for e in stage_view(stack_plans[stack])
         if e["persona"] == "dataScientists"
     }
     assert roles == {
@@ -49,7 +57,7 @@ def test_dev_data_scientists_match_the_matrix(stack_plans):
     }
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
 def test_ml_engineers_operate_preprod_and_prod(stack_plans, stack):
     roles = {
         (e["scopeKind"], e["role"]) for e in access_view(stack_plans[stack]) if e["persona"] == "mlEngineers"
@@ -133,15 +141,15 @@ def test_stack_outputs_give_pipelines_what_they_need(stack_plans, stack):
 def test_role_assignment_names_are_stable_across_runs(stack_plans):
     from tests.conftest import plan
 
-    again = plan("prod")
+    again = plan(PRODUCTION_STACK)
     assert [a.inputs["roleAssignmentName"] for a in assignments(again)] == [
-        a.inputs["roleAssignmentName"] for a in assignments(stack_plans["prod"])
+        a.inputs["roleAssignmentName"] for a in assignments(stack_plans[PRODUCTION_STACK])
     ]
 
 
 def test_json_access_view_and_text_matrix():
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "dev", "--format", "json"],
+        [sys.executable, "-m", "planner", "--stack", DATA_SCIENCE_STACKS[0], "--format", "json"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -160,7 +168,7 @@ def test_json_access_view_and_text_matrix():
     )
     assert set(entry) >= {"principal", "principalType", "persona", "identity", "role", "roleId", "scope"}
     text = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", "dev"],
+        [sys.executable, "-m", "planner", "--stack", DATA_SCIENCE_STACKS[0]],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -13,7 +13,7 @@ from functools import cache
 import pytest
 
 from planner.mock_cloud import physical_name
-from tests.conftest import PRODUCTION_STACKS, STACKS, STATEFUL_TYPES, stack_config, stage_of
+from tests.conftest import PRODUCTION_STACKS, STACKS, STATEFUL_TYPES, stack_config, stage_of, with_stack_file
 from tests.test_naming import azure_accepts
 
 PRIVATE_STACKS = PRODUCTION_STACKS
@@ -77,7 +77,9 @@ def subscription(stack: str) -> str:
 # --- dev -----------------------------------------------------------------------------
 
 
+@with_stack_file("dev")
 def test_dev_is_reachable_experimental_and_disposable(stack_plans):
+    """Pulumi.dev.yaml: public, internet outbound, nothing protected (a torn-down dev is rebuilt)."""
     plan = stack_plans["dev"]
     workspace = plan.one(WORKSPACE).inputs
     assert workspace["publicNetworkAccess"] == "Enabled"
@@ -124,7 +126,9 @@ def test_private_stage_key_vault_is_rbac_purge_protected_and_private(stack_plans
     assert properties["networkAcls"]["defaultAction"] == "Deny"  # KV-4
 
 
+@with_stack_file("prod")
 def test_prod_key_vault_keeps_deleted_secrets_90_days(stack_plans):
+    """Pulumi.prod.yaml keeps the longest retention Key Vault allows."""
     assert stack_plans["prod"].one(VAULT).inputs["properties"]["softDeleteRetentionInDays"] == 90  # KV-3
 
 

@@ -7,7 +7,19 @@ from components.config import ConfigError
 from components.network_settings import KNOWN_ZONES, REQUIRED_ZONES, PrivateEndpointSettings
 from components.stage_network import ENDPOINT_SUBNET, StageNetwork, StageNetworkArgs
 from planner.views import network_view
-from tests.conftest import plan, run_program
+from tests.conftest import (
+    CREATED_NETWORK_STACKS,
+    JOINED_NETWORK_STACKS,
+    NON_PRODUCTION_STACK,
+    PRIVATE_STACKS,
+    PRODUCTION_STACK,
+    PRODUCTION_STACKS,
+    PUBLIC_STACKS,
+    first,
+    plan,
+    run_program,
+    setting,
+)
 
 SUB = "00000000-0000-0000-0000-000000000015"
 SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-spoke/subnets/snet-pe"
@@ -32,13 +44,13 @@ def build(settings: dict):
 
     def program():
         network = StageNetwork(
-            "prod-network",
+            "live-network",
             StageNetworkArgs(
                 settings=PrivateEndpointSettings.model_validate(settings, by_name=False),
-                network_name="vnet-churn-prod-weu",
-                resource_group_name="rg-churn-prod-weu",
+                network_name="vnet-churn-live-weu",
+                resource_group_name="rg-churn-live-weu",
                 location="westeurope",
-                tags={"stage": "prod"},
+                tags={"stage": "live"},
             ),
         )
         seen["link"] = network.link
@@ -48,7 +60,7 @@ def build(settings: dict):
 
         return resolve()
 
-    return run_program(program, "prod"), seen
+    return run_program(program, PRODUCTION_STACK), seen
 
 
 def test_a_created_network_gets_its_subnet_zones_and_links():
@@ -56,19 +68,19 @@ def test_a_created_network_gets_its_subnet_zones_and_links():
         {"virtualNetwork": {"addressSpace": "10.20.0.0/16", "endpointSubnetPrefix": "10.20.1.0/24"}}
     )
     vnet = result.one(VNET).inputs
-    assert vnet["virtualNetworkName"] == "vnet-churn-prod-weu"
+    assert vnet["virtualNetworkName"] == "vnet-churn-live-weu"
     assert vnet["addressSpace"]["addressPrefixes"] == ["10.20.0.0/16"]
     assert (
         vnet["subnets"][0]["name"] == ENDPOINT_SUBNET
         and vnet["subnets"][0]["addressPrefix"] == "10.20.1.0/24"
     )
-    assert seen["subnet"].endswith(f"/virtualNetworks/vnet-churn-prod-weu/subnets/{ENDPOINT_SUBNET}")
+    assert seen["subnet"].endswith(f"/virtualNetworks/vnet-churn-live-weu/subnets/{ENDPOINT_SUBNET}")
     assert sorted(z.inputs["privateZoneName"] for z in result.of_type(ZONE)) == sorted(REQUIRED_ZONES)
     assert all(z.inputs["location"] == "global" for z in result.of_type(ZONE))
     links = result.of_type(LINK)
     assert len(links) == len(REQUIRED_ZONES)
     for link in links:
-        assert link.inputs["virtualNetwork"]["id"].endswith("/virtualNetworks/vnet-churn-prod-weu")
+        assert link.inputs["virtualNetwork"]["id"].endswith("/virtualNetworks/vnet-churn-live-weu")
         assert link.inputs["registrationEnabled"] is False
     assert set(seen["link"].dns_zone_ids) == set(REQUIRED_ZONES)
 
@@ -97,7 +109,7 @@ def refused(**network) -> str:
         "mlinfra:containerRegistry": {"sku": "Premium"},
     }
     with pytest.raises(ConfigError) as error:
-        plan("dev", **overrides)
+        plan(NON_PRODUCTION_STACK, **overrides)
     assert "\n" not in str(error.value)
     return str(error.value)
 
@@ -180,7 +192,7 @@ def test_fails_when_the_network_ranges_are_wrong(space, subnet, needle):
 
 def test_fails_when_a_private_registry_has_no_image_build_compute():
     with pytest.raises(ConfigError) as error:
-        plan("prod", **{"mlinfra:workspace": {"isolationMode": "AllowOnlyApprovedOutbound"}})
+        plan(first(PRIVATE_STACKS), **{"mlinfra:workspace": {"isolationMode": "AllowOnlyApprovedOutbound"}})
     assert "mlinfra:workspace.imageBuildCompute: required when public network access is off" in str(
         error.value
     )
@@ -189,14 +201,14 @@ def test_fails_when_a_private_registry_has_no_image_build_compute():
 
 def test_fails_when_a_private_registry_cannot_take_an_endpoint():
     with pytest.raises(ConfigError) as error:
-        plan("prod", **{"mlinfra:containerRegistry": {"sku": "Standard"}})
+        plan(first(PRIVATE_STACKS), **{"mlinfra:containerRegistry": {"sku": "Standard"}})
     assert 'mlinfra:containerRegistry.sku: got "Standard"' in str(error.value)
 
 
 # --- the real stack files -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["preprod", "prod"])
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
 def test_production_stages_are_private_with_one_endpoint_per_sub_resource(stack_plans, stack):
     view = network_view(stack_plans[stack])
     assert view["public"] == []  # no public network access left on
@@ -225,36 +237,43 @@ def test_production_stages_are_private_with_one_endpoint_per_sub_resource(stack_
         )
 
 
-def test_prod_uses_the_hub_zones_and_preprod_creates_its_own(stack_plans):
-    assert not stack_plans["prod"].of_type(ZONE) and not stack_plans["prod"].of_type(VNET)
-    assert len(stack_plans["preprod"].of_type(ZONE)) == len(KNOWN_ZONES) and stack_plans["preprod"].of_type(
-        VNET
-    )
-    prod_zones = {z for e in network_view(stack_plans["prod"])["privateEndpoints"] for z in e["dnsZones"]}
-    assert all("/resourceGroups/rg-dns-hub/" in zone for zone in prod_zones)
+@pytest.mark.parametrize("stack", JOINED_NETWORK_STACKS)
+def test_a_joined_stage_uses_the_hub_zones(stack_plans, stack):
+    assert not stack_plans[stack].of_type(ZONE) and not stack_plans[stack].of_type(VNET)
+    zones = {z for e in network_view(stack_plans[stack])["privateEndpoints"] for z in e["dnsZones"]}
+    hub_zones = set(setting(stack, "network")["privateEndpoints"]["dnsZoneIds"].values())
+    assert zones and zones <= hub_zones
 
 
-def test_private_workspaces_name_their_image_build_compute(stack_plans):
-    for stack in ("preprod", "prod"):
-        assert stack_plans[stack].one(DATA_PLANE[3]).inputs["imageBuildCompute"] == "image-builder"  # ML-10
+@pytest.mark.parametrize("stack", CREATED_NETWORK_STACKS)
+def test_a_created_network_stage_creates_its_own_zones(stack_plans, stack):
+    assert len(stack_plans[stack].of_type(ZONE)) == len(KNOWN_ZONES) and stack_plans[stack].of_type(VNET)
 
 
-def test_dev_stays_public_without_network_resources(stack_plans):
-    dev = stack_plans["dev"]
+@pytest.mark.parametrize("stack", PRIVATE_STACKS)
+def test_private_workspaces_name_their_image_build_compute(stack_plans, stack):
+    assert stack_plans[stack].one(DATA_PLANE[3]).inputs["imageBuildCompute"] == "image-builder"  # ML-10
+
+
+@pytest.mark.parametrize("stack", PUBLIC_STACKS)
+def test_public_stages_stay_without_network_resources(stack_plans, stack):
+    result = stack_plans[stack]
     assert not [
-        r for r in dev.resources if r.type.startswith(("azure-native:network:", "azure-native:privatedns:"))
+        r
+        for r in result.resources
+        if r.type.startswith(("azure-native:network:", "azure-native:privatedns:"))
     ]
-    assert sorted(network_view(dev)["public"]) == sorted(
+    assert sorted(network_view(result)["public"]) == sorted(
         [
-            dev.one(t).inputs.get("accountName")
-            or dev.one(t).inputs.get("vaultName")
-            or dev.one(t).inputs.get("registryName")
-            or dev.one(t).inputs.get("workspaceName")
+            result.one(t).inputs.get("accountName")
+            or result.one(t).inputs.get("vaultName")
+            or result.one(t).inputs.get("registryName")
+            or result.one(t).inputs.get("workspaceName")
             for t in DATA_PLANE
         ]
-        # Monitoring follows the stage's exposure by default (public ingestion and query in dev).
+        # Monitoring follows the stage's exposure by default (public ingestion and query).
         + [
-            dev.one("azure-native:operationalinsights:Workspace").inputs["workspaceName"],
-            dev.one("azure-native:applicationinsights:Component").inputs["resourceName"],
+            result.one("azure-native:operationalinsights:Workspace").inputs["workspaceName"],
+            result.one("azure-native:applicationinsights:Component").inputs["resourceName"],
         ]
     )

@@ -236,3 +236,146 @@ def test_a_renamed_project_keeps_every_mlinfra_setting():
     original = plan(STACKS[0])
     inputs = lambda result: sorted(json.dumps(r.inputs, sort_keys=True) for r in result.resources if r.custom)  # noqa: E731
     assert inputs(renamed) == inputs(original)
+
+
+# --- the tests themselves name no stage ----------------------------------------------------
+
+TESTS_DIR = PROJECT_DIR / "tests"
+
+STACK_FILE_TESTS = {
+    ("test_stack_files.py", "test_dev_is_reachable_experimental_and_disposable"): "Pulumi.dev.yaml",
+    ("test_stack_files.py", "test_prod_key_vault_keeps_deleted_secrets_90_days"): "Pulumi.prod.yaml",
+    ("test_github_environment.py", "test_prod_needs_two_people_in_the_reviewer_pool"): "Pulumi.prod.yaml",
+    (
+        "test_azure_devops_environment.py",
+        "test_connection_never_sends_resource_group_next_to_credentials",
+    ): "examples/azure-devops/Pulumi.prod.yaml",
+    (
+        "test_azure_devops_environment.py",
+        "test_the_azure_devops_example_plans_with_config_file",
+    ): "examples/azure-devops/Pulumi.prod.yaml",
+    (
+        "test_azure_devops_environment.py",
+        "test_the_both_platforms_example_has_one_credential_per_platform",
+    ): "examples/both-platforms/Pulumi.prod.yaml",
+    ("test_azure_devops_environment.py", "test_cli_plans_a_config_file_in_json"): (
+        "examples/azure-devops/Pulumi.prod.yaml"
+    ),
+    (
+        "test_azure_devops_environment.py",
+        "test_the_variable_group_has_the_github_environment_variables",
+    ): "examples/*/Pulumi.prod.yaml",
+    ("test_permissions.py", "test_azure_devops_stage_needs_project_rights"): (
+        "examples/azure-devops/Pulumi.prod.yaml"
+    ),
+    ("test_credential_names.py", "test_fails_when_two_credential_names_collide_after_sanitizing"): (
+        "examples/both-platforms/Pulumi.prod.yaml"
+    ),
+    (
+        "test_ml_promotion_example.py",
+        "test_github_example_passes_the_shared_version_on_and_deploys_it_twice",
+    ): ("examples/ml-project/.github/workflows (hand-written for the shipped catalog)"),
+    ("test_credential_names.py", "BOTH"): "examples/both-platforms/Pulumi.prod.yaml",
+    ("test_workflows.py", "STAGE_ENVIRONMENTS"): "examples/ml-project (hand-written for the shipped catalog)",
+}
+"""Tests of one shipped file that belongs to a named stage: (module, test) -> the file. Each skips
+when its stage or file is gone (`with_stack_file`, `with_catalog_stage`)."""
+
+NOT_A_STAGE = {
+    ("test_naming.py", "test_suffix_is_stable_across_releases"): "known vectors of unique_suffix",
+    ("test_naming.py", "test_compact_names_cannot_collide_across_workload_and_stage_boundaries"): (
+        "codes given to stage_names directly"
+    ),
+    ("test_project_config.py", "test_fails_when_a_stack_file_sets_the_stage_catalog"): "a scratch project",
+    (
+        "test_project_config.py",
+        "test_fails_when_the_default_is_not_of_the_declared_type",
+    ): "a scratch project",
+    ("test_project_config.py", "test_fails_with_what_to_do_when_the_project_is_renamed"): "a scratch project",
+    ("test_dependencies.py", "test_fails_when_a_requirement_is_a_range"): "a dependency group named dev",
+    ("test_project_config.py", "merged"): "the file name a scratch config is reported under",
+    ("test_stages.py", "STACK_FILE_TESTS"): "the list above",
+    ("conftest.py", "stack_config"): "the helpers' default stack (left as is this round)",
+    ("conftest.py", "plan"): "the helpers' default stack (left as is this round)",
+    ("conftest.py", "run_program"): "the helpers' default stack (left as is this round)",
+}
+"""Literals that are data the test builds itself, not a stage of the project: (module, name) -> why."""
+SCRATCH_STAGE = {
+    ("test_delivery_files.py", "test_adding_staging_takes_one_entry_one_stack_file_and_make_workflows"): (
+        "the stage it adds to a scratch copy, a catalog stage only there"
+    ),
+}
+"""Names that are catalog stages only in the scratch copy that adds them (not checked for staleness)."""
+
+
+def stage_literals(source: str, names: set[str]) -> list[tuple[str, int, str]]:
+    """(top-level name, line, literal) for every string in `source` that is one of `names` (a stage
+    or its code) or names a stage's stack file; docstrings are prose and left out."""
+    import ast
+
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    found = []
+    for top in tree.body:
+        if isinstance(top, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            where = top.name
+        elif isinstance(top, ast.Assign) and isinstance(top.targets[0], ast.Name):
+            where = top.targets[0].id
+        else:
+            where = f"<line {top.lineno}>"
+        for node in ast.walk(top):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in docstrings:
+                continue
+            if node.value in names or any(f"Pulumi.{name}.yaml" in node.value for name in names):
+                found.append((where, node.lineno, node.value))
+    return found
+
+
+def _catalog_words() -> set[str]:
+    return {word for stage in CATALOG.values() for word in (stage.name, stage.code)}
+
+
+def test_no_test_names_a_stage_unless_it_tests_that_stages_file():
+    """Tests run over the catalog and the stack files (conftest's selectors); a stage is named only
+    by a test of that stage's own file. So a new stage (README, "Adding a stage") is tested like the
+    others without editing a test."""
+    allowed = set(STACK_FILE_TESTS) | set(NOT_A_STAGE) | set(SCRATCH_STAGE)
+    offending = [
+        f"{path.name}:{line} {where}: {literal!r}"
+        for path in sorted(TESTS_DIR.glob("*.py"))
+        for where, line, literal in stage_literals(path.read_text(), _catalog_words())
+        if (path.name, where) not in allowed
+    ]
+    assert offending == [], "select stages with tests/conftest.py helpers:\n" + "\n".join(offending)
+
+
+def test_every_allowed_entry_still_names_a_stage():
+    """An entry whose test no longer names a stage is dropped, so the list stays the exceptions."""
+    hits = {
+        (path.name, where)
+        for path in sorted(TESTS_DIR.glob("*.py"))
+        for where, _, _ in stage_literals(path.read_text(), _catalog_words())
+    }
+    assert sorted(set(STACK_FILE_TESTS) | set(NOT_A_STAGE)) == sorted(
+        (set(STACK_FILE_TESTS) | set(NOT_A_STAGE)) & hits
+    )
+
+
+def test_the_stage_literal_scan_finds_a_named_stage():
+    """So the two tests above are not vacuous."""
+    name = STACKS[0]
+    source = (
+        f'def test_x(stack_plans):\n    """About {name}."""\n    return stack_plans["{name}"]\n'
+        f'PATH = "Pulumi.{name}.yaml"\n'
+    )
+    assert [(where, literal) for where, _, literal in stage_literals(source, _catalog_words())] == [
+        ("test_x", name),
+        ("PATH", f"Pulumi.{name}.yaml"),
+    ]
