@@ -13,7 +13,8 @@ on, so a hit is the plan a fresh run would make:
 - the program's code: `__main__.py`, `components/` and `planner/` (every file, not only `*.py`:
   `components/data/` is read at import);
 - the Python version and the installed versions of the packages the program imports;
-- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`).
+- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`);
+- today's date: a client secret's expiry is checked against it, so entries last a day at most.
 
 Only successful plans are stored; a failing program runs again and fails again. Entries are JSON
 (`dataclasses.asdict` of the Plan), written atomically, so parallel runs (pytest-xdist, a diff's
@@ -22,6 +23,7 @@ child processes) can share one directory. `MLINFRA_PLAN_CACHE` names the directo
 """
 
 import dataclasses
+import datetime
 import hashlib
 import json
 import os
@@ -116,6 +118,7 @@ def plan_key(project_dir: Path, config: Any) -> str:
     project_dir = project_dir.resolve()
     inputs = {
         "format": FORMAT,
+        "date": datetime.date.today().isoformat(),  # config rules compare dates with today (expiry)
         "python": sys.version,
         "packages": _versions(),
         "project": config.project,

@@ -346,9 +346,13 @@ def main_program(project_dir: Path) -> Callable[[], None]:
 
 
 def plan_stack(project_dir: Path, stack: str, config_file: Path | None = None) -> Plan:
-    """Plan the project's real `__main__.py` with the stack's real config file (or `config_file`);
-    a plan of the same inputs made before is read from the plan cache (`planner.plan_cache`)."""
-    config = load_stack_config(project_dir, stack, config_file)
+    """Plan the project's real `__main__.py` with the stack's real config file (or `config_file`)."""
+    return plan_config(project_dir, load_stack_config(project_dir, stack, config_file))
+
+
+def plan_config(project_dir: Path, config: StackConfig) -> Plan:
+    """Plan the project's real `__main__.py` with `config`; a plan of the same inputs made before
+    is read from the plan cache (`planner.plan_cache`)."""
     directory = plan_cache.cache_dir(project_dir)
     key = plan_cache.plan_key(project_dir, config)
     stored = plan_cache.load(directory, key)

@@ -8,7 +8,7 @@ import pytest
 
 from components.stage_catalog import is_shared_stack, load_catalog, split_stack_name
 from planner.plan_cache import CACHE_VARIABLE
-from planner.recorder import Plan, main_program, record
+from planner.recorder import Plan, plan_config, record
 from planner.stackfile import StackConfig, available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -66,8 +66,9 @@ def stack_config(stack: str = "dev", **overrides) -> StackConfig:
 
 
 def plan(stack: str = "dev", **overrides) -> Plan:
-    """Plan the real `__main__.py` for `stack`, with config overrides (see `stack_config`)."""
-    return record(main_program(PROJECT_DIR), stack_config(stack, **overrides))
+    """Plan the real `__main__.py` for `stack`, with config overrides (see `stack_config`). Through
+    the plan cache: the same config and code planned by another test or worker is read back."""
+    return plan_config(PROJECT_DIR, stack_config(stack, **overrides))
 
 
 def run_program(program, stack: str = "dev", **overrides) -> Plan:

@@ -22,6 +22,7 @@ from tests.conftest import (
     plan,
     run_program,
     stack_config,
+    with_catalog_stage,
 )
 from tests.test_config import Rejection
 
@@ -111,6 +112,7 @@ def test_the_pipeline_variable_rule(name):
     assert ci_names.ADO_VARIABLE.problem("AZUREML_WORKSPACE_NAME") is None
 
 
+@with_catalog_stage("prod")  # examples/*/Pulumi.prod.yaml are stack files of stage prod
 def test_every_variable_group_variable_follows_the_pipeline_variable_rule():
     for example in ("azure-devops", "both-platforms"):
         result = plan_stack(PROJECT_DIR, "prod", PROJECT_DIR / f"examples/{example}/Pulumi.prod.yaml")

@@ -2,6 +2,7 @@
 change that could change a plan misses."""
 
 import dataclasses
+import datetime
 import json
 import shutil
 from pathlib import Path
@@ -176,3 +177,17 @@ def test_a_test_that_patches_this_process_plans_without_the_cache(monkeypatch):
 
 def test_other_tests_share_the_session_cache():
     assert plan_cache.cache_dir(PROJECT_DIR) is not None
+
+
+def test_another_day_misses(project, monkeypatch):
+    """components/config.py checks a client secret's expiry against today's date."""
+    before = key(project)
+    tomorrow = datetime.date.fromordinal(datetime.date.today().toordinal() + 1)
+
+    class Tomorrow(datetime.date):
+        @classmethod
+        def today(cls):
+            return tomorrow
+
+    monkeypatch.setattr(plan_cache.datetime, "date", Tomorrow)
+    assert key(project) != before

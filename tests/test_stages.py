@@ -276,6 +276,9 @@ STACK_FILE_TESTS = {
         "test_github_example_passes_the_shared_version_on_and_deploys_it_twice",
     ): ("examples/ml-project/.github/workflows (hand-written for the shipped catalog)"),
     ("test_credential_names.py", "BOTH"): "examples/both-platforms/Pulumi.prod.yaml",
+    ("test_ci_names.py", "test_every_variable_group_variable_follows_the_pipeline_variable_rule"): (
+        "examples/azure-devops/Pulumi.prod.yaml and examples/both-platforms/Pulumi.prod.yaml"
+    ),
     ("test_workflows.py", "STAGE_ENVIRONMENTS"): "examples/ml-project (hand-written for the shipped catalog)",
 }
 """Tests of one shipped file that belongs to a named stage: (module, test) -> the file. Each skips
