@@ -93,4 +93,4 @@ workflows: $(VENV)/.synced
 	$(PY) -m planner.delivery_files --write
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .cache
