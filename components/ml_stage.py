@@ -174,7 +174,6 @@ class MlStage(pulumi.ComponentResource):
                     stack=registry_stack,
                     reference=self.registry_reference,
                     subscription_id=config.subscription_id,
-                    workload=config.workload,
                     holders=self._registry_holders(config),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -298,15 +297,10 @@ class MlStage(pulumi.ComponentResource):
         return shared.scopes
 
     def _registry_holders(self, config: StageConfig) -> dict[str, tuple[Principal, RegistryAccess]]:
-        """Who gets what on the shared registry, from `mlinfra:registry`."""
+        """The stage's own identities on the shared registry, from `mlinfra:registry`; groups are the
+        shared stack's to grant (RB-11)."""
         settings, names = config.registry, config.names
         holders: dict[str, tuple[Principal, RegistryAccess]] = {}
-        for persona_name, access in settings.personas.items():
-            group = config.personas[persona_name].group_object_id
-            holders[persona_name] = (
-                Principal(group, group, PrincipalType.GROUP, HolderKind.PERSONA, persona_name),
-                access,
-            )
         if settings.deployment_identity is not None:
             holders["deployment"] = (
                 Principal(
