@@ -98,6 +98,7 @@ class SharedConfig(Settings):
     subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
     """a GUID. The subscription the registry is created in."""
     tenant_id: Annotated[Guid, Field(alias="tenantId")]
+    """a GUID. The Entra tenant of that subscription."""
     location: Annotated[StrictStr, AfterValidator(_region)]
     """The registry's primary region."""
 
