@@ -4,9 +4,9 @@ a role assignment with the same name, nor the same (principal, role, scope) unde
 
 Either would be one Azure role assignment managed by two stacks: `pulumi destroy` of one stack
 deletes the other's access, and a second name for the same (principal, role, scope) fails with
-`RoleAssignmentExists` (Microsoft Learn role-based-access-control/troubleshooting, "RoleAssignmentExists";
-MicrosoftDocs/azure-docs articles/role-based-access-control/role-assignments-rest.md: the assignment
-is addressed by `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`)."""
+`RoleAssignmentExists` (RB-6). An assignment is addressed by its name under its scope,
+`{scope}/providers/Microsoft.Authorization/roleAssignments/{name}` (MicrosoftDocs/azure-docs
+articles/role-based-access-control/role-assignments-rest.md)."""
 
 from collections.abc import Iterator
 from pathlib import Path
