@@ -174,6 +174,7 @@ class MlStage(pulumi.ComponentResource):
                     stack=registry_stack,
                     reference=self.registry_reference,
                     subscription_id=config.subscription_id,
+                    workload=config.workload,
                     holders=self._registry_holders(config),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.grants import Principal, Scope, grant
-from components.registry_roles import RegistryAccess, referenced_reader_role, registry_role
+from components.registry_roles import RegistryAccess, reader_handle, registry_role
 
 SCOPE_KIND = "registry"
 
@@ -26,6 +26,8 @@ class RegistryAccessArgs:
     """The stage's reference to it (`registry_reference`)."""
     subscription_id: str
     """The stage's subscription: the seed of the assignment names (plan-time, RB-6)."""
+    workload: str
+    """The stage's workload: seeds the names of its reader assignments (`reader_handle`), nothing more."""
     holders: Mapping[str, tuple[Principal, RegistryAccess]]
     """Label -> (principal, access): the stage's own identities only (RB-11)."""
 
@@ -45,7 +47,7 @@ class SharedRegistryAccess(pulumi.ComponentResource):
         # The role the shared stack defined, by its id under the registry's subscription (RB-12).
         reader_id = args.reference.require_output("registryReaderRoleDefinitionId")
         reader_name = args.reference.require_output("registryReaderRoleName")
-        reader = referenced_reader_role(args.stack)
+        reader = reader_handle(args.workload)
         # The registry's name is known only once the shared stack is read; the assignment name must be
         # plan-time, so the scope is named after the stack that holds the registry.
         scope = Scope(SCOPE_KIND, args.stack.rsplit("/", 1)[-1], self.registry_id)

@@ -34,20 +34,20 @@ class RegistryAccess(StrEnum):
     READ = "read"
 
 
-READER_LABEL = "AzureML Registry Reader"
-
-
 def reader_role(workload: str) -> Role:
     """The custom reader role the shared stack of `workload` defines. Role names are unique in a
     tenant, hence the workload in the name; the GUID is stable, so a re-run updates the same role."""
-    return Role(f"{READER_LABEL} ({workload})", str(uuid.uuid5(READER_ROLE_NAMESPACE, f"reader/{workload}")))
+    return Role(
+        f"AzureML Registry Reader ({workload})", str(uuid.uuid5(READER_ROLE_NAMESPACE, f"reader/{workload}"))
+    )
 
 
-def referenced_reader_role(stack: str) -> Role:
-    """A stage's plan-time handle on the reader role of the shared stack `stack`. Its GUID only
-    seeds the assignment's name (RB-6: names from plan-time strings, and one reader role per shared
-    stack); the assignment takes the definition id and the role's name from the stack's outputs."""
-    return Role(READER_LABEL, str(uuid.uuid5(READER_ROLE_NAMESPACE, f"reference/{stack}")))
+def reader_handle(workload: str) -> Role:
+    """A stage's plan-time handle on the shared stack's reader role: the stage's own workload's
+    `reader_role`. It only seeds the assignment's name and logical name (RB-6: plan-time strings;
+    unchanged since the stages derived the role from it, so assignments already made are kept);
+    the assignment takes the role's definition id and name from the shared stack's outputs (RB-12)."""
+    return reader_role(workload)
 
 
 def registry_role(access: RegistryAccess, reader: Role) -> Role:

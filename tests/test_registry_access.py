@@ -1,6 +1,7 @@
 """Stages' access to the shared Azure ML registry (components/registry_access.py), from the stack files."""
 
 import json
+import uuid
 
 import pytest
 
@@ -71,6 +72,39 @@ def test_stages_grant_only_their_own_identities_on_the_registry(plans, stack):
     rows = _registry_rows(plans[stack])
     assert rows
     assert all(row["principalType"] == "ServicePrincipal" and row["identity"] for row in rows), rows
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_reader_assignments_keep_their_names(plans, stack):
+    """RB-12 changes where the role's id comes from, not the assignment's name (plan-time strings,
+    RB-6): a new name for the same (principal, role, scope) is created before the old one is deleted
+    and fails with RoleAssignmentExists. The names still seed from the stage's own workload."""
+    from components.grants import ASSIGNMENT_NAMESPACE
+    from components.registry_roles import reader_role
+    from planner.stackfile import load_stack_config
+    from tests.conftest import PROJECT_DIR
+
+    values = load_stack_config(PROJECT_DIR, stack).values
+    result = plans[stack]
+    keys = {
+        "deployment": result.outputs["deploymentIdentityName"],
+        result.outputs["workspaceName"]: result.outputs["workspaceName"],
+    }
+    readers = [row for row in _registry_rows(result) if row["registryAccess"] == "read"]
+    assert readers
+    for row in readers:
+        assignment = next(r for r in result.resources if r.urn == row["urn"])
+        seed = "|".join(
+            (
+                values["azure-native:subscriptionId"],
+                "registry",
+                SHARED_STACKS[0],
+                keys[row["identity"]],
+                reader_role(values["mlinfra:workload"]).guid,
+            )
+        )
+        assert assignment.inputs["roleAssignmentName"] == str(uuid.uuid5(ASSIGNMENT_NAMESPACE, seed))
+        assert assignment.name.endswith(f"-azureml-registry-reader-{values['mlinfra:workload']}-registry")
 
 
 def test_reader_role_has_no_write_action():
