@@ -37,4 +37,6 @@ def test_every_shared_registry_key_is_documented_with_a_meaning():
         assert f"| `mlinfra:registry.{field.alias}` |" in table
         assert field.description, f"{name} has no docstring"
     assert "| `mlinfra:registry.personas.<name>.groupObjectId` | GUID | required |" in table
-    assert "| `mlinfra:registry.personas` |" not in reference_table(), "a stage grants no group on the registry"
+    assert "| `mlinfra:registry.personas` |" not in reference_table(), (
+        "a stage grants no group on the registry"
+    )
