@@ -20,7 +20,9 @@ def shared_stack() -> None:
     pulumi.export("resourceGroupName", shared.resource_group_name)
     pulumi.export("registryName", shared.registry.name)
     pulumi.export("registryId", shared.registry.id)
+    # The custom reader role, as stages of any workload assign it (RB-12).
     pulumi.export("registryReaderRoleDefinitionId", shared.reader_role_definition_id)
+    pulumi.export("registryReaderRoleName", shared.reader_role_name)
 
 
 def export_shared_scopes(stage: MlStage, config: StageConfig) -> None:

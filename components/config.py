@@ -178,7 +178,8 @@ class StageSettings(Settings):
     highBusinessImpact, gatedCi. Default none: a production stage meets every rule. Each relaxation
     shows in the plan and the diff."""
     registry: RegistryAccessSettings = RegistryAccessSettings()
-    """Access to the shared Azure ML registry (the shared stack, README "Model promotion"). Default none."""
+    """The stage's own identities' access to the shared Azure ML registry (the shared stack, README "Model
+    promotion"). Default none. Groups are granted by the shared stack (its `mlinfra:registry.personas`, RB-11)."""
     ci: CiSettings | None = None
     """The stage's CI/CD environment(s): a GitHub environment and/or an Azure DevOps environment with
     its service connection, trusted by the deployment identity. Default none: the identity then

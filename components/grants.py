@@ -64,10 +64,11 @@ def assignment_name(subscription_id: str, scope: Scope, principal: Principal, ro
     return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, "|".join(parts)))
 
 
-def description(principal: Principal, role: Role, scope: Scope) -> str:
+def description(principal: Principal, role: Role, scope: Scope, role_name: str | None = None) -> str:
     """The assignment's description; `parse_description` reads it back for the access view."""
     return (
-        f"{principal.holder} {principal.label}: {role.name} on {scope.kind} {scope.name} (managed by Pulumi)"
+        f"{principal.holder} {principal.label}: {role_name or role.name} on {scope.kind} {scope.name} "
+        "(managed by Pulumi)"
     )
 
 
@@ -96,10 +97,17 @@ def grant(
     scope: Scope,
     parent: pulumi.Resource,
     role_definition_id: pulumi.Input[str] | None = None,
+    role_name: pulumi.Input[str] | None = None,
 ) -> authorization.RoleAssignment:
     """Give `principal` the built-in `role` on `scope`. `role_definition_id` replaces the one under
     `subscription_id` when the scope is in another subscription (the shared registry's) or the role is
-    a custom one; the assignment name still derives from `role.guid`."""
+    a custom one another stack defines; the assignment name still derives from `role.guid`, and
+    `role_name` (that stack's name for the role) replaces `role.name` in the description."""
+    about = (
+        description(principal, role, scope)
+        if role_name is None
+        else pulumi.Output.from_input(role_name).apply(lambda name: description(principal, role, scope, name))
+    )
     return authorization.RoleAssignment(
         logical_name(prefix, principal, role, scope),
         role_assignment_name=assignment_name(subscription_id, scope, principal, role),
@@ -107,6 +115,6 @@ def grant(
         principal_id=principal.object_id,
         principal_type=principal.type.value,
         scope=scope.id,
-        description=description(principal, role, scope),
+        description=about,
         opts=pulumi.ResourceOptions(parent=parent),
     )

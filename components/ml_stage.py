@@ -298,15 +298,10 @@ class MlStage(pulumi.ComponentResource):
         return shared.scopes
 
     def _registry_holders(self, config: StageConfig) -> dict[str, tuple[Principal, RegistryAccess]]:
-        """Who gets what on the shared registry, from `mlinfra:registry`."""
+        """The stage's own identities on the shared registry, from `mlinfra:registry`; groups are the
+        shared stack's to grant (RB-11)."""
         settings, names = config.registry, config.names
         holders: dict[str, tuple[Principal, RegistryAccess]] = {}
-        for persona_name, access in settings.personas.items():
-            group = config.personas[persona_name].group_object_id
-            holders[persona_name] = (
-                Principal(group, group, PrincipalType.GROUP, HolderKind.PERSONA, persona_name),
-                access,
-            )
         if settings.deployment_identity is not None:
             holders["deployment"] = (
                 Principal(

@@ -1,9 +1,10 @@
 """`RegistryAccess`: a stage's role assignments on the shared Azure ML registry.
 
-The registry lives in the shared stack; the stage reads its id, subscription and reader-role id
-through a `pulumi.StackReference` (the shared stack deploys first). The grants go through
-`components.grants`, like every other assignment: publish is AzureML Registry User, read is the
-shared stack's custom reader role (`components.registry_roles`).
+The registry lives in the shared stack; the stage reads its id, subscription and reader role (its
+definition id and name) through a `pulumi.StackReference` (the shared stack deploys first). The
+grants go through `components.grants`, like every other assignment: publish is AzureML Registry
+User, read is the custom reader role the shared stack defines, whatever the stage's workload (RB-12).
+A stage grants only its own identities here; persona grants are the shared stack's (RB-11).
 """
 
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.grants import Principal, Scope, grant
-from components.registry_roles import RegistryAccess, registry_role
+from components.registry_roles import RegistryAccess, reader_handle, registry_role
 
 SCOPE_KIND = "registry"
 
@@ -26,8 +27,9 @@ class RegistryAccessArgs:
     subscription_id: str
     """The stage's subscription: the seed of the assignment names (plan-time, RB-6)."""
     workload: str
+    """The stage's workload: seeds the names of its reader assignments (`reader_handle`), nothing more."""
     holders: Mapping[str, tuple[Principal, RegistryAccess]]
-    """Label -> (principal, access)."""
+    """Label -> (principal, access): the stage's own identities only (RB-11)."""
 
 
 def registry_reference(name: str, stack: str, parent: pulumi.Resource) -> pulumi.StackReference:
@@ -42,12 +44,16 @@ class SharedRegistryAccess(pulumi.ComponentResource):
         super().__init__("mlinfra:components:RegistryAccess", name, None, opts)
         self.registry_id = args.reference.require_output("registryId")
         registry_subscription = args.reference.require_output("subscriptionId")
+        # The role the shared stack defined, by its id under the registry's subscription (RB-12).
+        reader_id = args.reference.require_output("registryReaderRoleDefinitionId")
+        reader_name = args.reference.require_output("registryReaderRoleName")
+        reader = reader_handle(args.workload)
         # The registry's name is known only once the shared stack is read; the assignment name must be
         # plan-time, so the scope is named after the stack that holds the registry.
         scope = Scope(SCOPE_KIND, args.stack.rsplit("/", 1)[-1], self.registry_id)
         self.assignments = []
         for principal, access in args.holders.values():
-            role = registry_role(access, args.workload)
+            role = registry_role(access, reader)
             self.assignments.append(
                 grant(
                     name,
@@ -56,12 +62,15 @@ class SharedRegistryAccess(pulumi.ComponentResource):
                     role=role,
                     scope=scope,
                     parent=self,
-                    role_definition_id=pulumi.Output.concat(
+                    role_definition_id=reader_id
+                    if role is reader
+                    else pulumi.Output.concat(
                         "/subscriptions/",
                         registry_subscription,
                         "/providers/Microsoft.Authorization/roleDefinitions/",
                         role.guid,
                     ),
+                    role_name=reader_name if role is reader else None,
                 )
             )
         self.register_outputs({})

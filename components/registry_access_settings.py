@@ -1,8 +1,9 @@
-"""Stack config of a stage's access to the shared Azure ML registry (`mlinfra:registry`)."""
+"""Stack config of a stage's access to the shared Azure ML registry (`mlinfra:registry`): the
+stage's own identities only. Groups are granted by the shared stack (RB-11)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr, model_validator
 
 from components.registry_roles import RegistryAccess
 from components.settings_base import Settings
@@ -18,11 +19,22 @@ class RegistryAccessSettings(Settings):
     """publish (share models, components and environments into the registry) or read. Default none."""
     workspace_identity: StrictBool = False
     """true: the workspace's identity may read the registry, to deploy models from it. Default false."""
-    personas: dict[StrictStr, RegistryAccess] = Field(default_factory=dict)
-    """Persona name -> publish or read; each a persona of `mlinfra:personas`. Default none."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_personas(cls, data: Any) -> Any:
+        # One group granted by two stages would be one Azure role assignment with two owners:
+        # destroying either stage would revoke the other's access (RB-11).
+        if isinstance(data, dict) and "personas" in data:
+            raise ValueError(
+                "personas: a stage grants only its own identities on the shared registry; groups are granted "
+                "once, by the shared stack (mlinfra:registry.personas in Pulumi.shared.yaml, RB-11), since two "
+                "stacks granting one group would manage the same role assignment; move the persona there"
+            )
+        return data
 
     def wants_access(self) -> bool:
-        return self.deployment_identity is not None or self.workspace_identity or bool(self.personas)
+        return self.deployment_identity is not None or self.workspace_identity
 
 
 def registry_problems(config) -> list[str]:
@@ -31,20 +43,7 @@ def registry_problems(config) -> list[str]:
     problems = []
     if registry.wants_access() and registry.stack is None:
         problems.append(
-            "registry.stack: required with registry access (deploymentIdentity, workspaceIdentity or personas); "
+            "registry.stack: required with registry access (deploymentIdentity or workspaceIdentity); "
             "expected the fully-qualified name of the shared stack, for example organization/mlinfra/shared"
         )
-    scientists_allowed = config.stage_definition.data_science or (
-        "dataScientists" in config.personas and config.personas["dataScientists"].outside_dev_reason
-    )
-    for name in registry.personas:
-        if name not in config.personas:
-            problems.append(
-                f"registry.personas.{name}: not a persona of mlinfra:personas ({', '.join(config.personas) or 'none'})"
-            )
-        elif name == "dataScientists" and not scientists_allowed:
-            problems.append(
-                f"registry.personas.{name}: data scientists get no access in {config.stage} (RB-7); "
-                "remove it or give personas.dataScientists.outsideDevReason"
-            )
     return problems

@@ -7,6 +7,9 @@ role-based-access-control/built-in-roles/ai-machine-learning, "AzureML Registry 
 machine-learning/how-to-assign-roles). Consumers that only deploy from the registry get the custom
 reader role below; the identity that runs `pulumi up` for the shared stack needs
 `Microsoft.Authorization/roleDefinitions/write` on its resource group to create it.
+
+Only the shared stack knows that role: a stage reads its definition id and name from the shared
+stack's outputs (RB-12), since a stage of another workload than the registry's cannot derive them.
 """
 
 import uuid
@@ -32,13 +35,21 @@ class RegistryAccess(StrEnum):
 
 
 def reader_role(workload: str) -> Role:
-    """The custom reader role of `workload`'s registry. Its GUID and name follow from the workload
-    alone, so the shared stack that defines it and the stages that assign it agree without a
-    lookup; role names are unique in a tenant, hence the workload in the name."""
+    """The custom reader role the shared stack of `workload` defines. Role names are unique in a
+    tenant, hence the workload in the name; the GUID is stable, so a re-run updates the same role."""
     return Role(
         f"AzureML Registry Reader ({workload})", str(uuid.uuid5(READER_ROLE_NAMESPACE, f"reader/{workload}"))
     )
 
 
-def registry_role(access: RegistryAccess, workload: str) -> Role:
-    return ROLES["AzureML Registry User"] if access == RegistryAccess.PUBLISH else reader_role(workload)
+def reader_handle(workload: str) -> Role:
+    """A stage's plan-time handle on the shared stack's reader role: the stage's own workload's
+    `reader_role`. It only seeds the assignment's name and logical name (RB-6: plan-time strings;
+    unchanged since the stages derived the role from it, so assignments already made are kept);
+    the assignment takes the role's definition id and name from the shared stack's outputs (RB-12)."""
+    return reader_role(workload)
+
+
+def registry_role(access: RegistryAccess, reader: Role) -> Role:
+    """The role `access` means: AzureML Registry User to publish, else `reader`."""
+    return ROLES["AzureML Registry User"] if access == RegistryAccess.PUBLISH else reader

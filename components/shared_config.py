@@ -1,6 +1,7 @@
 """The validated configuration of the shared stack (`Pulumi.shared.yaml`): the Azure ML registry
-every stage publishes to or deploys from. Not a stage: it has no workspace, personas or CI of
-its own. Invalid input raises `ConfigError` (exit 2), one line naming key, value and what is allowed.
+every stage publishes to or deploys from, and which groups may use it. Not a stage: it has no
+workspace or CI of its own. Invalid input raises `ConfigError` (exit 2), one line naming key, value
+and what is allowed.
 """
 
 import json
@@ -13,6 +14,7 @@ from components import config_guards as guards
 from components.config import NAMESPACE, ConfigError, _decode, _namespace_values, _region, _tags
 from components.naming import NamingError, SharedNames, shared_names
 from components.network_settings import PRIVATE_DNS_ZONES, _subnet_id
+from components.registry_roles import RegistryAccess
 from components.settings_base import Guid, Settings, distinct
 
 REGISTRY_ZONES = PRIVATE_DNS_ZONES["amlregistry"]
@@ -35,6 +37,28 @@ class RegistryPrivateEndpoint(Settings):
         return self
 
 
+class RegistryPersona(Settings):
+    group_object_id: Guid
+    """a GUID. The object id of the persona's Entra security group (RB-4)."""
+    access: RegistryAccess
+    """publish (AzureML Registry User: share models, components and environments into the registry)
+    or read (the registry's custom reader role)."""
+
+
+def _one_group_one_persona(personas: dict[str, RegistryPersona]) -> dict[str, RegistryPersona]:
+    """Two personas with one group would be the same role assignment twice (RB-6, RB-11)."""
+    owners: dict[str, str] = {}
+    for name, persona in personas.items():
+        group = persona.group_object_id.lower()
+        if group in owners:
+            raise ValueError(
+                f"{name}.groupObjectId: got {json.dumps(persona.group_object_id)}; already the group of "
+                f"persona {owners[group]} (one group, one persona)"
+            )
+        owners[group] = name
+    return personas
+
+
 class RegistrySettings(Settings):
     replication_regions: Annotated[
         list[Annotated[StrictStr, AfterValidator(_region)]], AfterValidator(distinct)
@@ -44,6 +68,12 @@ class RegistrySettings(Settings):
     """true to reach the registry from the internet. Default false: then privateEndpoint is required."""
     private_endpoint: RegistryPrivateEndpoint | None = None
     """The registry's private endpoint; required when publicNetworkAccessEnabled is false."""
+    personas: Annotated[
+        dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], RegistryPersona],
+        AfterValidator(_one_group_one_persona),
+    ] = Field(default_factory=dict)
+    """Persona name -> its Entra group and its access to the registry. Default none. The only place a
+    group is granted on the registry: stages grant their own identities only (RB-11)."""
 
     @model_validator(mode="after")
     def _network(self):
@@ -68,6 +98,7 @@ class SharedConfig(Settings):
     subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
     """a GUID. The subscription the registry is created in."""
     tenant_id: Annotated[Guid, Field(alias="tenantId")]
+    """a GUID. The Entra tenant of that subscription."""
     location: Annotated[StrictStr, AfterValidator(_region)]
     """The registry's primary region."""
 

@@ -8,14 +8,19 @@ stage that trains it to the stages that deploy it (README, "Model promotion").
 - Public network access from config, off by default; then a private endpoint (sub-resource
   `amlregistry`) in the configured subnet, registered in the configured DNS zone.
 - `protect` and `retainOnDelete` always: a registry's assets outlive any one deployment of it.
-- The custom reader role of `components.registry_roles`, assignable in the registry's group.
+- The custom reader role of `components.registry_roles`, assignable in the registry's group; its
+  definition id and name are outputs, so a stage of any workload assigns this very role (RB-12).
+- The personas' grants on the registry (`mlinfra:registry.personas`): a group is granted here, once,
+  never by a stage, so no two stacks manage one role assignment (RB-11).
 """
 
 import pulumi
 from pulumi_azure_native import authorization, resources
 from pulumi_azure_native import machinelearningservices as mls
 
-from components.registry_roles import READER_ACTIONS, reader_role
+from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
+from components.registry_access import SCOPE_KIND
+from components.registry_roles import READER_ACTIONS, RegistryAccess, reader_role, registry_role
 from components.shared_config import SharedConfig
 from components.stage_network import PrivateLink, private_endpoint
 
@@ -81,12 +86,35 @@ class SharedRegistry(pulumi.ComponentResource):
                 parent=self,
             )
         self.resource_group_name = group.name
-        self.reader_role_definition_id = pulumi.Output.concat(
-            "/subscriptions/",
-            config.subscription_id,
-            "/providers/Microsoft.Authorization/roleDefinitions/",
-            role.guid,
+        # A role definition is a subscription-level resource: assignments name it under the
+        # subscription it was created in, the registry's (RB-12). Read off the resource, so whoever
+        # uses the id waits for the role to exist.
+        self.reader_role_definition_id = self.reader_role.id.apply(
+            lambda _: role.definition_id(config.subscription_id)
         )
+        self.reader_role_name = role.name
+        # Registry scope named after this stack, as the stages name it (components/registry_access.py).
+        scope = Scope(SCOPE_KIND, config.stack, self.registry.id)
+        self.assignments = [
+            grant(
+                name,
+                subscription_id=config.subscription_id,
+                principal=Principal(
+                    persona.group_object_id,
+                    persona.group_object_id,
+                    PrincipalType.GROUP,
+                    HolderKind.PERSONA,
+                    persona_name,
+                ),
+                role=registry_role(persona.access, role),
+                scope=scope,
+                parent=self,
+                role_definition_id=self.reader_role_definition_id
+                if persona.access == RegistryAccess.READ
+                else None,
+            )
+            for persona_name, persona in settings.personas.items()
+        ]
         self.register_outputs({})
 
 

@@ -338,14 +338,14 @@ def _compare_access(result: StackDiff, base: dict, head: dict) -> None:
         result.findings.append(Finding("access", grant, entry.get("urn")))
     for key in sorted(set(old) - set(new), key=str):
         entry = old[key]
-        result.findings.append(
-            Finding(
-                "access",
-                f"REVOKE {_holder(entry)}: {entry.get('role') or entry['roleId']} "
-                f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}",
-                entry.get("urn"),
-            )
+        revoke = (
+            f"REVOKE {entry['registryAccess']} on registry {entry.get('scopeName')} from {_holder(entry)} "
+            f"({entry.get('role') or entry['roleId']})"
+            if entry.get("registryAccess")
+            else f"REVOKE {_holder(entry)}: {entry.get('role') or entry['roleId']} "
+            f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}"
         )
+        result.findings.append(Finding("access", revoke, entry.get("urn")))
 
 
 def _compare_environments(result: StackDiff, base: dict, head: dict) -> None:

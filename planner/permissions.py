@@ -121,25 +121,32 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
             )
         )
     every_assignment = plan.of_type("azure-native:authorization:RoleAssignment")
-    # Assignments on the shared registry live in the shared stack's subscription (README, "Model promotion").
+    # Assignments on the shared registry (README, "Model promotion") need rights on the registry only:
+    # a stage's are in the shared stack's subscription, the shared stack's own groups' in its own (RB-11).
     remote = [
         a
         for a in every_assignment
         if not str(a.inputs.get("scope", "")).startswith(f"/subscriptions/{subscription_id}")
+        or (parse_description(a.inputs.get("description")) or {}).get("scope_kind") == "registry"
     ]
     assignments = [a for a in every_assignment if a not in remote]
+    registries = plan.of_type("azure-native:machinelearningservices:Registry")
     for scope in sorted({str(a.inputs.get("scope")) for a in remote}):
         here = [a for a in remote if a.inputs.get("scope") == scope]
         roles = sorted(
             {(role_from_definition_id(a.inputs["roleDefinitionId"]) or _Unknown(a)).name for a in here}
         )
+        # A registry this stack creates has no scope to grant on before the first run: its group has.
+        own = any(str(r.inputs.get("registryName")) == scope.rsplit("/", 1)[-1] for r in registries)
         found.append(
             Requirement(
                 DEPLOYER,
                 "Azure",
-                scope,
+                scope.split("/providers/", 1)[0] if own else scope,
                 f"Role Based Access Control Administrator, conditioned (ABAC) to {', '.join(roles)}",
-                f"{len(here)} role assignments on the shared registry",
+                f"{len(here)} role assignments on the registry this stack creates"
+                if own
+                else f"{len(here)} role assignments on the shared registry",
             )
         )
     for definition in plan.of_type("azure-native:authorization:RoleDefinition"):

@@ -1,7 +1,15 @@
 """The README's config reference is the generated one, and it documents every key."""
 
 from components.config import StageSettings
-from planner.config_reference import BEGIN, END, reference_table
+from components.shared_config import RegistrySettings
+from planner.config_reference import (
+    BEGIN,
+    END,
+    SHARED_BEGIN,
+    SHARED_END,
+    reference_table,
+    shared_reference_table,
+)
 from tests.conftest import PROJECT_DIR
 
 
@@ -9,6 +17,10 @@ def test_readme_holds_the_current_generated_table():
     readme = (PROJECT_DIR / "README.md").read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     assert readme[start:end] == reference_table(), "run `venv/bin/python -m planner.config_reference --write`"
+    start, end = readme.index(SHARED_BEGIN), readme.index(SHARED_END) + len(SHARED_END)
+    assert readme[start:end] == shared_reference_table(), (
+        "run `venv/bin/python -m planner.config_reference --write`"
+    )
 
 
 def test_every_top_level_key_is_documented_with_a_meaning():
@@ -16,3 +28,15 @@ def test_every_top_level_key_is_documented_with_a_meaning():
     for name, field in StageSettings.model_fields.items():
         assert f"| `mlinfra:{field.alias}` |" in table
         assert field.description, f"{name} has no docstring"
+
+
+def test_every_shared_registry_key_is_documented_with_a_meaning():
+    """The shared stack's registry keys, `personas` included (RB-11), in their own table."""
+    table = shared_reference_table()
+    for name, field in RegistrySettings.model_fields.items():
+        assert f"| `mlinfra:registry.{field.alias}` |" in table
+        assert field.description, f"{name} has no docstring"
+    assert "| `mlinfra:registry.personas.<name>.groupObjectId` | GUID | required |" in table
+    assert "| `mlinfra:registry.personas` |" not in reference_table(), (
+        "a stage grants no group on the registry"
+    )

@@ -194,3 +194,28 @@ def test_azure_devops_stage_needs_project_rights():
     deployer = " ".join(item["permission"] for item in ado if item["identity"] == DEPLOYER)
     assert "Service connections: Creator" in deployer and "Environments: Creator" in deployer
     assert [item["permission"] for item in ado if item["identity"] == PREVIEW] == ["Reader (project)"]
+
+
+def test_registry_grants_need_rights_on_the_registry_only(stack_plans):
+    """A stage's registry grants are on the shared stack's registry; the shared stack's own group
+    grants (RB-11) on the group of the registry it creates, which does not exist before its first run.
+    Neither is counted with the subscription's catalog-role assignments."""
+    from tests.conftest import SHARED_STACKS
+
+    shared = plan(SHARED_STACKS[0])
+    registry_id = shared.outputs["registryId"]
+    shared_found = requirements(
+        shared, load_stack_config(PROJECT_DIR, SHARED_STACKS[0]).values["azure-native:subscriptionId"]
+    )
+    rbac = [r for r in shared_found if r.permission.startswith("Role Based Access Control Administrator")]
+    assert [(r.scope, r.why) for r in rbac] == [
+        (
+            registry_id.split("/providers/", 1)[0],
+            f"{len(shared.of_type('azure-native:authorization:RoleAssignment'))} role assignments on the "
+            "registry this stack creates",
+        )
+    ]
+    assert shared.outputs["registryReaderRoleName"] in rbac[0].permission
+    for stack in STACKS:
+        on_registry = [r for r in reqs(stack_plans, stack) if r.scope == registry_id]
+        assert len(on_registry) == 1 and on_registry[0].why.endswith("on the shared registry"), stack

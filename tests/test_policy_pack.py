@@ -37,6 +37,11 @@ CONTAINER = "azure-native:storage:BlobContainer"
 VAULT = "azure-native:keyvault:Vault"
 REGISTRY = "azure-native:containerregistry:Registry"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ML_REGISTRY = "azure-native:machinelearningservices:Registry"
+REGISTRY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000020/resourceGroups/rg-churn-shared-weu/providers/"
+    "Microsoft.MachineLearningServices/registries/mlr-churn-weu"
+)
 APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 UAI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
@@ -182,6 +187,17 @@ CASES = [
                     res(WORKSPACE, "ws", deps=((STORAGE, "st"),)),
                 ),
             ),
+        ],
+    ),
+    Case(
+        "registry-groups-in-the-shared-stack",
+        plan(
+            res(ML_REGISTRY, "registry", registryName="mlr-churn-weu"),
+            res(ASSIGNMENT, "group", principalType="Group", scope=REGISTRY_ID),
+            res(ASSIGNMENT, "identity", principalType="ServicePrincipal", scope=REGISTRY_ID),
+        ),
+        [
+            ("RB-11", plan(res(ASSIGNMENT, "group", principalType="Group", scope=REGISTRY_ID))),
         ],
     ),
     Case(

@@ -1,11 +1,12 @@
 """Stages' access to the shared Azure ML registry (components/registry_access.py), from the stack files."""
 
 import json
+import uuid
 
 import pytest
 
 from components.config import ConfigError
-from components.registry_roles import READER_ACTIONS, reader_role
+from components.registry_roles import READER_ACTIONS
 from components.roles import ROLES
 from planner.diff import diff_plans
 from planner.render import to_json
@@ -22,12 +23,9 @@ from tests.conftest import (
 )
 
 PUBLISHING_STACKS = stacks_where(
-    lambda stack: (
-        setting(stack, "registry", {}).get("deploymentIdentity") == "publish"
-        and setting(stack, "registry", {}).get("personas", {}).get("mlEngineers") == "read"
-    )
+    lambda stack: setting(stack, "registry", {}).get("deploymentIdentity") == "publish"
 )
-"""Stages whose deployer publishes to the shared registry and whose ML engineers read it."""
+"""Stages whose deployer publishes to the shared registry."""
 
 REGISTRY_USER = ROLES["AzureML Registry User"]
 OUTBOUND_RULE = "azure-native:machinelearningservices:ManagedNetworkSettingsRule"
@@ -65,7 +63,7 @@ def test_every_stage_grants_on_the_registry_scope(plans, shared_outputs, stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_only_the_deployment_identity_of_the_publishing_stage_may_publish(plans, stack):
+def test_only_the_deployment_identity_of_the_publishing_stage_may_publish(plans, shared_outputs, stack):
     """AzureML Registry User is registries/read + registries/assets/* (Microsoft Learn, Azure built-in
     roles, "AzureML Registry User"): publish. Everyone else gets the read-only custom role."""
     rows = _registry_rows(plans[stack])
@@ -73,10 +71,54 @@ def test_only_the_deployment_identity_of_the_publishing_stage_may_publish(plans,
     for row in publishers:
         assert row["role"] == REGISTRY_USER.name and row["identity"] == "deployment"
     readers = [row for row in rows if row["registryAccess"] == "read"]
-    assert all(row["roleId"] == reader_role("churn").guid for row in readers)
+    assert readers
+    assert {row["roleId"] for row in readers} == {
+        shared_outputs["registryReaderRoleDefinitionId"].rsplit("/", 1)[-1]
+    }
     # The workspace identity deploys from the registry: read only, everywhere.
     assert [row for row in readers if row["identity"] and row["identity"].startswith("mlw-")]
     assert bool(publishers) == (stack == DATA_SCIENCE_STACK)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stages_grant_only_their_own_identities_on_the_registry(plans, stack):
+    """Groups are the shared stack's to grant (RB-11); a stage's identities are its own (ID-5)."""
+    rows = _registry_rows(plans[stack])
+    assert rows
+    assert all(row["principalType"] == "ServicePrincipal" and row["identity"] for row in rows), rows
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_reader_assignments_keep_their_names(plans, stack):
+    """RB-12 changes where the role's id comes from, not the assignment's name (plan-time strings,
+    RB-6): a new name for the same (principal, role, scope) is created before the old one is deleted
+    and fails with RoleAssignmentExists. The names still seed from the stage's own workload."""
+    from components.grants import ASSIGNMENT_NAMESPACE
+    from components.registry_roles import reader_role
+    from planner.stackfile import load_stack_config
+    from tests.conftest import PROJECT_DIR
+
+    values = load_stack_config(PROJECT_DIR, stack).values
+    result = plans[stack]
+    keys = {
+        "deployment": result.outputs["deploymentIdentityName"],
+        result.outputs["workspaceName"]: result.outputs["workspaceName"],
+    }
+    readers = [row for row in _registry_rows(result) if row["registryAccess"] == "read"]
+    assert readers
+    for row in readers:
+        assignment = next(r for r in result.resources if r.urn == row["urn"])
+        seed = "|".join(
+            (
+                values["azure-native:subscriptionId"],
+                "registry",
+                SHARED_STACKS[0],
+                keys[row["identity"]],
+                reader_role(values["mlinfra:workload"]).guid,
+            )
+        )
+        assert assignment.inputs["roleAssignmentName"] == str(uuid.uuid5(ASSIGNMENT_NAMESPACE, seed))
+        assert assignment.name.endswith(f"-azureml-registry-reader-{values['mlinfra:workload']}-registry")
 
 
 def test_reader_role_has_no_write_action():
@@ -118,37 +160,52 @@ def test_no_registry_section_means_no_reference():
     assert not _registry_rows(result)
 
 
-def test_fails_when_registry_persona_is_unknown():
-    with pytest.raises(ConfigError, match=r"mlinfra:registry.personas.auditors: not a persona"):
-        plan(
-            DATA_SCIENCE_STACK,
-            **{
-                "mlinfra:registry": {"stack": "organization/mlinfra/shared", "personas": {"auditors": "read"}}
-            },
-        )
-
-
-def test_fails_when_data_scientists_read_the_registry_outside_data_science_stages():
+def test_fails_when_a_stage_grants_a_persona_on_the_registry():
+    """One group granted by two stages would be one role assignment with two owners (RB-11)."""
     with pytest.raises(
-        ConfigError, match=r"mlinfra:registry.personas.dataScientists: data scientists get no access"
+        ConfigError,
+        match=r"mlinfra:registry: personas: a stage grants only its own identities on the shared registry; "
+        r"groups are granted once, by the shared stack \(mlinfra:registry.personas in Pulumi.shared.yaml, RB-11\)",
     ):
         plan(
             PRODUCTION_STACK,
             **{
-                "mlinfra:personas": {
-                    "mlEngineers": {
-                        "groupObjectId": "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12",
-                        "roles": {"resourceGroup": ["Reader"]},
-                    },
-                    "dataScientists": {"groupObjectId": "3c9e2a71-5f4b-4d8e-a6c2-8b1f0e9d7a53"},
-                },
-                "mlinfra:storage": {"sku": "Standard_GZRS", "sharedKeyAccessEnabled": True},
                 "mlinfra:registry": {
                     "stack": "organization/mlinfra/shared",
-                    "personas": {"dataScientists": "read"},
-                },
+                    "deploymentIdentity": "read",
+                    "personas": {"mlEngineers": "read"},
+                }
             },
         )
+
+
+def test_the_planner_exits_2_when_a_stage_grants_a_persona_on_the_registry(tmp_path):
+    """Bad input: exit 2 and one line naming both keys, before anything is planned."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.conftest import PROJECT_DIR
+
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{DATA_SCIENCE_STACK}.yaml").read_text())
+    document["config"]["mlinfra:registry"]["personas"] = {"dataScientists": "read"}
+    stack_file = tmp_path / f"Pulumi.{DATA_SCIENCE_STACK}.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+    completed = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", DATA_SCIENCE_STACK, "--config-file", str(stack_file)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert (
+        "mlinfra:registry: personas:" in lines[0]
+        and "mlinfra:registry.personas in Pulumi.shared.yaml" in lines[0]
+    )
 
 
 def test_fails_when_access_value_is_unknown():
@@ -177,6 +234,65 @@ def test_diff_says_grant_publish_on_registry():
     assert any(
         text.startswith("GRANT publish on registry shared to identity deployment") for text in texts
     ), texts
-    assert any(text.startswith("GRANT read on registry shared to persona mlEngineers") for text in texts), (
-        texts
+    assert not [text for text in texts if "persona" in text], texts
+
+
+def test_diff_shows_a_stage_no_longer_granting_a_persona_on_the_registry(plans):
+    """Before RB-11 a stage granted its personas on the registry; its next diff shows the removal.
+    The base is this stage's plan plus the row such a grant had (the shared stack's own grant of
+    the same persona, which has that shape)."""
+    shared = json.loads(to_json(plan(SHARED_STACKS[0])))
+    head = json.loads(to_json(plans[PRODUCTION_STACK]))
+    granted = next(row for row in shared["access"] if row["persona"] == "mlEngineers")
+    base = {**head, "access": [*head["access"], granted]}
+    texts = [finding.text for finding in diff_plans(PRODUCTION_STACK, base, head).findings]
+    assert [text for text in texts if text.startswith("REVOKE")] == [
+        f"REVOKE read on registry shared from persona mlEngineers (Group {granted['principal']}) "
+        f"({granted['role']})"
+    ], texts
+
+
+def _other_workload_plan(**registry):
+    """The dev stack of examples/two-workloads (workload `fraud`), reading the project's shared registry."""
+    from planner.recorder import main_program, record
+    from planner.stackfile import StackConfig, load_stack_config
+    from tests.conftest import PROJECT_DIR
+
+    example = PROJECT_DIR / "examples" / "two-workloads"
+    stack = next(
+        path.name[len("Pulumi.") : -len(".yaml")]
+        for path in sorted(example.glob("Pulumi.*.yaml"))
+        if path.name.endswith(f"-{DATA_SCIENCE_STACK}.yaml")
     )
+    config = load_stack_config(PROJECT_DIR, stack, example / f"Pulumi.{stack}.yaml")
+    values = {**config.values, "mlinfra:registry": json.dumps(registry)}
+    return record(main_program(PROJECT_DIR), StackConfig(config.project, stack, values, config.secret_keys))
+
+
+def test_another_workload_assigns_the_reader_role_the_shared_stack_defines(shared_outputs):
+    """The shared stack defines one custom reader role, for its own workload; a stage of another
+    workload must assign that role, by the definition id the shared stack exports, not one derived
+    from its own workload (which names no role definition at all: RoleDefinitionDoesNotExist).
+
+    The id is `/subscriptions/<registry's subscription>/providers/Microsoft.Authorization/roleDefinitions/<guid>`:
+    a role definition is a subscription-level resource usable in every subscription of the tenant
+    within its assignableScopes (MicrosoftDocs/azure-docs articles/role-based-access-control/custom-roles.md,
+    "Custom role properties"); an assignment on a resource names the role under that resource's
+    subscription (Azure/azure-rest-api-specs specification/authorization/resource-manager/
+    Microsoft.Authorization/stable/2022-04-01/examples/RoleAssignments_CreateForResource.json), and a
+    custom role PUT at a resource group answers with that subscription-form id (same folder,
+    examples/PutRoleDefinition.json)."""
+    result = _other_workload_plan(
+        stack="organization/mlinfra/shared", deploymentIdentity="read", workspaceIdentity=True
+    )
+    readers = [row for row in _registry_rows(result) if row["registryAccess"] == "read"]
+    assert len(readers) == 2
+    for row in readers:
+        assignment = next(r for r in result.resources if r.urn == row["urn"])
+        assert assignment.inputs["roleDefinitionId"] == shared_outputs["registryReaderRoleDefinitionId"]
+        assert row["role"] == shared_outputs["registryReaderRoleName"]
+    # The assignment sits in the registry's subscription, and so does the role definition id.
+    assert shared_outputs["registryReaderRoleDefinitionId"].startswith(
+        f"/subscriptions/{shared_outputs['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/"
+    )
+    assert shared_outputs["registryId"].startswith(f"/subscriptions/{shared_outputs['subscriptionId']}/")

@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from components.config import ConfigError
 from components.naming import NamingError, shared_names
 from components.registry_roles import READER_ACTIONS, reader_role
+from planner.views import access_view
 from tests.conftest import PROJECT_DIR, SHARED_STACKS, plan
 
 REGISTRY = "azure-native:machinelearningservices:Registry"
@@ -80,6 +82,88 @@ def test_reader_role_reads_only(shared_plan):
     assert role.inputs["roleDefinitionId"] == reader_role("churn").guid
     assert role.inputs["assignableScopes"] == [role.inputs["scope"]]
     assert shared_plan.outputs["registryReaderRoleDefinitionId"].endswith(reader_role("churn").guid)
+    assert shared_plan.outputs["registryReaderRoleName"] == role.inputs["roleName"]
+
+
+def test_personas_are_granted_on_the_registry_by_the_shared_stack(shared_plan):
+    """Groups get registry access here, once for every stage (RB-11): read is the custom reader
+    role, by its id under the registry's subscription, after the role exists (RB-12)."""
+    settings = yaml.safe_load((PROJECT_DIR / f"Pulumi.{SHARED}.yaml").read_text())["config"][
+        "mlinfra:registry"
+    ]
+    assert settings["personas"], "the shipped shared stack grants the personas the stages used to grant"
+    rows = [row for row in access_view(shared_plan) if row["scopeKind"] == "registry"]
+    registry_id = shared_plan.outputs["registryId"]
+    expected = {(persona["groupObjectId"], persona["access"]) for persona in settings["personas"].values()}
+    assert {(row["principal"], row["registryAccess"]) for row in rows} == expected
+    for row in rows:
+        assert row["principalType"] == "Group" and row["scope"] == registry_id and row["scopeName"] == SHARED
+        if row["registryAccess"] == "read":
+            assignment = next(r for r in shared_plan.resources if r.urn == row["urn"])
+            assert (
+                assignment.inputs["roleDefinitionId"] == shared_plan.outputs["registryReaderRoleDefinitionId"]
+            )
+            assert row["role"] == shared_plan.outputs["registryReaderRoleName"]
+
+
+def test_a_publishing_persona_gets_azureml_registry_user():
+    result = plan(
+        SHARED,
+        **{
+            "mlinfra:registry": {
+                "publicNetworkAccessEnabled": True,
+                "personas": {
+                    "mlEngineers": {
+                        "groupObjectId": "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12",
+                        "access": "publish",
+                    }
+                },
+            }
+        },
+    )
+    (row,) = [row for row in access_view(result) if row["scopeKind"] == "registry"]
+    assert row["role"] == "AzureML Registry User" and row["registryAccess"] == "publish"
+    assert row["scope"].startswith(f"/subscriptions/{result.outputs['subscriptionId']}/")
+
+
+def test_fails_when_one_group_is_two_registry_personas():
+    """Two personas of one group would be one role assignment twice (RB-6, RB-11)."""
+    group = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
+    with pytest.raises(
+        ConfigError,
+        match=r"mlinfra:registry.personas: mlEngineers.groupObjectId: got \"8E4B1F6A-2C7D-4A9E-B3F5-6D0C9A8E7B12\"; "
+        r"already the group of persona dataScientists \(one group, one persona\)",
+    ):
+        plan(
+            SHARED,
+            **{
+                "mlinfra:registry": {
+                    "publicNetworkAccessEnabled": True,
+                    "personas": {
+                        "dataScientists": {"groupObjectId": group, "access": "read"},
+                        "mlEngineers": {"groupObjectId": group.upper(), "access": "read"},
+                    },
+                }
+            },
+        )
+
+
+def test_fails_when_registry_persona_access_is_unknown():
+    with pytest.raises(ConfigError, match=r'mlinfra:registry.personas.mlEngineers.access: got "write"'):
+        plan(
+            SHARED,
+            **{
+                "mlinfra:registry": {
+                    "publicNetworkAccessEnabled": True,
+                    "personas": {
+                        "mlEngineers": {
+                            "groupObjectId": "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12",
+                            "access": "write",
+                        }
+                    },
+                }
+            },
+        )
 
 
 def test_fails_when_private_registry_has_no_endpoint():

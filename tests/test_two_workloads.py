@@ -19,6 +19,7 @@ EXAMPLE = PROJECT_DIR / "examples" / "two-workloads"
 EXAMPLE_STACKS = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in EXAMPLE.glob("Pulumi.*.yaml"))
 FEDERATED = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 ENVIRONMENT = "github:index/repositoryEnvironment:RepositoryEnvironment"
+ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 
 
 def example_config(stack: str) -> StackConfig:
@@ -113,3 +114,25 @@ def test_delivery_files_deploy_both_workloads_of_a_stage_side_by_side(tmp_path):
         for stack in stacks:
             assert jobs[f"up-{stack}"] == f"[{', '.join(f'up-{name}' for name in previous)}]"
     assert any(len(stacks) == 2 for stacks in ordered)
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_the_second_workload_reads_the_shared_registry_with_its_reader_role(stack):
+    """The project's one shared registry serves both workloads: a `fraud` stage assigns the reader
+    role the shared stack defines (for its own workload) and exports, never one named after `fraud`,
+    which no stack defines (RB-12)."""
+    from planner.views import access_view
+    from tests.conftest import SHARED_STACKS
+
+    shared = plan(SHARED_STACKS[0]).outputs
+    other = record(main_program(PROJECT_DIR), example_config(stack))
+    rows = [row for row in access_view(other) if row["scopeKind"] == "registry"]
+    assert rows and {row["scope"] for row in rows} == {shared["registryId"]}
+    readers = [
+        r
+        for r in other.of_type(ASSIGNMENT)
+        if r.urn in {row["urn"] for row in rows if row["registryAccess"] == "read"}
+    ]
+    assert readers
+    assert {r.inputs["roleDefinitionId"] for r in readers} == {shared["registryReaderRoleDefinitionId"]}
+    assert all(row["persona"] is None for row in rows), "groups are granted by the shared stack (RB-11)"

@@ -5,9 +5,11 @@ The pack runs in its own venv without the project's code, so it carries the few 
 needs; tests compare them with components/roles.py.
 """
 
-from mlinfra_policy.common import get, resource_policy
+from mlinfra_policy.common import get, resource_policy, stack_policy
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ML_REGISTRY = "azure-native:machinelearningservices:Registry"
+ML_REGISTRY_SCOPE = "/providers/microsoft.machinelearningservices/registries/"
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
@@ -51,6 +53,24 @@ def _principal_type(args, production):
         )
 
 
+def _registry_groups_in_their_stack(args, production):
+    """RB-11: a group is granted on an Azure ML registry only by the stack that creates it (the
+    shared stack); a stage granting one would co-own that assignment with the other stages."""
+    created = {
+        str(get(r.props, "registryName")).lower() for r in args.resources if r.resource_type == ML_REGISTRY
+    }
+    for resource in args.resources:
+        if resource.resource_type != ROLE_ASSIGNMENT or get(resource.props, "principalType") != "Group":
+            continue
+        scope = str(get(resource.props, "scope") or "").lower()
+        if ML_REGISTRY_SCOPE in scope and scope.rsplit("/", 1)[-1] not in created:
+            yield (
+                f"grants a group on the Azure ML registry {scope.rsplit('/', 1)[-1]}, which another stack "
+                "creates; groups are granted by that stack, once (RB-11)",
+                resource.urn,
+            )
+
+
 POLICIES = [
     resource_policy(
         "role-assignment-least-privilege",
@@ -63,5 +83,10 @@ POLICIES = [
         "Every role assignment says which kind of principal it is for (RB-5).",
         [ROLE_ASSIGNMENT],
         _principal_type,
+    ),
+    stack_policy(
+        "registry-groups-in-the-shared-stack",
+        "Groups are granted on the shared Azure ML registry by the stack that creates it, never by a stage (RB-11).",
+        _registry_groups_in_their_stack,
     ),
 ]
