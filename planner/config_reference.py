@@ -99,9 +99,10 @@ def _project_defaults() -> dict[str, str]:
     }
 
 
-def reference_table(namespace: str = NAMESPACE) -> str:
-    fields = {field.alias: field for field in StageConfig.model_fields.values()}
-    rows = [
+def _azure_rows(model) -> list[tuple[str, str, str, str]]:
+    """The `azure-native:` keys a config model reads (subscription, tenant), as reference rows."""
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
+    return [
         (
             f"azure-native:{key}",
             _type_name(fields[key].annotation, fields[key].metadata),
@@ -110,6 +111,10 @@ def reference_table(namespace: str = NAMESPACE) -> str:
         )
         for key in AZURE_KEYS
     ]
+
+
+def reference_table(namespace: str = NAMESPACE) -> str:
+    rows = _azure_rows(StageConfig)
     rows.append(
         (
             f"{namespace}:{STAGE_KEY}",
@@ -126,15 +131,7 @@ def reference_table(namespace: str = NAMESPACE) -> str:
 def shared_reference_table(namespace: str = NAMESPACE) -> str:
     """The keys of the shared stack's file (`Pulumi.shared.yaml`): the registry and who may use it."""
     fields = {field.alias or name: field for name, field in SharedConfig.model_fields.items()}
-    rows = [
-        (
-            f"azure-native:{key}",
-            _type_name(fields[key].annotation, fields[key].metadata),
-            "required",
-            " ".join((fields[key].description or "").split()),
-        )
-        for key in AZURE_KEYS
-    ]
+    rows = _azure_rows(SharedConfig)
     for key in SHARED_KEYS:
         field = fields[key]
         rows.append(

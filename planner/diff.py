@@ -304,6 +304,17 @@ def _exposure_of_new(result: StackDiff, resource: dict) -> None:
             )
 
 
+def _access_change(verb: str, preposition: str, entry: dict) -> str:
+    """One access row granted or revoked, in words (registry rows say publish/read)."""
+    role = entry.get("role") or entry["roleId"]
+    if entry.get("registryAccess"):
+        return (
+            f"{verb} {entry['registryAccess']} on registry {entry.get('scopeName')} "
+            f"{preposition} {_holder(entry)} ({role})"
+        )
+    return f"{verb} {_holder(entry)}: {role} on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}"
+
+
 def _holder(entry: dict) -> str:
     if entry.get("persona"):
         return f"persona {entry['persona']} ({entry['principalType']} {entry['principal']})"
@@ -327,25 +338,13 @@ def _compare_access(result: StackDiff, base: dict, head: dict) -> None:
 
     old, new = keyed(base), keyed(head)
     for key in sorted(set(new) - set(old), key=str):
-        entry = new[key]
-        grant = (
-            f"GRANT {entry['registryAccess']} on registry {entry.get('scopeName')} to {_holder(entry)} "
-            f"({entry.get('role') or entry['roleId']})"
-            if entry.get("registryAccess")
-            else f"GRANT {_holder(entry)}: {entry.get('role') or entry['roleId']} "
-            f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}"
+        result.findings.append(
+            Finding("access", _access_change("GRANT", "to", new[key]), new[key].get("urn"))
         )
-        result.findings.append(Finding("access", grant, entry.get("urn")))
     for key in sorted(set(old) - set(new), key=str):
-        entry = old[key]
-        revoke = (
-            f"REVOKE {entry['registryAccess']} on registry {entry.get('scopeName')} from {_holder(entry)} "
-            f"({entry.get('role') or entry['roleId']})"
-            if entry.get("registryAccess")
-            else f"REVOKE {_holder(entry)}: {entry.get('role') or entry['roleId']} "
-            f"on {entry.get('scopeKind')} {entry.get('scopeName') or entry['scope']}"
+        result.findings.append(
+            Finding("access", _access_change("REVOKE", "from", old[key]), old[key].get("urn"))
         )
-        result.findings.append(Finding("access", revoke, entry.get("urn")))
 
 
 def _compare_environments(result: StackDiff, base: dict, head: dict) -> None:

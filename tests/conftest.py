@@ -53,16 +53,20 @@ OWNERS = ["00000000-0000-0000-0000-000000000016", "00000000-0000-0000-0000-00000
 """Owner object ids for tests that build an Entra deployment identity (the dev stack file's)."""
 
 
-def stack_config(stack: str = "dev", **overrides) -> StackConfig:
-    """The real stack file's config, with `overrides` ("ns:key" -> Python value, None deletes)."""
-    config = load_stack_config(PROJECT_DIR, stack)
+def overridden(config: StackConfig, overrides: dict) -> StackConfig:
+    """`config` with `overrides` ("ns:key" -> Python value as the YAML would hold it, None deletes)."""
     values = dict(config.values)
     for key, value in overrides.items():
         if value is None:
             values.pop(key, None)
         else:
             values[key] = value if isinstance(value, str) else json.dumps(value)
-    return StackConfig(config.project, stack, values, config.secret_keys, config.source)
+    return StackConfig(config.project, config.stack, values, config.secret_keys, config.source)
+
+
+def stack_config(stack: str = "dev", **overrides) -> StackConfig:
+    """The real stack file's config, with `overrides` (see `overridden`)."""
+    return overridden(load_stack_config(PROJECT_DIR, stack), overrides)
 
 
 def plan(stack: str = "dev", **overrides) -> Plan:

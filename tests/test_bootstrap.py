@@ -14,7 +14,8 @@ from bootstrap.abac import CONDITION_VERSION, assignable_roles, delegation_condi
 from components.config import ConfigError
 from components.roles import ROLES
 from planner.recorder import Plan, main_program, record
-from planner.stackfile import StackConfig, available_stacks, load_stack_config
+from planner.stackfile import available_stacks, load_stack_config
+from tests.conftest import overridden
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
@@ -32,13 +33,7 @@ def stage_setting(stage: str, key: str) -> dict:
 
 def bootstrap_plan(stack: str = "platform", **overrides) -> Plan:
     config = load_stack_config(BOOTSTRAP_DIR, stack)
-    values = dict(config.values)
-    for key, value in overrides.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value if isinstance(value, str) else json.dumps(value)
-    return record(main_program(BOOTSTRAP_DIR), StackConfig(config.project, stack, values, config.secret_keys))
+    return record(main_program(BOOTSTRAP_DIR), overridden(config, overrides))
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from tests.conftest import (
     PRODUCTION_STACKS,
     PROJECT_DIR,
     STATEFUL_TYPES,
+    overridden,
     stack_config,
     stage_of,
 )
@@ -30,15 +31,8 @@ NETWORKED = ("azure-native:network:", "azure-native:privatedns:", "azure-native:
 
 
 def example_config(stack: str, **overrides) -> StackConfig:
-    """The example's stack file, with `overrides` ("ns:key" -> Python value, None deletes)."""
-    config = load_stack_config(PROJECT_DIR, stack, EXAMPLE / f"Pulumi.{stack}.yaml")
-    values = dict(config.values)
-    for key, value in overrides.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value if isinstance(value, str) else json.dumps(value)
-    return StackConfig(config.project, stack, values, config.secret_keys, config.source)
+    """The example's stack file, with `overrides` (see tests/conftest.py `overridden`)."""
+    return overridden(load_stack_config(PROJECT_DIR, stack, EXAMPLE / f"Pulumi.{stack}.yaml"), overrides)
 
 
 def sharing_stacks() -> tuple[str, str]:
