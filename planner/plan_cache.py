@@ -7,11 +7,12 @@ processes that pay both again, for stacks nobody edited. The key covers everythi
 on, so a hit is the plan a fresh run would make:
 
 - the config the program receives (project defaults merged with the stack file) and its secret keys;
-- every stack file a stack reference could reach (`Pulumi*.yaml` of the project and of the
-  directory the config file is in), by name and content, not location: a copy of the project
-  (a scratch test, another checkout) finds the same plans;
-- the program's code: `__main__.py`, `components/` and `planner/` (every file, not only `*.py`:
-  `components/data/` is read at import);
+- every stack file the plan could read (`Pulumi*.yaml` of the project, of the directory the
+  config file is in, and of the repository the planner is in), by name and content, not
+  location: a copy of the project (a scratch test, another checkout) finds the same plans;
+- the code: every `*.py` and `*.json` of the project and of the planner's repository, outside
+  `tests/` and local state (`components/data/` is read at import; the bootstrap project imports
+  the repository's `components/`);
 - the Python version and the installed versions of the packages the program imports;
 - the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`);
 - today's date: a client secret's expiry is checked against it, so entries last a day at most.
@@ -47,8 +48,15 @@ PACKAGES = (
     "pyyaml",
 )
 """Distributions whose code runs while planning: a different version may plan differently."""
-CODE_ROOTS = ("__main__.py", "components", "planner")
-"""Paths under the project directory whose files make up the program and the planner."""
+REPOSITORY = Path(__file__).resolve().parent.parent
+"""The repository the planner is in: its `components/` serve every project planned with it (the
+bootstrap project imports them), and its stack files are read by the bootstrap program."""
+CODE_SUFFIXES = (".py", ".json")
+"""The program's code and the data it reads at import (`components/data/*.json`)."""
+NOT_CODE = frozenset(
+    {"tests", "venv", ".venv", ".tools", ".cache", ".git", "__pycache__", "node_modules", ".pytest_cache"}
+)
+"""Directories that hold no code a plan runs: tests, environments, caches."""
 ENVIRONMENT_PREFIXES = ("MLINFRA_", "PULUMI_")
 ENVIRONMENT_IGNORED = frozenset({CACHE_VARIABLE, "MLINFRA_PLANNER_REFERENCE_CHAIN"})
 """Read by the planner but unable to change a successful plan (the chain only refuses cycles)."""
@@ -75,25 +83,30 @@ def _digest_file(path: Path) -> str:
     return digest
 
 
-def _code_files(project_dir: Path) -> list[Path]:
+def _code_files(root: Path) -> list[Path]:
+    """Every code or data file under `root`, outside tests and local state."""
     files: list[Path] = []
-    for root in CODE_ROOTS:
-        path = project_dir / root
-        if path.is_file():
-            files.append(path)
-        elif path.is_dir():
-            files.extend(
-                file
-                for file in path.rglob("*")
-                if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc"
-            )
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(name for name in subdirectories if name not in NOT_CODE)
+        files.extend(Path(directory) / name for name in names if name.endswith(CODE_SUFFIXES))
     return sorted(files)
 
 
+def _code(project_dir: Path) -> list[tuple[str, str, str]]:
+    """(where, relative path, digest) of the project's and the planner repository's code."""
+    roots = {"project": project_dir, "repository": REPOSITORY}  # both even when one: location-free
+    return [
+        (where, str(path.relative_to(root)), _digest_file(path))
+        for where, root in roots.items()
+        for path in _code_files(root)
+    ]
+
+
 def _stack_files(project_dir: Path, source: Path | None) -> list[tuple[str, str, str]]:
-    """(where, name, digest) of every stack file a reference could reach: the project's and, for
-    a config file elsewhere, the ones beside it. Relative, so a copy of the project hits too."""
-    directories = {"project": project_dir}
+    """(where, name, digest) of every stack file the plan could read: the project's, the ones
+    beside a config file elsewhere (stack references look there) and the planner repository's
+    (the bootstrap program reads the stages'). Relative, so a copy of the project hits too."""
+    directories = {"project": project_dir, "repository": REPOSITORY}
     if source is not None and source.resolve().parent != project_dir:
         directories["beside"] = source.resolve().parent
     return sorted(

@@ -25,14 +25,9 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """A copy of the project's program, planner and stack files, elsewhere."""
+    """A copy of the repository (code, stack files, bootstrap project), elsewhere."""
     copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("components", "planner"):
-        shutil.copytree(PROJECT_DIR / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(PROJECT_DIR / "__main__.py", copy)
-    for path in PROJECT_DIR.glob("Pulumi*.yaml"):
-        shutil.copy(path, copy)
+    shutil.copytree(PROJECT_DIR, copy, ignore=shutil.ignore_patterns(*plan_cache.NOT_CODE))
     return copy
 
 
@@ -84,7 +79,14 @@ def test_editing_a_stack_file_a_reference_could_reach_misses(project):
 
 
 @pytest.mark.parametrize(
-    "path", ["__main__.py", "components/grants.py", "planner/mock_cloud.py", "components/data/x.json"]
+    "path",
+    [
+        "__main__.py",
+        "components/grants.py",
+        "planner/mock_cloud.py",
+        "components/data/x.json",
+        "bootstrap/identities.py",
+    ],
 )
 def test_editing_the_code_or_its_data_misses(project, path):
     before = key(project)
@@ -191,3 +193,12 @@ def test_another_day_misses(project, monkeypatch):
 
     monkeypatch.setattr(plan_cache.datetime, "date", Tomorrow)
     assert key(project) != before
+
+
+def test_the_bootstrap_project_misses_when_a_stage_stack_file_changes(project, monkeypatch):
+    """bootstrap/settings.py reads the stages' stack files of the repository it is in."""
+    monkeypatch.setattr(plan_cache, "REPOSITORY", project)  # the copy's own planner
+    before = key(project / "bootstrap", "platform")
+    stage_file = project / f"Pulumi.{STACKS[0]}.yaml"
+    stage_file.write_text(stage_file.read_text() + "\n# edited\n")
+    assert key(project / "bootstrap", "platform") != before
