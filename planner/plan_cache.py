@@ -92,9 +92,9 @@ def _code_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def _code(project_dir: Path) -> list[tuple[str, str, str]]:
+def _code(project_dir: Path, repository: Path) -> list[tuple[str, str, str]]:
     """(where, relative path, digest) of the project's and the planner repository's code."""
-    roots = {"project": project_dir, "repository": REPOSITORY}  # both even when one: location-free
+    roots = {"project": project_dir, "repository": repository}  # both even when one: location-free
     return [
         (where, str(path.relative_to(root)), _digest_file(path))
         for where, root in roots.items()
@@ -102,11 +102,11 @@ def _code(project_dir: Path) -> list[tuple[str, str, str]]:
     ]
 
 
-def _stack_files(project_dir: Path, source: Path | None) -> list[tuple[str, str, str]]:
+def _stack_files(project_dir: Path, source: Path | None, repository: Path) -> list[tuple[str, str, str]]:
     """(where, name, digest) of every stack file the plan could read: the project's, the ones
     beside a config file elsewhere (stack references look there) and the planner repository's
     (the bootstrap program reads the stages'). Relative, so a copy of the project hits too."""
-    directories = {"project": project_dir, "repository": REPOSITORY}
+    directories = {"project": project_dir, "repository": repository}
     if source is not None and source.resolve().parent != project_dir:
         directories["beside"] = source.resolve().parent
     return sorted(
@@ -126,9 +126,11 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
-def plan_key(project_dir: Path, config: Any) -> str:
-    """The cache key of planning `config` (a `StackConfig`) with the program in `project_dir`."""
+def plan_key(project_dir: Path, config: Any, repository: Path | None = None) -> str:
+    """The cache key of planning `config` (a `StackConfig`) with the program in `project_dir`, by
+    the planner of `repository` (default: this one; `planner diff` names a revision's checkout)."""
     project_dir = project_dir.resolve()
+    repository = (repository or REPOSITORY).resolve()
     inputs = {
         "format": FORMAT,
         "date": datetime.date.today().isoformat(),  # config rules compare dates with today (expiry)
@@ -139,7 +141,7 @@ def plan_key(project_dir: Path, config: Any) -> str:
         "values": sorted(config.values.items()),
         "secretKeys": sorted(config.secret_keys),
         "source": config.source.name if config.source else None,
-        "stackFiles": _stack_files(project_dir, config.source),
+        "stackFiles": _stack_files(project_dir, config.source, repository),
         "code": [
             (str(path.relative_to(project_dir)), _digest_file(path)) for path in _code_files(project_dir)
         ],

@@ -98,7 +98,9 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
             config = load_stack_config(project_dir, stack)
         except StackFileError:
             continue  # the child process reports it, in the revision's own words
-        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config))
+        # The checkout's own planner would plan it (the child runs there), so key as it would.
+        planner = project_dir if (project_dir / "planner").is_dir() else None
+        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config, planner))
         if stored is not None:
             from planner.recorder import Plan  # loads the Pulumi SDK: only when a plan is found
             from planner.render import to_json

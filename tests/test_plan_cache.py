@@ -202,3 +202,21 @@ def test_the_bootstrap_project_misses_when_a_stage_stack_file_changes(project, m
     stage_file = project / f"Pulumi.{STACKS[0]}.yaml"
     stage_file.write_text(stage_file.read_text() + "\n# edited\n")
     assert key(project / "bootstrap", "platform") != before
+
+
+def test_a_diff_finds_the_plan_a_checkout_s_own_planner_stored(project, cache, monkeypatch, stack_plans):
+    """`planner diff` plans the base revision in its checkout, with the checkout's planner: the
+    child keys its plan on that checkout's code, and the diff must look it up the same way."""
+    stack = STACKS[0]
+    config = load_stack_config(project, stack)
+    with monkeypatch.context() as patched:
+        patched.setattr(plan_cache, "REPOSITORY", project)  # what the child in the checkout computes
+        stored_key = plan_cache.plan_key(project, config)
+    plan_cache.store(cache, stored_key, stack_plans[stack])
+    (project / "planner" / "extra.py").write_text("# only in the checkout\n")  # its code differs
+    assert revisions.cached_plans(project, [stack], cache) == {}
+    with monkeypatch.context() as patched:
+        patched.setattr(plan_cache, "REPOSITORY", project)
+        stored_key = plan_cache.plan_key(project, config)
+    plan_cache.store(cache, stored_key, stack_plans[stack])
+    assert revisions.cached_plans(project, [stack], cache) == {stack: json.loads(to_json(stack_plans[stack]))}
