@@ -1,1 +1,18 @@
 """`make bench`: planner cost against the Pulumi runtime floor, scaling, deployment depth."""
+
+import os
+from pathlib import Path
+
+from components.stage_catalog import load_catalog
+from planner.plan_cache import CACHE_VARIABLE
+from planner.stackfile import available_stacks
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STACKS = tuple(
+    stage.name
+    for stage in load_catalog(PROJECT_DIR / "Pulumi.yaml")
+    if stage.name in available_stacks(PROJECT_DIR)
+)
+"""The catalog's stages that have a stack file, in delivery order."""
+# Each run measures planning, never a read of the plan cache (planner/plan_cache.py).
+os.environ[CACHE_VARIABLE] = "off"

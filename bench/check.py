@@ -13,21 +13,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from components.stage_catalog import load_catalog
-from planner.plan_cache import CACHE_VARIABLE
-from planner.stackfile import available_stacks
+from bench import PROJECT_DIR, STACKS
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-STACKS = tuple(
-    stage.name
-    for stage in load_catalog(PROJECT_DIR / "Pulumi.yaml")
-    if stage.name in available_stacks(PROJECT_DIR)
-)
-"""The catalog's stages that have a stack file, in delivery order."""
-# Each run measures planning, never a read of the plan cache (planner/plan_cache.py).
-os.environ[CACHE_VARIABLE] = "off"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
 

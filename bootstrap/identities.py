@@ -24,6 +24,7 @@ from bootstrap.settings import InfraEnvironmentSettings, PreviewSettings, StageF
 from bootstrap.state_backend import StateBackend
 from components.access_settings import IdentityKind
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from components.roles import Role
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,31 +105,27 @@ class InfraDeployer(pulumi.ComponentResource):
         common = {"principal_key": display_name, "principal_id": identity.principal_id, "parent": self}
         rbac.assign(
             f"{name}-contributor",
-            role_name=rbac.CONTRIBUTOR.name,
-            role_guid=rbac.CONTRIBUTOR.guid,
+            role=rbac.CONTRIBUTOR,
             scope=subscription,
             **common,
         )
         rbac.assign(
             f"{name}-rbac-administrator",
-            role_name=rbac.RBAC_ADMINISTRATOR.name,
-            role_guid=rbac.RBAC_ADMINISTRATOR.guid,
+            role=rbac.RBAC_ADMINISTRATOR,
             scope=subscription,
             condition=delegation_condition(assignable_roles()),
             **common,
         )
         rbac.assign(
             f"{name}-state",
-            role_name=rbac.STORAGE_BLOB_DATA_CONTRIBUTOR.name,
-            role_guid=rbac.STORAGE_BLOB_DATA_CONTRIBUTOR.guid,
+            role=rbac.STORAGE_BLOB_DATA_CONTRIBUTOR,
             scope=backend.container_scope,
             scope_id=backend.container_id,
             **common,
         )
         rbac.assign(
             f"{name}-secrets-key",
-            role_name=rbac.KEY_VAULT_CRYPTO_USER.name,
-            role_guid=rbac.KEY_VAULT_CRYPTO_USER.guid,
+            role=rbac.KEY_VAULT_CRYPTO_USER,
             scope=backend.key_scope,
             scope_id=backend.key_id,
             **common,
@@ -144,8 +141,7 @@ class InfraDeployer(pulumi.ComponentResource):
             for index, scope in enumerate(join_scopes):
                 rbac.assign(
                     f"{name}-join-{index}",
-                    role_name="private endpoint joiner",
-                    role_guid=join_guid,
+                    role=Role("private endpoint joiner", join_guid),
                     scope=scope,
                     depends_on=[join_role],
                     **common,
@@ -186,23 +182,20 @@ class InfraPreviewer(pulumi.ComponentResource):
         for subscription_id in sorted({stage.subscription_id.lower() for stage in stages}):
             rbac.assign(
                 f"{name}-reader-{subscription_id}",
-                role_name=rbac.READER.name,
-                role_guid=rbac.READER.guid,
+                role=rbac.READER,
                 scope=f"/subscriptions/{subscription_id}",
                 **common,
             )
         rbac.assign(
             f"{name}-state",
-            role_name=rbac.STORAGE_BLOB_DATA_READER.name,
-            role_guid=rbac.STORAGE_BLOB_DATA_READER.guid,
+            role=rbac.STORAGE_BLOB_DATA_READER,
             scope=backend.container_scope,
             scope_id=backend.container_id,
             **common,
         )
         rbac.assign(
             f"{name}-secrets-key",
-            role_name=rbac.KEY_VAULT_CRYPTO_USER.name,
-            role_guid=rbac.KEY_VAULT_CRYPTO_USER.guid,
+            role=rbac.KEY_VAULT_CRYPTO_USER,
             scope=backend.key_scope,
             scope_id=backend.key_id,
             **common,

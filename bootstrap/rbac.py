@@ -4,10 +4,11 @@ always explicit (RB-5), and required where an ABAC condition filters on it."""
 
 import re
 import uuid
-from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import authorization
+
+from components.roles import ROLES, Role
 
 NAMESPACE = uuid.UUID("5d0f3a52-91c4-4e57-b1f6-2c3e8a7d9b10")
 """uuid5 namespace of bootstrap's assignment and role-definition names."""
@@ -15,23 +16,14 @@ NAMESPACE = uuid.UUID("5d0f3a52-91c4-4e57-b1f6-2c3e8a7d9b10")
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class BuiltInRole:
-    name: str
-    guid: str
-
-
-CONTRIBUTOR = BuiltInRole("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c")
-RBAC_ADMINISTRATOR = BuiltInRole(
-    "Role Based Access Control Administrator", "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
-)
-READER = BuiltInRole("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7")
-STORAGE_BLOB_DATA_CONTRIBUTOR = BuiltInRole(
-    "Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-)
-STORAGE_BLOB_DATA_READER = BuiltInRole("Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
-KEY_VAULT_CRYPTO_USER = BuiltInRole("Key Vault Crypto User", "12338af0-0e69-4776-bea7-57ae8d297424")
-"""encrypt/decrypt with keys: what `--secrets-provider azurekeyvault://` does."""
+CONTRIBUTOR = ROLES["Contributor"]
+RBAC_ADMINISTRATOR = ROLES["Role Based Access Control Administrator"]
+READER = ROLES["Reader"]
+STORAGE_BLOB_DATA_CONTRIBUTOR = ROLES["Storage Blob Data Contributor"]
+STORAGE_BLOB_DATA_READER = ROLES["Storage Blob Data Reader"]
+KEY_VAULT_CRYPTO_USER = Role("Key Vault Crypto User", "12338af0-0e69-4776-bea7-57ae8d297424")
+"""encrypt/decrypt with keys: what `--secrets-provider azurekeyvault://` does. Only bootstrap
+grants it (on the state's key), so it is not in the stage catalog personas may use (RB-2)."""
 
 JOIN_ACTIONS = (
     "Microsoft.Network/virtualNetworks/subnets/read",
@@ -60,8 +52,7 @@ def assign(
     *,
     principal_key: str,
     principal_id: pulumi.Input[str],
-    role_name: str,
-    role_guid: str,
+    role: Role,
     scope: str,
     scope_id: pulumi.Input[str] | None = None,
     condition: str | None = None,
@@ -69,17 +60,17 @@ def assign(
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
 ) -> authorization.RoleAssignment:
-    """`principal_key` (plan-time) gets `role_guid` on `scope` (plan-time ARM id; `scope_id` is the
+    """`principal_key` (plan-time) gets `role` on `scope` (plan-time ARM id; `scope_id` is the
     same id as an output when the scope is created in this run, so the assignment waits for it)."""
-    name = str(uuid.uuid5(NAMESPACE, "|".join((scope.lower(), principal_key.lower(), role_guid))))
+    name = str(uuid.uuid5(NAMESPACE, "|".join((scope.lower(), principal_key.lower(), role.guid))))
     return authorization.RoleAssignment(
         logical_name,
         role_assignment_name=name,
-        role_definition_id=definition_id(scope, role_guid),
+        role_definition_id=definition_id(scope, role.guid),
         principal_id=principal_id,
         principal_type=principal_type,  # explicit (P1): ServicePrincipal for identities, Group for admins
         scope=scope_id if scope_id is not None else scope,
-        description=f"{principal_key}: {role_name} (managed by Pulumi, mlinfra bootstrap)",
+        description=f"{principal_key}: {role.name} (managed by Pulumi, mlinfra bootstrap)",
         condition=condition,
         condition_version="2.0" if condition else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, Va
 from pydantic_core import ErrorDetails
 
 from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
-from components.ci_settings import GitHubReviewers, OidcSubjectFormat
+from components.ci_settings import GitHubRepository, GitHubReviewers, InGitHubRepository, OidcSubjectFormat
 from components.config import ConfigError
 from components.config_guards import placeholder_problems
 from components.network_settings import NetworkSettings
@@ -62,8 +62,8 @@ class PreviewSettings(Settings):
     """managed-identity (default) or entra-application: the kind of the read-only preview identity."""
 
 
-class GitHubRepositorySettings(Settings):
-    repository: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")]
+class GitHubRepositorySettings(InGitHubRepository):
+    repository: GitHubRepository
     """`owner/name` of the infra repository (this repository). Required."""
     oidc_subject_format: OidcSubjectFormat
     """`immutable` or `legacy`: the `sub` format the repository's tokens carry (T-34), as `gh api
@@ -77,14 +77,6 @@ class GitHubRepositorySettings(Settings):
     ] = Field(default_factory=lambda: ["test", "plan-diff"])
     """Status checks a pull request into main must pass, as GitHub names them, besides
     `preview (<stage>)` of every stage, which is always required. Default test, plan-diff."""
-
-    @property
-    def owner(self) -> str:
-        return self.repository.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.repository.split("/", 1)[1]
 
 
 class BootstrapSettings(Settings):

@@ -104,10 +104,29 @@ class GitHubBranchPolicy(Settings):
         return bool(self.branch_patterns or self.tag_patterns)
 
 
-class GitHubSettings(Settings):
-    repository: Annotated[
-        StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-    ]
+GitHubRepository = Annotated[
+    StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+]
+"""`owner/name`: an owner of 1-39 letters, digits and hyphens, not starting with a hyphen, and a
+repository name of letters, digits, `.`, `_` and `-`."""
+
+
+class InGitHubRepository(Settings):
+    """A section about one GitHub repository: its `owner/name` and the two parts."""
+
+    repository: GitHubRepository
+
+    @property
+    def owner(self) -> str:
+        return self.repository.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.repository.split("/", 1)[1]
+
+
+class GitHubSettings(InGitHubRepository):
+    repository: GitHubRepository
     """`owner/name` of the repository whose workflows deploy to this stage. Required."""
     reviewers: GitHubReviewers = GitHubReviewers()
     """Required reviewers of a deployment, at most 6 users and teams together. Default none
@@ -134,14 +153,6 @@ class GitHubSettings(Settings):
                 f"expected at most {GITHUB_MAX_REVIEWERS} reviewers (users and teams together), got {self.reviewers.count}"
             )
         return self
-
-    @property
-    def owner(self) -> str:
-        return self.repository.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.repository.split("/", 1)[1]
 
 
 class AzureDevOpsSettings(Settings):

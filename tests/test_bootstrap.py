@@ -318,6 +318,10 @@ def test_managed_identity_kind_has_no_entra_app():
             {f"{NS}:github": {"repository": "no-slash", "oidcSubjectFormat": "legacy"}},
             f'{NS}:github.repository: got "no-slash"',
         ),
+        (  # the same owner/name rule as a stage's ci.github.repository (components/ci_settings.py)
+            {f"{NS}:github": {"repository": "-contoso/infra", "oidcSubjectFormat": "legacy"}},
+            f'{NS}:github.repository: got "-contoso/infra"',
+        ),
         ({f"{NS}:github": {"repository": "a/b"}}, f"{NS}:github.oidcSubjectFormat: required but not set"),
         (
             {f"{NS}:applicationOwners": None},

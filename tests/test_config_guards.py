@@ -107,7 +107,8 @@ def test_a_provider_credential_may_be_secure():
     config = dataclasses.replace(
         stack_config(BASE, **{"github:token": "[secret]"}), secret_keys=("github:token",)
     )
-    recorder.record(recorder.main_program(PROJECT_DIR), config)  # no ConfigError
+    planned = recorder.record(recorder.main_program(PROJECT_DIR), config)  # a ConfigError would raise
+    assert planned.resources
 
 
 # --- namespaces ----------------------------------------------------------------------
