@@ -55,8 +55,9 @@ bootstrap-plan: $(VENV)/.synced
 
 # One worker per core (pytest-xdist); the workers and the planner's child processes share the
 # plan cache in .cache/plans (planner/plan_cache.py), so a stack is planned once per content.
+# worksteal: an idle worker takes tests queued for a busy one (the `long` ones run first).
 test: $(VENV)/.synced
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --dist worksteal
 
 # The policy pack (policy/) over the plan of every stack and example, offline; fails on a
 # mandatory violation (a production stage's). Online, `pulumi preview|up --policy-pack policy`.

@@ -5,13 +5,15 @@ and returns a list of human-readable problems; an empty list means the file pass
 (GH-*, ADO-*, PU-*, T-*) are defined in docs/security-model.md. `github_workflow_problems` and
 `azure_pipeline_problems` run every check that applies and return the ones that found something.
 
-Two checks run external validators that the venv installs from uv.lock and that need no
+Two checks run validators that the venv installs from uv.lock and that need no
 network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas) and
 `actionlint` (with `shellcheck` for the `run:` scripts).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import re
@@ -163,8 +165,7 @@ def schema_problems(path: str | Path) -> list[str]:
             "--regex-variant",
             "nonunicode",
         ]
-    command = [_tool("check-jsonschema"), "--output-format", "JSON", *options, str(path)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = _check_jsonschema(["--output-format", "JSON", *options, str(path)])
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
@@ -178,6 +179,23 @@ def schema_problems(path: str | Path) -> list[str]:
     if result.returncode != 0 and not problems:
         problems.append(f"{path}: check-jsonschema exited {result.returncode}: {result.stderr.strip()}")
     return problems
+
+
+def _check_jsonschema(arguments: list[str]) -> subprocess.CompletedProcess:
+    """check-jsonschema's command line run in this process, as its console script would run it:
+    starting a Python process for it cost more than the check itself (docs/benchmarks.md)."""
+    from check_jsonschema import main as check_jsonschema
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            check_jsonschema.main(args=arguments, prog_name="check-jsonschema")
+            returncode = 0
+        except SystemExit as exit_:  # click ends every run with one
+            returncode = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(
+        ["check-jsonschema", *arguments], returncode, stdout.getvalue(), stderr.getvalue()
+    )
 
 
 def actionlint_problems(path: str | Path) -> list[str]:

@@ -1,14 +1,19 @@
 """Shared test harness: the planner's own recorder, so tests assert on what the planner shows."""
 
+import contextlib
+import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from components.stage_catalog import is_shared_stack, load_catalog, split_stack_name
+from planner import recorder
 from planner.plan_cache import CACHE_VARIABLE
-from planner.recorder import Plan, plan_config, record
+from planner.recorder import Plan, record
 from planner.stackfile import StackConfig, available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -72,7 +77,7 @@ def stack_config(stack: str = "dev", **overrides) -> StackConfig:
 def plan(stack: str = "dev", **overrides) -> Plan:
     """Plan the real `__main__.py` for `stack`, with config overrides (see `stack_config`). Through
     the plan cache: the same config and code planned by another test or worker is read back."""
-    return plan_config(PROJECT_DIR, stack_config(stack, **overrides))
+    return recorder.plan_config(PROJECT_DIR, stack_config(stack, **overrides))
 
 
 def run_program(program, stack: str = "dev", **overrides) -> Plan:
@@ -84,12 +89,45 @@ def run_program(program, stack: str = "dev", **overrides) -> Plan:
     return record(program, stack_config(stack, **overrides))
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked `long` first, the rest in file order: `make test` runs `--dist worksteal`, so
+    while one worker is in a long test the other takes the short ones, and the run does not end
+    with one worker alone in a long test started last."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+def planner_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
+    """`python -m planner *args` from `cwd`, run by its `main` in this process: its exit status and
+    what it prints, without a child process loading the SDKs again (seconds each time). The tests
+    of the process itself (no traceback, `--help`, scratch copies with other code) start one, and
+    so does `check`, which reloads `components` from its `--project-dir` (planner/check.py)."""
+    if args[:1] == ("check",):
+        return subprocess.run(
+            [sys.executable, "-m", "planner", *args], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    from planner.__main__ import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        returncode = main(list(args))
+    return subprocess.CompletedProcess(
+        ["python", "-m", "planner", *args], returncode, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+def _plan_afresh(project_dir: Path, config: StackConfig) -> Plan:
+    """`recorder.plan_config` without the plan cache: the program runs, in this process."""
+    return recorder.record(recorder.main_program(project_dir), config)
+
+
 @pytest.fixture(autouse=True)
-def _no_plan_cache_under_monkeypatch(request):
+def _no_cached_plans_under_monkeypatch(request):
     """A test that patches the program in this process must see the patched program run: the plan
-    cache keys on files and the environment, not on attributes a test replaced."""
-    if "monkeypatch" in request.fixturenames:
-        request.getfixturevalue("monkeypatch").setenv(CACHE_VARIABLE, "off")
+    cache keys on files and the environment, not on attributes a test replaced. Stack references
+    still read it: a referenced stack is planned in a child process, which no patch reaches. The
+    plan cache's own tests (marked `plan_cache`) patch around it and keep it."""
+    if "monkeypatch" in request.fixturenames and not request.node.get_closest_marker("plan_cache"):
+        request.getfixturevalue("monkeypatch").setattr(recorder, "plan_config", _plan_afresh)
 
 
 @pytest.fixture(scope="session")

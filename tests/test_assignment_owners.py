@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.recorder import Plan, main_program, record
+from planner.recorder import Plan, plan_config
 from planner.stackfile import load_stack_config
 from planner.views import access_view
 from tests.conftest import PROJECT_DIR, SHARED_STACKS, STACKS, plan
@@ -51,7 +51,7 @@ def plans() -> dict[tuple[str, Path | None], Plan]:
                 result[(stack, path)] = (
                     plan(stack)
                     if path is None
-                    else record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, stack, path))
+                    else plan_config(PROJECT_DIR, load_stack_config(PROJECT_DIR, stack, path))
                 )
     return result
 

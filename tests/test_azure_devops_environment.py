@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -21,6 +19,7 @@ from tests.conftest import (
     OWNERS,
     PRODUCTION_STACK,
     PROJECT_DIR,
+    planner_cli,
     run_program,
     with_catalog_stage,
 )
@@ -239,34 +238,16 @@ def test_the_both_platforms_example_has_one_credential_per_platform():
 
 @with_catalog_stage("prod")  # examples/*/Pulumi.prod.yaml is a stack file of stage prod
 def test_cli_plans_a_config_file_in_json():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "planner",
-            "--stack",
-            "prod",
-            "--format",
-            "json",
-            "--config-file",
-            "examples/azure-devops/Pulumi.prod.yaml",
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
+    result = planner_cli(
+        "--stack", "prod", "--format", "json", "--config-file", "examples/azure-devops/Pulumi.prod.yaml"
     )
+    assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert [e["platform"] for e in document["environments"]] == ["azure-devops"]
 
 
 def test_cli_fails_cleanly_on_a_missing_config_file():
-    result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", PRODUCTION_STACK, "--config-file", "nope.yaml"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
+    result = planner_cli("--stack", PRODUCTION_STACK, "--config-file", "nope.yaml")
     assert result.returncode == 2 and result.stderr.strip() == "error: no config file nope.yaml"
 
 

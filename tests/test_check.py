@@ -16,7 +16,7 @@ from planner.check import check_plan, policy_findings
 from planner.check_config import load_pack
 from planner.recorder import main_program, record
 from planner.stackfile import load_stack_config
-from tests.conftest import CATALOG, NON_PRODUCTION_STACK, PRODUCTION_STACK, PROJECT_DIR, STACKS
+from tests.conftest import CATALOG, NON_PRODUCTION_STACK, PRODUCTION_STACK, PROJECT_DIR, STACKS, planner_cli
 
 EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
 """Example stack files: each is checked as the stack its file name says, with --config-file."""
@@ -68,6 +68,7 @@ def _scratch_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.long
 def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
     """A code change, not a config change, weakens a resource: the check catches it, blocking in
     a production stage and advisory in the others."""
@@ -88,7 +89,7 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
 def test_fails_when_the_policy_config_lacks_the_production_trait(tmp_path):
     config = tmp_path / "policy-config.json"
     config.write_text(json.dumps({"all": "mandatory"}))
-    result = _finish(_planner("check", "--stack", PRODUCTION_STACK, "--policy-config", str(config)))
+    result = planner_cli("check", "--stack", PRODUCTION_STACK, "--policy-config", str(config))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: policy pack config: ml-workspace-production-isolation: production is required"
@@ -98,8 +99,8 @@ def test_fails_when_the_policy_config_lacks_the_production_trait(tmp_path):
 def test_policy_config_is_the_stages(tmp_path):
     """What CI hands `pulumi preview|up --policy-pack-config`: mandatory for production stages."""
     output = tmp_path / "prod.json"
-    prod = _finish(_planner("policy-config", "--stack", PRODUCTION_STACK, "--output", str(output)))
-    dev = _finish(_planner("policy-config", "--stack", NON_PRODUCTION_STACK))
+    prod = planner_cli("policy-config", "--stack", PRODUCTION_STACK, "--output", str(output))
+    dev = planner_cli("policy-config", "--stack", NON_PRODUCTION_STACK)
     assert prod.returncode == dev.returncode == 0
     prod_config, dev_config = json.loads(output.read_text()), json.loads(dev.stdout)
     assert prod_config["all"] == "mandatory" and dev_config["all"] == "advisory"
@@ -110,7 +111,7 @@ def test_policy_config_is_the_stages(tmp_path):
 
 
 def test_fails_when_the_policy_config_is_asked_for_a_stack_that_is_not_a_stage():
-    result = _finish(_planner("policy-config", "--stack", "qa"))
+    result = planner_cli("policy-config", "--stack", "qa")
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: stack 'qa' is not a stage; stages: {', '.join(CATALOG)}"
 
@@ -165,7 +166,7 @@ def test_diff_reports_the_violations_a_change_introduces(stack_plans):
 def test_fails_when_the_policy_config_file_is_not_json(tmp_path):
     config = tmp_path / "policy-config.json"
     config.write_text("all: mandatory\n")
-    result = _finish(_planner("check", "--stack", NON_PRODUCTION_STACK, "--policy-config", str(config)))
+    result = planner_cli("check", "--stack", NON_PRODUCTION_STACK, "--policy-config", str(config))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --policy-config {config}: Expecting value")

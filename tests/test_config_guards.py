@@ -11,7 +11,6 @@ import dataclasses
 import json
 import re
 import subprocess
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -30,6 +29,7 @@ from tests.conftest import (
     STACKS,
     first,
     network_mode,
+    planner_cli,
     setting,
     stack_config,
     stacks_where,
@@ -142,13 +142,7 @@ def test_fails_when_a_key_inside_a_section_appears_twice(tmp_path):
 def test_the_planner_exits_2_on_a_duplicate_key(tmp_path):
     path = tmp_path / f"Pulumi.{BASE}.yaml"
     path.write_text(base_file_with("  mlinfra:tags:\n    owner: someone\n"))
-    run = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", BASE, "--config-file", str(path)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = planner_cli("--stack", BASE, "--config-file", str(path))
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "mlinfra:tags appears twice" in run.stderr
 

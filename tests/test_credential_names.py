@@ -11,7 +11,7 @@ from components.credential_names import (
     credential_name,
     github_credential_name,
 )
-from planner.recorder import RecordingMonitor, plan_stack
+from planner.recorder import plan_stack
 from tests.conftest import (
     OWNERS,
     PRIVATE_STACKS,
@@ -110,21 +110,15 @@ def test_fails_when_two_credential_names_collide_after_sanitizing(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["entra-application", "managed-identity"])
-def test_credentials_are_deleted_before_they_are_replaced(monkeypatch, kind):
+def test_credentials_are_deleted_before_they_are_replaced(kind):
     """The name is create-only (`display_name` ForceNew in hashicorp/terraform-provider-azuread
     internal/services/applications/application_federated_identity_credential_resource.go; the ARM
     name is part of the id) and "the combination of the values of issuer and subject must be unique
     on the app" (same file). Pulumi creates a replacement before deleting the old one unless
     `deleteBeforeReplace` is set, and pulumi-azuread sets no such default for this resource
     (pulumi/pulumi-azuread provider/resources.go), so the program must ask for it."""
-    seen: dict[str, bool] = {}
-    original = RecordingMonitor.RegisterResource
-
-    def register(self, request):
-        seen[f"{request.type}::{request.name}"] = bool(request.deleteBeforeReplace)
-        return original(self, request)
-
-    monkeypatch.setattr(RecordingMonitor, "RegisterResource", register)
-    plan(PRODUCTION_STACK, **{"mlinfra:deploymentIdentity": identity_of(kind)})
-    credentials = {key: value for key, value in seen.items() if key.split("::")[0] in (APP_FIC, UAMI_FIC)}
+    planned = plan(PRODUCTION_STACK, **{"mlinfra:deploymentIdentity": identity_of(kind)})
+    credentials = {
+        r.name: r.delete_before_replace for r in planned.resources if r.type in (APP_FIC, UAMI_FIC)
+    }
     assert credentials and all(credentials.values()), credentials

@@ -80,6 +80,7 @@ def test_fails_when_disable_default_providers_is_not_a_list():
         run_program(lambda: None, **{KEY: "azuread"})
 
 
+@pytest.mark.long
 def test_the_planner_cli_reports_a_forgotten_provider_with_exit_status_1(tmp_path):
     project = tmp_path / "project"
     shutil.copytree(

@@ -118,6 +118,7 @@ def add_stage(project: Path, name: str, code: str, after: str, like: str) -> Non
     subprocess.run([sys.executable, "-m", "planner.delivery_files", "--write"], cwd=project, check=True)
 
 
+@pytest.mark.long
 @pytest.mark.skipif(os.environ.get("MLINFRA_IN_SCRATCH") == "1", reason="already in the scratch copy")
 def test_adding_staging_takes_one_entry_one_stack_file_and_make_workflows(tmp_path):
     production = [name for name, stage in CATALOG.items() if stage.production]

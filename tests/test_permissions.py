@@ -24,6 +24,7 @@ from tests.conftest import (
     STACKS,
     first,
     plan,
+    planner_cli,
     setting,
     stacks_where,
     with_catalog_stage,
@@ -52,13 +53,7 @@ def reqs(stack_plans, stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_runs_for_every_stack(stack):
-    result = subprocess.run(
-        [sys.executable, "-m", "planner", "permissions", "--stack", stack, "--format", "json"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = planner_cli("permissions", "--stack", stack, "--format", "json")
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     assert {item["identity"] for item in found} == {DEPLOYER, PREVIEW}
@@ -179,15 +174,9 @@ def test_readme_tables_are_generated():
 @with_catalog_stage("prod")  # examples/azure-devops/Pulumi.prod.yaml is a stack file of stage prod
 def test_azure_devops_stage_needs_project_rights():
     """An Azure DevOps stage (examples/azure-devops) lists the project rights its resources need."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "planner", "permissions", "--stack", "prod", "--format", "json"),
-            *("--config-file", "examples/azure-devops/Pulumi.prod.yaml"),
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = planner_cli(
+        *("permissions", "--stack", "prod", "--format", "json"),
+        *("--config-file", "examples/azure-devops/Pulumi.prod.yaml"),
     )
     assert result.returncode == 0, result.stderr
     ado = [item for item in json.loads(result.stdout) if item["system"] == "Azure DevOps"]

@@ -47,6 +47,7 @@ def test_a_stored_plan_reads_back_as_the_same_plan(stack, stack_plans, cache):
     assert to_text(again) == to_text(fresh) and to_json(again) == to_json(fresh)
 
 
+@pytest.mark.plan_cache
 def test_a_hit_does_not_run_the_program(cache, monkeypatch, stack_plans):
     stack = STACKS[0]
     config = load_stack_config(PROJECT_DIR, stack)
@@ -126,6 +127,7 @@ def test_a_failing_program_stores_nothing(cache, tmp_path):
     assert not list(cache.glob("*.json"))
 
 
+@pytest.mark.plan_cache
 def test_a_torn_entry_is_planned_again_and_replaced(cache, monkeypatch, stack_plans):
     stack = STACKS[0]
     entry = cache / f"{key(PROJECT_DIR, stack)}.json"
@@ -171,10 +173,17 @@ def test_a_diff_reads_cached_plans_and_plans_only_the_rest(cache, stack_plans):
     assert found == {cached: json.loads(to_json(stack_plans[cached])), "nostackfile": None}
 
 
-def test_a_test_that_patches_this_process_plans_without_the_cache(monkeypatch):
-    """tests/conftest.py turns the cache off for any test using `monkeypatch`: a patched function
-    is not in the key, so a cached plan would hide the patch."""
-    assert plan_cache.cache_dir(PROJECT_DIR) is None
+def test_a_test_that_patches_this_process_plans_without_the_cache(monkeypatch, stack_plans):
+    """tests/conftest.py: a test using `monkeypatch` runs its program even when the plan cache
+    holds that plan (a patched function is not in the key), and keeps the cache for the rest."""
+    stack = STACKS[0]
+    runs = []
+    real = recorder.record
+    monkeypatch.setattr(
+        recorder, "record", lambda program, config: runs.append(config.stack) or real(program, config)
+    )
+    assert plan(stack).to_json() == stack_plans[stack].to_json()
+    assert runs == [stack] and plan_cache.cache_dir(PROJECT_DIR) is not None
 
 
 def test_other_tests_share_the_session_cache():

@@ -1,7 +1,7 @@
 """planner: the offline planner CLI and its pieces (stack file reading, recording, ordering).
 
-CLI tests run `python -m planner` as a subprocess, as a user would; all subprocesses of this
-module are started at once (each pays the SDK import) and collected by a module fixture.
+CLI tests run `python -m planner` as a subprocess, as a user would, one after another from a
+module fixture: the first plan of a stack is stored in the plan cache and the others read it.
 """
 
 import json
@@ -82,7 +82,7 @@ def break_stack_file(project: Path, stack: str, **changes) -> None:
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory) -> dict[str, Run]:
-    """Every CLI invocation of this module, run concurrently: name -> result."""
+    """Every CLI invocation of this module: name -> result."""
     bad_value = copy_project(tmp_path_factory.mktemp("bad-value") / "project")
     break_stack_file(bad_value, BROKEN_STACK, **{"mlinfra:keyVault": {"softDeleteRetentionDays": 6}})
     bad_yaml = copy_project(tmp_path_factory.mktemp("bad-yaml") / "project")
@@ -95,20 +95,16 @@ def cli(tmp_path_factory) -> dict[str, Run]:
         "bad-value": (bad_value, ["--stack", BROKEN_STACK, "--format", "json"]),
         "bad-yaml": (bad_yaml, ["--stack", BROKEN_STACK]),
     }
-    processes = {
-        name: subprocess.Popen(
+    results = {}
+    for name, (cwd, arguments) in invocations.items():
+        process = subprocess.run(
             [sys.executable, "-m", "planner", *arguments],
             cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
+            timeout=120,
         )
-        for name, (cwd, arguments) in invocations.items()
-    }
-    results = {}
-    for name, process in processes.items():
-        stdout, stderr = process.communicate(timeout=120)
-        results[name] = Run(process.returncode, stdout, stderr)
+        results[name] = Run(process.returncode, process.stdout, process.stderr)
     return results
 
 
@@ -475,3 +471,49 @@ def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
         "error: the program failed under the mock engine: LookupError: GET /users/ghost: 404 Not Found "
         "(run with --debug for the traceback)"
     ]
+
+
+def test_a_plan_puts_the_collector_settings_back_even_when_the_program_fails():
+    """`record` freezes the heap and raises the collector's thresholds only while the program runs
+    (planner/recorder.py `fewer_collections`): after a plan, and after a program that raises,
+    Python's thresholds are the caller's again and nothing stays frozen."""
+    import gc
+
+    from planner.recorder import GC_THRESHOLDS, record
+    from tests.conftest import stack_config
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    seen = {}
+
+    def program():
+        seen["during"] = (gc.get_threshold(), gc.get_freeze_count() > 0)
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        record(program, stack_config(STACKS[0]))
+    assert seen["during"] == (GC_THRESHOLDS, True)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_an_error_nobody_read_is_not_logged_when_its_future_is_freed(caplog):
+    """A refused run leaves SDK futures with errors nobody reads; the planner's loop handler
+    (planner/recorder.py `quiet_unread_errors`) keeps their finalizers from logging a traceback
+    later (on Python 3.11, inside another `ast.parse`, that logging fails the parse); any other
+    loop error is still logged."""
+    import asyncio
+
+    from planner.recorder import record
+    from tests.conftest import stack_config
+
+    def program():
+        loop = asyncio.get_event_loop()
+        unread = loop.create_future()
+        unread.set_exception(KeyError("registryReaderRoleName"))
+        loop.call_exception_handler({"message": "something else went wrong"})
+        del unread  # freed here, its error never read
+
+    record(program, stack_config(STACKS[0]))
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "never retrieved" in m]
+    assert "something else went wrong" in messages

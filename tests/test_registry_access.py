@@ -181,24 +181,15 @@ def test_fails_when_a_stage_grants_a_persona_on_the_registry():
 
 def test_the_planner_exits_2_when_a_stage_grants_a_persona_on_the_registry(tmp_path):
     """Bad input: exit 2 and one line naming both keys, before anything is planned."""
-    import subprocess
-    import sys
-
     import yaml
 
-    from tests.conftest import PROJECT_DIR
+    from tests.conftest import PROJECT_DIR, planner_cli
 
     document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{DATA_SCIENCE_STACK}.yaml").read_text())
     document["config"]["mlinfra:registry"]["personas"] = {"dataScientists": "read"}
     stack_file = tmp_path / f"Pulumi.{DATA_SCIENCE_STACK}.yaml"
     stack_file.write_text(yaml.safe_dump(document))
-    completed = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", DATA_SCIENCE_STACK, "--config-file", str(stack_file)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = planner_cli("--stack", DATA_SCIENCE_STACK, "--config-file", str(stack_file))
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1

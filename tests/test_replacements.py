@@ -9,7 +9,7 @@ from functools import cache
 
 import pytest
 
-from planner.recorder import main_program, record
+from planner.recorder import plan_config
 from planner.replacements import REFUSED, REPLACE_ON, UPDATABLE, refused, replacing
 from planner.stackfile import load_stack_config
 from tests.conftest import NON_PRODUCTION_STACK, PROJECT_DIR, STACKS, plan
@@ -25,7 +25,7 @@ def registered_types() -> frozenset[str]:
     plans = [plan(stack) for stack in STACKS]
     plans += [
         # each under the stack its file is named for (a file of one stage is refused for another)
-        record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, path.name[7:-5], path))
+        plan_config(PROJECT_DIR, load_stack_config(PROJECT_DIR, path.name[7:-5], path))
         for path in EXAMPLES
     ]
     expiry = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()

@@ -1,8 +1,6 @@
 """The shared stack: the Azure ML registry every stage publishes to or deploys from."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -11,7 +9,7 @@ from components.config import ConfigError
 from components.naming import NamingError, shared_names
 from components.registry_roles import READER_ACTIONS, reader_role
 from planner.views import access_view
-from tests.conftest import PROJECT_DIR, SHARED_STACKS, plan
+from tests.conftest import PROJECT_DIR, SHARED_STACKS, plan, planner_cli
 
 REGISTRY = "azure-native:machinelearningservices:Registry"
 SHARED = SHARED_STACKS[0]
@@ -216,13 +214,8 @@ def test_registry_name_rules():
 
 
 def test_planner_cli_plans_shared_stack():
-    completed = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", SHARED, "--format", "json"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    completed = planner_cli("--stack", SHARED, "--format", "json")
+    assert completed.returncode == 0, completed.stderr
     types = [resource["type"] for resource in json.loads(completed.stdout)["resources"]]
     assert REGISTRY in types
 
@@ -232,11 +225,5 @@ def test_policy_pack_checks_the_shared_stack_as_production():
     from planner.check_config import stage_traits
 
     assert stage_traits(SHARED).production is True
-    completed = subprocess.run(
-        [sys.executable, "-m", "planner", "check", "--stack", SHARED],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = planner_cli("check", "--stack", SHARED)
     assert completed.returncode == 0, completed.stderr

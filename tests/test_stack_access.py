@@ -1,8 +1,6 @@
 """Access invariants of each real stack file (docs/security-model.md section M, RB-1..RB-7, T-20..T-23)."""
 
 import json
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -13,8 +11,8 @@ from tests.conftest import (
     DATA_SCIENCE_STACKS,
     PRODUCTION_STACK,
     PRODUCTION_STACKS,
-    PROJECT_DIR,
     STACKS,
+    planner_cli,
     stage_of,
 )
 
@@ -148,13 +146,8 @@ def test_role_assignment_names_are_stable_across_runs(stack_plans):
 
 
 def test_json_access_view_and_text_matrix():
-    result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", DATA_SCIENCE_STACKS[0], "--format", "json"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = planner_cli("--stack", DATA_SCIENCE_STACKS[0], "--format", "json")
+    assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     entry = next(
         e
@@ -167,13 +160,7 @@ def test_json_access_view_and_text_matrix():
         and entry["scopeKind"] == "workspace"
     )
     assert set(entry) >= {"principal", "principalType", "persona", "identity", "role", "roleId", "scope"}
-    text = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", DATA_SCIENCE_STACKS[0]],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    text = planner_cli("--stack", DATA_SCIENCE_STACKS[0]).stdout
     matrix = text[text.index("Access (") :]
     header = matrix.splitlines()[2]
     assert "Principal" in header and "workspace" in header and "storageAccount" in header
