@@ -172,7 +172,7 @@ def suite_times(python: str) -> str:
         for _ in ("cold", "warm"):
             start = time.perf_counter()
             subprocess.run(
-                [python, "-m", "pytest", "-q", "-n", "auto", "-p", "no:cacheprovider"],
+                [python, "-m", "pytest", "-q", "-n", "auto", "--dist", "worksteal", "-p", "no:cacheprovider"],
                 cwd=PROJECT_DIR,
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -180,7 +180,7 @@ def suite_times(python: str) -> str:
             )
             times.append(time.perf_counter() - start)
     return (
-        f"Test suite (`make test`: `pytest -n auto`, {os.cpu_count()} workers): {times[0]:.1f} s wall "
+        f"Test suite (`make test`: `pytest -n auto --dist worksteal`, {os.cpu_count()} workers): {times[0]:.1f} s wall "
         f"with an empty plan cache, {times[1]:.1f} s wall run again with no change."
     )
 
