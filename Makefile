@@ -22,6 +22,9 @@ endif
 # The ./venv the Pulumi CLI uses too (Pulumi.yaml: toolchain uv, virtualenv venv; the CLI runs uv
 # with UV_PROJECT_ENVIRONMENT set to it), built from uv.lock exactly, with the dev group.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Bytecode compiled once, at install: with PYTHONDONTWRITEBYTECODE set (as on the CI machines) every
+# process would otherwise compile the SDK modules it imports from source, seconds per process.
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: plan bootstrap-plan diff test check lint bench workflows deps lock clean
 .DEFAULT_GOAL := plan

@@ -130,6 +130,15 @@ def _no_cached_plans_under_monkeypatch(request):
         request.getfixturevalue("monkeypatch").setattr(recorder, "plan_config", _plan_afresh)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _referenced_stacks_planned_first():
+    """The stacks the stages reference (the shared registry's), planned in this process before any
+    test: a stage's plan then reads their outputs from the plan cache instead of starting a child
+    process that loads the SDKs again to plan them (planner/stack_references.py)."""
+    for stack in SHARED_STACKS:
+        plan(stack)
+
+
 @pytest.fixture(scope="session")
 def stack_plans() -> dict[str, Plan]:
     """The plan of every real stack file, computed once per test session."""

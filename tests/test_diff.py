@@ -366,9 +366,10 @@ def test_markdown_fits_a_github_comment():
 
 
 @pytest.fixture(scope="module")
-def repository(tmp_path_factory):
+def repository(tmp_path_factory, stack_plans):
     """A copy of this project as a git repository with one commit; tests change a stack file of it
-    (`diff_stack`) in the working tree."""
+    (`diff_stack`) in the working tree. Its stacks are planned in this process first (`stack_plans`):
+    the copy's code is this checkout's, so `planner diff` reads its base plans from the plan cache."""
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(
         PROJECT_DIR,
