@@ -14,10 +14,12 @@ from planner.check import policy_findings
 from planner.diff import StackDiff, diff_plans
 from planner.diff_render import diff_json, diff_markdown, diff_text
 from planner.revisions import (
+    PLANNER_PROJECT,
     RevisionError,
     cached_plans,
     checkout,
     finish_plans,
+    plan_here,
     resolve,
     start_plans,
     unchanged_since,
@@ -51,12 +53,16 @@ def main(argv: list[str], project_dir: Path) -> int:
                 set(available_stacks(project_dir)) | set(available_stacks(base_dir))
             )
             # Plans made before are read from the plan cache; the rest of both revisions are
-            # planned at once, each in its own process (two cores, half the wait).
+            # planned at once: the base in a process running its own code, the working tree in
+            # this one when it is this planner's project (one SDK load fewer), else in another.
             cache = plan_cache.cache_dir(project_dir)
             head, base = cached_plans(project_dir, stacks, cache), cached_plans(base_dir, stacks, cache)
-            head_run = start_plans(project_dir, [stack for stack in stacks if stack not in head], cache)
             base_run = start_plans(base_dir, [stack for stack in stacks if stack not in base], cache)
-            head |= finish_plans(head_run, "the working tree")
+            unplanned = [stack for stack in stacks if stack not in head]
+            if project_dir == PLANNER_PROJECT:
+                head |= plan_here(project_dir, unplanned)
+            else:
+                head |= finish_plans(start_plans(project_dir, unplanned, cache), "the working tree")
             base |= finish_plans(base_run, f"{args.base}")
     except RevisionError as error:
         print(f"error: {error}", file=sys.stderr)

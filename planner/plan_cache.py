@@ -58,8 +58,8 @@ NOT_CODE = frozenset(
 )
 """Directories that hold no code a plan runs: tests, environments, caches."""
 ENVIRONMENT_PREFIXES = ("MLINFRA_", "PULUMI_")
-ENVIRONMENT_IGNORED = frozenset({CACHE_VARIABLE, "MLINFRA_PLANNER_REFERENCE_CHAIN"})
-"""Read by the planner but unable to change a successful plan (the chain only refuses cycles)."""
+ENVIRONMENT_IGNORED = frozenset({CACHE_VARIABLE})
+"""Read by the planner but unable to change a successful plan."""
 MAX_ENTRIES = 256
 """Oldest entries beyond this are removed when a plan is stored."""
 

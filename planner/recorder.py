@@ -25,7 +25,12 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 
 from planner import plan_cache
 from planner.mock_cloud import ArmMocks
-from planner.stack_references import StackReferenceError, referenced_outputs
+from planner.stack_references import (
+    ReferenceNotPlanned,
+    StackReferenceError,
+    plan_missing,
+    referenced_outputs,
+)
 from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, StackFileError, load_stack_config
 
 _SECRET_SIG = rpc._special_secret_sig
@@ -237,13 +242,31 @@ def redact(value: Any) -> Any:
     return value
 
 
+MAX_RUNS = 16
+"""Runs of one program at most: each run after the first follows the planning of a stack it
+referenced and found no plan of (`planner.stack_references`)."""
+
+
 def record(program: Callable[[], None], config: StackConfig) -> Plan:
     """Run `program` as stack `config.stack` under the mock engine and return what it registered.
 
     Exceptions the program raises (a ConfigError, for example) propagate unchanged. Stack
     references are answered by planning the referenced stack of the program's project
-    (`planner.stack_references`); one that cannot be raises `StackReferenceError`.
+    (`planner.stack_references`); one that cannot be raises `StackReferenceError`. A run that
+    referenced a stack with no plan at hand is run again once that stack is planned.
     """
+    for _ in range(MAX_RUNS):
+        try:
+            return _record_run(program, config)
+        except ReferenceNotPlanned as missing:
+            plan_missing(missing)
+    raise StackReferenceError(
+        f"stack {config.stack}: still referencing unplanned stacks after {MAX_RUNS} runs"
+    )
+
+
+def _record_run(program: Callable[[], None], config: StackConfig) -> Plan:
+    """One run of `program` (see `record`)."""
     project_dir = getattr(program, "project_dir", DEFAULT_PROJECT_DIR)
     beside = config.source.parent if config.source is not None else None
     mocks = ArmMocks(config.values, lambda name: referenced_outputs(project_dir, name, config.stack, beside))
@@ -281,13 +304,16 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     except Exception:
         if not monitor.refusals and not mocks.reference_errors:
             raise
-    if mocks.reference_errors:
-        first = mocks.reference_errors[0]
-        raise first if isinstance(first, StackReferenceError) else StackReferenceError(str(first))
     # Reported here whatever the SDK made of the refusal (an invoke's error can end up in an
-    # output nobody awaits, or wrapped in another exception).
+    # output nobody awaits, or wrapped in another exception); this program's own refusal comes
+    # before what its stack references met.
     if monitor.refusals:
         raise DefaultProviderDisabled("; ".join(dict.fromkeys(monitor.refusals)))
+    if mocks.reference_errors:
+        # A reference that cannot be answered outranks one that is only not planned yet.
+        unanswerable = [e for e in mocks.reference_errors if not isinstance(e, ReferenceNotPlanned)]
+        first = (unanswerable or mocks.reference_errors)[0]
+        raise first if isinstance(first, StackReferenceError) else StackReferenceError(str(first))
     plan = Plan(
         project=config.project,
         stack=config.stack,

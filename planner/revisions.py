@@ -109,6 +109,28 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
     return found
 
 
+PLANNER_PROJECT = Path(__file__).resolve().parent.parent
+"""The project this planner belongs to: its working tree can be planned in this process."""
+
+
+def plan_here(project_dir: Path, stacks: list[str]) -> dict[str, dict | None]:
+    """`stacks` of this planner's own project planned in this process, as `_BUNDLE` answers in a
+    child (the bundle stays a string of stable calls, since an old revision's planner runs it)."""
+    from planner.recorder import plan_stack  # loads the Pulumi SDK
+    from planner.render import to_json
+
+    plans: dict[str, dict | None] = {}
+    for stack in stacks:
+        if not (project_dir / f"Pulumi.{stack}.yaml").is_file():
+            plans[stack] = None
+            continue
+        try:
+            plans[stack] = json.loads(to_json(plan_stack(project_dir, stack)))
+        except Exception as error:  # reported per stack, as the child does
+            plans[stack] = {"error": " ".join(f"{type(error).__name__}: {error}".split())}
+    return plans
+
+
 def start_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> subprocess.Popen | None:
     """Start planning `stacks` of the project in `project_dir` in a child process (None: nothing
     to plan); the child shares the plan cache `cache` (a checkout's own would be empty)."""

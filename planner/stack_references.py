@@ -2,9 +2,12 @@
 
 A real `pulumi up` reads the referenced stack's outputs from the backend. Offline there is no
 backend, so the planner plans the referenced stack itself (its stack file is in the repository)
-in a child process, `python -m planner --stack <s> --format json`, and answers with that plan's
-outputs: deterministic, and the same values the referenced stack's own plan shows. A child
-process, because the mock engine is process-global state and the referencing program is running.
+and answers with that plan's outputs: deterministic, and the same values the referenced stack's
+own plan shows. The mock engine is process-global and the referencing program is running when it
+asks, so a reference with no plan at hand stops that run (`ReferenceNotPlanned`); `record` then
+plans the referenced stack in this process (`plan_missing`) and runs the program again, which now
+finds the outputs (in the plan cache, or in this process's memory when the cache is off). No
+child process: each would load the SDKs again, seconds per reference.
 
 Names: `<stack>` or `<organization>/<project>/<stack>` (the fully-qualified form a stack file
 sets); the project must be this one, since only its stack files are at hand. The referenced stack's
@@ -13,24 +16,29 @@ each other, `examples/single-workspace`), then in the project directory. A chain
 references that comes back to a stack already being planned is refused (recursion guard).
 """
 
-import hashlib
-import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from planner import plan_cache
-from planner.stackfile import StackFileError, available_stacks, load_stack_config, project_name
+from planner.stackfile import StackConfig, StackFileError, available_stacks, load_stack_config, project_name
 
-CHAIN_VARIABLE = "MLINFRA_PLANNER_REFERENCE_CHAIN"
-"""Environment variable: the stacks being planned above this process, comma-separated."""
+_chain: list[str] = []
+"""The stacks being planned above the one planning now (outermost first), in this process."""
+_planned_here: dict[str, dict[str, Any]] = {}
+"""Outputs of the stacks this process planned for a reference, by plan key (the cache may be off)."""
 
 
 class StackReferenceError(StackFileError):
     """A stack reference the planner cannot answer offline (no stack file, other project, a cycle)."""
+
+
+class ReferenceNotPlanned(StackReferenceError):
+    """The referenced stack has no plan at hand yet: `record` plans it and runs the program again."""
+
+    def __init__(self, project_dir: Path, config: StackConfig, above: list[str], key: str):
+        super().__init__(f"stack reference to {config.stack!r}: not planned yet")
+        self.project_dir, self.config, self.above, self.key = project_dir, config, above, key
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,8 @@ def parse_reference(name: str, project: str) -> ReferencedStack:
 
 
 def chain() -> list[str]:
-    """The stacks being planned above this process (outermost first)."""
-    return [stack for stack in os.environ.get(CHAIN_VARIABLE, "").split(",") if stack]
+    """The stacks being planned above the one planning now (outermost first)."""
+    return list(_chain)
 
 
 def referenced_outputs(
@@ -85,60 +93,37 @@ def referenced_outputs(
         raise StackReferenceError(
             f"stack reference {name!r}: a cycle of stack references: {' -> '.join([*above, target.stack])}"
         )
-    config = config_file.resolve() if config_file is not None else None
-    cached = _cached_outputs(project_dir.resolve(), target.stack, config)
-    if cached is not None:
-        return cached
-    return dict(
-        _plan_outputs(
-            project_dir.resolve(), target.stack, ",".join(above), _fingerprint(project_dir, config), config
-        )
-    )
-
-
-def _cached_outputs(project_dir: Path, stack: str, config_file: Path | None) -> dict | None:
-    """The outputs of an earlier plan of the same inputs (`planner.plan_cache`), without a child
-    process; None when there is none (or the stack file cannot be read: the child reports why)."""
     try:
-        config = load_stack_config(project_dir, stack, config_file)
-    except StackFileError:
-        return None
-    stored = plan_cache.load(plan_cache.cache_dir(project_dir), plan_cache.plan_key(project_dir, config))
-    return dict(stored["outputs"]) if stored is not None else None
+        config = load_stack_config(project_dir, target.stack, config_file)
+    except StackFileError as error:
+        raise _planning_failed(target.stack, error) from None
+    key = plan_cache.plan_key(project_dir, config)
+    if key in _planned_here:
+        return dict(_planned_here[key])
+    stored = plan_cache.load(plan_cache.cache_dir(project_dir), key)
+    if stored is not None:
+        return dict(stored["outputs"])
+    raise ReferenceNotPlanned(project_dir, config, above, key)
 
 
-def _fingerprint(project_dir: Path, config_file: Path | None = None) -> str:
-    """Changes whenever a stack or project file changes, so a cached answer never goes stale."""
-    digest = hashlib.sha256()
-    for path in sorted(project_dir.glob("Pulumi*.yaml")) + ([config_file] if config_file else []):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+def plan_missing(missing: ReferenceNotPlanned) -> None:
+    """Plan the stack a run asked for, in this process, between two runs of the referencing program
+    (the mock engine holds one run at a time), with the stacks above it on the chain."""
+    from planner import recorder  # it runs programs and imports this module
+
+    global _chain
+    outer, _chain = _chain, missing.above
+    try:
+        plan = recorder.plan_config(missing.project_dir, missing.config)
+    except Exception as error:
+        raise _planning_failed(missing.config.stack, error) from error
+    finally:
+        _chain = outer
+    _planned_here[missing.key] = plan.outputs
 
 
-@lru_cache(maxsize=32)
-def _plan_outputs(
-    project_dir: Path, stack: str, above: str, fingerprint: str, config_file: Path | None = None
-) -> dict:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "planner",
-            "--stack",
-            stack,
-            "--format",
-            "json",
-            "--project-dir",
-            str(project_dir),
-            *(["--config-file", str(config_file)] if config_file is not None else []),
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, CHAIN_VARIABLE: above},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        reason = " ".join(completed.stderr.split()).removeprefix("error: ") or f"exit {completed.returncode}"
-        raise StackReferenceError(f"stack reference to {stack!r}: planning it failed: {reason}")
-    return json.loads(completed.stdout)["outputs"]
+def _planning_failed(stack: str, error: Exception) -> StackReferenceError:
+    if isinstance(error, StackReferenceError) and "planning it failed" in str(error):
+        return error  # a reference further down the chain, already worded
+    reason = " ".join(str(error).split()).removeprefix("error: ") or type(error).__name__
+    return StackReferenceError(f"stack reference to {stack!r}: planning it failed: {reason}")

@@ -133,8 +133,8 @@ def _no_cached_plans_under_monkeypatch(request):
 @pytest.fixture(scope="session", autouse=True)
 def _referenced_stacks_planned_first():
     """The stacks the stages reference (the shared registry's), planned in this process before any
-    test: a stage's plan then reads their outputs from the plan cache instead of starting a child
-    process that loads the SDKs again to plan them (planner/stack_references.py)."""
+    test: a stage's first run then reads their outputs from the plan cache instead of stopping to
+    plan them and running again (planner/stack_references.py)."""
     for stack in SHARED_STACKS:
         plan(stack)
 

@@ -153,16 +153,16 @@ def test_the_oldest_entries_go_beyond_the_limit(cache, monkeypatch, stack_plans)
     assert sorted(path.stem for path in cache.glob("*.json")) == ["b", "c"]
 
 
-def test_a_stack_reference_answered_from_the_cache_starts_no_process(cache, monkeypatch):
+def test_a_stack_reference_answered_from_the_cache_plans_nothing(cache, monkeypatch):
     shared = SHARED_STACKS[0]
     config = load_stack_config(PROJECT_DIR, shared)
     outputs = {"registryId": "/subscriptions/x/registries/y"}
     plan_cache.store(cache, plan_cache.plan_key(PROJECT_DIR, config), Plan("p", shared, [], outputs))
 
-    def no_process(*_args, **_kwargs):
-        raise AssertionError("a child process was started although the plan was cached")
+    def no_plan(*_args, **_kwargs):
+        raise AssertionError("the referenced stack was planned although its plan was cached")
 
-    monkeypatch.setattr(stack_references.subprocess, "run", no_process)
+    monkeypatch.setattr(recorder, "plan_config", no_plan)
     assert stack_references.referenced_outputs(PROJECT_DIR, shared, STACKS[0]) == outputs
 
 
@@ -229,3 +229,14 @@ def test_a_diff_finds_the_plan_a_checkout_s_own_planner_stored(project, cache, m
         stored_key = plan_cache.plan_key(project, config)
     plan_cache.store(cache, stored_key, stack_plans[stack])
     assert revisions.cached_plans(project, [stack], cache) == {stack: json.loads(to_json(stack_plans[stack]))}
+
+
+def test_the_working_tree_planned_in_this_process_answers_as_the_child_does(stack_plans):
+    """`planner diff` plans its own project's working tree in its process (`revisions.plan_here`)
+    and another revision in a child running that revision's `_BUNDLE`: same documents, a missing
+    stack file as None, an unplannable stack as its error."""
+    stacks = [STACKS[0], "nostackfile"]
+    here = revisions.plan_here(PROJECT_DIR, stacks)
+    cache = plan_cache.cache_dir(PROJECT_DIR)  # the session's: the child reads the plan, as the diff does
+    child = revisions.finish_plans(revisions.start_plans(PROJECT_DIR, stacks, cache), "the working tree")
+    assert here == child == {STACKS[0]: json.loads(to_json(stack_plans[STACKS[0]])), "nostackfile": None}

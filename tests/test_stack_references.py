@@ -3,8 +3,9 @@
 import pulumi
 import pytest
 
-from planner.stack_references import CHAIN_VARIABLE, StackReferenceError, parse_reference
-from tests.conftest import SHARED_STACKS, plan, run_program
+from planner import stack_references
+from planner.stack_references import StackReferenceError, parse_reference
+from tests.conftest import SHARED_STACKS, STACKS, plan, run_program
 
 SHARED = SHARED_STACKS[0]
 
@@ -41,7 +42,7 @@ def test_fails_when_reference_names_another_project():
 
 
 def test_fails_on_a_cycle(monkeypatch):
-    monkeypatch.setenv(CHAIN_VARIABLE, SHARED)
+    monkeypatch.setattr(stack_references, "_chain", [SHARED])  # as while planning SHARED
     with pytest.raises(
         StackReferenceError, match=rf"a cycle of stack references: {SHARED} -> dev -> {SHARED}"
     ):
@@ -52,3 +53,49 @@ def test_fails_on_a_cycle(monkeypatch):
 def test_fails_when_name_is_malformed(name):
     with pytest.raises(StackReferenceError, match="expected <stack> or <organization>/<project>/<stack>"):
         parse_reference(name, "mlinfra")
+
+
+def test_an_unplanned_reference_is_planned_in_this_process_and_the_program_runs_again(monkeypatch):
+    """With nothing cached (cache off, nothing planned here yet) the run that asks is stopped, the
+    referenced stack planned in this process, and the program run again: no child process."""
+    import subprocess
+
+    from planner import plan_cache
+
+    def no_process(*_args, **_kwargs):
+        raise AssertionError("a child process was started")
+
+    monkeypatch.setenv(plan_cache.CACHE_VARIABLE, "off")
+    monkeypatch.setattr(stack_references, "_planned_here", {})
+    monkeypatch.setattr(subprocess, "run", no_process)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    runs = []
+
+    def program():
+        runs.append(1)
+        _reference(SHARED)()
+
+    result = run_program(program)
+    assert len(runs) == 2
+    assert result.outputs["registryId"] == plan(SHARED).outputs["registryId"]
+
+
+def test_fails_when_the_referenced_stack_cannot_be_planned(tmp_path):
+    """A referenced stack file beside the referencing one that is invalid: one error naming it."""
+    from planner.recorder import record
+    from planner.stackfile import StackConfig
+    from tests.conftest import stack_config
+
+    (tmp_path / f"Pulumi.{SHARED}.yaml").write_text("config:\n  mlinfra:workload: Not-A-Workload\n")
+    config = stack_config(STACKS[0])
+    beside = StackConfig(
+        config.project,
+        config.stack,
+        config.values,
+        config.secret_keys,
+        tmp_path / f"Pulumi.{config.stack}.yaml",
+    )
+    with pytest.raises(
+        StackReferenceError, match=rf"stack reference to '{SHARED}': planning it failed: .*workload"
+    ):
+        record(_reference(SHARED), beside)
