@@ -1,5 +1,7 @@
 """Reads `Pulumi.yaml` and `Pulumi.<stack>.yaml` the way the Pulumi CLI hands them to a program."""
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,13 +119,21 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@functools.lru_cache(maxsize=256)
+def _parse(text: str):
+    """The YAML document in `text`, parsed once per text: the pure-Python loader this project's
+    checks need costs milliseconds per file, and the same files are read again and again (every
+    plan reads Pulumi.yaml; the tests read each stack file for each trait they select on)."""
+    return yaml.load(text, Loader=_PulumiYamlLoader)
+
+
 def _read_yaml(path: Path):
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise StackFileError(f"{size} bytes; a stack file may have at most {MAX_FILE_BYTES}")
         text = path.read_bytes().decode("utf-8")
-        return yaml.load(text, Loader=_PulumiYamlLoader)
+        return copy.deepcopy(_parse(text))  # a copy: callers may change what they get
     except FileNotFoundError:
         raise StackFileError(f"{path} not found") from None
     except UnicodeDecodeError as error:

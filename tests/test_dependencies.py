@@ -2,6 +2,7 @@
 sync the same ./venv from it, and CI, Dependabot and every Pulumi project use that path."""
 
 import copy
+import os
 import re
 import shutil
 import subprocess
@@ -21,9 +22,11 @@ SKIP_DIRS = {".git", "venv", ".tools", "node_modules", ".pytest_cache"}
 
 
 def _repository_files(name: str) -> list[Path]:
-    return sorted(
-        path for path in ROOT.rglob(name) if not SKIP_DIRS.intersection(path.relative_to(ROOT).parts)
-    )
+    found = []
+    for directory, subdirectories, files in os.walk(ROOT):
+        subdirectories[:] = [d for d in subdirectories if d not in SKIP_DIRS]  # never walk the venv
+        found += [Path(directory) / name] if name in files else []
+    return sorted(found)
 
 
 def _uv() -> str:

@@ -517,3 +517,18 @@ def test_an_error_nobody_read_is_not_logged_when_its_future_is_freed(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert not [m for m in messages if "never retrieved" in m]
     assert "something else went wrong" in messages
+
+
+def test_a_stack_file_is_parsed_once_per_content_and_read_afresh(tmp_path):
+    """planner/stackfile.py parses each text once (`_parse`): a caller changing its document does
+    not change the next reader's, and a file rewritten with other content of the same size is
+    parsed again (the cache is keyed on the text, never on the file's name or time)."""
+    from planner.stackfile import _read_yaml
+
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text("config:\n  mlinfra:workload: aaaa\n")
+    first = _read_yaml(path)
+    first["config"]["mlinfra:workload"] = "changed"
+    assert _read_yaml(path) == {"config": {"mlinfra:workload": "aaaa"}}
+    path.write_text("config:\n  mlinfra:workload: bbbb\n")
+    assert _read_yaml(path) == {"config": {"mlinfra:workload": "bbbb"}}
