@@ -221,10 +221,12 @@ def main(argv: list[str], project_dir: Path) -> int:
     args = parser.parse_args(argv)
     project = args.project_dir.resolve()
     sys.path.insert(0, str(project))  # that project's components, as the plain planner does
-    # planner.views imported this checkout's `components` already; drop it so the program and the
-    # stage catalog come from `--project-dir` (a scratch copy, another revision).
-    for name in [name for name in sys.modules if name == "components" or name.startswith("components.")]:
-        del sys.modules[name]
+    # planner.views may have imported another checkout's `components`; drop it then, so the program
+    # and the stage catalog come from `--project-dir` (a scratch copy, another revision).
+    loaded = sys.modules.get("components")
+    if loaded is not None and Path(str(loaded.__file__)).resolve().parent.parent != project:
+        for name in [name for name in sys.modules if name == "components" or name.startswith("components.")]:
+            del sys.modules[name]
 
     from components.config import ConfigError
     from planner.recorder import plan_stack

@@ -5,7 +5,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -99,12 +98,7 @@ def pytest_collection_modifyitems(items):
 def planner_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
     """`python -m planner *args` from `cwd`, run by its `main` in this process: its exit status and
     what it prints, without a child process loading the SDKs again (seconds each time). The tests
-    of the process itself (no traceback, `--help`, scratch copies with other code) start one, and
-    so does `check`, which reloads `components` from its `--project-dir` (planner/check.py)."""
-    if args[:1] == ("check",):
-        return subprocess.run(
-            [sys.executable, "-m", "planner", *args], cwd=cwd, capture_output=True, text=True, check=False
-        )
+    of the process itself (no traceback, `--help`, scratch copies with other code) start one."""
     from planner.__main__ import main
 
     stdout, stderr = io.StringIO(), io.StringIO()

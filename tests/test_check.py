@@ -14,7 +14,7 @@ import pytest
 
 from planner.check import check_plan, policy_findings
 from planner.check_config import load_pack
-from planner.recorder import main_program, record
+from planner.recorder import plan_config
 from planner.stackfile import load_stack_config
 from tests.conftest import CATALOG, NON_PRODUCTION_STACK, PRODUCTION_STACK, PROJECT_DIR, STACKS, planner_cli
 
@@ -53,7 +53,7 @@ def test_shipped_stack_is_clean(stack_plans, stack):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: str(path.relative_to(PROJECT_DIR)))
 def test_example_is_clean(path):
     stack = _example_stack(path)
-    plan = record(main_program(PROJECT_DIR), load_stack_config(PROJECT_DIR, stack, path))
+    plan = plan_config(PROJECT_DIR, load_stack_config(PROJECT_DIR, stack, path))
     assert check_plan(plan.to_json(), PROJECT_DIR, stack) == []
 
 
@@ -77,9 +77,9 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
     source = module.read_text()
     assert "allow_blob_public_access=False," in source
     module.write_text(source.replace("allow_blob_public_access=False,", "allow_blob_public_access=True,", 1))
-    prod = _planner("check", "--stack", PRODUCTION_STACK, "--project-dir", str(project))
-    dev = _planner("check", "--stack", NON_PRODUCTION_STACK, "--project-dir", str(project))
-    prod, dev = _finish(prod), _finish(dev)
+    # One after the other: the second reads the shared stack's plan the first stored.
+    prod = _finish(_planner("check", "--stack", PRODUCTION_STACK, "--project-dir", str(project)))
+    dev = _finish(_planner("check", "--stack", NON_PRODUCTION_STACK, "--project-dir", str(project)))
     assert prod.returncode == 1, prod.stderr
     assert "mandatory storage-no-public-blob-access" in prod.stdout
     assert dev.returncode == 0, dev.stderr
