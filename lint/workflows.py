@@ -6,8 +6,8 @@ and returns a list of human-readable problems; an empty list means the file pass
 `azure_pipeline_problems` run every check that applies and return the ones that found something.
 
 Two checks run validators that the venv installs from uv.lock and that need no
-network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas) and
-`actionlint` (with `shellcheck` for the `run:` scripts).
+network: `check-jsonschema` (its built-in GitHub workflow and Azure Pipelines schemas; its command
+line run in this process) and `actionlint` (with `shellcheck` for the `run:` scripts).
 """
 
 from __future__ import annotations
