@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.stage_catalog import is_shared_stack, load_catalog, split_stack_name
-from planner import recorder
+from planner import recorder, stack_references
 from planner.plan_cache import CACHE_VARIABLE
 from planner.recorder import Plan, record
 from planner.stackfile import StackConfig, available_stacks, load_stack_config
@@ -118,10 +118,14 @@ def _plan_afresh(project_dir: Path, config: StackConfig) -> Plan:
 def _no_cached_plans_under_monkeypatch(request):
     """A test that patches the program in this process must see the patched program run: the plan
     cache keys on files and the environment, not on attributes a test replaced. Stack references
-    still read it: a referenced stack is planned in a child process, which no patch reaches. The
-    plan cache's own tests (marked `plan_cache`) patch around it and keep it."""
+    still read it (the shared stack is planned unpatched first, `_referenced_stacks_planned_first`);
+    a reference planned during the test gets a memo of its own, so outputs a patched program
+    produced never answer another test's reference (planner/stack_references.py `_planned_here`).
+    The plan cache's own tests (marked `plan_cache`) patch around it and keep it."""
     if "monkeypatch" in request.fixturenames and not request.node.get_closest_marker("plan_cache"):
-        request.getfixturevalue("monkeypatch").setattr(recorder, "plan_config", _plan_afresh)
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(recorder, "plan_config", _plan_afresh)
+        monkeypatch.setattr(stack_references, "_planned_here", {})
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -104,20 +104,18 @@ def test_personas_are_granted_on_the_registry_by_the_shared_stack(shared_plan):
             assert row["role"] == shared_plan.outputs["registryReaderRoleName"]
 
 
+GROUP = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
+"""A group object id for the registry persona tests."""
+
+
+def with_registry_personas(personas: dict) -> dict:
+    """Config overrides: a public registry (so no private endpoint is needed) with `personas`."""
+    return {"mlinfra:registry": {"publicNetworkAccessEnabled": True, "personas": personas}}
+
+
 def test_a_publishing_persona_gets_azureml_registry_user():
     result = plan(
-        SHARED,
-        **{
-            "mlinfra:registry": {
-                "publicNetworkAccessEnabled": True,
-                "personas": {
-                    "mlEngineers": {
-                        "groupObjectId": "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12",
-                        "access": "publish",
-                    }
-                },
-            }
-        },
+        SHARED, **with_registry_personas({"mlEngineers": {"groupObjectId": GROUP, "access": "publish"}})
     )
     (row,) = [row for row in access_view(result) if row["scopeKind"] == "registry"]
     assert row["role"] == "AzureML Registry User" and row["registryAccess"] == "publish"
@@ -126,7 +124,7 @@ def test_a_publishing_persona_gets_azureml_registry_user():
 
 def test_fails_when_one_group_is_two_registry_personas():
     """Two personas of one group would be one role assignment twice (RB-6, RB-11)."""
-    group = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
+    group = GROUP
     with pytest.raises(
         ConfigError,
         match=r"mlinfra:registry.personas: mlEngineers.groupObjectId: got \"8E4B1F6A-2C7D-4A9E-B3F5-6D0C9A8E7B12\"; "
@@ -134,34 +132,18 @@ def test_fails_when_one_group_is_two_registry_personas():
     ):
         plan(
             SHARED,
-            **{
-                "mlinfra:registry": {
-                    "publicNetworkAccessEnabled": True,
-                    "personas": {
-                        "dataScientists": {"groupObjectId": group, "access": "read"},
-                        "mlEngineers": {"groupObjectId": group.upper(), "access": "read"},
-                    },
+            **with_registry_personas(
+                {
+                    "dataScientists": {"groupObjectId": group, "access": "read"},
+                    "mlEngineers": {"groupObjectId": group.upper(), "access": "read"},
                 }
-            },
+            ),
         )
 
 
 def test_fails_when_registry_persona_access_is_unknown():
     with pytest.raises(ConfigError, match=r'mlinfra:registry.personas.mlEngineers.access: got "write"'):
-        plan(
-            SHARED,
-            **{
-                "mlinfra:registry": {
-                    "publicNetworkAccessEnabled": True,
-                    "personas": {
-                        "mlEngineers": {
-                            "groupObjectId": "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12",
-                            "access": "write",
-                        }
-                    },
-                }
-            },
-        )
+        plan(SHARED, **with_registry_personas({"mlEngineers": {"groupObjectId": GROUP, "access": "write"}}))
 
 
 def test_fails_when_private_registry_has_no_endpoint():

@@ -99,3 +99,17 @@ def test_fails_when_the_referenced_stack_cannot_be_planned(tmp_path):
         StackReferenceError, match=rf"stack reference to '{SHARED}': planning it failed: .*workload"
     ):
         record(_reference(SHARED), beside)
+
+
+PROCESS_MEMO = stack_references._planned_here
+"""This process's memo of referenced outputs, as the module made it."""
+
+
+def test_a_test_that_patches_gets_a_reference_memo_of_its_own(monkeypatch):
+    """tests/conftest.py: what a patched program's references planned is kept apart from the
+    memo the other tests of this process read."""
+    assert stack_references._planned_here is not PROCESS_MEMO and stack_references._planned_here == {}
+
+
+def test_other_tests_share_the_process_memo():
+    assert stack_references._planned_here is PROCESS_MEMO
