@@ -10,12 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import settings
 from pulumi.runtime.mocks import MockMonitor
 
-from components.stage_catalog import NAMESPACE, PROJECT_FILE
+from components.stage_catalog import NAMESPACE, PROJECT_FILE, project_document
 
 PROVIDER_NAMESPACES = ("azure-native", "azuread", "github", "azuredevops", "pulumi")
 """Namespaces of the providers the project uses, and the engine's own (`pulumi:`)."""
@@ -98,7 +97,7 @@ def _project_sets_stage() -> bool:
     """Pulumi.yaml's config is applied to every stack, so a stage set there would vouch for any file."""
     if not PROJECT_FILE.is_file():
         return False
-    config = (yaml.safe_load(PROJECT_FILE.read_text()) or {}).get("config") or {}
+    config = project_document(PROJECT_FILE).get("config") or {}
     return isinstance(config, dict) and any(key in (f"{NAMESPACE}:{STAGE_KEY}", STAGE_KEY) for key in config)
 
 

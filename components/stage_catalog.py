@@ -7,8 +7,10 @@ traits: `production` (the production rules of `components.production_rules` appl
 stage: config rules, naming, the planner, the tests and the delivery files all read this list.
 """
 
+import copy
+import functools
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from pydantic import Field, StrictBool, StrictStr
@@ -55,9 +57,22 @@ def catalog_problems(stages: list[StageDefinition]) -> list[str]:
     return problems
 
 
+def project_document(project_file: Path = PROJECT_FILE) -> dict[str, Any]:
+    """`Pulumi.yaml` parsed (a copy the caller may change). Every run of the program reads it (the
+    catalog, the stage guard) and the planner runs the program hundreds of times in one process:
+    the YAML is parsed once per content, which was most of the time of a run refused by config."""
+    return copy.deepcopy(_parse_project(project_file.read_text()))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_project(text: str) -> dict[str, Any]:
+    document = yaml.safe_load(text)
+    return document if isinstance(document, dict) else {}
+
+
 def declared_catalog(project_file: Path = PROJECT_FILE) -> list[dict]:
     """The catalog as `Pulumi.yaml` declares it (the `default` of `mlinfra:stages`), unvalidated."""
-    document = yaml.safe_load(project_file.read_text()) or {}
+    document = project_document(project_file)
     declaration = (document.get("config") or {}).get(f"{NAMESPACE}:{CATALOG_KEY}")
     if isinstance(declaration, dict):
         declaration = declaration.get("default", declaration.get("value"))

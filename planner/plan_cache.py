@@ -8,13 +8,15 @@ on, so a hit is the plan a fresh run would make:
 
 - the config the program receives (project defaults merged with the stack file) and its secret keys;
 - every stack file the plan could read (`Pulumi*.yaml` of the project, of the directory the
-  config file is in, and of the repository the planner is in), by name and content, not
-  location: a copy of the project (a scratch test, another checkout) finds the same plans;
+  config file is in, and of the repository the planner is in), by name and parsed content, not
+  location or layout: a copy of the project (a scratch test, another checkout) finds the same
+  plans, and so does a file whose comments alone changed;
 - the code: every `*.py` and `*.json` of the project and of the planner's repository, outside
   `tests/` and local state (`components/data/` is read at import; the bootstrap project imports
   the repository's `components/`);
 - the Python version and the installed versions of the packages the program imports;
-- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`);
+- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`; not the
+  test suite's `MLINFRA_TEST_*` switches);
 - today's date: a client secret's expiry is checked against it, so entries last a day at most.
 
 Only successful plans are stored; a failing program runs again and fails again. Entries are JSON
@@ -60,10 +62,14 @@ NOT_CODE = frozenset(
 ENVIRONMENT_PREFIXES = ("MLINFRA_", "PULUMI_")
 ENVIRONMENT_IGNORED = frozenset({CACHE_VARIABLE})
 """Read by the planner but unable to change a successful plan."""
+TEST_SWITCH_PREFIX = "MLINFRA_TEST_"
+"""The test suite's own switches (tests/test_delivery_files.py): no program or planner reads them,
+so a scratch copy's pytest, started with one set, finds the plans its parent stored."""
 MAX_ENTRIES = 256
 """Oldest entries beyond this are removed when a plan is stored."""
 
 _file_digests: dict[tuple[str, int, int], str] = {}
+_document_digests: dict[tuple[str, int, int], str] = {}
 
 
 def cache_dir(project_dir: Path) -> Path | None:
@@ -80,6 +86,24 @@ def _digest_file(path: Path) -> str:
     digest = _file_digests.get(marker)
     if digest is None:
         digest = _file_digests[marker] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+def _digest_document(path: Path) -> str:
+    """A stack or project file's digest by what it says: the parsed document, so a comment or a
+    re-indented block keeps the plans it keyed. A file that does not parse counts by its bytes."""
+    from planner.stackfile import StackFileError, read_document  # the planner's own YAML rules
+
+    stat = path.stat()
+    marker = (str(path), stat.st_mtime_ns, stat.st_size)
+    digest = _document_digests.get(marker)
+    if digest is None:
+        try:
+            text = json.dumps(read_document(path), sort_keys=True, default=str)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+        except StackFileError:
+            digest = _digest_file(path)
+        _document_digests[marker] = digest
     return digest
 
 
@@ -110,7 +134,7 @@ def _stack_files(project_dir: Path, source: Path | None, repository: Path) -> li
     if source is not None and source.resolve().parent != project_dir:
         directories["beside"] = source.resolve().parent
     return sorted(
-        (where, path.name, _digest_file(path))
+        (where, path.name, _digest_document(path))
         for where, directory in directories.items()
         for path in directory.glob("Pulumi*.yaml")
     )
@@ -148,7 +172,9 @@ def plan_key(project_dir: Path, config: Any, repository: Path | None = None) -> 
         "environment": sorted(
             (name, value)
             for name, value in os.environ.items()
-            if name.startswith(ENVIRONMENT_PREFIXES) and name not in ENVIRONMENT_IGNORED
+            if name.startswith(ENVIRONMENT_PREFIXES)
+            and name not in ENVIRONMENT_IGNORED
+            and not name.startswith(TEST_SWITCH_PREFIX)
         ),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

@@ -148,6 +148,11 @@ def _read_yaml(path: Path):
         ) from None
 
 
+def read_document(path: Path):
+    """The YAML document of a stack or project file, as this module reads it (a copy)."""
+    return _read_yaml(path)
+
+
 def _redact_secure(value) -> tuple[object, bool]:
     """Replace every `{secure: <ciphertext>}` (top level or nested) by the placeholder."""
     if isinstance(value, dict):

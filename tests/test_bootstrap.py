@@ -13,7 +13,8 @@ from bootstrap import graph
 from bootstrap.abac import CONDITION_VERSION, assignable_roles, delegation_condition
 from components.config import ConfigError
 from components.roles import ROLES
-from planner.recorder import Plan, main_program, record
+from planner import recorder
+from planner.recorder import Plan
 from planner.stackfile import available_stacks, load_stack_config
 from tests.conftest import overridden
 
@@ -33,7 +34,7 @@ def stage_setting(stage: str, key: str) -> dict:
 
 def bootstrap_plan(stack: str = "platform", **overrides) -> Plan:
     config = load_stack_config(BOOTSTRAP_DIR, stack)
-    return record(main_program(BOOTSTRAP_DIR), overridden(config, overrides))
+    return recorder.plan_config(BOOTSTRAP_DIR, overridden(config, overrides))
 
 
 @pytest.fixture(scope="module")

@@ -75,8 +75,27 @@ def test_editing_the_stack_file_misses(project):
 def test_editing_a_stack_file_a_reference_could_reach_misses(project):
     before = key(project)
     shared = project / f"Pulumi.{SHARED_STACKS[0]}.yaml"
-    shared.write_text(shared.read_text() + "\n# edited\n")
+    shared.write_text(shared.read_text().replace("config:", "config:\n  mlinfra:uniqueSuffix: zz9zz", 1))
     assert key(project) != before
+
+
+@pytest.mark.parametrize(
+    "name", [f"Pulumi.{STACKS[0]}.yaml", f"Pulumi.{SHARED_STACKS[0]}.yaml", "Pulumi.yaml"]
+)
+def test_a_comment_or_layout_change_in_a_stack_file_keeps_the_key(project, name):
+    """Stack files count by their parsed content: a comment cannot change a plan."""
+    before = key(project)
+    path = project / name
+    path.write_text("# a comment\n" + path.read_text() + "\n# another\n")
+    assert key(project) == before
+
+
+def test_a_stack_file_that_does_not_parse_counts_by_its_bytes(project):
+    broken = project / "Pulumi.qa.yaml"
+    broken.write_text("config: [unclosed\n")
+    first = key(project)
+    broken.write_text("config: [unclosed \n")
+    assert key(project) != first
 
 
 @pytest.mark.parametrize(
@@ -101,6 +120,8 @@ def test_another_package_version_or_environment_misses(project, monkeypatch):
     monkeypatch.setenv("MLINFRA_SOMETHING", "1")
     assert key(project) != before
     monkeypatch.delenv("MLINFRA_SOMETHING")
+    assert key(project) == before
+    monkeypatch.setenv("MLINFRA_TEST_IN_SCRATCH", "1")  # a test suite's switch: no program reads it
     assert key(project) == before
     versions = plan_cache._versions()
     monkeypatch.setattr(plan_cache, "_versions", lambda: {**versions, "pulumi-azure-native": "0.0.1"})
@@ -209,7 +230,9 @@ def test_the_bootstrap_project_misses_when_a_stage_stack_file_changes(project, m
     monkeypatch.setattr(plan_cache, "REPOSITORY", project)  # the copy's own planner
     before = key(project / "bootstrap", "platform")
     stage_file = project / f"Pulumi.{STACKS[0]}.yaml"
-    stage_file.write_text(stage_file.read_text() + "\n# edited\n")
+    stage_file.write_text(
+        stage_file.read_text().replace("config:", "config:\n  mlinfra:uniqueSuffix: zz9zz", 1)
+    )
     assert key(project / "bootstrap", "platform") != before
 
 

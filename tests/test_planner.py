@@ -1,7 +1,8 @@
 """planner: the offline planner CLI and its pieces (stack file reading, recording, ordering).
 
-CLI tests run `python -m planner` as a subprocess, as a user would, one after another from a
-module fixture: the first plan of a stack is stored in the plan cache and the others read it.
+CLI tests run the planner's `main` as `python -m planner` would, one after another from a module
+fixture (one of them in a real `python -m planner` process): the first plan of a stack is stored in
+the plan cache and the others read it.
 """
 
 import json
@@ -24,6 +25,7 @@ from tests.conftest import (
     PROJECT_DIR,
     STACKS,
     STATEFUL_TYPES,
+    planner_cli,
     run_program,
     setting,
     stacks_where,
@@ -89,22 +91,26 @@ def cli(tmp_path_factory) -> dict[str, Run]:
     (bad_yaml / f"Pulumi.{BROKEN_STACK}.yaml").write_text("config:\n  mlinfra:workload: [churn\n")
     invocations = {
         "json": (PROJECT_DIR, ["--stack", CLI_STACK, "--format", "json"]),
-        "json-again": (PROJECT_DIR, ["--stack", CLI_STACK, "--format", "json"]),
         "text": (PROJECT_DIR, ["--stack", CLI_STACK, "--format", "text"]),
         "unknown-stack": (PROJECT_DIR, ["--stack", "nostack"]),
-        "bad-value": (bad_value, ["--stack", BROKEN_STACK, "--format", "json"]),
-        "bad-yaml": (bad_yaml, ["--stack", BROKEN_STACK]),
+        "bad-value": (bad_value, ["--stack", BROKEN_STACK, "--format", "json", "--project-dir", "."]),
+        "bad-yaml": (bad_yaml, ["--stack", BROKEN_STACK, "--project-dir", "."]),
     }
+    # The planner's `main` in this process (its exit status and output are the command's; the
+    # copies are named by --project-dir, as their own `python -m planner` finds itself there); one
+    # real `python -m planner` process gives the same JSON from a separate interpreter.
     results = {}
     for name, (cwd, arguments) in invocations.items():
-        process = subprocess.run(
-            [sys.executable, "-m", "planner", *arguments],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        process = planner_cli(*arguments, cwd=cwd)
         results[name] = Run(process.returncode, process.stdout, process.stderr)
+    process = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", CLI_STACK, "--format", "json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    results["json-again"] = Run(process.returncode, process.stdout, process.stderr)
     return results
 
 

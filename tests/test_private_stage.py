@@ -4,11 +4,13 @@ outbound rules, compute clusters, the monitoring private link scope, and their c
 import itertools
 import json
 import re
+from functools import cache
 
 import pytest
 
 from components.network_settings import PRIVATE_DNS_ZONES
 from components.outbound_rule_settings import RULE_SETS, RuleSet
+from planner.recorder import Plan
 from planner.views import network_view
 from tests.conftest import (
     CREATED_NETWORK_STACKS,
@@ -160,11 +162,53 @@ def test_created_zones_are_linked_to_the_hub_when_configured(stack_plans, stack)
     )
 
 
-def test_the_hub_side_is_created_through_a_hub_provider_when_the_deployer_may_write_there():
-    network = with_network(
-        hubPeering={"remoteVirtualNetworkId": HUB, "hubSideManaged": True, "useRemoteGateways": True}
+HUB_SIDE_MANAGED = {"remoteVirtualNetworkId": HUB, "hubSideManaged": True, "useRemoteGateways": True}
+GITHUB_HOSTED_RUNNERS = {
+    "kind": "github-hosted",
+    "addressPrefix": "10.21.2.0/24",
+    "githubDatabaseId": "123456789",
+}
+BATCH_AND_OUTBOUND_RULES = {
+    "batchEndpointsEnabled": True,
+    "outboundRules": {
+        "data-lake": {"type": "PrivateEndpoint", "serviceResourceId": STORAGE_ID, "subresourceTarget": "dfs"},
+        "monitor": {"type": "ServiceTag", "serviceTag": "AzureMonitor"},
+        "storage-weu": {"type": "ServiceTag", "serviceTag": "Storage.westeurope", "portRanges": "443,445"},
+    },
+}
+TRAINING_CLUSTERS = {
+    "imageBuilder": {"maxNodes": 1},
+    "clusters": {
+        "cpu-train": {
+            "vmSize": "Standard_F8s_v2",
+            "maxNodes": 8,
+            "minNodes": 1,
+            "lowPriority": True,
+            "idleSecondsBeforeScaleDown": 90,
+        }
+    },
+}
+
+
+@cache
+def configured_private_stage() -> Plan:
+    """The private stage planned once with every setting the tests below change, each away from
+    the shipped file: the hub side managed here, GitHub-hosted runners, batch endpoints and outbound
+    rules, training clusters, local auth on with the scope's access modes left out. The settings are
+    independent (each test checks its own part), and one plan of the largest stage costs about 2 s."""
+    return plan(
+        private_stage(),
+        **{
+            "mlinfra:network": with_network(hubPeering=HUB_SIDE_MANAGED, runnerSubnet=GITHUB_HOSTED_RUNNERS),
+            "mlinfra:workspace": with_workspace(**BATCH_AND_OUTBOUND_RULES),
+            "mlinfra:compute": TRAINING_CLUSTERS,
+            "mlinfra:monitoring": {"localAuthEnabled": True},
+        },
     )
-    result = plan(private_stage(), **{"mlinfra:network": network})
+
+
+def test_the_hub_side_is_created_through_a_hub_provider_when_the_deployer_may_write_there():
+    result = configured_private_stage()
     peerings = {p.inputs["virtualNetworkPeeringName"]: p for p in result.of_type(PEERING)}
     back = peerings[f"peer-to-{vnet_name(result)}"]
     assert back.inputs["virtualNetworkName"] == "vnet-hub-weu"
@@ -182,14 +226,7 @@ def test_github_hosted_runners_get_a_delegated_subnet_and_network_settings():
     delegated to GitHub.Network/networkSettings and a networkSettings resource (API 2024-04-02)
     carries businessId (the organization's database id) and subnetId. azure-native 3.29 has no
     typed module for it (no pulumi_azure_native/githubnetwork), so the generic Resource is used."""
-    network = with_network(
-        runnerSubnet={
-            "kind": "github-hosted",
-            "addressPrefix": "10.21.2.0/24",
-            "githubDatabaseId": "123456789",
-        }
-    )
-    result = plan(private_stage(), **{"mlinfra:network": network})
+    result = configured_private_stage()
     runners = next(s for s in result.one(VNET).inputs["subnets"] if s["name"] == "snet-runners")
     assert [d["serviceName"] for d in runners["delegations"]] == ["GitHub.Network/networkSettings"]
     settings = result.one(GENERIC).inputs
@@ -307,23 +344,7 @@ def test_rules_are_created_one_after_another(stack_plans, stack):
 def test_private_endpoint_and_service_tag_rules_and_batch_storage():
     """Batch endpoints / ParallelRunStep need PE rules to the default storage's queue and table
     (how-to-managed-network.md, "Scenario: Use batch endpoints or ParallelRunStep")."""
-    workspace = with_workspace(
-        batchEndpointsEnabled=True,
-        outboundRules={
-            "data-lake": {
-                "type": "PrivateEndpoint",
-                "serviceResourceId": STORAGE_ID,
-                "subresourceTarget": "dfs",
-            },
-            "monitor": {"type": "ServiceTag", "serviceTag": "AzureMonitor"},
-            "storage-weu": {
-                "type": "ServiceTag",
-                "serviceTag": "Storage.westeurope",
-                "portRanges": "443,445",
-            },
-        },
-    )
-    result = plan(private_stage(), **{"mlinfra:workspace": workspace})
+    result = configured_private_stage()
     rules = {r.inputs["ruleName"]: r.inputs["properties"] for r in result.of_type(RULE)}
     storage = result.one(STORAGE).inputs["accountName"]
     for target in ("queue", "table"):
@@ -456,19 +477,7 @@ def test_private_stages_create_their_image_build_cluster(stack_plans, stack):
 
 
 def test_training_clusters_come_from_config():
-    compute = {
-        "imageBuilder": {"maxNodes": 1},
-        "clusters": {
-            "cpu-train": {
-                "vmSize": "Standard_F8s_v2",
-                "maxNodes": 8,
-                "minNodes": 1,
-                "lowPriority": True,
-                "idleSecondsBeforeScaleDown": 90,
-            }
-        },
-    }
-    result = plan(private_stage(), **{"mlinfra:compute": compute})
+    result = configured_private_stage()
     clusters = {
         c.inputs["computeName"]: c.inputs["properties"]["properties"] for c in result.of_type(COMPUTE)
     }
@@ -543,7 +552,7 @@ def test_private_stages_turn_public_ingestion_query_and_keys_off(stack_plans, st
 
 
 def test_local_auth_stays_a_setting():
-    result = plan(private_stage(), **{"mlinfra:monitoring": {"localAuthEnabled": True}})
+    result = configured_private_stage()
     assert result.one(INSIGHTS).inputs["disableLocalAuth"] is False
     # Left out, the scope still comes with PrivateOnly access (the stage is private).
     assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "PrivateOnly"

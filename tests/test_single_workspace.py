@@ -10,6 +10,7 @@ import pytest
 
 from components.config import ConfigError
 from components.shared_workspace import SCOPE_OUTPUTS, SharedWorkspace, SharedWorkspaceArgs
+from planner import recorder
 from planner.recorder import Plan, main_program, record
 from planner.render import to_json, to_text
 from planner.stack_references import StackReferenceError, referenced_outputs
@@ -47,7 +48,7 @@ def sharing_stacks() -> tuple[str, str]:
 
 @cache
 def example_plan(stack: str) -> Plan:
-    return record(main_program(PROJECT_DIR), example_config(stack))
+    return recorder.plan_config(PROJECT_DIR, example_config(stack))
 
 
 def workspace_settings(stack: str) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.config import ConfigError
+from planner import recorder
 from planner.delivery_files import _deploy_jobs, stacks_by_stage
 from planner.recorder import main_program, record
 from planner.stackfile import StackConfig, load_stack_config
@@ -58,7 +59,7 @@ def test_the_example_has_stacks_of_several_stages():
 
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_each_workload_gets_its_own_names_subjects_and_environments(stack):
-    other = record(main_program(PROJECT_DIR), example_config(stack))
+    other = recorder.plan_config(PROJECT_DIR, example_config(stack))
     shipped = plan(shipped_stack(stack))
     assert other.one(ENVIRONMENT).inputs["environment"] == stack
     assert physical_names(other) and not physical_names(other) & physical_names(shipped)
@@ -125,7 +126,7 @@ def test_the_second_workload_reads_the_shared_registry_with_its_reader_role(stac
     from tests.conftest import SHARED_STACKS
 
     shared = plan(SHARED_STACKS[0]).outputs
-    other = record(main_program(PROJECT_DIR), example_config(stack))
+    other = recorder.plan_config(PROJECT_DIR, example_config(stack))
     rows = [row for row in access_view(other) if row["scopeKind"] == "registry"]
     assert rows and {row["scope"] for row in rows} == {shared["registryId"]}
     readers = [
