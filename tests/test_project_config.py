@@ -109,3 +109,18 @@ def test_the_shipped_project_declares_the_catalog_as_a_typed_array_of_objects():
     declaration = config["mlinfra:stages"]
     assert declaration["type"] == "array" and declaration["items"] == {"type": "object"}
     assert [stage["name"] for stage in declaration["default"]]  # the catalog is its default
+
+
+def test_the_project_file_is_parsed_once_per_content_and_each_reader_gets_a_copy(tmp_path):
+    """Every run of the program reads Pulumi.yaml (the catalog, the stage guard): parsed once per
+    text, a reader's change does not leak to the next, and a rewritten file is read again."""
+    from components.stage_catalog import declared_catalog, project_document
+
+    project = tmp_path / "Pulumi.yaml"
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project)
+    first = project_document(project)
+    first["config"].clear()
+    assert project_document(project)["config"], "a reader's change reached the next reader"
+    stages = declared_catalog(project)
+    project.write_text(project.read_text().replace(f"name: {stages[0]['name']}", "name: renamed", 1))
+    assert declared_catalog(project)[0]["name"] == "renamed"
