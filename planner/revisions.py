@@ -81,8 +81,24 @@ def checkout(project_dir: Path, commit: str):
         raise RevisionError(f"cannot read {commit[:12]}: {archive.stderr.decode().strip()}")
     with tempfile.TemporaryDirectory(prefix="mlinfra-base-") as directory:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(directory, filter="data")
+            extract(tar, Path(directory))
         yield Path(directory)
+
+
+def extract(tar: tarfile.TarFile, directory: Path) -> None:
+    """Extract a revision's archive into `directory`, nothing outside it. Python 3.11.4 and later
+    have the "data" filter (PEP 706: no absolute paths, no links out, no devices); 3.11.0-3.11.3
+    (Debian 12 ships 3.11.2) do not, and get regular files and directories inside `directory` only."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(directory, filter="data")
+        return
+    root = directory.resolve()
+    inside = [
+        member
+        for member in tar.getmembers()
+        if (member.isfile() or member.isdir()) and (root / member.name).resolve().is_relative_to(root)
+    ]
+    tar.extractall(root, members=inside)  # each member checked above
 
 
 def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> dict[str, dict | None]:

@@ -144,6 +144,9 @@ def test_makefile_installs_the_locked_uv_and_syncs_the_venv_the_cli_uses():
     assert re.search(r"^VENV\s+\?= venv$", makefile, re.MULTILINE)
     assert "export UV_PROJECT_ENVIRONMENT := $(VENV)" in makefile
     assert "sync --locked" in makefile
+    # The venv's interpreter can differ from the one that runs pip for uv (Debian's has no pip).
+    assert re.search(r"^VENV_PYTHON \?= \$\(PYTHON\)$", makefile, re.MULTILINE)
+    assert "--python $(PYTHON)" not in makefile and makefile.count("--python $(VENV_PYTHON)") == 2
     # uv's `--compile-bytecode` (`uv sync --help`: "[env: UV_COMPILE_BYTECODE=]"): every process
     # starts from compiled SDK modules even where PYTHONDONTWRITEBYTECODE is set.
     assert "export UV_COMPILE_BYTECODE := 1" in makefile

@@ -1,10 +1,12 @@
 """The plan diff: findings from plan documents, and `python -m planner diff` on a real git history."""
 
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -539,3 +541,47 @@ def test_planner_help_lists_the_diff_command():
     )
     assert result.returncode == 0
     assert re.search(r"^commands:\n  diff +what this working tree changes", result.stdout, re.MULTILINE)
+
+
+def _archive(tmp_path) -> tarfile.TarFile:
+    """A revision archive with a file, a directory, a member that climbs out and a link out."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in (("Pulumi.yaml", b"name: p\n"), ("../escaped.txt", b"x")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        folder = tarfile.TarInfo("components")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        link = tarfile.TarInfo("link")
+        link.type, link.linkname = tarfile.SYMTYPE, str(tmp_path / "outside")
+        tar.addfile(link)
+    buffer.seek(0)
+    return tarfile.open(fileobj=buffer)
+
+
+def test_a_revision_is_extracted_with_nothing_outside_its_directory(tmp_path, monkeypatch):
+    """tarfile's "data" filter (PEP 706) exists from Python 3.11.4; requires-python admits 3.11.0,
+    and Debian 12's python3 is 3.11.2: without the filter only files and folders inside are taken."""
+    from planner.revisions import extract
+
+    target = tmp_path / "base"
+    target.mkdir()
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    with _archive(tmp_path) as tar:
+        extract(tar, target)
+    assert sorted(path.name for path in target.iterdir()) == ["Pulumi.yaml", "components"]
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_a_revision_archive_that_climbs_out_is_refused_by_the_data_filter(tmp_path):
+    from planner.revisions import extract
+
+    if not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python has no extraction filters (before 3.11.4)")
+    target = tmp_path / "base"
+    target.mkdir()
+    with _archive(tmp_path) as tar, pytest.raises(tarfile.OutsideDestinationError):
+        extract(tar, target)
+    assert not (tmp_path / "escaped.txt").exists()
