@@ -71,7 +71,7 @@ test: $(VENV)/.synced
 STACKS   := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 EXAMPLES := $(wildcard examples/*/Pulumi.*.yaml)
 check: $(VENV)/.synced
-	@for stack in $(STACKS); do $(PY) -m planner check --stack $$stack || exit 1; done
+	@$(PY) -m planner check $(foreach stack,$(STACKS),--stack $(stack))
 	@for file in $(EXAMPLES); do \
 		stack=$${file##*/Pulumi.}; stack=$${stack%.yaml}; \
 		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \

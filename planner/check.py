@@ -1,5 +1,7 @@
-"""`python -m planner check --stack <s> [--config-file F] [--project-dir D] [--policy-config F]`:
-the policy pack (policy/) run offline over the recorded plan, as CrossGuard runs it at preview.
+"""`python -m planner check --stack <s> [--stack <s2> ...] [--config-file F] [--project-dir D]
+[--policy-config F]`: the policy pack (policy/) run offline over the recorded plan, as CrossGuard
+runs it at preview. Several stacks are checked in one process (the SDKs load once, and the stacks
+they reference are planned once); `--config-file` and `--format json` take one stack.
 
 Each resource policy gets what the engine's analyzer would pass: the type, URN, name, the
 inputs as registered (camelCase wire names; `[unknown]` back as an unknown, so reading it
@@ -9,7 +11,8 @@ properties. Enforcement and properties come from the pack's config for the stage
 `planner.check_config`) or from `--policy-config`, resolved the way the CLI resolves them.
 
 Exit status: 0 when no mandatory violation (advisory ones are printed), 1 on a mandatory
-violation or when the program fails under the mock engine, 2 on invalid configuration.
+violation or when the program fails under the mock engine, 2 on invalid configuration; with
+several stacks, each is reported and the highest status is the command's.
 """
 
 import argparse
@@ -206,7 +209,13 @@ def main(argv: list[str], project_dir: Path) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m planner check", description=(__doc__ or "").splitlines()[0]
     )
-    parser.add_argument("--stack", default="dev", help="stack (= stage) to check; default dev")
+    parser.add_argument(
+        "--stack",
+        action="append",
+        dest="stacks",
+        metavar="STACK",
+        help="stack to check; repeat it for several; default dev",
+    )
     parser.add_argument(
         "--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml"
     )
@@ -219,6 +228,11 @@ def main(argv: list[str], project_dir: Path) -> int:
     )
     parser.add_argument("--debug", action="store_true", help="show the traceback when the program fails")
     args = parser.parse_args(argv)
+    stacks: list[str] = list(dict.fromkeys(args.stacks or ["dev"]))
+    if len(stacks) > 1 and args.config_file:
+        parser.error(f"--config-file takes one --stack; got {len(stacks)}: {', '.join(stacks)}")
+    if len(stacks) > 1 and args.format == "json":
+        parser.error(f"--format json takes one --stack; got {len(stacks)}: {', '.join(stacks)}")
     project = args.project_dir.resolve()
     sys.path.insert(0, str(project))  # that project's components, as the plain planner does
     # planner.views may have imported another checkout's `components`; drop it then, so the program
@@ -228,35 +242,47 @@ def main(argv: list[str], project_dir: Path) -> int:
         for name in [name for name in sys.modules if name == "components" or name.startswith("components.")]:
             del sys.modules[name]
 
+    try:
+        policy_config = json.loads(args.policy_config.read_text()) if args.policy_config else None
+    except (OSError, json.JSONDecodeError) as error:
+        return _failed(ValueError(f"--policy-config {args.policy_config}: {error}"))
+    # With several stacks every error line names its stack; with one, the lines are as ever.
+    return max(
+        _check_stack(project, stack, args, policy_config, f"stack {stack}: " if len(stacks) > 1 else "")
+        for stack in stacks
+    )
+
+
+def _failed(error: Exception, label: str = "") -> int:
+    print(f"error: {label}{' '.join(str(error).split())}", file=sys.stderr)
+    return 2
+
+
+def _check_stack(
+    project: Path, stack: str, args: argparse.Namespace, policy_config: dict | None, label: str
+) -> int:
+    """Check one stack and print its report; its exit status. `label` starts its error lines."""
     from components.config import ConfigError
     from planner.recorder import plan_stack
     from planner.stackfile import StackFileError
 
-    def fail(error: Exception) -> int:
-        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
-
-    try:
-        policy_config = json.loads(args.policy_config.read_text()) if args.policy_config else None
-    except (OSError, json.JSONDecodeError) as error:
-        return fail(ValueError(f"--policy-config {args.policy_config}: {error}"))
     try:  # the pack's config first: a config the CLI would refuse fails before planning
-        policies, configs = resolved_config(project, args.stack, policy_config)
+        policies, configs = resolved_config(project, stack, policy_config)
     except ValueError as error:  # StageTraitsError, or mlinfra_policy.config.PackConfigError
-        return fail(ValueError(f"policy pack config: {error}"))
+        return _failed(ValueError(f"policy pack config: {error}"), label)
     try:
-        plan = plan_stack(project, args.stack, args.config_file).to_json()
+        plan = plan_stack(project, stack, args.config_file).to_json()
     except (ConfigError, StackFileError) as error:
-        return fail(error)
+        return _failed(error, label)
     except Exception as error:
         if args.debug:
             raise
-        return program_failure(error)
+        return program_failure(error, label)
     violations = evaluate(plan, policies, configs)
     if args.format == "json":
         sys.stdout.write(json.dumps([v.to_json() for v in violations], indent=2) + "\n")
     else:
-        sys.stdout.write(render(args.stack, violations))
+        sys.stdout.write(render(stack, violations))
     return 1 if any(v.level == "mandatory" for v in violations) else 0
 
 

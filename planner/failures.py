@@ -4,11 +4,12 @@ stderr and exit status 1 (`--debug` re-raises for the traceback instead)."""
 import sys
 
 
-def program_failure(error: Exception) -> int:
-    """Print the one-line report of `error` and return the exit status 1."""
+def program_failure(error: Exception, label: str = "") -> int:
+    """Print the one-line report of `error` (after `label`, e.g. "stack dev: ") and return the
+    exit status 1."""
     message = " ".join(str(error).split()) or type(error).__name__
     print(
-        f"error: the program failed under the mock engine: {type(error).__name__}: {message} "
+        f"error: {label}the program failed under the mock engine: {type(error).__name__}: {message} "
         "(run with --debug for the traceback)",
         file=sys.stderr,
     )

@@ -103,7 +103,10 @@ def planner_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProc
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        returncode = main(list(args))
+        try:
+            returncode = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors, as the process would exit
+            returncode = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return subprocess.CompletedProcess(
         ["python", "-m", "planner", *args], returncode, stdout.getvalue(), stderr.getvalue()
     )

@@ -5,6 +5,7 @@ fails the check, the pack starts the way the Pulumi CLI starts it, and `planner 
 violations a change introduces."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -77,13 +78,60 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
     source = module.read_text()
     assert "allow_blob_public_access=False," in source
     module.write_text(source.replace("allow_blob_public_access=False,", "allow_blob_public_access=True,", 1))
-    # One after the other: the second reads the shared stack's plan the first stored.
-    prod = _finish(_planner("check", "--stack", PRODUCTION_STACK, "--project-dir", str(project)))
-    dev = _finish(_planner("check", "--stack", NON_PRODUCTION_STACK, "--project-dir", str(project)))
-    assert prod.returncode == 1, prod.stderr
-    assert "mandatory storage-no-public-blob-access" in prod.stdout
-    assert dev.returncode == 0, dev.stderr
-    assert "advisory  storage-no-public-blob-access" in dev.stdout
+    # Both stacks in one process (the SDKs load once); each stack's report is its own block.
+    both = _finish(
+        _planner(
+            "check",
+            "--stack",
+            NON_PRODUCTION_STACK,
+            "--stack",
+            PRODUCTION_STACK,
+            "--project-dir",
+            str(project),
+        )
+    )
+    assert both.returncode == 1, both.stderr  # the highest status: prod's mandatory violation
+    reports = _reports(both.stdout)
+    assert "mandatory storage-no-public-blob-access" in reports[PRODUCTION_STACK]
+    assert "advisory  storage-no-public-blob-access" in reports[NON_PRODUCTION_STACK]
+    assert "mandatory" not in reports[NON_PRODUCTION_STACK].split("\n", 1)[1]
+
+
+def _reports(stdout: str) -> dict[str, str]:
+    """`planner check` text output of several stacks -> stack: its block (from `stack <name>:`)."""
+    blocks = re.split(r"^(?=stack \S+: )", stdout, flags=re.MULTILINE)
+    return {block.split(":", 1)[0].removeprefix("stack "): block for block in blocks if block}
+
+
+def test_several_stacks_are_checked_in_one_run_with_the_highest_status():
+    clean = planner_cli("check", *[arg for stack in STACKS for arg in ("--stack", stack)])
+    assert clean.returncode == 0, clean.stderr
+    assert sorted(_reports(clean.stdout)) == sorted(STACKS)
+
+
+def test_several_stacks_name_their_stack_on_each_error_line(tmp_path):
+    config = tmp_path / "policy-config.json"
+    config.write_text(json.dumps({"all": "mandatory"}))
+    result = planner_cli(
+        "check", "--stack", NON_PRODUCTION_STACK, "--stack", PRODUCTION_STACK, "--policy-config", str(config)
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: stack {stack}: policy pack config: ml-workspace-production-isolation: production is required"
+        for stack in (NON_PRODUCTION_STACK, PRODUCTION_STACK)  # the first error does not stop the second
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--config-file", "Pulumi.x.yaml"], "--config-file takes one --stack; got 2"),
+        (["--format", "json"], "--format json takes one --stack; got 2"),
+    ],
+)
+def test_fails_when_an_option_of_one_stack_meets_several(extra, needle):
+    result = planner_cli("check", "--stack", NON_PRODUCTION_STACK, "--stack", PRODUCTION_STACK, *extra)
+    assert result.returncode == 2 and needle in result.stderr
 
 
 def test_fails_when_the_policy_config_lacks_the_production_trait(tmp_path):
