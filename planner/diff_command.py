@@ -20,6 +20,7 @@ from planner.revisions import (
     checkout,
     finish_plans,
     plan_here,
+    planner_root,
     resolve,
     start_plans,
     unchanged_since,
@@ -59,7 +60,7 @@ def main(argv: list[str], project_dir: Path) -> int:
             head, base = cached_plans(project_dir, stacks, cache), cached_plans(base_dir, stacks, cache)
             base_run = start_plans(base_dir, [stack for stack in stacks if stack not in base], cache)
             unplanned = [stack for stack in stacks if stack not in head]
-            if project_dir == PLANNER_PROJECT:
+            if planner_root(project_dir) == PLANNER_PROJECT:
                 head |= plan_here(project_dir, unplanned)
             else:
                 head |= finish_plans(start_plans(project_dir, unplanned, cache), "the working tree")
@@ -74,8 +75,11 @@ def main(argv: list[str], project_dir: Path) -> int:
         else _diff(stack, base.get(stack), head.get(stack), args.base)
         for stack in stacks
     ]
-    for diff in diffs:  # violations of the policy pack the change introduces (planner/check.py)
-        if diff.stack not in broken:
+    # Violations of the policy pack the change introduces (planner/check.py); a project without
+    # a pack of its own (bootstrap/: the pack guards the stage stacks) has none to introduce.
+    has_pack = (project_dir / "policy" / "PulumiPolicy.yaml").is_file()
+    for diff in diffs:
+        if has_pack and diff.stack not in broken:
             diff.findings += policy_findings(
                 diff.stack, base.get(diff.stack), head.get(diff.stack), project_dir
             )

@@ -54,11 +54,12 @@ def resolve(project_dir: Path, ref: str) -> str:
 
 
 def unchanged_since(project_dir: Path, commit: str) -> bool:
-    """Whether the project directory is exactly `commit` (no edits, no untracked files): then
-    both revisions plan the same, and planning them can be skipped."""
-    diff = subprocess.run(["git", "diff", "--quiet", commit, "--", "."], cwd=project_dir)
+    """Whether the repository is exactly `commit` (no edits, no untracked files): then both
+    revisions plan the same, and planning them can be skipped. The whole repository (`:/`), not
+    only the project's folder: a project in a subfolder (bootstrap/) runs the repository's code."""
+    diff = subprocess.run(["git", "diff", "--quiet", commit, "--", ":/"], cwd=project_dir)
     untracked = subprocess.run(
-        ["git", "ls-files", "--others", "--exclude-standard", "--", "."],
+        ["git", "ls-files", "--others", "--exclude-standard", "--", ":/"],
         cwd=project_dir,
         capture_output=True,
         text=True,
@@ -68,21 +69,23 @@ def unchanged_since(project_dir: Path, commit: str) -> bool:
 
 @contextmanager
 def checkout(project_dir: Path, commit: str):
-    """The project directory as it was at `commit`, extracted to a temporary directory."""
-    prefix = subprocess.run(
-        ["git", "rev-parse", "--show-prefix"], cwd=project_dir, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", f"{commit}:{prefix}" if prefix else commit],
-        cwd=project_dir,
-        capture_output=True,
+    """The project directory as it was at `commit`, inside the whole repository at `commit`
+    extracted to a temporary directory: a project in a subfolder (bootstrap/) imports the
+    repository's `components` and `planner` and reads the stages' stack files beside them."""
+    top, prefix = (
+        subprocess.run(
+            ["git", "rev-parse", option], cwd=project_dir, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for option in ("--show-toplevel", "--show-prefix")
     )
+    # From the top: run inside a subfolder, `git archive` keeps only that subfolder's paths.
+    archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=top, capture_output=True)
     if archive.returncode != 0:
         raise RevisionError(f"cannot read {commit[:12]}: {archive.stderr.decode().strip()}")
     with tempfile.TemporaryDirectory(prefix="mlinfra-base-") as directory:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             extract(tar, Path(directory))
-        yield Path(directory)
+        yield Path(directory) / prefix
 
 
 def extract(tar: tarfile.TarFile, directory: Path) -> None:
@@ -115,8 +118,7 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
         except StackFileError:
             continue  # the child process reports it, in the revision's own words
         # The checkout's own planner would plan it (the child runs there), so key as it would.
-        planner = project_dir if (project_dir / "planner").is_dir() else None
-        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config, planner))
+        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config, planner_root(project_dir)))
         if stored is not None:
             from planner.recorder import Plan  # loads the Pulumi SDK: only when a plan is found
             from planner.render import to_json
@@ -127,6 +129,15 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
 
 PLANNER_PROJECT = Path(__file__).resolve().parent.parent
 """The project this planner belongs to: its working tree can be planned in this process."""
+
+
+def planner_root(project_dir: Path) -> Path | None:
+    """The directory whose `planner` package plans `project_dir`: the project's own, or the
+    nearest one above it (a project in a subfolder, bootstrap/, is the repository's)."""
+    for directory in (project_dir, *project_dir.parents):
+        if (directory / "planner" / "__init__.py").is_file():
+            return directory
+    return None
 
 
 def plan_here(project_dir: Path, stacks: list[str]) -> dict[str, dict | None]:
@@ -152,13 +163,17 @@ def start_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> sub
     to plan); the child shares the plan cache `cache` (a checkout's own would be empty)."""
     if not stacks:
         return None
+    environment = {**os.environ, plan_cache.CACHE_VARIABLE: str(cache) if cache else "off"}
+    root = planner_root(project_dir)
+    if root is not None and root != project_dir:  # a subfolder project: that tree's planner
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-c", _BUNDLE, json.dumps(stacks)],
         cwd=project_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, plan_cache.CACHE_VARIABLE: str(cache) if cache else "off"},
+        env=environment,
     )
 
 

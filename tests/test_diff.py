@@ -585,3 +585,41 @@ def test_a_revision_archive_that_climbs_out_is_refused_by_the_data_filter(tmp_pa
     with _archive(tmp_path) as tar, pytest.raises(tarfile.OutsideDestinationError):
         extract(tar, target)
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_a_project_in_a_subfolder_is_compared_with_the_repository_at_the_base(repository):
+    """bootstrap/ imports the repository's components and reads the stages' stack files: its base
+    revision is the whole repository at the base (`git archive` run from the top; from inside a
+    subfolder it keeps only that folder's paths and fails: "current working directory is
+    untracked"), and an edit outside the subfolder is an edit for it too."""
+    from planner.revisions import unchanged_since
+
+    bootstrap = repository / "bootstrap"
+    stack_file = bootstrap / "Pulumi.platform.yaml"
+    original = stack_file.read_text()
+    stack_file.write_text(original.replace("blobSoftDeleteDays: 30", "blobSoftDeleteDays: 45", 1))
+    try:
+        assert "blobSoftDeleteDays: 45" in stack_file.read_text()  # the edit took effect
+        result = subprocess.run(
+            [sys.executable, "-m", "planner", "diff", "--project-dir", "bootstrap", "--format", "json"],
+            cwd=repository,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        stack_file.write_text(original)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    changed = [stack for stack in report["stacks"] if stack["resources"]]
+    assert [stack["stack"] for stack in changed] == ["platform"]
+    assert any(
+        change["after"] == 45 for resource in changed[0]["resources"] for change in resource["inputs"]
+    ), changed[0]["resources"]
+    readme = repository / "README.md"  # outside bootstrap/
+    text = readme.read_text()
+    readme.write_text(text + "\n")
+    try:
+        assert not unchanged_since(bootstrap, "HEAD")
+    finally:
+        readme.write_text(text)
+    assert unchanged_since(bootstrap, "HEAD")
