@@ -521,3 +521,17 @@ def test_fails_when_stage_file_is_invalid(tmp_path, monkeypatch):
 def test_fails_when_azure_key_is_under_the_project_namespace():
     with pytest.raises(ConfigError, match=f"{NS}:location: set under azure-native:, not {NS}:"):
         bootstrap_plan(**{f"{NS}:location": "westeurope"})
+
+
+def test_the_state_key_role_is_key_vault_crypto_user():
+    """MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles/security.md,
+    "Key Vault Crypto User": id 12338af0-0e69-4776-bea7-57ae8d297424, data actions on keys only
+    (read, update, backup, encrypt, decrypt, wrap, unwrap, sign, verify), for vaults in the RBAC
+    permission model: what `--secrets-provider azurekeyvault://` needs to encrypt and decrypt a
+    stack's secrets, and no access to the vault's secrets or certificates."""
+    from bootstrap.rbac import KEY_VAULT_CRYPTO_USER
+
+    assert KEY_VAULT_CRYPTO_USER.name == "Key Vault Crypto User"
+    assert KEY_VAULT_CRYPTO_USER.guid == "12338af0-0e69-4776-bea7-57ae8d297424"
+    assert not KEY_VAULT_CRYPTO_USER.privileged and not KEY_VAULT_CRYPTO_USER.escalates
+    assert KEY_VAULT_CRYPTO_USER.guid not in {role.guid for role in ROLES.values()}  # bootstrap's own (RB-2)
