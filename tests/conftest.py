@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,23 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # One plan cache for the session's processes and scratch copies of the project (planner/plan_cache.py:
 # the key is the content, not the location), unless the caller chose one (or `off`).
 os.environ.setdefault(CACHE_VARIABLE, str(PROJECT_DIR / ".cache" / "plans"))
+LOCAL_STATE = ("venv", ".venv", ".tools", ".cache", ".git", "__pycache__", ".pytest_cache")
+"""Local state, not the repository: never copied into a scratch project. A copy runs on this
+checkout's venv and shares the plan cache above; copying `.cache` would also race the workers
+that write and prune it (a file listed, then gone, fails the copy)."""
+
+
+def copy_repository(destination: Path, *also_ignored: str) -> Path:
+    """This repository, without its local state (and `also_ignored` names), at `destination`."""
+    shutil.copytree(
+        PROJECT_DIR,
+        destination,
+        ignore=shutil.ignore_patterns(*LOCAL_STATE, *also_ignored),
+        dirs_exist_ok=True,
+    )
+    return destination
+
+
 CATALOG = {stage.name: stage for stage in load_catalog(PROJECT_DIR / "Pulumi.yaml")}
 """The stage catalog of Pulumi.yaml (`mlinfra:stages`), by name, in delivery order."""
 STACKS = tuple(stack for stack in available_stacks(PROJECT_DIR) if not is_shared_stack(stack))

@@ -6,7 +6,6 @@ violations a change introduces."""
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,15 @@ from planner.check import check_plan, policy_findings
 from planner.check_config import load_pack
 from planner.recorder import plan_config
 from planner.stackfile import load_stack_config
-from tests.conftest import CATALOG, NON_PRODUCTION_STACK, PRODUCTION_STACK, PROJECT_DIR, STACKS, planner_cli
+from tests.conftest import (
+    CATALOG,
+    NON_PRODUCTION_STACK,
+    PRODUCTION_STACK,
+    PROJECT_DIR,
+    STACKS,
+    copy_repository,
+    planner_cli,
+)
 
 EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
 """Example stack files: each is checked as the stack its file name says, with --config-file."""
@@ -60,13 +67,7 @@ def test_example_is_clean(path):
 
 def _scratch_copy(tmp_path: Path) -> Path:
     """The repository without venvs, git data and caches."""
-    target = tmp_path / "repo"
-    shutil.copytree(
-        PROJECT_DIR,
-        target,
-        ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache", "bench"),
-    )
-    return target
+    return copy_repository(tmp_path / "repo", "bench")
 
 
 @pytest.mark.long

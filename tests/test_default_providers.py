@@ -6,7 +6,6 @@ providers"): a stack config list of package names, `*` for all; a resource or in
 package without an explicit provider fails the update.
 """
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import yaml
 
 from planner.recorder import DefaultProviderDisabled
 from planner.stackfile import StackFileError
-from tests.conftest import PROJECT_DIR, STACKS, run_program
+from tests.conftest import PROJECT_DIR, STACKS, copy_repository, run_program
 
 DISABLED = {"azuread", "github", "azuredevops"}
 STACK_FILES = sorted(PROJECT_DIR.glob("Pulumi.*.yaml")) + sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
@@ -82,10 +81,7 @@ def test_fails_when_disable_default_providers_is_not_a_list():
 
 @pytest.mark.long
 def test_the_planner_cli_reports_a_forgotten_provider_with_exit_status_1(tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(
-        PROJECT_DIR, project, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache")
-    )
+    project = copy_repository(tmp_path / "project")
     main = project / "__main__.py"
     main.write_text(
         main.read_text()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from planner.delivery_files import BEGIN, regions, render, stacks_by_stage, stale_files
-from tests.conftest import CATALOG, SHARED_STACKS, STACKS
+from tests.conftest import CATALOG, SHARED_STACKS, STACKS, copy_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE_IN_COPY = [
@@ -89,15 +89,9 @@ def test_markers_are_in_every_generated_file():
         assert BEGIN.format(region=region) in (ROOT / name).read_text(), name
 
 
-NOT_COPIED = ("venv", ".venv", ".tools", ".cache", ".git", ".pytest_cache", "__pycache__")
-"""Local state, not the repository: the copy runs on this checkout's venv."""
-
-
 def _copy(tmp_path: Path) -> Path:
     """The repository in a scratch directory (works from a scratch copy too: no git needed)."""
-    project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_COPIED))
-    return project
+    return copy_repository(tmp_path / "project")
 
 
 def add_stage(project: Path, name: str, code: str, after: str, like: str) -> None:

@@ -3,7 +3,6 @@
 import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -12,7 +11,7 @@ import pytest
 
 from planner.diff import diff_plans
 from planner.diff_render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown, diff_text
-from tests.conftest import PROJECT_DIR, first, setting, stacks_where, stage_of
+from tests.conftest import PROJECT_DIR, copy_repository, first, setting, stacks_where, stage_of
 
 STORAGE = "azure-native:storage:StorageAccount"
 LABEL = "example"
@@ -372,13 +371,7 @@ def repository(tmp_path_factory, stack_plans):
     """A copy of this project as a git repository with one commit; tests change a stack file of it
     (`diff_stack`) in the working tree. Its stacks are planned in this process first (`stack_plans`):
     the copy's code is this checkout's, so `planner diff` reads its base plans from the plan cache."""
-    root = tmp_path_factory.mktemp("repo")
-    shutil.copytree(
-        PROJECT_DIR,
-        root,
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache"),
-    )
+    root = copy_repository(tmp_path_factory.mktemp("repo"))
     git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)

@@ -8,7 +8,6 @@ the plan cache and the others read it.
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from tests.conftest import (
     PROJECT_DIR,
     STACKS,
     STATEFUL_TYPES,
+    copy_repository,
     planner_cli,
     run_program,
     setting,
@@ -66,12 +66,7 @@ class Run:
 
 
 def copy_project(destination: Path) -> Path:
-    shutil.copytree(
-        PROJECT_DIR,
-        destination,
-        ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache", "tests"),
-    )
-    return destination
+    return copy_repository(destination, "tests")
 
 
 def break_stack_file(project: Path, stack: str, **changes) -> None:
@@ -459,10 +454,7 @@ def test_canonical_order_does_not_depend_on_registration_order(stack_plans):
 
 
 def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(
-        PROJECT_DIR, project, ignore=shutil.ignore_patterns("venv", ".git", "__pycache__", ".pytest_cache")
-    )
+    project = copy_project(tmp_path / "project")
     main = project / "__main__.py"
     # Fails before anything is registered, as a failed lookup at the top of a program would.
     main.write_text("raise LookupError('GET /users/ghost: 404 Not Found')\n" + main.read_text())
