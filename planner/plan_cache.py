@@ -7,10 +7,13 @@ processes that pay both again, for stacks nobody edited. The key covers everythi
 on, so a hit is the plan a fresh run would make:
 
 - the config the program receives (project defaults merged with the stack file) and its secret keys;
-- every stack file the plan could read (`Pulumi*.yaml` of the project, of the directory the
-  config file is in, and of the repository the planner is in), by name and parsed content, not
-  location or layout: a copy of the project (a scratch test, another checkout) finds the same
-  plans, and so does a file whose comments alone changed;
+- the project file, and for a project inside another one the enclosing project's stack files
+  (bootstrap/ reads the stages'), by name and parsed content, not location or layout: a copy of
+  the project (a scratch test, another checkout) finds the same plans, and so does a file whose
+  comments alone changed. Other stacks' files count only through the references a plan made:
+  an entry records the plan key of each stack reference it answered, and is a hit only while
+  those are current (`planner.stack_references.references_current`), so editing one stack file
+  re-plans that stack and the stacks that reference it, not the others;
 - the code: every `*.py` and `*.json` of the project and of the planner's repository, outside
   `tests/` and local state (`components/data/` is read at import; the bootstrap project imports
   the repository's `components/`);
@@ -38,7 +41,7 @@ from typing import Any
 
 CACHE_VARIABLE = "MLINFRA_PLAN_CACHE"
 """Environment variable: the cache directory, or `off`."""
-FORMAT = "1"
+FORMAT = "2"
 """Bump when the stored shape of a Plan changes."""
 PACKAGES = (
     "pulumi",
@@ -126,18 +129,19 @@ def _code(project_dir: Path, repository: Path) -> list[tuple[str, str, str]]:
     ]
 
 
-def _stack_files(project_dir: Path, source: Path | None, repository: Path) -> list[tuple[str, str, str]]:
-    """(where, name, digest) of every stack file the plan could read: the project's, the ones
-    beside a config file elsewhere (stack references look there) and the planner repository's
-    (the bootstrap program reads the stages'). Relative, so a copy of the project hits too."""
-    directories = {"project": project_dir, "repository": repository}
-    if source is not None and source.resolve().parent != project_dir:
-        directories["beside"] = source.resolve().parent
-    return sorted(
-        (where, path.name, _digest_document(path))
-        for where, directory in directories.items()
-        for path in directory.glob("Pulumi*.yaml")
-    )
+def _stack_files(project_dir: Path) -> list[tuple[str, str, str]]:
+    """(where, name, digest) of the files a plan reads besides its own config: the project file
+    (the stage catalog) and, for a project inside another one (bootstrap/ in the stage project),
+    the enclosing project's stack files, which that program reads. By name, so a copy of the
+    project hits too. Another stack's file counts only through a reference to it: a plan records
+    the plan keys of the references it answered (`Plan.references`) and is a hit only while they
+    are current (`stack_references.references_current`): editing one stack's file keeps the plans
+    of the stacks that do not reference it."""
+    files = [("project", project_dir / "Pulumi.yaml")] if (project_dir / "Pulumi.yaml").is_file() else []
+    enclosing = next((parent for parent in project_dir.parents if (parent / "Pulumi.yaml").is_file()), None)
+    if enclosing is not None:
+        files += [("enclosing project", path) for path in sorted(enclosing.glob("Pulumi*.yaml"))]
+    return [(where, path.name, _digest_document(path)) for where, path in files]
 
 
 def _versions() -> dict[str, str | None]:
@@ -165,7 +169,7 @@ def plan_key(project_dir: Path, config: Any, repository: Path | None = None) -> 
         "values": sorted(config.values.items()),
         "secretKeys": sorted(config.secret_keys),
         "source": config.source.name if config.source else None,
-        "stackFiles": _stack_files(project_dir, config.source, repository),
+        "stackFiles": _stack_files(project_dir),
         "code": [
             (str(path.relative_to(project_dir)), _digest_file(path)) for path in _code_files(project_dir)
         ],

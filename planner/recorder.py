@@ -30,6 +30,7 @@ from planner.stack_references import (
     StackReferenceError,
     plan_missing,
     referenced_outputs,
+    references_current,
 )
 from planner.stackfile import SECRET_PLACEHOLDER, StackConfig, StackFileError, load_stack_config
 
@@ -85,6 +86,10 @@ class Plan:
     outputs: dict[str, Any] = field(default_factory=dict)
     lookups: list[dict[str, Any]] = field(default_factory=list)
     """Invokes the program made: {"token", "args", "result"} (mocked answers; not in the JSON)."""
+    references: dict[str, str] = field(default_factory=dict)
+    """Stack references the run answered: name as the program wrote it -> plan key of the plan
+    that answered it. The plan cache checks them before it hands this plan out again (not in
+    the JSON)."""
 
     def of_type(self, type_: str) -> list[Resource]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -99,7 +104,14 @@ class Plan:
     def from_dict(cls, stored: dict[str, Any]) -> "Plan":
         """The Plan `dataclasses.asdict` turned into `stored` (the plan cache's entries)."""
         resources = [Resource(**resource) for resource in stored["resources"]]
-        return cls(stored["project"], stored["stack"], resources, stored["outputs"], stored["lookups"])
+        return cls(
+            stored["project"],
+            stored["stack"],
+            resources,
+            stored["outputs"],
+            stored["lookups"],
+            dict(stored.get("references", {})),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -269,7 +281,10 @@ def _record_run(program: Callable[[], None], config: StackConfig) -> Plan:
     """One run of `program` (see `record`)."""
     project_dir = getattr(program, "project_dir", DEFAULT_PROJECT_DIR)
     beside = config.source.parent if config.source is not None else None
-    mocks = ArmMocks(config.values, lambda name: referenced_outputs(project_dir, name, config.stack, beside))
+    answered: dict[str, str] = {}  # the references this run answered, for the plan cache
+    mocks = ArmMocks(
+        config.values, lambda name: referenced_outputs(project_dir, name, config.stack, beside, answered)
+    )
     monitor = RecordingMonitor(mocks)
     monitor.disabled_providers = disabled_default_providers(config.values)
     _ensure_event_loop().set_exception_handler(quiet_unread_errors)  # the loop the SDK runs on
@@ -319,6 +334,7 @@ def _record_run(program: Callable[[], None], config: StackConfig) -> Plan:
         stack=config.stack,
         outputs=dict(sorted(outputs.items())),
         lookups=monitor.lookups,
+        references=dict(sorted(answered.items())),
     )
     plan.resources = canonical_order(monitor.registrations)
     return plan
@@ -431,7 +447,7 @@ def plan_config(project_dir: Path, config: StackConfig) -> Plan:
     directory = plan_cache.cache_dir(project_dir)
     key = plan_cache.plan_key(project_dir, config)
     stored = plan_cache.load(directory, key)
-    if stored is not None:
+    if stored is not None and references_current(project_dir, config, stored, directory):
         return Plan.from_dict(stored)
     plan = record(main_program(project_dir), config)
     plan_cache.store(directory, key, plan)

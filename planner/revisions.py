@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from planner import plan_cache
+from planner.stack_references import references_current
 from planner.stackfile import StackFileError, load_stack_config
 
 # Runs inside the revision's checkout: `plan_stack` and `to_json` are the planner's stable
@@ -118,8 +119,9 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
         except StackFileError:
             continue  # the child process reports it, in the revision's own words
         # The checkout's own planner would plan it (the child runs there), so key as it would.
-        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config, planner_root(project_dir)))
-        if stored is not None:
+        root = planner_root(project_dir)
+        stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config, root))
+        if stored is not None and references_current(project_dir, config, stored, cache, root):
             from planner.recorder import Plan  # loads the Pulumi SDK: only when a plan is found
             from planner.render import to_json
 

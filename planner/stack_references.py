@@ -14,6 +14,11 @@ sets); the project must be this one, since only its stack files are at hand. The
 file is looked for next to the referencing stack's file first (the stacks of an example refer to
 each other, `examples/single-workspace`), then in the project directory. A chain of
 references that comes back to a stack already being planned is refused (recursion guard).
+
+A plan records each reference it answered (`Plan.references`: the name -> the plan key of the
+plan that answered it). The plan cache's key leaves other stacks' files out, and hands a stored
+plan out again only while those references are current (`references_current`): editing one
+stack file re-plans that stack and the stacks that reference it, and no other.
 """
 
 from dataclasses import dataclass
@@ -26,7 +31,11 @@ from planner.stackfile import StackConfig, StackFileError, available_stacks, loa
 _chain: list[str] = []
 """The stacks being planned above the one planning now (outermost first), in this process."""
 _planned_here: dict[str, dict[str, Any]] = {}
-"""Outputs of the stacks this process planned for a reference, by plan key (the cache may be off)."""
+"""The stacks this process planned for a reference, by plan key ({"outputs", "references"}, as
+a cache entry has them): the cache may be off."""
+MAX_DEPTH = 16
+"""References below a plan that `references_current` follows at most (cycles are refused when
+planning, so a deeper chain is a damaged cache: planned again)."""
 
 
 class StackReferenceError(StackFileError):
@@ -65,10 +74,71 @@ def chain() -> list[str]:
 
 
 def referenced_outputs(
-    project_dir: Path, name: str, referencing_stack: str, beside: Path | None = None
+    project_dir: Path,
+    name: str,
+    referencing_stack: str,
+    beside: Path | None = None,
+    answered: dict[str, str] | None = None,
 ) -> dict:
     """The outputs stack `name` would export, from an offline plan of its stack file (in `beside`,
-    the referencing stack file's directory, if it is there; else in the project)."""
+    the referencing stack file's directory, if it is there; else in the project). `answered`
+    gets `name` -> the plan key of the plan that answered it."""
+    config = _referenced_config(project_dir, name, beside)
+    above = [*chain(), referencing_stack]
+    if config.stack in above:
+        raise StackReferenceError(
+            f"stack reference {name!r}: a cycle of stack references: {' -> '.join([*above, config.stack])}"
+        )
+    key = plan_cache.plan_key(project_dir, config)
+    cache = plan_cache.cache_dir(project_dir)
+    stored = _stored(key, cache)
+    if stored is None or not references_current(project_dir, config, stored, cache):
+        raise ReferenceNotPlanned(project_dir, config, above, key)
+    if answered is not None:
+        answered[name] = key
+    return dict(stored["outputs"])
+
+
+def _stored(key: str, cache: Path | None) -> dict[str, Any] | None:
+    """The plan stored under `key`: this process's memo first, then the plan cache."""
+    return _planned_here.get(key) or plan_cache.load(cache, key)
+
+
+def references_current(
+    project_dir: Path,
+    config: StackConfig,
+    stored: dict[str, Any],
+    cache: Path | None,
+    repository: Path | None = None,
+    depth: int = 0,
+) -> bool:
+    """Whether every stack reference the stored plan of `config` answered would be answered by the
+    same plan today: each name still resolves to a stack file whose plan key is the recorded one,
+    and that plan's own references are current too. The plan key leaves other stacks' files out
+    (editing one stack's file keeps every other plan that does not reference it); this check is
+    what keeps a plan that does reference it from being handed out stale."""
+    references: dict[str, str] = stored.get("references") or {}
+    if references and depth >= MAX_DEPTH:
+        return False
+    beside = config.source.parent if config.source is not None else None
+    for name, key in references.items():
+        try:
+            referenced = _referenced_config(project_dir, name, beside)
+        except StackReferenceError:
+            return False
+        if plan_cache.plan_key(project_dir, referenced, repository) != key:
+            return False
+        entry = _stored(key, cache)
+        if entry is None or not references_current(
+            project_dir, referenced, entry, cache, repository, depth + 1
+        ):
+            return False
+    return True
+
+
+def _referenced_config(project_dir: Path, name: str, beside: Path | None) -> StackConfig:
+    """The config of the stack `name` names: its file beside the referencing stack file's if there
+    is one, else the project's. StackReferenceError when it names none of this project's."""
     project = project_name(project_dir)
     target = parse_reference(name, project)
     if target.project != project:
@@ -88,22 +158,10 @@ def referenced_outputs(
             f"stack reference {name!r}: no stack file Pulumi.{target.stack}.yaml in {project_dir}; "
             f"stacks: {', '.join(stacks) or 'none'}"
         )
-    above = [*chain(), referencing_stack]
-    if target.stack in above:
-        raise StackReferenceError(
-            f"stack reference {name!r}: a cycle of stack references: {' -> '.join([*above, target.stack])}"
-        )
     try:
-        config = load_stack_config(project_dir, target.stack, config_file)
+        return load_stack_config(project_dir, target.stack, config_file)
     except StackFileError as error:
         raise _planning_failed(target.stack, error) from None
-    key = plan_cache.plan_key(project_dir, config)
-    if key in _planned_here:
-        return dict(_planned_here[key])
-    stored = plan_cache.load(plan_cache.cache_dir(project_dir), key)
-    if stored is not None:
-        return dict(stored["outputs"])
-    raise ReferenceNotPlanned(project_dir, config, above, key)
 
 
 def plan_missing(missing: ReferenceNotPlanned) -> None:
@@ -119,7 +177,7 @@ def plan_missing(missing: ReferenceNotPlanned) -> None:
         raise _planning_failed(missing.config.stack, error) from error
     finally:
         _chain = outer
-    _planned_here[missing.key] = plan.outputs
+    _planned_here[missing.key] = {"outputs": plan.outputs, "references": plan.references}
 
 
 def _planning_failed(stack: str, error: Exception) -> StackReferenceError:

@@ -35,6 +35,32 @@ def key(project_dir: Path, stack: str = STACKS[0], config_file: Path | None = No
     return plan_cache.plan_key(project_dir, load_stack_config(project_dir, stack, config_file))
 
 
+def store_as_run(cache: Path, project_dir: Path, stack_plan: Plan, repository: Path | None = None) -> str:
+    """Store `stack_plan` as a run in `project_dir` by the planner of `repository` leaves it: the
+    plans its stack references answered stored under the keys that planner computes, and recorded
+    in it. Returns its key."""
+    references = {
+        name: store_as_run(
+            cache,
+            project_dir,
+            plan(stack_references._referenced_config(project_dir, name, None).stack),
+            repository,
+        )
+        for name in stack_plan.references
+    }
+    config = load_stack_config(project_dir, stack_plan.stack)
+    stored_key = plan_cache.plan_key(project_dir, config, repository)
+    plan_cache.store(cache, stored_key, dataclasses.replace(stack_plan, references=references))
+    return stored_key
+
+
+def current(project_dir: Path, stack: str, cache: Path, config_file: Path | None = None) -> bool:
+    """Whether the plan of `stack` stored in `cache` is still current (its references too)."""
+    config = load_stack_config(project_dir, stack, config_file)
+    stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config))
+    return stored is not None and stack_references.references_current(project_dir, config, stored, cache)
+
+
 @pytest.mark.parametrize("stack", STACKS + SHARED_STACKS)
 def test_a_stored_plan_reads_back_as_the_same_plan(stack, stack_plans, cache):
     fresh = stack_plans[stack] if stack in stack_plans else plan(stack)  # both run the program
@@ -50,8 +76,7 @@ def test_a_stored_plan_reads_back_as_the_same_plan(stack, stack_plans, cache):
 @pytest.mark.plan_cache
 def test_a_hit_does_not_run_the_program(cache, monkeypatch, stack_plans):
     stack = STACKS[0]
-    config = load_stack_config(PROJECT_DIR, stack)
-    plan_cache.store(cache, plan_cache.plan_key(PROJECT_DIR, config), stack_plans[stack])
+    store_as_run(cache, PROJECT_DIR, stack_plans[stack])
 
     def no_run(*_args, **_kwargs):
         raise AssertionError("the program ran although its plan was cached")
@@ -72,11 +97,30 @@ def test_editing_the_stack_file_misses(project):
     assert key(project) != before
 
 
-def test_editing_a_stack_file_a_reference_could_reach_misses(project):
-    before = key(project)
+def test_editing_a_referenced_stack_file_makes_the_referencing_plans_stale(project, cache, stack_plans):
+    """The key leaves other stacks' files out; a plan that referenced one is a hit only while the
+    plan that answered the reference is still the one its file gives (`Plan.references`)."""
+    referencing = [stack for stack in STACKS if stack_plans[stack].references]
+    assert referencing, "no stage references another stack: nothing to check"
+    for stack in referencing:
+        store_as_run(cache, project, stack_plans[stack])
+        assert current(project, stack, cache)
+    before = key(project, referencing[0])
     shared = project / f"Pulumi.{SHARED_STACKS[0]}.yaml"
     shared.write_text(shared.read_text().replace("config:", "config:\n  mlinfra:uniqueSuffix: zz9zz", 1))
-    assert key(project) != before
+    assert key(project, referencing[0]) == before  # the same key ...
+    assert not any(current(project, stack, cache) for stack in referencing)  # ... but stale
+
+
+def test_editing_another_stages_file_keeps_a_stage_s_plan(project, cache, stack_plans):
+    """One stack file edited: the plans of the stacks that do not reference it stay hits."""
+    stack, other = STACKS[0], STACKS[-1]
+    assert stack != other and other not in {name.rsplit("/", 1)[-1] for name in stack_plans[stack].references}
+    store_as_run(cache, project, stack_plans[stack])
+    before = key(project, stack)
+    path = project / f"Pulumi.{other}.yaml"
+    path.write_text(path.read_text().replace("config:", "config:\n  mlinfra:uniqueSuffix: zz9zz", 1))
+    assert key(project, stack) == before and current(project, stack, cache)
 
 
 @pytest.mark.parametrize(
@@ -90,12 +134,12 @@ def test_a_comment_or_layout_change_in_a_stack_file_keeps_the_key(project, name)
     assert key(project) == before
 
 
-def test_a_stack_file_that_does_not_parse_counts_by_its_bytes(project):
-    broken = project / "Pulumi.qa.yaml"
+def test_a_stack_file_that_does_not_parse_counts_by_its_bytes(tmp_path):
+    broken = tmp_path / "Pulumi.qa.yaml"
     broken.write_text("config: [unclosed\n")
-    first = key(project)
+    first = plan_cache._digest_document(broken)
     broken.write_text("config: [unclosed \n")
-    assert key(project) != first
+    assert plan_cache._digest_document(broken) != first
 
 
 @pytest.mark.parametrize(
@@ -128,14 +172,24 @@ def test_another_package_version_or_environment_misses(project, monkeypatch):
     assert key(project) != before
 
 
-def test_a_config_file_elsewhere_keys_on_the_stack_files_beside_it(project, tmp_path):
+def test_a_reference_answered_beside_a_config_file_elsewhere_is_checked_there(project, tmp_path, cache):
+    """Stack references look beside the referencing file first (an example's stacks refer to each
+    other): a referenced file that appears there, with other values, makes the plan stale."""
+    stack = next(stack for stack in STACKS if plan(stack).references)
     elsewhere = tmp_path / "example"
     elsewhere.mkdir()
-    config_file = elsewhere / f"Pulumi.{STACKS[0]}.yaml"
+    config_file = elsewhere / f"Pulumi.{stack}.yaml"
     shutil.copy(project / config_file.name, config_file)
-    before = key(project, STACKS[0], config_file)
-    (elsewhere / "Pulumi.other.yaml").write_text("config: {}\n")
-    assert key(project, STACKS[0], config_file) != before
+    config = load_stack_config(project, stack, config_file)
+    stored = dataclasses.asdict(plan(stack))
+    assert stack_references.references_current(project, config, stored, None)
+    shared = f"Pulumi.{SHARED_STACKS[0]}.yaml"
+    (elsewhere / shared).write_text((project / shared).read_text())  # the same values: still current
+    assert stack_references.references_current(project, config, stored, None)
+    (elsewhere / shared).write_text(
+        (project / shared).read_text().replace("config:", "config:\n  mlinfra:uniqueSuffix: zz9zz", 1)
+    )
+    assert not stack_references.references_current(project, config, stored, None)
 
 
 def test_a_failing_program_stores_nothing(cache, tmp_path):
@@ -189,7 +243,7 @@ def test_a_stack_reference_answered_from_the_cache_plans_nothing(cache, monkeypa
 
 def test_a_diff_reads_cached_plans_and_plans_only_the_rest(cache, stack_plans):
     cached, uncached = STACKS[0], STACKS[1]
-    plan_cache.store(cache, key(PROJECT_DIR, cached), stack_plans[cached])
+    store_as_run(cache, PROJECT_DIR, stack_plans[cached])
     found = revisions.cached_plans(PROJECT_DIR, [cached, uncached, "nostackfile"], cache)
     assert found == {cached: json.loads(to_json(stack_plans[cached])), "nostackfile": None}
 
@@ -240,17 +294,10 @@ def test_a_diff_finds_the_plan_a_checkout_s_own_planner_stored(project, cache, m
     """`planner diff` plans the base revision in its checkout, with the checkout's planner: the
     child keys its plan on that checkout's code, and the diff must look it up the same way."""
     stack = STACKS[0]
-    config = load_stack_config(project, stack)
-    with monkeypatch.context() as patched:
-        patched.setattr(plan_cache, "REPOSITORY", project)  # what the child in the checkout computes
-        stored_key = plan_cache.plan_key(project, config)
-    plan_cache.store(cache, stored_key, stack_plans[stack])
+    store_as_run(cache, project, stack_plans[stack], repository=project)  # as the checkout's child
     (project / "planner" / "extra.py").write_text("# only in the checkout\n")  # its code differs
     assert revisions.cached_plans(project, [stack], cache) == {}
-    with monkeypatch.context() as patched:
-        patched.setattr(plan_cache, "REPOSITORY", project)
-        stored_key = plan_cache.plan_key(project, config)
-    plan_cache.store(cache, stored_key, stack_plans[stack])
+    store_as_run(cache, project, stack_plans[stack], repository=project)
     assert revisions.cached_plans(project, [stack], cache) == {stack: json.loads(to_json(stack_plans[stack]))}
 
 
