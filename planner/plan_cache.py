@@ -18,8 +18,7 @@ on, so a hit is the plan a fresh run would make:
   `tests/` and local state (`components/data/` is read at import; the bootstrap project imports
   the repository's `components/`);
 - the Python version and the installed versions of the packages the program imports;
-- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`; not the
-  test suite's `MLINFRA_TEST_*` switches);
+- the environment variables the planner or the program read (`MLINFRA_*`, `PULUMI_*`);
 - today's date: a client secret's expiry is checked against it, so entries last a day at most.
 
 Only successful plans are stored; a failing program runs again and fails again. Entries are JSON
@@ -65,9 +64,6 @@ NOT_CODE = frozenset(
 ENVIRONMENT_PREFIXES = ("MLINFRA_", "PULUMI_")
 ENVIRONMENT_IGNORED = frozenset({CACHE_VARIABLE})
 """Read by the planner but unable to change a successful plan."""
-TEST_SWITCH_PREFIX = "MLINFRA_TEST_"
-"""The test suite's own switches (tests/test_delivery_files.py): no program or planner reads them,
-so a scratch copy's pytest, started with one set, finds the plans its parent stored."""
 MAX_ENTRIES = 256
 """Oldest entries beyond this are removed when a plan is stored."""
 
@@ -176,9 +172,7 @@ def plan_key(project_dir: Path, config: Any, repository: Path | None = None) -> 
         "environment": sorted(
             (name, value)
             for name, value in os.environ.items()
-            if name.startswith(ENVIRONMENT_PREFIXES)
-            and name not in ENVIRONMENT_IGNORED
-            and not name.startswith(TEST_SWITCH_PREFIX)
+            if name.startswith(ENVIRONMENT_PREFIXES) and name not in ENVIRONMENT_IGNORED
         ),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

@@ -110,6 +110,7 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
     the document of an earlier plan of the same inputs (`planner.plan_cache`: the key pins the
     revision's own code and config, so only that code can have stored it). Others are left out."""
     found: dict[str, dict | None] = {}
+    root = planner_root(project_dir)  # the checkout's own planner plans it there: key as it would
     for stack in stacks:
         if not (project_dir / f"Pulumi.{stack}.yaml").is_file():
             found[stack] = None
@@ -118,8 +119,6 @@ def cached_plans(project_dir: Path, stacks: list[str], cache: Path | None) -> di
             config = load_stack_config(project_dir, stack)
         except StackFileError:
             continue  # the child process reports it, in the revision's own words
-        # The checkout's own planner would plan it (the child runs there), so key as it would.
-        root = planner_root(project_dir)
         stored = plan_cache.load(cache, plan_cache.plan_key(project_dir, config, root))
         if stored is not None and references_current(project_dir, config, stored, cache, root):
             from planner.recorder import Plan  # loads the Pulumi SDK: only when a plan is found

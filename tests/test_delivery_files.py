@@ -30,7 +30,9 @@ SUITE_IN_COPY = [
 ]
 """What the scratch copy runs (a representative subset, to keep the suite fast): every stack-file
 invariant and naming rule over the catalog, the delivery files' checks and lints, the README
-reference. `MLINFRA_TEST_STAGING_FULL_SUITE=1` runs the whole suite there instead."""
+reference. `TEST_MLINFRA_STAGING_FULL_SUITE=1` runs the whole suite there instead. The suite's
+switches are outside the `MLINFRA_` namespace the plan key covers (planner/plan_cache.py): the
+copy's pytest finds the plans its `make workflows` stored."""
 
 
 def test_checked_in_delivery_files_match_the_catalog():
@@ -113,7 +115,7 @@ def add_stage(project: Path, name: str, code: str, after: str, like: str) -> Non
 
 
 @pytest.mark.long
-@pytest.mark.skipif(os.environ.get("MLINFRA_TEST_IN_SCRATCH") == "1", reason="already in the scratch copy")
+@pytest.mark.skipif(os.environ.get("TEST_MLINFRA_IN_SCRATCH") == "1", reason="already in the scratch copy")
 def test_adding_staging_takes_one_entry_one_stack_file_and_make_workflows(tmp_path):
     production = [name for name, stage in CATALOG.items() if stage.production]
     if len(production) < 2:
@@ -121,11 +123,11 @@ def test_adding_staging_takes_one_entry_one_stack_file_and_make_workflows(tmp_pa
     project = _copy(tmp_path)
     add_stage(project, "staging", "stg", after=production[-2], like=production[-2])
     # The whole suite (as make test runs it) on request; by default the catalog-driven modules.
-    suite = ["-n", "auto"] if os.environ.get("MLINFRA_TEST_STAGING_FULL_SUITE") == "1" else SUITE_IN_COPY
+    suite = ["-n", "auto"] if os.environ.get("TEST_MLINFRA_STAGING_FULL_SUITE") == "1" else SUITE_IN_COPY
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *suite],
         cwd=project,
-        env={**os.environ, "MLINFRA_TEST_IN_SCRATCH": "1"},
+        env={**os.environ, "TEST_MLINFRA_IN_SCRATCH": "1"},
         capture_output=True,
         text=True,
     )

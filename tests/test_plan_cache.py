@@ -165,7 +165,7 @@ def test_another_package_version_or_environment_misses(project, monkeypatch):
     assert key(project) != before
     monkeypatch.delenv("MLINFRA_SOMETHING")
     assert key(project) == before
-    monkeypatch.setenv("MLINFRA_TEST_IN_SCRATCH", "1")  # a test suite's switch: no program reads it
+    monkeypatch.setenv("TEST_MLINFRA_IN_SCRATCH", "1")  # the suite's own switch: no program reads it
     assert key(project) == before
     versions = plan_cache._versions()
     monkeypatch.setattr(plan_cache, "_versions", lambda: {**versions, "pulumi-azure-native": "0.0.1"})
@@ -279,9 +279,9 @@ def test_another_day_misses(project, monkeypatch):
     assert key(project) != before
 
 
-def test_the_bootstrap_project_misses_when_a_stage_stack_file_changes(project, monkeypatch):
-    """bootstrap/settings.py reads the stages' stack files of the repository it is in."""
-    monkeypatch.setattr(plan_cache, "REPOSITORY", project)  # the copy's own planner
+def test_the_bootstrap_project_misses_when_a_stage_stack_file_changes(project):
+    """bootstrap/settings.py reads the stages' stack files of the project it is in: the stack
+    files of the enclosing project are in its key."""
     before = key(project / "bootstrap", "platform")
     stage_file = project / f"Pulumi.{STACKS[0]}.yaml"
     stage_file.write_text(
