@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, StrictBool, StrictStr
 
+from components.pulumi_yaml import CliSafeLoader
 from components.settings_base import Settings
 
 NAMESPACE = "mlinfra"
@@ -66,7 +67,7 @@ def project_document(project_file: Path = PROJECT_FILE) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _parse_project(text: str) -> dict[str, Any]:
-    document = yaml.safe_load(text)
+    document = yaml.load(text, Loader=CliSafeLoader)  # the CLI's scalars (yes/no stay strings)
     return document if isinstance(document, dict) else {}
 
 

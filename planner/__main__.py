@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         stack = args.stack or _first_stack(args.project_dir.resolve())
         plan = plan_stack(args.project_dir.resolve(), stack, args.config_file)
     except (ConfigError, StackFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        for line in str(error).splitlines() or [type(error).__name__]:
+            print(f"error: {line}", file=sys.stderr)  # one line per problem
         return 2
     except Exception as error:
         if args.debug:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from components.config import AZURE_KEYS, StageConfig, StageSettings
 from components.config_guards import STAGE_KEY
+from components.pulumi_yaml import CliSafeLoader
 from components.settings_base import validate_guid
 from components.shared_config import SharedConfig
 from components.stage_catalog import CATALOG_KEY, NAMESPACE, PROJECT_FILE
@@ -92,7 +93,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
 def _project_defaults() -> dict[str, str]:
     """Keys Pulumi.yaml sets for every stack (project-level config). Their values are not copied
     here, so replacing a placeholder or adding a stage leaves this table valid."""
-    document = yaml.safe_load(PROJECT_FILE.read_text()) or {}
+    document = yaml.load(PROJECT_FILE.read_text(), Loader=CliSafeLoader) or {}
     return {
         key: "the catalog in Pulumi.yaml" if key == f"{NAMESPACE}:{CATALOG_KEY}" else "set in Pulumi.yaml"
         for key in (document.get("config") or {})

@@ -1,6 +1,7 @@
 """Reads `Pulumi.yaml` and `Pulumi.<stack>.yaml` the way the Pulumi CLI hands them to a program."""
 
 import copy
+import difflib
 import functools
 import json
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from components.pulumi_yaml import CliSafeLoader
 from planner.project_config import ProjectConfigError
 from planner.project_config import apply as apply_project_config
 
@@ -19,8 +21,9 @@ MAX_FILE_BYTES = 1_000_000
 """A stack file is a few kilobytes; anything this large is refused before it is parsed."""
 
 
-class _PulumiYamlLoader(yaml.SafeLoader):
-    """YAML as the Pulumi CLI reads it: `2027-06-30` stays the string it is, not a date.
+class _PulumiYamlLoader(CliSafeLoader):
+    """YAML as the Pulumi CLI reads it (`components.pulumi_yaml`): `2027-06-30` stays the string
+    it is, not a date, and `no`, `on`, `yes` stay strings, not booleans.
 
     Stricter than the CLI in two ways: a key set twice in one mapping is refused (the CLI keeps
     the last one, so a merge artifact would silently win), and aliases (`*name`) are refused, so an
@@ -48,10 +51,20 @@ class _PulumiYamlLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-_PulumiYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+"""The top-level keys the Pulumi CLI reads from a stack file: the yaml tags of `ProjectStack`
+(pulumi/pulumi sdk/go/common/workspace/project.go). Any other key is silently dropped by the CLI,
+so a value meant for `config:` (written one level too far out) would never reach the program."""
+
+
+def _unknown_top_level(key) -> str:
+    suggestion = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1)
+    hint = f"; did you mean {suggestion[0]}?" if suggestion else ""
+    nested = " (config keys go under config:)" if isinstance(key, str) and ":" in key else ""
+    return (
+        f"top-level key {_short(str(key))!r} is not a stack-file key; expected {', '.join(STACK_FILE_KEYS)}"
+        f"{nested}{hint}"
+    )
 
 
 class StackFileError(Exception):
@@ -93,6 +106,10 @@ def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = 
             f"no stack file {path.name} for stack {stack!r}; stacks: {', '.join(available_stacks(project_dir)) or 'none'}"
         )
     document = _read_yaml(path) or {}
+    if isinstance(document, dict):
+        unknown = [key for key in document if key not in STACK_FILE_KEYS]
+        if unknown:
+            raise StackFileError("\n".join(f"{path.name}: {_unknown_top_level(key)}" for key in unknown))
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
