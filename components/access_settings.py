@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StrictStr
 
 from components.roles import ROLES
 from components.settings_base import Guid, Settings, distinct
+from components.value_kinds import Reason
 
 
 def owner_ids(values: list[str]) -> list[str]:
@@ -59,7 +60,7 @@ class Persona(Settings):
     """Object id of the persona's Entra security group (RB-4: humans get access through groups). Required."""
     roles: ScopedRoles = ScopedRoles()
     """What the group may do in this stage. Default nothing."""
-    outside_dev_reason: Annotated[StrictStr, Field(min_length=10)] | None = None
+    outside_dev_reason: Reason | None = None
     """Only for `dataScientists`: why the group needs access outside dev. Without it, a data
     scientist grant in preprod or prod is refused (RB-7)."""
 

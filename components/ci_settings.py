@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from components import value_kinds
 from components.ci_names import (
     ADO_PROJECT,
     ADO_SECURITY_GROUP,
@@ -104,11 +105,8 @@ class GitHubBranchPolicy(Settings):
         return bool(self.branch_patterns or self.tag_patterns)
 
 
-GitHubRepository = Annotated[
-    StrictStr, Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-]
-"""`owner/name`: an owner of 1-39 letters, digits and hyphens, not starting with a hyphen, and a
-repository name of letters, digits, `.`, `_` and `-`."""
+GitHubRepository = value_kinds.GitHubRepository
+"""`owner/name` as GitHub accepts it (`components.value_kinds.github_repository`)."""
 
 
 class InGitHubRepository(Settings):

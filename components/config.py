@@ -59,6 +59,7 @@ from components.stage_catalog import (
     declared_catalog,
     split_stack_name,
 )
+from components.value_kinds import Reason
 from components.workspace_settings import (
     ContainerRegistrySettings,
     KeyVaultSettings,
@@ -170,9 +171,7 @@ class StageSettings(Settings):
     group and its roles in this stage. Default none."""
     deployment_identity: DeploymentIdentitySettings = DeploymentIdentitySettings()
     """The identity the stage's CI/CD pipelines sign in as (one per stage, never shared)."""
-    production_relaxations: dict[ProductionRule, Annotated[StrictStr, Field(min_length=10)]] = Field(
-        default_factory=dict
-    )
+    production_relaxations: dict[ProductionRule, Reason] = Field(default_factory=dict)
     """Production rule -> why this production stage may break it (at least 10 characters). Keys:
     privateNetwork, purgeProtection, resourceProtection, isolationMode, premiumRegistry,
     highBusinessImpact, gatedCi. Default none: a production stage meets every rule. Each relaxation

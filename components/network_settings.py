@@ -4,7 +4,6 @@ hub zones by id, or created and linked to the network). A network the stage crea
 peered to a hub and can hold a subnet for private CI runners."""
 
 import ipaddress
-import re
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated
@@ -12,6 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, model_validator
 
 from components.settings_base import Settings
+from components.value_kinds import PrivateCidr, resource_id_pattern, zone_id_problems
 
 PRIVATE_DNS_ZONES = MappingProxyType(
     {
@@ -49,21 +49,8 @@ def zones_for(groups) -> tuple[str, ...]:
 REQUIRED_ZONES = zones_for(WORKSPACE_GROUPS)
 KNOWN_ZONES = zones_for(PRIVATE_DNS_ZONES)
 
-_SUBNET_ID = re.compile(
-    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
-    r"virtualNetworks/[-\w.]+/subnets/[-\w.]+",
-    re.IGNORECASE,
-)
-_VNET_ID = re.compile(
-    r"/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})/resourceGroups/(?P<group>[-\w.()]+)/providers/"
-    r"Microsoft\.Network/virtualNetworks/(?P<network>[-\w.]+)",
-    re.IGNORECASE,
-)
-_ZONE_ID = re.compile(
-    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
-    r"privateDnsZones/(?P<zone>[a-z0-9.-]+)",
-    re.IGNORECASE,
-)
+_SUBNET_ID = resource_id_pattern("Microsoft.Network/virtualNetworks/subnets")
+_VNET_ID = resource_id_pattern("Microsoft.Network/virtualNetworks")
 
 
 def _subnet_id(value: str) -> str:
@@ -72,16 +59,6 @@ def _subnet_id(value: str) -> str:
             "expected a subnet resource id: /subscriptions/<guid>/resourceGroups/<group>/providers/"
             "Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>"
         )
-    return value
-
-
-def _network(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value)
-    except ValueError:
-        raise ValueError("expected an IPv4 CIDR block such as 10.20.0.0/16 (host bits zero)") from None
-    if network.version != 4 or not network.is_private:
-        raise ValueError("expected a private IPv4 CIDR block (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
     return value
 
 
@@ -99,10 +76,10 @@ def parse_vnet_id(value: str) -> tuple[str, str, str]:
     match = _VNET_ID.fullmatch(value)
     if match is None:
         raise ValueError(f"not a virtual network id: {value}")
-    return match["subscription"], match["group"], match["network"]
+    return match["subscription"], match["group"], match["virtualNetworks"]
 
 
-Cidr = Annotated[StrictStr, AfterValidator(_network)]
+Cidr = PrivateCidr
 
 
 class RunnerKind(StrEnum):
@@ -221,13 +198,7 @@ class PrivateEndpointSettings(Settings):
             unknown = sorted(set(self.dns_zone_ids) - set(KNOWN_ZONES))
             if unknown:
                 problems.append(f"dnsZoneIds names zones no endpoint uses: {', '.join(unknown)}")
-            for zone, zone_id in sorted(self.dns_zone_ids.items()):
-                match = _ZONE_ID.fullmatch(zone_id)
-                if not match or match["zone"].lower() != zone.lower():
-                    problems.append(
-                        f"dnsZoneIds.{zone}: got {zone_id!r}; expected the id of private DNS zone {zone} "
-                        f"(/subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/{zone})"
-                    )
+            problems += zone_id_problems(self.dns_zone_ids)
         peering = self.virtual_network.hub_peering if self.virtual_network else None
         if peering and peering.link_dns_zones and self.dns_zone_ids is not None:
             problems.append(

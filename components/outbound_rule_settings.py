@@ -5,6 +5,7 @@ Source of the rules and limits: Microsoft Learn, machine-learning/how-to-managed
 (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md).
 """
 
+import difflib
 import re
 from enum import StrEnum
 from types import MappingProxyType
@@ -12,15 +13,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
+from components.regions import REGION_CODES
 from components.settings_base import Settings
+from components.value_kinds import PortRanges, WildcardHostName
 
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_FQDN = re.compile(rf"(?:\*\.)?{_LABEL}(?:\.{_LABEL})+", re.IGNORECASE)
 _RESOURCE_ID = re.compile(
     r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w.()]+/providers/[A-Za-z.]+/[A-Za-z]+/[-\w.]+",
     re.IGNORECASE,
 )
-_PORTS = re.compile(r"(?:\*|\d{1,5}(?:-\d{1,5})?)(?:,(?:\d{1,5}(?:-\d{1,5})?))*")
 
 SERVICE_TAGS = (
     "AzureActiveDirectory",
@@ -42,14 +42,6 @@ they would undo the data-exfiltration protection of approved-outbound mode."""
 _REGIONAL_TAG = re.compile(r"(?P<tag>[A-Za-z.]+?)(?:\.(?P<region>[a-z0-9]+))?")
 
 
-def _fqdn(value: str) -> str:
-    if len(value) > 253 or not _FQDN.fullmatch(value):
-        raise ValueError(
-            "expected a host name such as pypi.org, with a wildcard only as a leading '*.' (*.anaconda.org)"
-        )
-    return value
-
-
 def _resource_id(value: str) -> str:
     if not _RESOURCE_ID.fullmatch(value):
         raise ValueError(
@@ -63,19 +55,20 @@ def _service_tag(value: str) -> str:
         return value
     match = _REGIONAL_TAG.fullmatch(value)
     if match and match["region"] and match["tag"] in SERVICE_TAGS:
-        return value
+        if match["region"] in REGION_CODES:
+            return value
+        close = difflib.get_close_matches(match["region"], REGION_CODES, n=1)
+        hint = f"; did you mean {match['tag']}.{close[0]}?" if close else ""
+        raise ValueError(
+            f"region {match['region']!r} of service tag {value} is not an Azure region of this project's "
+            f"allow-list (components/regions.py){hint}"
+        )
     raise ValueError(
         f"expected one of {', '.join(SERVICE_TAGS)}, optionally with a region (Storage.westeurope)"
     )
 
 
-def _ports(value: str) -> str:
-    if not _PORTS.fullmatch(value) or any(int(port) > 65535 for port in re.findall(r"\d+", value)):
-        raise ValueError("expected *, a port (443), a range (8000-8080) or a comma-separated list of them")
-    return value
-
-
-Fqdn = Annotated[StrictStr, AfterValidator(_fqdn)]
+Fqdn = WildcardHostName
 
 
 class FqdnRule(Settings):
@@ -104,7 +97,7 @@ class ServiceTagRule(Settings):
     """A service tag of the project's allow-list (see SERVICE_TAGS), optionally regional. Required."""
     protocol: Literal["TCP", "UDP", "ICMP", "*"] = "TCP"
     """TCP, UDP, ICMP or *. Default TCP."""
-    port_ranges: Annotated[StrictStr, AfterValidator(_ports)] = "443"
+    port_ranges: PortRanges = "443"
     """*, a port, a range or a comma-separated list. Default 443."""
 
 

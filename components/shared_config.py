@@ -16,6 +16,7 @@ from components.naming import NamingError, SharedNames, shared_names
 from components.network_settings import PRIVATE_DNS_ZONES, _subnet_id
 from components.registry_roles import RegistryAccess
 from components.settings_base import Guid, Settings, distinct
+from components.value_kinds import zone_id_problems
 
 REGISTRY_ZONES = PRIVATE_DNS_ZONES["amlregistry"]
 
@@ -34,6 +35,9 @@ class RegistryPrivateEndpoint(Settings):
         missing = [zone for zone in REGISTRY_ZONES if zone not in self.dns_zone_ids]
         if missing:
             raise ValueError(f"dnsZoneIds: expected the zone(s) {', '.join(missing)}")
+        problems = zone_id_problems(self.dns_zone_ids)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictStr
 
 from components.outbound_rule_settings import FirewallSku, OutboundRule, RuleName, RuleSet
 from components.settings_base import Settings, StrictInt, distinct
+from components.value_kinds import Reason
 
 
 class StorageSku(StrEnum):
@@ -108,7 +109,7 @@ class WorkspaceSettings(Settings):
     which then hold for every stage that shares it (README, "One workspace or one per stage").
     The owning stage decides every other key of this section and of network, storage, keyVault,
     containerRegistry, monitoring, compute and resourceProtection."""
-    shared_with_data_science_reason: Annotated[StrictStr, Field(min_length=10)] | None = None
+    shared_with_data_science_reason: Reason | None = None
     """Why a production stage and a data-science stage may share one workspace (at least 10
     characters). Required with sharedFrom when one of the two stages is production and the other
     data science (WS-2), refused otherwise. Shows in the plan and the diff."""

@@ -198,7 +198,10 @@ def test_fails_when_a_reason_is_given_where_no_production_and_data_science_stage
         **config.values,
         "mlinfra:stage": sharer,
         "mlinfra:workspace": json.dumps(
-            {"sharedFrom": f"organization/mlinfra/solo-{owner}", "sharedWithDataScienceReason": "x" * 20}
+            {
+                "sharedFrom": f"organization/mlinfra/solo-{owner}",
+                "sharedWithDataScienceReason": "fraud team reviews one shared workspace",
+            }
         ),
     }
     message = refusal(StackConfig(config.project, stack, values, (), config.source))
@@ -284,7 +287,14 @@ def test_fails_when_a_stage_of_its_own_has_no_network():
 
 def test_fails_when_a_reason_is_given_without_sharing():
     message = refusal(
-        stack_config(PRODUCTION_STACKS[0], **{"mlinfra:workspace": {"sharedWithDataScienceReason": "x" * 20}})
+        stack_config(
+            PRODUCTION_STACKS[0],
+            **{
+                "mlinfra:workspace": {
+                    "sharedWithDataScienceReason": "fraud team reviews one shared workspace"
+                }
+            },
+        )
     )
     assert (
         "mlinfra:workspace.sharedWithDataScienceReason: only meaningful with workspace.sharedFrom" in message
