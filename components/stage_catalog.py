@@ -48,6 +48,16 @@ def catalog_problems(stages: list[StageDefinition]) -> list[str]:
         problems.append(f"name {SHARED_STACK} is the shared stack's; a stage needs another name")
     if not stages:
         problems.append("expected at least one stage")
+    for stage in stages:
+        if stage.production and stage.data_science:
+            # The two traits pull opposite ways: production keeps data scientists out (RB-7) and
+            # holds every production rule; data science is where they get roles without a reason,
+            # and where a production stage may share a workspace (WS-2). One stage cannot be both.
+            problems.append(
+                f"stage {stage.name} is both production and dataScience; a production stage keeps data "
+                "scientists out (RB-7) and a data-science stage lets them in, so set one of the two "
+                "(one stage per kind of data)"
+            )
     for attribute in ("name", "code"):
         values = [getattr(stage, attribute) for stage in stages]
         twice = sorted({value for value in values if values.count(value) > 1})

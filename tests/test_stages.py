@@ -385,3 +385,24 @@ def test_the_stage_literal_scan_finds_a_named_stage():
         ("test_x", name),
         ("PATH", f"Pulumi.{name}.yaml"),
     ]
+
+
+@pytest.mark.parametrize(("production", "data_science"), [(True, False), (False, True), (False, False)])
+def test_a_stage_with_one_trait_or_none_is_accepted(production, data_science):
+    """components/stage_catalog.py: production and dataScience are each allowed alone."""
+    from components.stage_catalog import StageDefinition, catalog_problems
+
+    stage = StageDefinition(name="qa", code="qa1", production=production, data_science=data_science)
+    assert catalog_problems([stage]) == []
+
+
+def test_fails_when_a_stage_is_both_production_and_data_science():
+    """docs/security-model.md RB-7: data scientists get no access to production data; the
+    dataScience trait is what lets them in without a reason (components/config.py) and what lets a
+    production stage share its workspace (WS-2, components/workspace_sharing.py). A stage with both
+    traits would cancel the production rule, so the catalog refuses it with the reason."""
+    catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
+    both = [{**catalog[0], "production": True, "dataScience": True}, *catalog[1:]]
+    message = refused(stack_config(STACKS[0], **{"mlinfra:stages": both}))
+    assert f"stage {catalog[0]['name']} is both production and dataScience" in message
+    assert "RB-7" in message
