@@ -19,6 +19,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from components import config_guards as guards
 from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
 from components.ci_settings import GitHubRepository, GitHubReviewers, InGitHubRepository, OidcSubjectFormat
 from components.config import ConfigError
@@ -143,6 +144,9 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
         f"{namespace}:{key}: set under azure-native:, not {namespace}:"
         for key in set(values) & set(AZURE_KEYS)
     ]
+    problems += guards.namespace_problems(everything, namespace, own=namespace)  # a typo drops settings
+    problems += guards.secret_problems(guards.secret_keys())
+    problems += guards.plaintext_secret_problems(everything, guards.secret_keys())
     problems += placeholder_problems(everything)  # only under the real engine
     try:
         config = BootstrapConfig.model_validate(raw, by_name=False)

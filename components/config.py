@@ -252,6 +252,7 @@ def load_stage_config() -> StageConfig:
     problems = (
         guards.namespace_problems(everything, project)
         + guards.secret_problems(guards.secret_keys())
+        + guards.plaintext_secret_problems(everything, guards.secret_keys())
         + guards.stage_problems(everything, stage, stack)
         + guards.placeholder_problems(everything)
     )

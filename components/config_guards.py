@@ -5,6 +5,7 @@ Each returns problems as `<namespace>:<key>: ...` lines; `config.load_stage_conf
 them together with the field and cross-section problems.
 """
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -71,18 +72,33 @@ def secret_keys() -> set[str]:
     return set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
 
 
-def namespace_problems(values: dict[str, Any], project: str) -> list[str]:
-    """A key under a namespace nobody reads (`mlinfa:tags`) would be silently ignored."""
-    allowed = {NAMESPACE, project, *PROVIDER_NAMESPACES}
+def namespace_problems(values: dict[str, Any], project: str, own: str = NAMESPACE) -> list[str]:
+    """A key under a namespace nobody reads (`mlinfa:tags`) would be silently ignored. `own` is the
+    namespace the program reads its settings from (`mlinfra`; the bootstrap project's own name)."""
+    allowed = {own, project, *PROVIDER_NAMESPACES}
     problems = []
     for key in sorted(values):
         namespace = key.split(":", 1)[0] if ":" in key else ""
         if namespace not in allowed:
+            close = difflib.get_close_matches(namespace, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]}:{key.split(':', 1)[-1]}?" if close else ""
             problems.append(
-                f"{short(key)}: unknown config namespace {shown(namespace, 30)}; expected {NAMESPACE} or a "
-                f"provider's: {', '.join(PROVIDER_NAMESPACES)}"
+                f"{short(key)}: unknown config namespace {shown(namespace, 30)}; expected {own} or a "
+                f"provider's: {', '.join(PROVIDER_NAMESPACES)}{short(hint, 80)}"
             )
     return problems
+
+
+def plaintext_secret_problems(values: dict[str, Any], keys: set[str]) -> list[str]:
+    """A provider credential (a key its provider's schema marks secret, SECRET_KEYS) written in
+    plain text: a committed stack file would publish it. The engine passes a `secure:` value's
+    key in the secret keys; any other value of such a key was plain text (PU-13)."""
+    return [
+        f"{short(key)}: a provider credential in plain text (its provider's schema marks it secret); "
+        f"encrypt it with `pulumi config set --secret {short(key)}`, or leave it out of the stack file and "
+        "let the provider read it from its environment variable"
+        for key in sorted(set(values) & SECRET_KEYS - keys)
+    ]
 
 
 def secret_problems(keys: set[str]) -> list[str]:

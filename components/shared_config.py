@@ -135,6 +135,7 @@ def load_shared_config() -> SharedConfig:
     problems = (
         guards.namespace_problems(everything, pulumi.get_project())
         + guards.secret_problems(guards.secret_keys())
+        + guards.plaintext_secret_problems(everything, guards.secret_keys())
         + guards.placeholder_problems(everything)
     )
     if "stack" in values:

@@ -535,3 +535,41 @@ def test_the_state_key_role_is_key_vault_crypto_user():
     assert KEY_VAULT_CRYPTO_USER.guid == "12338af0-0e69-4776-bea7-57ae8d297424"
     assert not KEY_VAULT_CRYPTO_USER.privileged and not KEY_VAULT_CRYPTO_USER.escalates
     assert KEY_VAULT_CRYPTO_USER.guid not in {role.guid for role in ROLES.values()}  # bootstrap's own (RB-2)
+
+
+@pytest.mark.parametrize("key", ["mlinfra-bootstrp:github", "mlinfra:stateBackend", "bootstrap:stages"])
+def test_fails_when_a_bootstrap_key_is_under_a_misspelt_namespace(key):
+    """The bootstrap program reads only its own namespace (the project name, bootstrap/Pulumi.yaml)
+    and the providers': a key under any other is silently dropped by the engine, so refused
+    (components/config_guards.py namespace_problems, as for the stages)."""
+    with pytest.raises(ConfigError) as error:
+        bootstrap_plan(**{key: {"x": 1}})
+    assert f"{key}: unknown config namespace" in str(error.value)
+
+
+def test_a_bootstrap_typo_gets_a_did_you_mean():
+    with pytest.raises(ConfigError, match=f"did you mean {NS}:github"):
+        bootstrap_plan(**{"mlinfra-bootstrp:github": {"x": 1}})
+
+
+def test_fails_when_a_bootstrap_setting_is_secure():
+    """PU-13: only provider credentials may be secret; the program would decrypt any other
+    secure value into plain text."""
+    import dataclasses
+
+    config = dataclasses.replace(load_stack_config(BOOTSTRAP_DIR, "platform"), secret_keys=(f"{NS}:name",))
+    with pytest.raises(ConfigError, match=f"{NS}:name: got a secure value"):
+        recorder.plan_config(BOOTSTRAP_DIR, config)
+
+
+def test_fails_when_a_bootstrap_provider_credential_is_in_plain_text():
+    """PU-13 the other way: `github:token` (secret in the GitHub provider's schema) in plain text
+    in a committed stack file is refused; encrypted, it is accepted."""
+    import dataclasses
+
+    with pytest.raises(ConfigError, match="github:token: a provider credential in plain text"):
+        bootstrap_plan(**{"github:token": "ghp_plaintext"})
+    config = overridden(load_stack_config(BOOTSTRAP_DIR, "platform"), {"github:token": "[secret]"})
+    assert recorder.plan_config(
+        BOOTSTRAP_DIR, dataclasses.replace(config, secret_keys=("github:token",))
+    ).resources

@@ -111,6 +111,31 @@ def test_a_provider_credential_may_be_secure():
     assert planned.resources
 
 
+@pytest.mark.parametrize("key", sorted(config_guards.SECRET_KEYS))
+def test_fails_when_a_provider_credential_is_in_plain_text(rejection, key):
+    """Every key the providers' schemas mark secret (components/data/provider_config_secrets.json,
+    extracted from each schema's `config.variables` with `secret: true`, checked against the
+    installed SDKs' config/vars.py in tests/test_provider_secrets.py): in plain text in a committed
+    stack file it would be published with the repository (PU-13)."""
+    message = rejected(rejection, **{key: "plain-credential"})
+    assert f"{key}: a provider credential in plain text" in message
+    assert f"pulumi config set --secret {key}" in message
+    assert "plain-credential" not in message  # the credential itself is never echoed
+
+
+def test_fails_when_a_stack_file_holds_a_client_secret_in_plain_text(rejection, tmp_path):
+    """The stack file as the planner reads it: `azure-native:clientSecret` without `secure:`."""
+    text = base_file_with("  azure-native:clientSecret: s3cr3t-value\n")
+    message = rejection.message(file_config(tmp_path, text))
+    assert "azure-native:clientSecret: a provider credential in plain text" in message
+
+
+def test_a_provider_credential_that_is_secure_in_the_stack_file_is_accepted(tmp_path):
+    text = base_file_with("  github:token:\n    secure: v1:AAAAciphertext\n")
+    planned = recorder.record(recorder.main_program(PROJECT_DIR), file_config(tmp_path, text))
+    assert planned.resources
+
+
 # --- namespaces ----------------------------------------------------------------------
 
 
@@ -119,6 +144,10 @@ def test_fails_when_a_config_namespace_is_unknown(rejection, key):
     message = rejected(rejection, **{key: "x"})
     assert f"{key}: unknown config namespace" in message
     assert "mlinfra" in message and "azure-native" in message
+
+
+def test_a_misspelt_namespace_gets_a_did_you_mean(rejection):
+    assert "did you mean mlinfra:tags?" in rejected(rejection, **{"mlinfa:tags": "x"})
 
 
 # --- keys set twice (only the planner sees them: the CLI keeps the last) -------------
