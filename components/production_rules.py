@@ -95,6 +95,13 @@ def _ci_gate_problems(config: "StageConfig") -> list[str]:
                 f"ci.github.branchPolicy: got {json.dumps(policy.model_dump(by_alias=True, exclude_defaults=True))}; "
                 f'must allow the branch "{MAIN_BRANCH}" only (branchPatterns: [{MAIN_BRANCH}], GH-3, T-14)'
             )
+        for pattern in policy.tag_patterns:
+            if _matches_any_name(pattern):
+                problems.append(
+                    f"ci.github.branchPolicy.tagPatterns: got {json.dumps(pattern)}; a production environment "
+                    "takes named tags only: start the pattern with a literal prefix (v*), as Azure DevOps "
+                    "takes named refs only (GH-3, ADO-3)"
+                )
     if devops:
         if not devops.approvers:
             problems.append("ci.azureDevOps.approvers: none; needs at least one approver group (ADO-3)")
@@ -107,6 +114,13 @@ def _ci_gate_problems(config: "StageConfig") -> list[str]:
                 f"branch refs/heads/{MAIN_BRANCH} only, and named refs only (ADO-3)"
             )
     return problems
+
+
+def _matches_any_name(pattern: str) -> bool:
+    """A deployment tag pattern (fnmatch syntax: GitHub Docs, "Managing environments for
+    deployment", deployment branches and tags) that begins with a wildcard (`*`, `?`, `[`) lets
+    whoever can push a tag deploy: any tag name, or any with a given ending, matches."""
+    return not pattern or pattern[0] in "*?["
 
 
 def production_problems(config: "StageConfig") -> list[str]:

@@ -122,6 +122,36 @@ def test_fails_when_production_protection_is_weakened(stack, setting, needle):
     assert needle in refused(stack, github(reviewers={"teams": ["ml-engineers"]}, **setting))
 
 
+@pytest.mark.parametrize("pattern", ["*", "**", "*-release", "?*", "[v]*"])
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_fails_when_a_production_environment_deploys_any_tag(stack, pattern):
+    """GitHub Docs, "Managing environments for deployment": deployment tag rules are fnmatch name
+    patterns, so `*` admits every tag anyone with push access creates; the Azure DevOps gate takes
+    named refs only (ADO-3, components/production_rules.py). A production tag pattern needs a
+    literal prefix (GH-3)."""
+    policy = {"branchPatterns": ["main"], "tagPatterns": [pattern]}
+    message = refused(stack, github(reviewers={"teams": ["ml-engineers"]}, branchPolicy=policy))
+    assert (
+        f'mlinfra:ci.github.branchPolicy.tagPatterns: got "{pattern}"; a production environment takes named tags only'
+        in message
+    )
+
+
+@pytest.mark.parametrize("pattern", ["v*", "release-*", "v1.2.3"])
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_production_tag_patterns_with_a_literal_prefix_are_accepted(stack, pattern):
+    from tests.conftest import setting
+
+    ci = setting(stack, "ci")
+    ci["github"]["branchPolicy"] = {"branchPatterns": ["main"], "tagPatterns": [pattern]}
+    plan(stack, **{"mlinfra:ci": ci})
+
+
+def test_a_tag_pattern_of_star_is_allowed_outside_production():
+    policy = {"branchPatterns": ["main"], "tagPatterns": ["*"]}
+    plan(NON_PRODUCTION_STACK, **{"mlinfra:ci": github(branchPolicy=policy)})
+
+
 def test_dev_may_run_without_reviewers_from_any_branch():
     result = plan(NON_PRODUCTION_STACK, **{"mlinfra:ci": github(branchPolicy={"anyBranch": True})})
     environment = result.one("github:index/repositoryEnvironment:RepositoryEnvironment")
