@@ -30,7 +30,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # process would otherwise compile the SDK modules it imports from source, seconds per process.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan bootstrap-plan diff test check lint bench workflows deps lock clean
+.PHONY: plan bootstrap-plan diff test check verify lint bench workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -76,6 +76,11 @@ check: $(VENV)/.synced
 		stack=$${file##*/Pulumi.}; stack=$${stack%.yaml}; \
 		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \
 	done
+
+# The estate as one (planner/estate): every stack, identity, pipeline and network path of the
+# repository and of each example, offline; fails on a finding not in estate-expected-findings.txt.
+verify: $(VENV)/.synced
+	@$(PY) -m planner estate --examples --expected estate-expected-findings.txt
 
 # Lint, format check and types (ruff, pyright against the SDKs' own type information);
 # configuration in pyproject.toml.

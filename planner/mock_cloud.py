@@ -102,12 +102,12 @@ def _application(name: str, inputs: dict) -> tuple[str, dict]:
     return f"/applications/{object_id}", {
         **inputs,
         "objectId": object_id,
-        "clientId": placeholder_guid("client", name),
+        "clientId": identity_client_id("application", name),
     }
 
 
 def _service_principal(name: str, inputs: dict) -> tuple[str, dict]:
-    object_id = placeholder_guid("service-principal", str(inputs.get("clientId")))
+    object_id = service_principal_object_id(str(inputs.get("clientId")))
     return object_id, {**inputs, "objectId": object_id}
 
 
@@ -189,6 +189,31 @@ def physical_name(type_: str, inputs: dict) -> str | None:
     return None
 
 
+def arm_resource_id(type_: str, inputs: dict, subscription_id: str, logical_name: str) -> str | None:
+    """The ARM id the planner gives a resource of `type_` (None for a type it has no id rule for)."""
+    arm = ARM_TYPES.get(type_)
+    if not arm:
+        return None
+    name = inputs.get(arm.name_input) or logical_name
+    group_id = f"/subscriptions/{subscription_id}/resourceGroups/{inputs.get('resourceGroupName', name)}"
+    provider_type = arm.provider_type.format_map(_Missing(inputs)) if arm.provider_type else None
+    return group_id if provider_type is None else f"{group_id}/providers/{provider_type}/{name}"
+
+
+def system_principal_id(arm_id: str) -> str:
+    """The principal id the planner gives a resource's system-assigned identity (or a user-assigned identity)."""
+    return placeholder_guid("principal", arm_id)
+
+
+def identity_client_id(type_: str, arm_id_or_name: str) -> str:
+    """The client id of a user-assigned identity (by ARM id) or an Entra application (by logical name)."""
+    return placeholder_guid("client", arm_id_or_name)
+
+
+def service_principal_object_id(client_id: str) -> str:
+    return placeholder_guid("service-principal", client_id)
+
+
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
@@ -229,18 +254,15 @@ class ArmMocks(pulumi.runtime.Mocks):
         if not arm:
             return f"{args.name}-id", inputs
         name = inputs.get(arm.name_input) or args.name
-        group_id = (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{inputs.get('resourceGroupName', name)}"
-        )
-        provider_type = arm.provider_type.format_map(_Missing(inputs)) if arm.provider_type else None
-        arm_id = group_id if provider_type is None else f"{group_id}/providers/{provider_type}/{name}"
+        arm_id = arm_resource_id(args.typ, inputs, self.subscription_id, args.name)
+        assert arm_id is not None
         outputs = {**inputs, "name": name, "location": inputs.get("location", self.location)}
         if isinstance(inputs.get("identity"), dict) and "SystemAssigned" in str(
             inputs["identity"].get("type")
         ):
             outputs["identity"] = {
                 **inputs["identity"],
-                "principalId": placeholder_guid("principal", arm_id),
+                "principalId": system_principal_id(arm_id),
                 "tenantId": self.tenant_id,
             }
         outputs.update(self._type_specific(args.typ, name, arm_id))
@@ -269,8 +291,8 @@ class ArmMocks(pulumi.runtime.Mocks):
             return {"workspaceId": placeholder_guid("workspace", arm_id)}
         if type_ == "azure-native:managedidentity:UserAssignedIdentity":
             return {
-                "clientId": placeholder_guid("client", arm_id),
-                "principalId": placeholder_guid("principal", arm_id),
+                "clientId": identity_client_id("user-assigned", arm_id),
+                "principalId": system_principal_id(arm_id),
                 "tenantId": self.tenant_id,
             }
         return {}

@@ -1,0 +1,92 @@
+"""`build()`: the estate model of a repository (or of one example directory) and its findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from planner.estate import inventory, prerequisites, reachability
+from planner.estate.delivery import Run, delivery_runs
+from planner.estate.delivery_checks import check_delivery
+from planner.estate.findings import Finding
+from planner.estate.identities import Bootstrap, read_bootstrap
+from planner.estate.inventory import StackPlan
+from planner.estate.rights import check_rights
+
+
+@dataclass
+class Estate:
+    name: str
+    stacks: list[StackPlan]
+    runs: list[Run]
+    bootstrap: Bootstrap | None
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What this estate's model leaves out, and why (an example without bootstrap)."""
+
+    def to_json(self) -> dict:
+        return {
+            "estate": self.name,
+            "stacks": [
+                {
+                    "stack": s.label,
+                    "kind": s.kind,
+                    "project": s.plan.project,
+                    "resources": len(s.plan.resources),
+                }
+                for s in self.stacks
+            ],
+            "identities": [
+                i.to_json() for i in (self.bootstrap.identities.values() if self.bootstrap else [])
+            ],
+            "runs": [
+                {
+                    "platform": r.platform,
+                    "file": r.file,
+                    "job": r.job,
+                    "stack": r.stack,
+                    "operation": r.operation,
+                    "environment": r.environment,
+                    "serviceConnection": r.service_connection,
+                }
+                for r in self.runs
+            ],
+            "findings": [f.to_json() for f in self.findings],
+            "notes": self.notes,
+        }
+
+
+def _verify(estate: Estate, declared: prerequisites.Prerequisites) -> Estate:
+    network = reachability.build_network(estate.stacks, declared)
+    found: list[Finding] = []
+    if estate.bootstrap is not None:
+        found += check_delivery(estate.stacks, estate.runs, estate.bootstrap, declared)
+        found += check_rights(estate.stacks, estate.runs, estate.bootstrap)
+    found += reachability.check_paths(estate.stacks, network)
+    found += reachability.check_dns(estate.stacks, network)
+    found += reachability.check_compute_data(estate.stacks)
+    estate.findings = sorted(set(found), key=lambda f: (int(f.rule.split("-")[1]), f.stack, f.message))
+    return estate
+
+
+def build(root: Path) -> Estate:
+    """The repository's own estate: bootstrap, shared, every stage stack, and the delivery files."""
+    declared = prerequisites.load(root)
+    stacks = inventory.plan_estate(root)
+    bootstrap = read_bootstrap([s for s in stacks if s.kind == "bootstrap"], declared)
+    return _verify(Estate("repository", stacks, delivery_runs(root), bootstrap), declared)
+
+
+def build_example(root: Path, directory: Path) -> Estate:
+    """An example directory's stacks as an estate of their own: networks, DNS and compute rights
+    are verified; identities and delivery are not, since an example ships no bootstrap or pipelines."""
+    declared = prerequisites.load(root)
+    estate = Estate(str(directory.relative_to(root)), inventory.plan_example(root, directory), [], None)
+    estate.notes.append(
+        "identities and delivery not verified: the example has no bootstrap stack or pipelines of its own"
+    )
+    return _verify(estate, declared)
+
+
+def example_directories(root: Path) -> list[Path]:
+    return sorted(d for d in (root / "examples").iterdir() if d.is_dir() and any(d.glob("Pulumi.*.yaml")))
