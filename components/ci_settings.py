@@ -77,6 +77,16 @@ class GitHubReviewers(Settings):
     def count(self) -> int:
         return len(self.users) + len(self.teams)
 
+    @model_validator(mode="after")
+    def _reviewer_limit(self):
+        # On the reviewers themselves, so every section that takes reviewers (a stage's
+        # ci.github, the bootstrap project's stages) refuses a seventh at config load.
+        if self.count > GITHUB_MAX_REVIEWERS:
+            raise ValueError(
+                f"expected at most {GITHUB_MAX_REVIEWERS} reviewers (users and teams together), got {self.count}"
+            )
+        return self
+
 
 class GitHubBranchPolicy(Settings):
     """Which refs may deploy to the environment: protected branches, or named patterns (GH-3)."""
@@ -143,14 +153,6 @@ class GitHubSettings(InGitHubRepository):
     .use_immutable_subject` answers (true: `immutable`, false: `legacy`; repositories created or
     renamed on or after 2026-07-15 are `immutable` unless opted out). Required: none of the GitHub
     provider's lookups tells the format, and a wrong one makes every login fail."""
-
-    @model_validator(mode="after")
-    def _reviewer_limit(self):
-        if self.reviewers.count > GITHUB_MAX_REVIEWERS:
-            raise ValueError(
-                f"expected at most {GITHUB_MAX_REVIEWERS} reviewers (users and teams together), got {self.reviewers.count}"
-            )
-        return self
 
 
 class AzureDevOpsSettings(Settings):

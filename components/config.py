@@ -364,7 +364,7 @@ def _decode(key: str, value: Any) -> Any:
         return value
     try:
         return json.loads(value)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # nested past the interpreter's limit: a string
         return value  # left as a string, so validation reports it with the type it expected
 
 

@@ -1,12 +1,14 @@
 """Stack config of a stage's access to the shared Azure ML registry (`mlinfra:registry`): the
 stage's own identities only. Groups are granted by the shared stack (RB-11)."""
 
+import json
 from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictStr, model_validator
 
 from components.registry_roles import RegistryAccess
 from components.settings_base import Settings
+from components.stage_catalog import SHARED_STACK, is_shared_stack
 from components.workspace_settings import STACK_NAME_PATTERN
 
 
@@ -45,5 +47,13 @@ def registry_problems(config) -> list[str]:
         problems.append(
             "registry.stack: required with registry access (deploymentIdentity or workspaceIdentity); "
             "expected the fully-qualified name of the shared stack, for example organization/mlinfra/shared"
+        )
+    elif registry.stack is not None and not is_shared_stack(registry.stack.rsplit("/", 1)[-1]):
+        # The registry's outputs (registryId, the reader role) exist only on the shared stack; a
+        # reference to a stage's stack would fail at `pulumi up` with a missing-output KeyError.
+        problems.append(
+            f"registry.stack: got {json.dumps(registry.stack)}; expected the shared stack "
+            f"(<organization>/<project>/{SHARED_STACK} or <workload>-{SHARED_STACK}), which holds the registry; a stage's "
+            "stack has no registry outputs"
         )
     return problems

@@ -16,7 +16,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from planner.failures import program_failure
+from planner.failures import program_failure, quiet_async_leftovers
 from planner.render import to_json, to_text
 from planner.stackfile import StackFileError
 
@@ -30,6 +30,10 @@ COMMANDS = {
     "permissions": (
         "planner.permissions_command",
         "what the deployer and preview identities need for a stack",
+    ),
+    "estate": (
+        "planner.estate.command",
+        "verify every stack, identity, pipeline and network path as one estate",
     ),
 }
 
@@ -96,4 +100,6 @@ def _first_stack(project_dir: Path) -> str:
 
 
 if __name__ == "__main__":
+    if "--debug" not in sys.argv[1:]:
+        quiet_async_leftovers()  # the process's stderr: the one-line report only
     sys.exit(main())

@@ -1,7 +1,9 @@
 """How the planner's commands report a program that fails under the mock engine: one line on
 stderr and exit status 1 (`--debug` re-raises for the traceback instead)."""
 
+import logging
 import sys
+import warnings
 
 
 def program_failure(error: Exception, label: str = "") -> int:
@@ -14,3 +16,12 @@ def program_failure(error: Exception, label: str = "") -> int:
         file=sys.stderr,
     )
     return 1
+
+
+def quiet_async_leftovers() -> None:
+    """Keep the one-line report alone on stderr: a program stopped by a config error leaves the
+    SDK's pending outputs unawaited, and Python reports them as it collects them ("coroutine
+    'Output.future' was never awaited", RuntimeWarning) and asyncio logs its own notes (pending
+    tasks destroyed, slow callbacks in debug mode). None of them is the problem; `--debug` keeps them."""
+    warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited", category=RuntimeWarning)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)

@@ -17,6 +17,11 @@ SECRET_PLACEHOLDER = "[secret]"
 """What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
 
 
+MAX_DEPTH = 32
+"""Nesting limit of a stack or project file (the deepest this project's files go is 6 levels): the
+YAML composer and the program's validation recurse per level, so a hostile file nested thousands
+deep would end in a RecursionError instead of one line."""
+
 MAX_FILE_BYTES = 1_000_000
 """A stack file is a few kilobytes; anything this large is refused before it is parsed."""
 
@@ -30,6 +35,18 @@ class _PulumiYamlLoader(CliSafeLoader):
     alias bomb cannot expand into gigabytes; no stack file of this project needs them."""
 
     def compose_node(self, parent, index):
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise StackFileError(
+                    f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep; a stack file needs a few"
+                )
+            return self._compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise StackFileError(
@@ -92,13 +109,19 @@ def project_name(project_dir: Path) -> str:
 
 
 def available_stacks(project_dir: Path) -> list[str]:
-    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+    return sorted(
+        path.name[len("Pulumi.") : -len(".yaml")]
+        for path in project_dir.glob("Pulumi.*.yaml")
+        if path.is_file()
+    )
 
 
 def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = None) -> StackConfig:
     """The config the CLI would hand the program for `stack`: from `Pulumi.<stack>.yaml`, or from
     `config_file` (what `pulumi up --stack <stack> --config-file <path>` reads)."""
     path = config_file or project_dir / f"Pulumi.{stack}.yaml"
+    if path.is_dir():
+        raise StackFileError(f"{path}: a directory where the stack file belongs; expected a YAML file")
     if config_file is not None and not path.is_file():
         raise StackFileError(f"no config file {path}")
     if not path.is_file():
@@ -153,6 +176,10 @@ def _read_yaml(path: Path):
         return copy.deepcopy(_parse(text))  # a copy: callers may change what they get
     except FileNotFoundError:
         raise StackFileError(f"{path} not found") from None
+    except IsADirectoryError:
+        raise StackFileError(f"{path}: a directory where the file belongs; expected a YAML file") from None
+    except OSError as error:
+        raise StackFileError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
     except UnicodeDecodeError as error:
         raise StackFileError(
             f"{path.name}: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); save it as UTF-8"

@@ -573,3 +573,20 @@ def test_fails_when_a_bootstrap_provider_credential_is_in_plain_text():
     assert recorder.plan_config(
         BOOTSTRAP_DIR, dataclasses.replace(config, secret_keys=("github:token",))
     ).resources
+
+
+def test_fails_when_a_bootstrap_environment_has_seven_reviewers():
+    """GitHub allows at most 6 required reviewers per environment (GitHub Docs, "Managing
+    environments for deployment", required reviewers). The limit sits on the reviewers, so the
+    bootstrap's stages refuse a seventh at config load (it was a pydantic dump, exit 1, when the
+    GitHub environment component built its settings)."""
+    stages = load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:stages"]
+    stages = json.loads(stages)
+    stage = next(iter(stages))
+    stages[stage]["reviewers"] = {"teams": [f"t{i}" for i in range(7)]}
+    with pytest.raises(ConfigError) as error:
+        bootstrap_plan(**{f"{NS}:stages": stages})
+    assert f"{NS}:stages.{stage}.reviewers: got" in str(error.value)
+    assert "expected at most 6 reviewers (users and teams together), got 7" in str(error.value)
+    stages[stage]["reviewers"] = {"teams": [f"t{i}" for i in range(6)]}
+    assert bootstrap_plan(**{f"{NS}:stages": stages}).resources

@@ -417,6 +417,95 @@ def test_fails_fast_on_a_huge_file(tmp_path):
     assert "at most" in message and f"Pulumi.{BASE}.yaml" in message
 
 
+def test_fails_fast_on_a_50_mb_file(tmp_path):
+    """The size is checked from the file's metadata before a byte is read (MAX_FILE_BYTES)."""
+    path = tmp_path / f"Pulumi.{BASE}.yaml"
+    with path.open("wb") as handle:
+        handle.write(b"config:\n  mlinfra:filler: ")
+        handle.truncate(50 * 2**20)
+    message = bounded(lambda: load_stack_config(PROJECT_DIR, BASE, path))
+    assert "at most" in message and f"Pulumi.{BASE}.yaml" in message
+
+
+@pytest.mark.parametrize("opening,closing", [("[", "]"), ("{a: ", "}")])
+def test_fails_fast_on_deep_nesting(tmp_path, opening, closing):
+    """PyYAML's composer recurses once per level, so 5000 levels ended in a RecursionError (exit 1);
+    the loader stops at MAX_DEPTH with one line naming the file and line."""
+    text = base_file_with("  mlinfra:deep: " + opening * 5000 + closing * 5000 + "\n")
+    message = bounded(lambda: file_config(tmp_path, text))
+    assert "nested more than 32 levels deep" in message and f"Pulumi.{BASE}.yaml" in message
+
+
+def test_nesting_up_to_the_limit_is_read(tmp_path):
+    text = base_file_with("  mlinfra:unusedDeep: " + "[" * 30 + "]" * 30 + "\n")
+    assert "mlinfra:unusedDeep" in file_config(tmp_path, text).values
+
+
+def test_fails_fast_on_a_deeply_nested_json_string(tmp_path, rejection):
+    """The engine hands objects over as JSON text; json.loads recurses per level, so a quoted
+    50000-deep array raised RecursionError in the program (exit 1). It stays a string and the
+    section's type rule refuses it in one line."""
+    text = re.sub(r"^  mlinfra:tags:\n(    .*\n|\s*#.*\n)*", "", base_file_with(""), flags=re.M)
+    text += '  mlinfra:tags: "' + "[" * 50_000 + "]" * 50_000 + '"\n'
+    message = bounded(lambda: rejection.message(file_config(tmp_path, text)))
+    assert "mlinfra:tags: got " in message and "expected a valid dictionary" in message
+
+
+def test_fails_when_a_directory_stands_where_the_stack_file_belongs(tmp_path):
+    (tmp_path / f"Pulumi.{BASE}.yaml").mkdir()
+    with pytest.raises(StackFileError, match="a directory where the stack file belongs"):
+        load_stack_config(PROJECT_DIR, BASE, tmp_path / f"Pulumi.{BASE}.yaml")
+
+
+def test_fails_when_a_directory_stands_where_the_project_file_belongs(tmp_path):
+    (tmp_path / "Pulumi.yaml").mkdir()
+    (tmp_path / f"Pulumi.{BASE}.yaml").write_text("config: {}\n")
+    with pytest.raises(StackFileError, match=r"Pulumi\.yaml: a directory where the file belongs"):
+        load_stack_config(tmp_path, BASE)
+
+
+# --- failure paths: exit 2 and one line, never a traceback -----------------------------
+
+
+def one_line_exit_2(*args: str) -> str:
+    result = planner_cli(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 1 and all(line.startswith("error: ") for line in lines), result.stderr
+    assert "Traceback" not in result.stderr and "RuntimeWarning" not in result.stderr
+    return result.stderr
+
+
+def test_the_planner_exits_2_when_the_registry_reference_is_a_stage(tmp_path):
+    """mlinfra:registry.stack must be the shared stack: a stage's stack has none of the registry
+    outputs (registryId, registryReaderRoleName), so the reference failed with a KeyError (exit 1)."""
+    text = (PROJECT_DIR / f"Pulumi.{BASE}.yaml").read_text()
+    assert "stack: organization/mlinfra/shared" in text
+    path = tmp_path / f"Pulumi.{BASE}.yaml"
+    path.write_text(text.replace("stack: organization/mlinfra/shared", "stack: organization/mlinfra/preprod"))
+    message = one_line_exit_2("--stack", BASE, "--config-file", str(path))
+    assert 'mlinfra:registry.stack: got "organization/mlinfra/preprod"; expected the shared stack' in message
+
+
+def test_the_planner_exits_2_on_deep_nesting_and_directories(tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("config:\n  mlinfra:x: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested more than" in one_line_exit_2("--stack", BASE, "--config-file", str(deep))
+    (tmp_path / "dir.yaml").mkdir()
+    assert "a directory where" in one_line_exit_2(
+        "--stack", BASE, "--config-file", str(tmp_path / "dir.yaml")
+    )
+
+
+def test_the_planner_prints_one_line_per_problem(tmp_path):
+    path = tmp_path / f"Pulumi.{BASE}.yaml"
+    path.write_text((PROJECT_DIR / f"Pulumi.{BASE}.yaml").read_text() + "confg: {}\nsecretprovider: x\n")
+    lines = one_line_exit_2("--stack", BASE, "--config-file", str(path)).splitlines()
+    assert (
+        len(lines) == 2 and "did you mean config?" in lines[0] and "did you mean secretsprovider?" in lines[1]
+    )
+
+
 # --- placeholders --------------------------------------------------------------------
 
 
@@ -553,3 +642,26 @@ def test_bootstrap_plans_its_shipped_placeholders_offline():
     from tests.test_bootstrap import bootstrap_plan
 
     assert bootstrap_plan().resources
+
+
+def test_the_planner_prints_no_asyncio_notes_around_a_config_error(tmp_path):
+    """A config error stops the program with SDK outputs pending; asyncio (in debug mode, which
+    PYTHONASYNCIODEBUG turns on: Python docs, "Developing with asyncio") logs slow callbacks and
+    Python warns of coroutines never awaited. Only `--debug` shows them (planner/failures.py)."""
+    import os
+    import sys
+
+    path = tmp_path / f"Pulumi.{BASE}.yaml"
+    path.write_text(base_file_with("  mlinfra:surprise: open\n"))
+    run = lambda *extra: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "planner", "--stack", BASE, "--config-file", str(path), *extra],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONASYNCIODEBUG": "1", "PYTHONWARNINGS": "default"},
+        timeout=120,
+    )
+    quiet = run()
+    assert quiet.returncode == 2
+    assert [line for line in quiet.stderr.splitlines() if not line.startswith("error: ")] == []
+    assert "Executing <Task" in run("--debug").stderr  # what the flag keeps

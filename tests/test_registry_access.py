@@ -210,10 +210,15 @@ def test_fails_when_access_value_is_unknown():
 def test_fails_when_referenced_stack_has_no_stack_file():
     from planner.stack_references import StackReferenceError
 
-    with pytest.raises(StackReferenceError, match=r"no stack file Pulumi.elsewhere.yaml"):
+    with pytest.raises(StackReferenceError, match=r"no stack file Pulumi.elsewhere-shared.yaml"):
         plan(
             DATA_SCIENCE_STACK,
-            **{"mlinfra:registry": {"stack": "organization/mlinfra/elsewhere", "workspaceIdentity": True}},
+            **{
+                "mlinfra:registry": {
+                    "stack": "organization/mlinfra/elsewhere-shared",
+                    "workspaceIdentity": True,
+                }
+            },
         )
 
 
@@ -287,3 +292,12 @@ def test_another_workload_assigns_the_reader_role_the_shared_stack_defines(share
         f"/subscriptions/{shared_outputs['subscriptionId']}/providers/Microsoft.Authorization/roleDefinitions/"
     )
     assert shared_outputs["registryId"].startswith(f"/subscriptions/{shared_outputs['subscriptionId']}/")
+
+
+@pytest.mark.parametrize("stack", ["organization/mlinfra/preprod", "organization/mlinfra/dev", "prod"])
+def test_fails_when_the_registry_reference_is_a_stage_stack(stack):
+    """The registry's outputs (registryId, registryReaderRoleDefinitionId, registryReaderRoleName,
+    components/registry_access.py) exist only on the shared stack; a reference to a stage's stack
+    failed with a KeyError for a missing output (exit 1), here and under `pulumi up`."""
+    with pytest.raises(ConfigError, match=r"mlinfra:registry\.stack: got .*expected the shared stack"):
+        plan(DATA_SCIENCE_STACK, **{"mlinfra:registry": {"stack": stack, "workspaceIdentity": True}})
