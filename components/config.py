@@ -271,13 +271,22 @@ def load_stage_config() -> StageConfig:
         config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
     except ValidationError as error:
         details = error.errors(include_url=False)
-        problems += [_describe(namespace, detail) for detail in details]
+        problems += _in_project_file(namespace, raw, [_describe(namespace, detail) for detail in details])
         problems += _partial_problems(namespace, raw, details)
         raise _config_error(problems) from None
-    catalog = _catalog_problems(namespace, config)
+    catalog = _in_project_file(namespace, raw, _catalog_problems(namespace, config))
     problems += catalog or _consistency_problems(namespace, config)
     _raise(problems)
     return config
+
+
+def _in_project_file(namespace: str, raw: dict[str, Any], problems: list[str]) -> list[str]:
+    """Problems of the stage catalog name Pulumi.yaml when the catalog is the project's (the stack
+    file did not set it): the fix belongs there, not in the stack file."""
+    if not PROJECT_FILE.is_file() or raw.get(CATALOG_KEY) != declared_catalog():
+        return problems
+    key = f"{namespace}:{CATALOG_KEY}"
+    return [f"{PROJECT_FILE.name}: {problem}" if problem.startswith(key) else problem for problem in problems]
 
 
 def _raise(problems: list[str]) -> None:

@@ -294,7 +294,7 @@ def test_another_workload_assigns_the_reader_role_the_shared_stack_defines(share
     assert shared_outputs["registryId"].startswith(f"/subscriptions/{shared_outputs['subscriptionId']}/")
 
 
-@pytest.mark.parametrize("stack", ["organization/mlinfra/preprod", "organization/mlinfra/dev", "prod"])
+@pytest.mark.parametrize("stack", [f"organization/mlinfra/{STACKS[0]}", PRODUCTION_STACK])
 def test_fails_when_the_registry_reference_is_a_stage_stack(stack):
     """The registry's outputs (registryId, registryReaderRoleDefinitionId, registryReaderRoleName,
     components/registry_access.py) exist only on the shared stack; a reference to a stage's stack

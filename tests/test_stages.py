@@ -406,3 +406,30 @@ def test_fails_when_a_stage_is_both_production_and_data_science():
     message = refused(stack_config(STACKS[0], **{"mlinfra:stages": both}))
     assert f"stage {catalog[0]['name']} is both production and dataScience" in message
     assert "RB-7" in message
+
+
+def test_a_catalog_problem_of_pulumi_yaml_is_reported_against_pulumi_yaml(monkeypatch):
+    """The catalog is project config (Pulumi.yaml's `mlinfra:stages` default, applied to every
+    stack); a problem in it is fixed there, so the message names Pulumi.yaml, not the stack file."""
+    from components import config
+
+    catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
+    broken = [{**catalog[0], "production": True, "dataScience": True}, *catalog[1:]]
+    monkeypatch.setattr(config, "declared_catalog", lambda: broken)
+    message = refused(stack_config(STACKS[0], **{"mlinfra:stages": broken}))
+    assert (
+        f"Pulumi.yaml: mlinfra:stages: stage {catalog[0]['name']} is both production and dataScience"
+        in message
+    )
+    malformed = [{**catalog[0], "code": "toolong"}, *catalog[1:]]
+    monkeypatch.setattr(config, "declared_catalog", lambda: malformed)
+    message = refused(stack_config(STACKS[0], **{"mlinfra:stages": malformed}))
+    assert 'Pulumi.yaml: mlinfra:stages.0.code: got "toolong"' in message
+
+
+def test_a_catalog_the_stack_file_sets_is_reported_against_the_stack_file():
+    catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
+    message = refused(
+        stack_config(STACKS[0], **{"mlinfra:stages": [{**catalog[0], "code": "toolong"}, *catalog[1:]]})
+    )
+    assert "Pulumi.yaml: mlinfra:stages" not in message
