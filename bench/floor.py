@@ -1,8 +1,15 @@
-"""The floor: the same Pulumi runtime and mock engine registering the same number of resources
-of the same types (the SDKs' own resource classes, so their input handling counts) with minimal
-inputs: each class gets only the properties it requires, as placeholder strings.
+"""The floor: the same Pulumi runtime and mock engine registering the same resources as the real
+program (same types, names, parents and explicit providers, so the same URNs and the same provider
+wiring), each through the SDKs' own resource classes, so their input handling counts, but with
+minimal inputs: each class gets only the properties it requires, as placeholder strings.
 
-`python -m bench.floor <stack>` reads the type list the bench wrote to bench/.types-<stack>.json.
+Stack references are read the same way (a `pulumi.StackReference` of the same name), and answered
+the way the planner answers them (`planner.stack_references`: the run stops, the referenced stack
+is planned in this process, the run starts again), except that the referenced stack is planned by
+its floor too. Invokes (lookups) are not repeated: the plan's JSON does not carry them.
+
+`python -m bench.floor <stack>` reads the resource list the bench wrote to
+bench/.types-<stack>.json (`resource_list`), one per stack, the referenced ones included.
 """
 
 import importlib
@@ -10,19 +17,44 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
+from planner import recorder
 from planner.recorder import record
-from planner.stackfile import load_stack_config
+from planner.stackfile import StackConfig, load_stack_config
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGES = {
     "azure-native": "pulumi_azure_native",
     "azuread": "pulumi_azuread",
     "github": "pulumi_github",
     "azuredevops": "pulumi_azuredevops",
 }
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 _MISSING = re.compile(r"Missing required property '(\w+)'")
+
+
+def types_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    return project_dir / "bench" / f".types-{stack}.json"
+
+
+def resource_list(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the floor needs of a plan's JSON (`planner --format json`) to register the same
+    resources: type, name, URN, parent, explicit provider, and the id a read (a stack reference) names."""
+    return [
+        {
+            "urn": r["urn"],
+            "type": r["type"],
+            "name": r["name"],
+            "custom": r["custom"],
+            "parent": r["parent"],
+            "provider": r.get("provider"),
+            **({"id": r["inputs"].get("id")} if r["type"] == STACK_REFERENCE else {}),
+        }
+        for r in document["resources"]
+    ]
 
 
 def resource_class(type_: str):
@@ -37,13 +69,12 @@ def resource_class(type_: str):
     return getattr(importlib.import_module(PACKAGES[package]), name)
 
 
-def minimal(cls, name: str) -> None:
+def minimal(cls, name: str, opts: pulumi.ResourceOptions) -> pulumi.Resource:
     """Create `cls` with placeholders for exactly the properties it refuses to go without."""
     inputs: dict[str, str] = {}
     while True:
         try:
-            cls(name, **inputs)
-            return
+            return cls(name, opts=opts, **inputs)
         except TypeError as error:
             missing = _MISSING.search(str(error))
             if not missing:
@@ -51,22 +82,59 @@ def minimal(cls, name: str) -> None:
             inputs[missing[1]] = "x"
 
 
-def register(resources: list[dict]) -> None:
-    for index, resource in enumerate(resources):
-        type_ = resource["type"]
-        if type_ == "pulumi:pulumi:Stack":
-            continue
-        cls = resource_class(type_)
-        if cls is None:
-            pulumi.ComponentResource(type_, f"r{index}")
+def register(resources: list[dict[str, Any]]) -> None:
+    """Register every resource of the list, each after its parent and its explicit provider (the
+    plan's order puts a provider after the resources of sibling components that use it)."""
+    by_urn = {r["urn"]: r for r in resources}
+    created: dict[str, pulumi.Resource] = {}
+
+    def create(urn: str) -> pulumi.Resource | None:
+        resource = by_urn.get(urn)
+        if resource is None or resource["type"] == "pulumi:pulumi:Stack":
+            return None  # the root stack: the runtime's own
+        if urn in created:
+            return created[urn]
+        parent = create(resource["parent"]) if resource["parent"] else None
+        provider = create(resource["provider"]) if resource.get("provider") else None
+        assert provider is None or isinstance(provider, pulumi.ProviderResource), resource["provider"]
+        opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+        type_, name = resource["type"], resource["name"]
+        if type_ == STACK_REFERENCE:
+            created[urn] = pulumi.StackReference(name, stack_name=resource["id"], opts=opts)
+        elif (cls := resource_class(type_)) is None:
+            created[urn] = pulumi.ComponentResource(type_, name, None, opts)
         else:
-            minimal(cls, f"r{index}")
+            created[urn] = minimal(cls, name, opts)
+        return created[urn]
+
+    for resource in resources:
+        create(resource["urn"])
+
+
+def load_resources(stack: str, project_dir: Path) -> list[dict[str, Any]]:
+    """The resource list `make bench` wrote for `stack` (tests replace this)."""
+    return json.loads(types_file(stack, project_dir).read_text())
+
+
+def floor_program(stack: str, project_dir: Path = PROJECT_DIR):
+    resources = load_resources(stack, project_dir)
+
+    def program() -> None:
+        register(resources)
+
+    program.project_dir = project_dir  # type: ignore[attr-defined]  # stack references resolve here
+    return program
+
+
+def plan_floor(project_dir: Path, config: StackConfig) -> recorder.Plan:
+    """`recorder.plan_config` for the floor: the referenced stack's floor, never a cached plan."""
+    return record(floor_program(config.stack, project_dir), config)
 
 
 def main(stack: str) -> None:
-    project_dir = Path(__file__).resolve().parent.parent
-    resources = json.loads((project_dir / "bench" / f".types-{stack}.json").read_text())
-    record(lambda: register(resources), load_stack_config(project_dir, stack))
+    # `planner.stack_references.plan_missing` plans a referenced stack through `recorder.plan_config`.
+    recorder.plan_config = plan_floor
+    record(floor_program(stack), load_stack_config(PROJECT_DIR, stack))
 
 
 if __name__ == "__main__":

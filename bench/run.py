@@ -1,8 +1,14 @@
 """`make bench`: prints (and writes to docs/benchmarks.md) the planner's cost per shipped stack
 against the Pulumi-runtime floor, its scaling with the number of stages, the deployment graph
-depth, and the test-suite wall time. A script, not a test: numbers depend on the machine.
+depth, the whole-estate commands (`ESTATE_COMMANDS`) against planning every stack, and the
+test-suite wall time. A script, not a test: numbers depend on the machine.
+
+`python -m bench.run --smoke --output <path>` (`make bench-smoke`, run by .ci/run): one round, the
+first stack, the smallest scale, no suite run, no ratio judged; it fails (exit status not 0) when
+any measured command fails or the table is not written, so a broken bench breaks CI the day it breaks.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -11,12 +17,35 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from bench import PROJECT_DIR, STACKS
+from bench.floor import STACK_REFERENCE, resource_list, types_file
 from planner.plan_cache import CACHE_VARIABLE
+from planner.stack_references import parse_reference
+from planner.stackfile import project_name
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 SCALES = (1, 3, 10, 30)
+MARKER = "<!-- bench:results -->"
+
+
+def _stack_arguments(stacks: tuple[str, ...]) -> list[str]:
+    return [argument for stack in stacks for argument in ("--stack", stack)]
+
+
+ESTATE_COMMANDS: list[tuple[str, Callable[[str, tuple[str, ...]], list[str]]]] = [
+    # (label, command for (python, stacks)): each is timed against planning every stack (the sum of
+    # the per-stack planner medians) and gets a row of the "Whole estate" table, in the smoke too.
+    (
+        "`planner check`, every stack in one process",
+        lambda python, stacks: [python, "-m", "planner", "check", *_stack_arguments(stacks)],
+    ),
+    # Hook for issue 32's other budgets, once the commands exist: the estate verifier (at most
+    # 1.5x planning every stack) and `doctor --replay` get one line each here, for example
+    # ("estate verifier", lambda python, stacks: [python, "-m", "planner", "verify", ...]).
+]
 
 
 def _child(command: list[str]) -> tuple[float, float, str]:
@@ -86,21 +115,68 @@ def explicit_depends_on() -> list[str]:
                         for text in reversed(lines[max(0, number - 3) : number + 1])
                         if "#" in text
                     ),
-                    "NO REASON GIVEN",
+                    "",
                 )
+                # The site is named either way: a site without a reason is the one to look at.
                 sites.append(
-                    f"{path.name}:{number + 1}  {reason[reason.index('#') :]}" if "#" in reason else reason
+                    f"{path.name}:{number + 1}  {reason[reason.index('#') :] if reason else 'NO REASON GIVEN'}"
                 )
     return sites
 
 
-def main() -> None:
+def referenced_stacks(document: dict) -> list[str]:
+    """The stacks of this project a plan's stack references name (their floors run too)."""
+    project = project_name(PROJECT_DIR)
+    return [
+        parse_reference(r["inputs"]["id"], project).stack
+        for r in document["resources"]
+        if r["type"] == STACK_REFERENCE
+    ]
+
+
+def write_floor_inputs(python: str, stack: str, done: dict[str, dict]) -> dict:
+    """Plan `stack` (and, once each, the stacks it references) and write what its floor registers."""
+    if stack not in done:
+        document = json.loads(_child([python, "-m", "planner", "--stack", stack, "--format", "json"])[2])
+        types_file(stack).write_text(json.dumps(resource_list(document)))
+        done[stack] = document
+        for referenced in referenced_stacks(document):
+            write_floor_inputs(python, referenced, done)
+    return done[stack]
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS, help="rounds per figure (default BENCH_RUNS or 7)")
+    parser.add_argument("--stack", action="append", dest="stacks", help="a stack to measure (repeatable)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=PROJECT_DIR / "docs" / "benchmarks.md",
+        help="file to write the tables to",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one round, the first stack, scale 1, no suite: it runs and writes",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.runs, args.stacks = 1, args.stacks or list(STACKS[:1])
+    args.stacks = tuple(args.stacks or STACKS)
+    args.scales = SCALES[:1] if args.smoke else SCALES
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_arguments(argv)
+    runs: int = args.runs
     python = sys.executable
     lines: list[str] = []
     out = lines.append
     out(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}; median of {RUNS} runs per figure, whole process."
+        f"{platform.system()} {platform.release()}; median of {runs} runs per figure, whole process."
     )
     out("")
     out(
@@ -108,15 +184,15 @@ def main() -> None:
     )
     out("|---|---|---|---|---|---|---|---|")
     chains = {}
-    for stack in STACKS:
+    planned: dict[str, dict] = {}
+    plan_walls = []
+    for stack in args.stacks:
         planner = [python, "-m", "planner", "--stack", stack, "--format", "json"]
-        document = json.loads(_child(planner)[2])  # also a warm-up of the page cache
-        (PROJECT_DIR / "bench" / f".types-{stack}.json").write_text(
-            json.dumps([{"type": r["type"], "custom": r["custom"]} for r in document["resources"]])
-        )
+        document = write_floor_inputs(python, stack, planned)  # also a warm-up of the page cache
         (wall, peak, _), (floor_wall, floor_peak, _) = median_pair(
-            planner, [python, "-m", "bench.floor", stack]
+            planner, [python, "-m", "bench.floor", stack], runs
         )
+        plan_walls.append(wall)
         chain = longest_chain(document)
         chains[stack] = chain
         out(
@@ -130,11 +206,12 @@ def main() -> None:
         "| Stages | Resources | Wall s | Peak MB | ms per resource | KB per resource | marginal ms per resource |"
     )
     out("|---|---|---|---|---|---|---|")
-    base_wall, base_peak, _ = median_run([python, "-m", "bench.scaling", "0"], max(3, RUNS // 2))
+    scaling_runs = 1 if args.smoke else max(3, runs // 2)
+    base_wall, base_peak, _ = median_run([python, "-m", "bench.scaling", "0"], scaling_runs)
     out(f"| 0 (start-up: SDK modules) | 1 | {base_wall:.2f} | {base_peak:.0f} | | | |")
     previous = (base_wall, 1)
-    for count in SCALES:
-        wall, peak, stdout = median_run([python, "-m", "bench.scaling", str(count)], max(3, RUNS // 2))
+    for count in args.scales:
+        wall, peak, stdout = median_run([python, "-m", "bench.scaling", str(count)], scaling_runs)
         resources = int(stdout.strip())
         marginal = 1000 * (wall - previous[0]) / (resources - previous[1])
         previous = (wall, resources)
@@ -153,15 +230,33 @@ def main() -> None:
     for site in sites:
         out(f"- {site}")
     out("")
-    out(suite_times(python))
+    out(
+        f"Whole estate ({', '.join(args.stacks)}), against planning every stack (sum of the planner medians above):"
+    )
+    out("")
+    out("| Command | Wall s | Peak MB | Ratio to planning every stack |")
+    out("|---|---|---|---|")
+    plan_all = sum(plan_walls)
+    out(f"| planning every stack (one process each) | {plan_all:.2f} | | 1.00 |")
+    for label, command in ESTATE_COMMANDS:
+        wall, peak, _ = median_run(command(python, args.stacks), runs)
+        out(f"| {label} | {wall:.2f} | {peak:.0f} | {wall / plan_all:.2f} |")
+    if not args.smoke:
+        out("")
+        out(suite_times(python))
     report = "\n".join(lines) + "\n"
     sys.stdout.write(report)
-    (PROJECT_DIR / "docs").mkdir(exist_ok=True)
-    target = PROJECT_DIR / "docs" / "benchmarks.md"
+    write_report(args.output, report)
+    if MARKER + "\n" + report not in args.output.read_text():
+        raise SystemExit(f"bench: the tables did not reach {args.output}")
+
+
+def write_report(target: Path, report: str) -> None:
+    """Replace what follows the marker in `target` (the text above it is kept), or start the file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     previous = target.read_text() if target.exists() else ""
-    marker = "<!-- bench:results -->"
-    head = previous.split(marker)[0] if marker in previous else "# Benchmarks\n\n"
-    target.write_text(head + marker + "\n" + report)
+    head = previous.split(MARKER)[0] if MARKER in previous else "# Benchmarks\n\n"
+    target.write_text(head + MARKER + "\n" + report)
 
 
 def suite_times(python: str) -> str:

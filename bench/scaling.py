@@ -7,17 +7,18 @@ import json
 import sys
 from pathlib import Path
 
+from bench import STACKS
 from components.config import StageConfig
 from components.ml_stage import MlStage, MlStageArgs
 from planner.recorder import record
-from planner.stackfile import available_stacks, load_stack_config
+from planner.stackfile import load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def synthetic_stages(count: int) -> list[StageConfig]:
     """Stage configs shaped like the shipped stack files, one workload per stage."""
-    stacks = available_stacks(PROJECT_DIR)
+    stacks = STACKS  # the stages' stack files: the shared stack is not a stage
     templates = {}
     for stack in stacks:
         values = load_stack_config(PROJECT_DIR, stack).values
@@ -27,7 +28,7 @@ def synthetic_stages(count: int) -> list[StageConfig]:
     for index in range(count):
         stack = stacks[index % len(stacks)]
         raw, values = templates[stack]
-        data = {key: (value if key == "workload" else json.loads(value)) for key, value in raw.items()}
+        data = {key: _value(value) for key, value in raw.items()}
         data.update(
             workload=f"w{index:02d}",
             stage=stack,
@@ -38,6 +39,14 @@ def synthetic_stages(count: int) -> list[StageConfig]:
         )
         configs.append(StageConfig.model_validate(data, by_name=False))
     return configs
+
+
+def _value(raw: str):
+    """A config value as the program reads it: structured values arrive as JSON, strings as they are."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def preload() -> None:
