@@ -8,7 +8,7 @@ Exit status 0, or 2 for a stack that is not a stage (one line on stderr).
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,9 @@ class StageTraitsError(ValueError):
 class StageTraits:
     production: bool
     """The stage holds production data: production-only rules apply and violations block."""
+    relaxations: dict[str, str] = field(default_factory=dict)
+    """Production rule -> reason: the stack file's `mlinfra:productionRelaxations` (the program
+    refuses any the stage's config does not accept, so a plan that exists carries accepted ones)."""
 
 
 def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
@@ -36,7 +39,22 @@ def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
     traits = {entry.name: entry for entry in catalog}
     if stage not in traits:
         raise StageTraitsError(f"stack {stack!r} is not a stage; stages: {', '.join(traits)}")
-    return StageTraits(production=traits[stage].production)
+    return StageTraits(production=traits[stage].production, relaxations=_relaxations(stack, project_dir))
+
+
+def _relaxations(stack: str, project_dir: Path | None) -> dict[str, str]:
+    """The stack file's relaxations, rule -> reason (none without a stack file or with a malformed one)."""
+    from components.stage_catalog import PROJECT_FILE
+    from planner.stackfile import StackFileError, load_stack_config
+
+    try:
+        values = load_stack_config(project_dir or PROJECT_FILE.parent, stack).values
+        relaxed = json.loads(values.get("mlinfra:productionRelaxations", "{}"))
+    except (StackFileError, json.JSONDecodeError):
+        return {}
+    if not isinstance(relaxed, dict):
+        return {}
+    return {str(rule): reason for rule, reason in relaxed.items() if isinstance(reason, str)}
 
 
 def load_pack(project_dir: Path):
@@ -57,7 +75,8 @@ def config_for(project_dir: Path, stack: str) -> dict[str, Any]:
     pack = load_pack(project_dir)
     from mlinfra_policy.config import pack_config
 
-    return pack_config(pack.POLICIES, production=stage_traits(stack, project_dir).production)
+    traits = stage_traits(stack, project_dir)
+    return pack_config(pack.POLICIES, production=traits.production, relaxations=traits.relaxations)
 
 
 def main(argv: list[str], project_dir: Path) -> int:

@@ -47,13 +47,24 @@ SECURITY_INPUTS = re.compile(
 )
 """Inputs a reviewer must see on an added resource: exposure, who is granted what, trust, gates."""
 
-CATEGORY_ORDER = ("access", "trust", "environment", "network", "refused", "protection", "replacement")
+CATEGORY_ORDER = (
+    "relaxation",
+    "access",
+    "trust",
+    "environment",
+    "network",
+    "refused",
+    "protection",
+    "replacement",
+)
+RELAXATION = "mlinfra:policy:ProductionRelaxation"
+"""The record a production stage registers per relaxed production rule (components/ml_stage.py)."""
 
 
 @dataclass
 class Finding:
     category: str
-    """access, trust, environment, network, refused, protection or replacement."""
+    """relaxation, access, trust, environment, network, refused, protection or replacement."""
     text: str
     urn: str | None = None
 
@@ -144,6 +155,8 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
     for urn in sorted(set(old) - set(new) - set(renamed)):
         resource = old[urn]
         result.resources.append(ResourceChange(urn, resource["type"], resource["name"], "removed"))
+        if (finding := _relaxation(resource, "no longer relaxed")) is not None:
+            result.findings.append(finding)
         if resource["type"] in STATEFUL_TYPES:
             fate = (
                 "blocked: it is protected"
@@ -278,7 +291,20 @@ OPENS_A_PATH = {
 """Resource types whose creation lets traffic go somewhere it could not before."""
 
 
+def _relaxation(resource: dict, verb: str) -> Finding | None:
+    """A production rule relaxed (or no longer), with the reason the stack file gives."""
+    if resource["type"] != RELAXATION:
+        return None
+    inputs = resource.get("inputs", {})
+    text = f"production rule {inputs.get('rule')} of stage {inputs.get('stage')} {verb}"
+    if verb == "relaxed":
+        text += f": {_show(inputs.get('reason'))}"
+    return Finding("relaxation", text, resource["urn"])
+
+
 def _exposure_of_new(result: StackDiff, resource: dict) -> None:
+    if (finding := _relaxation(resource, "relaxed")) is not None:
+        result.findings.append(finding)
     inputs = resource.get("inputs", {})
     if resource["type"] in OPENS_A_PATH:
         target = (inputs.get("properties") or {}).get("destination") or inputs.get("remoteVirtualNetwork")

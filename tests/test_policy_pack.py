@@ -617,3 +617,66 @@ def test_policy_options_carry_no_retain_on_delete():
 
     assert "retain_on_delete" not in inspect.signature(PolicyResourceOptions).parameters
     assert "protect" in inspect.signature(PolicyResourceOptions).parameters
+
+
+REASON = "vendor scoring needs HBI off until the 2027-06 contract"
+
+
+def test_a_relaxed_rule_is_advisory_with_its_reason():
+    """production_rules.py: a production stage may break a rule it names in productionRelaxations
+    with a reason, which its config then accepts; the pack (RELAXED_POLICIES) runs the policies of
+    that rule advisory for the stage and each message carries the reason. CrossGuard takes a
+    per-policy `enforcementLevel` over `all` (pulumi/pulumi pkg/resource/analyzer/config.go,
+    ReconcilePolicyPackConfig)."""
+    document = plan(res(WORKSPACE, **{**PRIVATE_WORKSPACE, "hbiWorkspace": False}))
+    config = pack_config(pack.POLICIES, production=True, relaxations={"highBusinessImpact": REASON})
+    found = [
+        v
+        for v in check_plan(document, PROJECT_DIR, "live", config)
+        if v.policy == "ml-workspace-production-isolation"
+    ]
+    assert found and {v.level for v in found} == {"advisory"}
+    assert all(f"productionRelaxations.highBusinessImpact: {REASON}" in v.message for v in found)
+
+
+def test_a_relaxation_leaves_the_other_policies_mandatory():
+    document = plan(res(STORAGE, minimumTlsVersion="TLS1_0", enableHttpsTrafficOnly=True))
+    config = pack_config(pack.POLICIES, production=True, relaxations={"highBusinessImpact": REASON})
+    assert {v.level for v in check_plan(document, PROJECT_DIR, "live", config)} == {"mandatory"}
+
+
+def test_without_a_relaxation_the_same_violation_is_mandatory():
+    document = plan(res(WORKSPACE, **{**PRIVATE_WORKSPACE, "hbiWorkspace": False}))
+    found = [
+        v for v in through_check(document, production=True) if v.policy == "ml-workspace-production-isolation"
+    ]
+    assert found and {v.level for v in found} == {"mandatory"}
+    assert all("relaxed" not in v.message for v in found)
+
+
+def test_every_production_rule_names_the_policies_that_enforce_it():
+    """The pack's RELAXED_POLICIES covers exactly the keys of productionRelaxations, and names
+    policies the pack has."""
+    from components.production_rules import ProductionRule
+    from mlinfra_policy.config import RELAXED_POLICIES
+
+    assert set(RELAXED_POLICIES) == {str(rule) for rule in ProductionRule}
+    assert {name for names in RELAXED_POLICIES.values() for name in names} <= set(POLICIES)
+
+
+def test_the_stage_config_carries_the_stack_files_relaxations(tmp_path):
+    """planner policy-config reads mlinfra:productionRelaxations from the stack file."""
+    import shutil
+
+    from planner.check_config import config_for
+    from tests.conftest import PRODUCTION_STACK as prod
+
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(PROJECT_DIR / "policy", tmp_path / "policy", ignore=shutil.ignore_patterns("__pycache__"))
+    text = (PROJECT_DIR / f"Pulumi.{prod}.yaml").read_text()
+    text += f"  mlinfra:productionRelaxations:\n    highBusinessImpact: {REASON}\n"
+    (tmp_path / f"Pulumi.{prod}.yaml").write_text(text)
+    document = config_for(tmp_path, prod)
+    assert document["ml-workspace-production-isolation"]["enforcementLevel"] == "advisory"
+    assert document["ml-workspace-production-isolation"]["relaxations"] == {"highBusinessImpact": REASON}
+    assert "enforcementLevel" not in document["storage-production-access"]

@@ -119,6 +119,13 @@ def test_a_relaxed_rule_plans_and_shows_in_the_plan_and_the_diff(rule):
     diff = diff_plans(stack, plan(stack).to_json(), relaxed_plan.to_json())
     added = [change for change in diff.resources if change.type == RELAXATION and change.change == "added"]
     assert any({"path": "reason", "before": None, "after": REASON} in change.inputs for change in added)
+    findings = [f.text for f in diff.findings if f.category == "relaxation"]
+    assert f"production rule {rule} of stage {stage_of(stack).name} relaxed: {REASON}" in findings
+    assert diff.findings[0].category == "relaxation"  # first among the security-relevant changes
+    back = diff_plans(stack, relaxed_plan.to_json(), plan(stack).to_json())
+    assert f"production rule {rule} of stage {stage_of(stack).name} no longer relaxed" in [
+        f.text for f in back.findings
+    ]
 
 
 @pytest.mark.parametrize("stack", PRODUCTION_STACKS)

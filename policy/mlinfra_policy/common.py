@@ -19,14 +19,23 @@ from pulumi_policy import (
 )
 
 PRODUCTION = "production"
-"""The one property of every policy's config: whether the stage holds production data."""
+"""The property every policy's config has: whether the stage holds production data."""
+RELAXATIONS = "relaxations"
+"""Optional property: production rule -> reason, for the rules of this policy the stage relaxed
+(`productionRelaxations`, accepted by the stage's config); the policy then runs advisory and says
+why in each message."""
 
 CONFIG_SCHEMA = PolicyConfigSchema(
     properties={
         PRODUCTION: {
             "type": "boolean",
             "description": "The stage holds production data: production-only rules apply.",
-        }
+        },
+        RELAXATIONS: {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Production rule -> reason: relaxations the stage's config accepted.",
+        },
     },
     # No default: a preview without the generated config fails instead of silently checking less.
     required=[PRODUCTION],
@@ -40,6 +49,15 @@ StackCheck = Callable[[StackValidationArgs, bool], Iterable[tuple[str, str | Non
 
 def is_production(config: Mapping[str, Any]) -> bool:
     return config.get(PRODUCTION) is True
+
+
+def with_relaxations(message: str, config: Mapping[str, Any]) -> str:
+    """`message`, followed by the relaxations that make it advisory and their reasons."""
+    relaxed = config.get(RELAXATIONS) or {}
+    if not relaxed:
+        return message
+    reasons = "; ".join(f"productionRelaxations.{rule}: {reason}" for rule, reason in sorted(relaxed.items()))
+    return f"{message} (relaxed, advisory: {reasons})"
 
 
 def present(props: Mapping[str, Any], key: str) -> bool:
@@ -77,11 +95,12 @@ def resource_policy(
     def validate(args: ResourceValidationArgs, report_violation) -> None:
         if args.resource_type not in wanted:
             return
-        production = is_production(args.get_config())
+        config = args.get_config()
+        production = is_production(config)
         if production_only and not production:
             return
         for message in check(args, production):
-            report_violation(message, None)
+            report_violation(with_relaxations(message, config), None)
 
     return ResourceValidationPolicy(
         name=name, description=description, validate=validate, config_schema=CONFIG_SCHEMA
@@ -94,11 +113,12 @@ def stack_policy(
     """A stack policy that runs `check` over every resource of the stack."""
 
     def validate(args: StackValidationArgs, report_violation) -> None:
-        production = is_production(args.get_config())
+        config = args.get_config()
+        production = is_production(config)
         if production_only and not production:
             return
         for message, urn in check(args, production):
-            report_violation(message, urn)
+            report_violation(with_relaxations(message, config), urn)
 
     return StackValidationPolicy(
         name=name, description=description, validate=validate, config_schema=CONFIG_SCHEMA

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from mlinfra_policy.common import PRODUCTION
+from mlinfra_policy.common import PRODUCTION, RELAXATIONS
 
 PACK_DEFAULT_LEVEL = EnforcementLevel.ADVISORY
 """The level `policy/__main__.py` gives the pack."""
@@ -31,11 +31,46 @@ class PolicyConfig:
     properties: dict[str, Any]
 
 
-def pack_config(policies: Iterable[Policy], *, production: bool) -> dict[str, Any]:
+RELAXED_POLICIES: Mapping[str, tuple[str, ...]] = {
+    "privateNetwork": (
+        "ml-workspace-production-isolation",
+        "storage-production-access",
+        "key-vault-production-protection",
+        "registry-production-private",
+    ),
+    "purgeProtection": ("key-vault-production-protection",),
+    "resourceProtection": ("production-resources-protected",),
+    "isolationMode": ("ml-workspace-production-isolation",),
+    "premiumRegistry": ("registry-production-private",),
+    "highBusinessImpact": ("ml-workspace-production-isolation",),
+    "gatedCi": ("github-environment-gated", "azure-devops-approvals"),
+}
+"""Production rule (a key of the stage's `productionRelaxations`, components/production_rules.py)
+-> the policies that enforce it. A relaxed rule turns those policies advisory for that stage; a
+policy enforcing several rules turns advisory as a whole (the stage's config still refuses every
+unrelaxed broken rule before anything is planned, so the pack is the second line)."""
+
+
+def pack_config(
+    policies: Iterable[Policy], *, production: bool, relaxations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The config for a stage: mandatory with production rules in production stages, advisory
-    elsewhere (every policy gets the `production` trait, which its schema requires)."""
+    elsewhere (every policy gets the `production` trait, which its schema requires). A policy that
+    enforces a rule the stage relaxed (`relaxations`: rule -> reason, as its config accepted them)
+    is advisory, and carries the reasons its messages show."""
     level = EnforcementLevel.MANDATORY if production else EnforcementLevel.ADVISORY
-    return {"all": level.value, **{policy.name: {PRODUCTION: production} for policy in policies}}
+    document: dict[str, Any] = {"all": level.value}
+    for policy in policies:
+        relaxed = {
+            rule: reason
+            for rule, reason in sorted((relaxations or {}).items())
+            if policy.name in RELAXED_POLICIES.get(rule, ())
+        }
+        entry: dict[str, Any] = {PRODUCTION: production}
+        if relaxed and production:
+            entry.update({"enforcementLevel": EnforcementLevel.ADVISORY.value, RELAXATIONS: relaxed})
+        document[policy.name] = entry
+    return document
 
 
 def _level(value: Any, key: str) -> EnforcementLevel:
