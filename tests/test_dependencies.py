@@ -226,6 +226,13 @@ def test_dependabot_updates_the_lock_and_the_action_pins():
     assert ecosystems == {("uv", "/"), ("github-actions", "/")}
 
 
+def test_dependabot_waits_a_cooldown_before_proposing_a_version():
+    """SC-5: every ecosystem has `cooldown.default-days` of at least 7 (GitHub Docs, "Dependabot
+    options reference", cooldown: version updates wait that many days after a release)."""
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert all(update.get("cooldown", {}).get("default-days", 0) >= 7 for update in config["updates"])
+
+
 def test_dependabot_config_passes_its_schema():
     """check-jsonschema's built-in copy of the Dependabot v2 schema (no network); its
     package-ecosystem enum lists `uv`."""

@@ -12,7 +12,7 @@ from tests.conftest import STACKS
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "docs" / "security-model.md"
 
-CODE = re.compile(r"\b(?:(?:ML|ST|KV|ACR|AI|RB|ID|GH|ADO|PU)-\d{1,2}|T-\d{1,2}|P\d{1,2})\b")
+CODE = re.compile(r"\b(?:(?:ML|ST|KV|ACR|AI|RB|ID|GH|ADO|PU|SC)-\d{1,2}|T-\d{1,2}|P\d{1,2})\b")
 """A rule code: a family and a number (`ML-1`, `ACR-3`, `T-05`), or a pitfall (`P3`, no hyphen).
 At most two digits, so ticket numbers such as `ML-1234` are not codes."""
 
@@ -153,9 +153,9 @@ def test_every_code_the_doc_cites_is_defined_in_it(model):
 
 def test_model_has_a_rule_table_per_area(model):
     tables = rule_tables(model)
-    assert len(tables) >= 12  # A-L: ML, ST, KV, ACR, AI, RB, ID, GH, ADO, PU, T, P
+    assert len(tables) >= 13  # A-L and N: ML, ST, KV, ACR, AI, RB, ID, GH, ADO, PU, T, P, SC
     families = {re.sub(r"-?\d+$", "", row[0]) for table in tables for row in table[1:]}
-    assert families == {"ML", "ST", "KV", "ACR", "AI", "RB", "ID", "GH", "ADO", "PU", "T", "P"}
+    assert families == {"ML", "ST", "KV", "ACR", "AI", "RB", "ID", "GH", "ADO", "PU", "T", "P", "SC"}
 
 
 def test_every_rule_table_has_the_required_columns(model):
