@@ -26,11 +26,12 @@ endif
 # The ./venv the Pulumi CLI uses too (Pulumi.yaml: toolchain uv, virtualenv venv; the CLI runs uv
 # with UV_PROJECT_ENVIRONMENT set to it), built from uv.lock exactly, with the dev group.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# Bytecode compiled once, at install: with PYTHONDONTWRITEBYTECODE set (as on the CI machines) every
-# process would otherwise compile the SDK modules it imports from source, seconds per process.
-export UV_COMPILE_BYTECODE := 1
+# Bytecode compiled once, at install, for what the programs and tests import (bench/bytecode.py): with
+# PYTHONDONTWRITEBYTECODE set (as on the CI machines) every process would otherwise compile the SDK
+# modules it imports from source, seconds per process. Not uv's UV_COMPILE_BYTECODE, which compiles
+# all ~8,500 installed modules (~20 s of a fresh clone's first command; docs/benchmarks.md).
 
-.PHONY: plan bootstrap-plan diff test check verify lint bench workflows deps lock clean
+.PHONY: plan bootstrap-plan diff test check verify lint bench bench-smoke workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -43,6 +44,7 @@ $(TOOLS)/bin/uv: uv.lock
 # --locked: a uv.lock that no longer matches pyproject.toml is an error, never rewritten here.
 $(VENV)/.synced: uv.lock pyproject.toml $(UV_DEP)
 	$(UV) sync --locked --quiet --python $(VENV_PYTHON)
+	$(PY) bench/bytecode.py
 	@touch $@
 
 deps: $(VENV)/.synced
@@ -93,11 +95,17 @@ lint: $(VENV)/.synced
 bench: $(VENV)/.synced
 	$(PY) -m bench.run
 
+# CI's smoke of the bench (.ci/run): one round, one stack, no ratio judged; fails when the bench
+# breaks. Writes to a new temporary folder, never to the committed docs/benchmarks.md.
+bench-smoke: $(VENV)/.synced
+	$(PY) -m bench.run --smoke --output "$$(mktemp -d)/benchmarks.md"
+
 # Dependency update: every exact pin in pyproject.toml to the newest release of its major version
 # (.pulumi-version follows pulumi), transitive packages to their newest, uv.lock rewritten, venv synced.
 lock: $(UV_DEP)
 	$(PYTHON) -m lint.lockfile upgrade $(UV)
 	$(UV) sync --locked --quiet --python $(VENV_PYTHON)
+	$(PY) bench/bytecode.py
 	@touch $(VENV)/.synced
 
 # Stage lists and matrices of .github/workflows, azure-pipelines.yml and templates/ from the stage
