@@ -14,5 +14,10 @@ STACKS = tuple(
     if stage.name in available_stacks(PROJECT_DIR)
 )
 """The catalog's stages that have a stack file, in delivery order."""
-# Each run measures planning, never a read of the plan cache (planner/plan_cache.py).
-os.environ[CACHE_VARIABLE] = "off"
+
+
+def measure_without_plan_cache() -> None:
+    """Each benchmark process measures planning, never a read of the plan cache
+    (planner/plan_cache.py); child processes inherit the setting. Called by the entry points,
+    not at import, so that importing `bench` (tests/test_bench.py) leaves the suite's cache on."""
+    os.environ[CACHE_VARIABLE] = "off"

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from bench import PROJECT_DIR, STACKS
+from bench import PROJECT_DIR, STACKS, measure_without_plan_cache
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
@@ -50,4 +50,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    measure_without_plan_cache()
     main()

@@ -21,6 +21,7 @@ from typing import Any
 
 import pulumi
 
+from bench import measure_without_plan_cache
 from planner import recorder
 from planner.recorder import record
 from planner.stackfile import StackConfig, load_stack_config
@@ -138,4 +139,5 @@ def main(stack: str) -> None:
 
 
 if __name__ == "__main__":
+    measure_without_plan_cache()
     main(sys.argv[1])

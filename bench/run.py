@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import PROJECT_DIR, STACKS
+from bench import PROJECT_DIR, STACKS, measure_without_plan_cache
 from bench.floor import STACK_REFERENCE, resource_list, types_file
 from planner.plan_cache import CACHE_VARIABLE
 from planner.stack_references import parse_reference
@@ -281,4 +281,5 @@ def suite_times(python: str) -> str:
 
 
 if __name__ == "__main__":
+    measure_without_plan_cache()
     main()

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench import STACKS
+from bench import STACKS, measure_without_plan_cache
 from components.config import StageConfig
 from components.ml_stage import MlStage, MlStageArgs
 from planner.recorder import record
@@ -80,4 +80,5 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
+    measure_without_plan_cache()
     main(int(sys.argv[1]))

@@ -138,3 +138,14 @@ def test_floor_registers_the_same_resources_with_the_same_parents_and_providers(
         return sorted((r.urn, r.type, r.parent, r.provider) for r in plan.resources)
 
     assert shape(floor_plan) == shape(stack_plans[stack])
+
+
+def test_importing_the_bench_leaves_the_suite_s_plan_cache_on():
+    """bench/__init__.py: the benchmarks switch the plan cache off in their own processes only.
+    Switching it off at import turned it off for every later test in this worker (CI on 0b67b77:
+    tests/test_plan_cache.py failed after tests/test_bench.py)."""
+    import os
+
+    from planner.plan_cache import CACHE_VARIABLE
+
+    assert os.environ.get(CACHE_VARIABLE, "").lower() != "off"
