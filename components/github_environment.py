@@ -102,12 +102,22 @@ class GitHubEnvironment(pulumi.ComponentResource):
 
         if settings.oidc_subject_format == OidcSubjectFormat.IMMUTABLE:
             # The ids never change nor get reused, unlike names (T-34). `/users/<name>` answers for
-            # organizations too.
+            # organizations too. F2: Entra compares subjects case-sensitively and GitHub puts the
+            # repository's real case in `sub`, so the owner's `login` and the repository's
+            # `full_name` come from GitHub, not from the config string (Azure/login#573).
+            owner = github.get_user_output(username=settings.owner, opts=lookup)
+            repository = github.get_repository_output(full_name=settings.repository, opts=lookup)
             subject = pulumi.Output.all(
                 environment.environment,
-                github.get_user_output(username=settings.owner, opts=lookup).id.apply(int),
-                github.get_repository_output(full_name=settings.repository, opts=lookup).repo_id,
-            ).apply(lambda parts: github_subject(settings.repository, parts[0], parts[1], parts[2]))
+                owner.login,
+                owner.id.apply(int),
+                repository.full_name,
+                repository.repo_id,
+            ).apply(
+                lambda parts: github_subject(
+                    f"{parts[1]}/{str(parts[3]).split('/', 1)[1]}", parts[0], parts[2], parts[4]
+                )
+            )
         else:
             subject = environment.environment.apply(lambda env: github_subject(settings.repository, env))
         args.identity.trust(

@@ -268,6 +268,32 @@ def test_immutable_subject_format_carries_the_owner_and_repository_ids():
     assert view["repository"] == "contoso/churn-mlops" and view["federatedCredential"]["subject"] == subject
 
 
+class CanonicalCaseLookups(ArmMocks):
+    """GitHub answers a lookup typed in any case with the real case (`login`, `full_name`)."""
+
+    def call(self, args):
+        result, failures = super().call(args)
+        if args.token == "github:index/getUser:getUser":
+            result = {**result, "login": "Contoso"}
+        if args.token == "github:index/getRepository:getRepository":
+            result = {**result, "fullName": "Contoso/Churn-MLOps"}
+        return result, failures
+
+
+def test_immutable_subject_uses_githubs_canonical_case(monkeypatch):
+    """F2 (review-3-identity-ci.md): Entra matches the subject case-sensitively
+    (github.com/Azure/login/issues/573, AADSTS7002138) and GitHub puts the repository's real case in
+    `sub`, so the subject takes `login` (integrations/terraform-provider-github
+    github/data_source_github_user.go) and `full_name` (github/data_source_github_repository.go)
+    from the lookups, not the config string's case."""
+    from planner import recorder
+
+    monkeypatch.setattr(recorder, "ArmMocks", CanonicalCaseLookups)
+    result = build({**PROD, "oidcSubjectFormat": "immutable"})
+    subject = result.one(APP_FIC).inputs["subject"]
+    assert subject.startswith("repo:Contoso@") and "/Churn-MLOps@" in subject
+
+
 def test_legacy_format_when_the_stack_says_so():
     assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:live"
 
