@@ -31,7 +31,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # modules it imports from source, seconds per process. Not uv's UV_COMPILE_BYTECODE, which compiles
 # all ~8,500 installed modules (~20 s of a fresh clone's first command; docs/benchmarks.md).
 
-.PHONY: plan bootstrap-plan diff test check verify lint bench bench-smoke workflows deps lock clean
+.PHONY: plan bootstrap-plan diff test check verify doctor lint bench bench-smoke workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -83,6 +83,12 @@ check: $(VENV)/.synced
 # repository and of each example, offline; fails on a finding not in estate-expected-findings.txt.
 verify: $(VENV)/.synced
 	@$(PY) -m planner estate --examples --expected estate-expected-findings.txt
+
+# Read-only live preflight (docs/doctor.md); REPLAY=<dir> runs it over recorded responses instead.
+# Estate-wide so far (prerequisites.yaml); no per-STACK selection yet.
+REPLAY ?=
+doctor: $(VENV)/.synced
+	@$(PY) -m planner doctor $(if $(REPLAY),--replay $(REPLAY)) --format $(FORMAT)
 
 # Lint, format check and types (ruff, pyright against the SDKs' own type information);
 # configuration in pyproject.toml.

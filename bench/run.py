@@ -42,6 +42,10 @@ ESTATE_COMMANDS: list[tuple[str, Callable[[str, tuple[str, ...]], list[str]]]] =
         "`planner check`, every stack in one process",
         lambda python, stacks: [python, "-m", "planner", "check", *_stack_arguments(stacks)],
     ),
+    (
+        "`doctor --replay` of the shipped healthy responses",
+        lambda python, stacks: [python, "-m", "planner", "doctor", "--replay", "tests/data/doctor/healthy"],
+    ),
     # Hook for issue 32's other budgets, once the commands exist: the estate verifier (at most
     # 1.5x planning every stack) and `doctor --replay` get one line each here, for example
     # ("estate verifier", lambda python, stacks: [python, "-m", "planner", "verify", ...]).

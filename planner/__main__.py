@@ -35,6 +35,7 @@ COMMANDS = {
         "planner.estate.command",
         "verify every stack, identity, pipeline and network path as one estate",
     ),
+    "doctor": ("planner.doctor.command", "read-only live preflight of the tenant the estate meets"),
 }
 
 

@@ -1,0 +1,175 @@
+"""planner doctor (issue 29): the read-only client, each Azure check's OK and PROBLEM paths over
+recorded responses, and the shipped replay directories.
+
+Response shapes follow the ARM REST specs (Azure/azure-rest-api-specs), from memory and NOT yet
+re-verified against the spec files in this session (docs/doctor.md, "Unverified"):
+- Providers_Get (resources 2021-04-01): `registrationState`.
+- Permissions_ListForResourceGroup/ForResource (authorization 2022-04-01): `value[]` of
+  `actions`, `notActions`, `dataActions`, `notDataActions`.
+- VirtualNetworks_Get (network 2023-09-01): `properties.virtualNetworkPeerings[].properties.
+  allowGatewayTransit`, `.remoteVirtualNetwork.id`.
+- PrivateZones_Get (privatedns 2020-06-01): 200 / 404 ResourceNotFound.
+- Vaults_GetDeleted (keyvault 2023-07-01): 200 with `properties.deletionDate`, 404 when none.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner.doctor import azure
+from planner.doctor.http import Client, Response, WriteRefused, allowed, replay_key
+from planner.doctor.report import CANNOT, OK, PROBLEM
+from planner.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "doctor"
+ARM = azure.ARM
+SUB = "00000000-0000-0000-0000-000000000008"
+
+
+class Fake(Client):
+    def __init__(self, answers: dict[str, tuple[int, dict]]) -> None:
+        super().__init__(replay=None)
+        self.answers = answers
+
+    def request(self, method, url, body=None):
+        if not allowed(method, url):
+            raise WriteRefused(url)
+        status, data = self.answers.get(url, (0, {"error": "no credential"}))
+        return Response(status, data)
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
+def test_a_write_verb_is_refused_before_any_io(method, tmp_path):
+    url = f"{ARM}/subscriptions/{SUB}/resourceGroups/rg?api-version=2021-04-01"
+    (tmp_path / replay_key(method, url)).write_text(json.dumps({"status": 200, "body": {}}))
+    with pytest.raises(WriteRefused):
+        Client(replay=tmp_path).request(method, url)
+    with pytest.raises(WriteRefused):
+        Client(tokens={"management.azure.com": "t"}).request(method, url)
+
+
+def test_only_the_listed_read_posts_pass():
+    ok = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.Storage/checkNameAvailability?api-version=2023-05-01"
+    assert Client(replay=Path("/nonexistent")).request("POST", ok).status == 0
+
+
+def _provider_url(name):
+    return f"{ARM}/subscriptions/{SUB}/providers/{name}?api-version=2021-04-01"
+
+
+def test_provider_registered_and_not():
+    client = Fake(
+        {
+            _provider_url("A.B"): (200, {"namespace": "A.B", "registrationState": "Registered"}),
+            _provider_url("C.D"): (200, {"namespace": "C.D", "registrationState": "NotRegistered"}),
+            _provider_url("E.F"): (403, {"error": {"code": "AuthorizationFailed"}}),
+        }
+    )
+    assert [r.status for r in azure.providers(client, SUB, ["A.B", "C.D", "E.F"])] == [OK, PROBLEM, CANNOT]
+
+
+def _grant_setup(blocks):
+    scope = f"/subscriptions/{SUB}/resourceGroups/rg-dns-hub"
+    declared = Prerequisites(
+        items=(
+            Prerequisite(
+                "hub-dns",
+                "DNS records",
+                "hub team",
+                False,
+                grants=(
+                    DeclaredGrant(
+                        "deployer:dev", scope, actions=("Microsoft.Network/privateDnsZones/join/action",)
+                    ),
+                ),
+            ),
+        )
+    )
+    url = f"{ARM}{scope}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01"
+    return Fake({url: (200, {"value": blocks})}), declared
+
+
+def test_declared_grant_held_through_a_wildcard_evaluated_by_the_verifiers_matcher():
+    client, declared = _grant_setup([{"actions": ["Microsoft.Network/privateDnsZones/*"], "notActions": []}])
+    assert [r.status for r in azure.hub_grants(client, declared)] == [OK]
+
+
+def test_declared_grant_missing_and_not_actions_subtract():
+    client, declared = _grant_setup(
+        [
+            {
+                "actions": ["Microsoft.Network/*"],
+                "notActions": ["Microsoft.Network/privateDnsZones/join/action"],
+            }
+        ]
+    )
+    [result] = azure.hub_grants(client, declared)
+    assert result.status == PROBLEM and "join/action" in result.detail and "hub-dns" in result.fix
+
+
+def test_dns_zone_and_gateway_transit():
+    zone = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/z.example"
+    hub = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/hub"
+    spokes = (hub.replace("hub", "s1"), hub.replace("hub", "s2"), hub.replace("hub", "s3"))
+    peer = lambda s, t: {"properties": {"allowGatewayTransit": t, "remoteVirtualNetwork": {"id": s}}}  # noqa: E731
+    declared = Prerequisites(LandingZone(hub, spokes, (zone,)))
+    client = Fake(
+        {
+            f"{ARM}{zone}?api-version=2020-06-01": (404, {"error": {"code": "ResourceNotFound"}}),
+            f"{ARM}{hub}?api-version=2023-09-01": (
+                200,
+                {"properties": {"virtualNetworkPeerings": [peer(spokes[0], True), peer(spokes[1], False)]}},
+            ),
+        }
+    )
+    assert [r.status for r in azure.dns_zones(client, declared)] == [PROBLEM]
+    assert [r.status for r in azure.gateway_transit(client, declared)] == [OK, PROBLEM, PROBLEM]
+
+
+def test_soft_deleted_key_vault():
+    url = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/kv?api-version=2023-07-01"
+    assert azure.deleted_key_vault(Fake({url: (404, {})}), SUB, "westeurope", "kv").status == OK
+    assert (
+        azure.deleted_key_vault(Fake({url: (200, {"name": "kv"})}), SUB, "westeurope", "kv").status == PROBLEM
+    )
+    assert azure.deleted_key_vault(Fake({}), SUB, "westeurope", "kv").status == CANNOT
+
+
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "planner", "doctor", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+KV = f"{SUB}/westeurope/kv-mlops-dev-weu"
+
+
+def test_shipped_healthy_replay_exits_0():
+    run = _run("--replay", str(DATA / "healthy"), "--key-vault", KV)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "PROBLEM" not in run.stdout
+
+
+def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
+    run = _run("--replay", str(DATA / "unhealthy"), "--key-vault", KV, "--format", "json")
+    assert run.returncode == 1, run.stderr
+    problems = [r for r in json.loads(run.stdout)["results"] if r["status"] == PROBLEM]
+    checks = {r["check"] for r in problems}
+    assert {"resource provider", "key vault name", "private DNS zone", "hub gateway transit"} <= checks
+    assert all(r.get("fix") for r in problems)
+    assert any(r["status"] == CANNOT for r in json.loads(run.stdout)["results"])
+
+
+def test_usage_errors_exit_2_with_one_line():
+    run = _run("--replay", "/nonexistent-dir")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    run = _run("--key-vault", "bad")
+    assert run.returncode == 2 and run.stderr.startswith("error:")
