@@ -1,8 +1,13 @@
 """planner doctor (issue 29): the read-only client, each Azure check's OK and PROBLEM paths over
 recorded responses, and the shipped replay directories.
 
-Response shapes follow the ARM REST specs (Azure/azure-rest-api-specs), from memory and NOT yet
-re-verified against the spec files in this session (docs/doctor.md, "Unverified"):
+Response shapes follow the ARM REST specs (Azure/azure-rest-api-specs). Checked in this work:
+the Providers_Get operation at 2021-04-01 (spec example
+specification/resources/resource-manager/Microsoft.Resources/stable/2021-04-01/examples/GetProvider.json,
+as cited by Azure/azure-rest-api-specs-examples) and the Permission shape of authorization 2022-04-01
+(actions, notActions, dataActions, notDataActions: Azure/bicep-types-az
+generated/authorization/microsoft.authorization/2022-04-01/types.md). The rest is from memory and NOT
+yet verified against the spec files (docs/doctor.md, "Unverified"):
 - Providers_Get (resources 2021-04-01): `registrationState`.
 - Permissions_ListForResourceGroup/ForResource (authorization 2022-04-01): `value[]` of
   `actions`, `notActions`, `dataActions`, `notDataActions`.
