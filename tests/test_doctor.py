@@ -178,3 +178,17 @@ def test_usage_errors_exit_2_with_one_line():
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     run = _run("--key-vault", "bad")
     assert run.returncode == 2 and run.stderr.startswith("error:")
+
+
+def test_live_without_an_azure_credential_exits_2_saying_what_to_log_in_with():
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("AZURE_", "IDENTITY_"))}
+    env["PATH"] = "/nonexistent"  # no `az` to fall back on
+    run = subprocess.run(
+        [sys.executable, "-m", "planner", "doctor"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 2 and "az login" in run.stderr and run.stderr.count("\n") == 1
