@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 
 from bootstrap import graph, rbac
-from bootstrap.abac import assignable_roles, delegation_condition
+from bootstrap.abac import delegation_condition
 from bootstrap.settings import InfraEnvironmentSettings, PreviewSettings, StageFacts
 from bootstrap.state_backend import StateBackend
 from components.access_settings import IdentityKind
@@ -39,6 +39,9 @@ class IdentityPlacement:
     """Object id of Microsoft Graph's service principal in the tenant (None: no Graph grants needed)."""
     join_role_guid: str | None
     join_role: pulumi.Resource | None
+    role_author_guid: str | None = None
+    role_author: pulumi.Resource | None = None
+    """The custom role that writes role definitions (for a stack that defines roles)."""
     application_owners: tuple[str, ...] = ()
     """Owners of the Entra applications (config `applicationOwners`); unused for managed identities."""
 
@@ -109,13 +112,28 @@ class InfraDeployer(pulumi.ComponentResource):
             scope=subscription,
             **common,
         )
-        rbac.assign(
-            f"{name}-rbac-administrator",
-            role=rbac.RBAC_ADMINISTRATOR,
-            scope=subscription,
-            condition=delegation_condition(assignable_roles()),
-            **common,
-        )
+        for index, delegation in enumerate(stage.delegations):
+            # One per scope (program merges a stack's delegations by scope): the roles and principal
+            # types this stack grants there, and nothing else (RB-1, review-3 R3).
+            rbac.assign(
+                f"{name}-rbac-administrator" + (f"-{index}" if index else ""),
+                role=rbac.RBAC_ADMINISTRATOR,
+                scope=delegation.scope,
+                condition=delegation_condition(delegation.roles, delegation.principal_types),
+                **common,
+            )
+        if stage.defines_roles:
+            if placement.role_author_guid is None or placement.role_author is None:
+                raise ValueError(f"stack {stage.stage} defines roles but no role-author role exists")
+            # The shared stack's custom reader role; at the subscription, since bootstrap runs before
+            # the stack creates the registry's resource group (an assignment's scope must exist).
+            rbac.assign(
+                f"{name}-role-author",
+                role=Role("registry role author", placement.role_author_guid),
+                scope=subscription,
+                depends_on=[placement.role_author],
+                **common,
+            )
         rbac.assign(
             f"{name}-state",
             role=rbac.STORAGE_BLOB_DATA_CONTRIBUTOR,
@@ -148,6 +166,11 @@ class InfraDeployer(pulumi.ComponentResource):
                 )
         if stage.deploys_entra_application:
             _graph_role(f"{name}-graph-apps", identity, graph.APPLICATION_READWRITE_OWNEDBY, placement, self)
+        if stage.adds_other_owners:
+            # Graph "Add owner" (application-post-owners): OwnedBy "isn't sufficient to add another
+            # owner"; least privilege is OwnedBy and Directory.Read.All (review-3-identity-ci B1). It
+            # also lets the provider's duplicate-name check list applications (R4).
+            _graph_role(f"{name}-graph-directory-read", identity, graph.DIRECTORY_READ_ALL, placement, self)
         self.register_outputs({"clientId": identity.client_id})
 
 

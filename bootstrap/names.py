@@ -46,3 +46,7 @@ class BootstrapNames:
     @property
     def join_role(self) -> str:
         return f"{self.name} private endpoint joiner"
+
+    @property
+    def role_author(self) -> str:
+        return f"{self.name} role definition author"

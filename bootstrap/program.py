@@ -50,7 +50,7 @@ def build() -> dict[str, Any]:
         stage.deploys_entra_application for stage in stages
     ) or IdentityKind.ENTRA_APPLICATION in (
         config.preview.identity_kind,
-        *(settings.identity_kind for settings in config.stages.values()),
+        *(config.environment(stage.stage).identity_kind for stage in stages),
     )
     providers: list[pulumi.ProviderResource] = []
     graph_principal_id = None
@@ -86,9 +86,11 @@ def build() -> dict[str, Any]:
 
     join_scopes = sorted({scope for stage in stages for scope in (*stage.subnet_ids, *stage.dns_zone_ids)})
     join_role = (
-        rbac.join_role("private-endpoint-join-role", names.join_role, join_scopes, None)
-        if join_scopes
-        else None
+        rbac.join_role("private-endpoint-join-role", names.join_role, join_scopes) if join_scopes else None
+    )
+    author_scopes = [f"/subscriptions/{stage.subscription_id}" for stage in stages if stage.defines_roles]
+    role_author = (
+        rbac.role_author("role-author-role", names.role_author, author_scopes) if author_scopes else None
     )
     placement = IdentityPlacement(
         resource_group_name=backend.resource_group_name,
@@ -98,6 +100,8 @@ def build() -> dict[str, Any]:
         graph_principal_id=graph_principal_id,
         join_role_guid=rbac.join_role_guid(names.join_role) if join_role else None,
         join_role=join_role,
+        role_author_guid=rbac.role_author_guid(names.role_author) if role_author else None,
+        role_author=role_author,
         application_owners=tuple(config.application_owners or ()),
     )
     component_opts = pulumi.ResourceOptions(providers=providers)
@@ -107,7 +111,7 @@ def build() -> dict[str, Any]:
             InfraDeployerArgs(
                 display_name=names.deployer(stage.stage),
                 stage=stage,
-                settings=config.stages[stage.stage],
+                settings=config.environment(stage.stage),
                 placement=placement,
             ),
             opts=component_opts,
@@ -129,7 +133,7 @@ def build() -> dict[str, Any]:
             settings=config.github,
             deployers={
                 stage.stage: (
-                    config.stages[stage.stage],
+                    config.environment(stage.stage),
                     deployers[stage.stage].identity,
                     stage.subscription_id,
                 )

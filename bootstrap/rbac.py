@@ -77,23 +77,60 @@ def assign(
     )
 
 
+ROLE_AUTHOR_ACTIONS = (
+    "Microsoft.Authorization/roleDefinitions/read",
+    "Microsoft.Authorization/roleDefinitions/write",
+    "Microsoft.Authorization/roleDefinitions/delete",
+)
+"""What creating, updating and deleting a custom role needs (Microsoft Learn, "Azure custom roles":
+"Microsoft.Authorization/roleDefinitions/write permission on all AssignableScopes"); no built-in
+role has it short of Owner and User Access Administrator, which may also grant anything."""
+
+
 def join_role_guid(role_name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"join-role|{role_name}"))
 
 
-def join_role(
-    name: str, role_name: str, scopes: list[str], parent: pulumi.Resource | None
+def role_author_guid(role_name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"role-author|{role_name}"))
+
+
+def _custom_role(
+    name: str, guid: str, role_name: str, description: str, actions: tuple[str, ...], scopes: list[str]
 ) -> authorization.RoleDefinition:
-    """A custom role with exactly `JOIN_ACTIONS`, assignable in every subscription that holds a scope."""
+    """A custom role with exactly `actions`, assignable in every subscription that holds a scope."""
     subscriptions = sorted({subscription_of(scope).lower() for scope in scopes})
     return authorization.RoleDefinition(
         name,
-        role_definition_id=join_role_guid(role_name),
+        role_definition_id=guid,
         role_name=role_name,
-        description="Lets the mlinfra infra deployer place private endpoints in an existing subnet and register them in existing private DNS zones.",
+        description=description,
         role_type="CustomRole",
         scope=f"/subscriptions/{subscriptions[0]}",
         assignable_scopes=[f"/subscriptions/{subscription}" for subscription in subscriptions],
-        permissions=[authorization.PermissionArgs(actions=list(JOIN_ACTIONS))],
-        opts=pulumi.ResourceOptions(parent=parent),
+        permissions=[authorization.PermissionArgs(actions=list(actions))],
+    )
+
+
+def join_role(name: str, role_name: str, scopes: list[str]) -> authorization.RoleDefinition:
+    """Private endpoints in an existing subnet, registered in existing private DNS zones."""
+    return _custom_role(
+        name,
+        join_role_guid(role_name),
+        role_name,
+        "Lets the mlinfra infra deployer place private endpoints in an existing subnet and register them in existing private DNS zones.",
+        JOIN_ACTIONS,
+        scopes,
+    )
+
+
+def role_author(name: str, role_name: str, scopes: list[str]) -> authorization.RoleDefinition:
+    """Custom role definitions (the shared stack's registry reader role), nothing else."""
+    return _custom_role(
+        name,
+        role_author_guid(role_name),
+        role_name,
+        "Lets the mlinfra shared stack's deployer create, update and delete its custom role definitions.",
+        ROLE_AUTHOR_ACTIONS,
+        scopes,
     )

@@ -10,8 +10,6 @@ with one line naming the key, the value received and what is allowed.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import pulumi
@@ -19,17 +17,13 @@ from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from bootstrap.stack_facts import STAGE_PROJECT_DIR, StageFacts, project_stacks, stage_facts
 from components import config_guards as guards
-from components.access_settings import DeploymentIdentitySettings, IdentityKind, owner_ids
+from components.access_settings import IdentityKind, owner_ids
 from components.ci_settings import GitHubRepository, GitHubReviewers, InGitHubRepository, OidcSubjectFormat
 from components.config import ConfigError
 from components.config_guards import placeholder_problems
-from components.network_settings import NetworkSettings
 from components.settings_base import Guid, Settings, distinct
-from planner.stackfile import StackFileError, load_stack_config
-
-STAGE_PROJECT_DIR = Path(__file__).resolve().parent.parent
-"""The stage project (mlinfra) whose stacks the infra pipelines deploy."""
 
 AZURE_KEYS = ("subscriptionId", "tenantId", "location")
 
@@ -98,35 +92,26 @@ class BootstrapSettings(Settings):
     """a GUID. Entra group of the administrators who run bootstrap and `pulumi stack init`: it gets
     blob data access to the state container and encrypt/decrypt on the secrets key (the account
     takes no shared keys, so nobody reads state without a role). Default none."""
-    stages: Annotated[
-        dict[Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")], InfraEnvironmentSettings],
-        Field(min_length=1),
-    ]
-    """Stage name -> its infra environment; each needs `Pulumi.<stage>.yaml` in the stage project.
-    Required, at least one."""
+    stages: dict[Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")], InfraEnvironmentSettings] = (
+        Field(default_factory=dict)
+    )
+    """Stack of the stage project -> settings of its infra environment (`infra-<stack>`), for the
+    stacks that want other than the defaults. Every stack of the stage project (the shared stack and
+    each catalog stage, read from `../Pulumi.yaml` and its stack files) gets a deployer and an
+    environment whether or not it is listed; a key that is no stack there is refused. Default none."""
 
 
 class BootstrapConfig(BootstrapSettings):
+    def environment(self, stack: str) -> InfraEnvironmentSettings:
+        """The infra environment settings of `stack`: its entry under `stages`, else the defaults."""
+        return self.stages.get(stack) or InfraEnvironmentSettings()
+
     subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
     """a GUID. The subscription of the state backend and the infra identities."""
     tenant_id: Annotated[Guid, Field(alias="tenantId")]
     """a GUID. The Entra tenant of every stage."""
     location: StrictStr
     """The region of the state backend and the identities."""
-
-
-@dataclass(frozen=True)
-class StageFacts:
-    """What bootstrap needs to know about one stage, read from its stack file."""
-
-    stage: str
-    subscription_id: str
-    tenant_id: str
-    deploys_entra_application: bool
-    subnet_ids: tuple[str, ...]
-    dns_zone_ids: tuple[str, ...]
-    github_repository: str | None
-    """`owner/name` of the ML repository whose environment the stage's deployer manages, if any."""
 
 
 def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
@@ -162,7 +147,23 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
             )
     if problems or config is None:
         raise ConfigError("invalid bootstrap config: " + "; ".join(problems))
-    facts = [stage_facts(namespace, stage, config.tenant_id, STAGE_PROJECT_DIR) for stage in config.stages]
+    stacks = project_stacks(STAGE_PROJECT_DIR)
+    unknown = [stage for stage in config.stages if stage not in stacks]
+    if unknown:
+        raise ConfigError(
+            "invalid bootstrap config: "
+            + "; ".join(
+                f"{namespace}:stages.{stage}: no stack of that name in the stage project; expected one of "
+                f"{', '.join(stacks)}{guards.did_you_mean(stage, stacks)}"
+                for stage in unknown
+            )
+        )
+    if not stacks:
+        raise ConfigError(
+            f"invalid bootstrap config: {namespace}:stages: the stage project {STAGE_PROJECT_DIR} has no stack file; "
+            "expected Pulumi.<stage>.yaml for each stage of its catalog"
+        )
+    facts = [stage_facts(namespace, stack, config.tenant_id, STAGE_PROJECT_DIR) for stack in stacks]
     owners = sorted({fact.github_repository.split("/")[0] for fact in facts if fact.github_repository})
     if len(owners) > 1:
         raise ConfigError(
@@ -170,55 +171,6 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
             "expected one owner (one GitHub App installation token covers one owner's repositories)"
         )
     return config, facts
-
-
-def stage_facts(
-    namespace: str, stage: str, tenant_id: str, project_dir: Path = STAGE_PROJECT_DIR
-) -> StageFacts:
-    key = f"{namespace}:stages.{stage}"
-    try:
-        stack = load_stack_config(project_dir, stage)
-    except StackFileError as error:
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: no stage of that name in the stage project ({error})"
-        ) from None
-    project = stack.project
-    subscription = stack.values.get("azure-native:subscriptionId")
-    stage_tenant = stack.values.get("azure-native:tenantId")
-    if not subscription or not stage_tenant:
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: Pulumi.{stage}.yaml sets no azure-native:subscriptionId/tenantId"
-        )
-    if stage_tenant.lower() != tenant_id.lower():
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: got stage tenant {json.dumps(stage_tenant)}; expected the bootstrap "
-            f"tenant {tenant_id} (an identity signs in to its own tenant only)"
-        )
-    try:
-        identity = DeploymentIdentitySettings.model_validate(
-            _decode("", stack.values.get(f"{project}:deploymentIdentity", "{}")), by_name=False
-        )
-        network = NetworkSettings.model_validate(
-            _decode("", stack.values.get(f"{project}:network", "{}")), by_name=False
-        )
-    except ValidationError as error:
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: Pulumi.{stage}.yaml is not valid; plan it first "
-            f"(python -m planner --stack {stage}): {error.errors(include_url=False)[0]['msg']}"
-        ) from None
-    endpoints = network.private_endpoints
-    ci = _decode("", stack.values.get(f"{project}:ci", "{}"))
-    github = ci.get("github") if isinstance(ci, dict) else None
-    repository = github.get("repository") if isinstance(github, dict) else None
-    return StageFacts(
-        stage=stage,
-        subscription_id=subscription,
-        tenant_id=stage_tenant,
-        deploys_entra_application=identity.kind == IdentityKind.ENTRA_APPLICATION,
-        subnet_ids=(endpoints.subnet_id,) if endpoints and endpoints.subnet_id else (),
-        dns_zone_ids=tuple(sorted(set((endpoints.dns_zone_ids or {}).values()))) if endpoints else (),
-        github_repository=repository if isinstance(repository, str) else None,
-    )
 
 
 def _decode(key: str, value: Any) -> Any:

@@ -51,6 +51,12 @@ PLACEHOLDER_NAMES = ("contoso",)
 """Microsoft's fictitious organisation: GitHub owners and Azure DevOps organisations in the samples."""
 
 
+def did_you_mean(value: str, choices: list[str]) -> str:
+    """`; did you mean <closest>?` for a misspelt name, or nothing."""
+    close = difflib.get_close_matches(value, choices, n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def short(text: str, limit: int = 60) -> str:
     """`text` cut to `limit` characters with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

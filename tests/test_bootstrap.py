@@ -11,8 +11,10 @@ import pytest
 
 from bootstrap import graph
 from bootstrap.abac import CONDITION_VERSION, assignable_roles, delegation_condition
+from bootstrap.stack_facts import project_stacks
 from components.config import ConfigError
 from components.roles import ROLES
+from components.stage_catalog import is_shared_stack
 from planner import recorder
 from planner.recorder import Plan
 from planner.stackfile import available_stacks, load_stack_config
@@ -21,9 +23,13 @@ from tests.conftest import overridden
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
 NS = "mlinfra-bootstrap"
-BOOTSTRAP_STAGES = json.loads(load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:stages"])
-"""The stages the bootstrap stack file sets up (`mlinfra-bootstrap:stages`), name -> settings."""
-ONE = next(iter(BOOTSTRAP_STAGES))
+CONFIGURED = json.loads(load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:stages"])
+BOOTSTRAP_STAGES = {stack: CONFIGURED.get(stack, {}) for stack in project_stacks(PROJECT_DIR)}
+"""Every stack of the stage project (bootstrap reads them from it), name -> its settings in the
+bootstrap stack file (`mlinfra-bootstrap:stages`, defaults where it has none)."""
+STAGES = {stack: settings for stack, settings in BOOTSTRAP_STAGES.items() if not is_shared_stack(stack)}
+"""The catalog stages' stacks (not the shared stack)."""
+ONE = next(iter(STAGES))
 """A stage for tests that give bootstrap a single stage of their own."""
 
 
@@ -40,6 +46,15 @@ def bootstrap_plan(stack: str = "platform", **overrides) -> Plan:
 @pytest.fixture(scope="module")
 def platform() -> Plan:
     return bootstrap_plan()
+
+
+def join_role(plan: Plan):
+    (role,) = [
+        r
+        for r in plan.of_type("azure-native:authorization:RoleDefinition")
+        if r.name == "private-endpoint-join-role"
+    ]
+    return role
 
 
 def assignments(plan: Plan, role_guid: str) -> list:
@@ -84,15 +99,46 @@ def test_condition_never_allows_escalating_roles_or_users():
 
 
 def test_rbac_administrator_carries_the_condition(platform):
-    """The RBAC Administrator assignment has conditionVersion 2.0 (the only accepted value,
-    azure-rest-api-specs Microsoft.Authorization roleAssignments) and the catalog condition."""
+    """Every RBAC Administrator assignment has conditionVersion 2.0 (the only accepted value,
+    azure-rest-api-specs Microsoft.Authorization roleAssignments) and a condition for exactly the
+    roles and principal types its stack grants at that scope (review-3-azure R3): a stage's
+    deployer the catalog roles at its subscription; at the registry's subscription only the
+    registry roles, to service principals (its own identities); the shared stack's deployer the
+    registry roles, to groups (the personas)."""
+    from components.registry_roles import reader_role
+
     found = assignments(platform, ROLES["Role Based Access Control Administrator"].guid)
-    assert len(found) == 3  # one per stage deployer
+    shared_sub = load_stack_config(PROJECT_DIR, "shared").values["azure-native:subscriptionId"]
+    registry_roles = {
+        ROLES["AzureML Registry User"].guid,
+        reader_role(setting_text("shared", "workload")).guid,
+    }
     for assignment in found:
-        assert assignment.inputs["condition"] == delegation_condition(assignable_roles())
         assert assignment.inputs["conditionVersion"] == CONDITION_VERSION == "2.0"
         assert assignment.inputs["principalType"] == "ServicePrincipal"
         assert re.fullmatch(r"/subscriptions/[0-9a-f-]{36}", assignment.inputs["scope"])
+    for stack in BOOTSTRAP_STAGES:
+        mine = {
+            a.inputs["scope"]: a.inputs["condition"]
+            for a in found
+            if a.name.startswith(f"deploy-{stack}-rbac-")
+        }
+        if is_shared_stack(stack):
+            (condition,) = mine.values()
+            assert set(re.findall(r"[0-9a-f-]{36}", condition)) <= registry_roles
+            assert "{'Group'}" in condition
+            continue
+        sub = load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"]
+        assert mine.pop(f"/subscriptions/{sub}") == delegation_condition(assignable_roles())
+        if stage_setting(stack, "registry").get("deploymentIdentity") and sub != shared_sub:
+            condition = mine.pop(f"/subscriptions/{shared_sub}")
+            assert set(re.findall(r"[0-9a-f-]{36}", condition)) <= registry_roles
+            assert "{'ServicePrincipal'}" in condition
+        assert not mine, stack
+
+
+def setting_text(stack: str, key: str) -> str:
+    return load_stack_config(PROJECT_DIR, stack).values[f"mlinfra:{key}"]
 
 
 def test_no_escalating_role_is_ever_assigned(platform):
@@ -178,7 +224,7 @@ def test_join_rights_on_existing_subnet_and_hub_zones(platform):
     """A stage that points at an existing subnet and hub DNS zones: its deployer gets a custom role
     with subnets/join/action and privateDnsZones/join/action there (Microsoft Learn, "Azure RBAC
     permissions for Azure Private Link"); the deployers of the other stages get none."""
-    role = platform.one("azure-native:authorization:RoleDefinition").inputs
+    role = join_role(platform).inputs
     actions = role["permissions"][0]["actions"]
     assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
     assert "Microsoft.Network/privateDnsZones/join/action" in actions
@@ -186,7 +232,15 @@ def test_join_rights_on_existing_subnet_and_hub_zones(platform):
     joined = {
         stage: endpoints
         for stage in BOOTSTRAP_STAGES
-        if "subnetId" in (endpoints := stage_setting(stage, "network").get("privateEndpoints") or {})
+        if "subnetId"
+        in (
+            endpoints := (
+                stage_setting(stage, "registry")
+                if is_shared_stack(stage)
+                else stage_setting(stage, "network")
+            ).get("privateEndpoint" if is_shared_stack(stage) else "privateEndpoints")
+            or {}
+        )
     }
     if not joined:
         pytest.skip("no stage joins an existing subnet")
@@ -210,7 +264,7 @@ def test_graph_app_role_for_stages_that_deploy_entra_apps(platform):
     owned = [r for r in roles if r.inputs["appRoleId"] == graph.APPLICATION_READWRITE_OWNEDBY]
     entra_stages = [
         stage
-        for stage in BOOTSTRAP_STAGES
+        for stage in STAGES
         if stage_setting(stage, "deploymentIdentity").get("kind") == "entra-application"
     ]
     assert entra_stages and len(owned) == len(entra_stages)  # one per stage file deploying an Entra app
@@ -303,7 +357,8 @@ def test_managed_identity_kind_has_no_entra_app():
     plan = bootstrap_plan(
         **{f"{NS}:stages": {ONE: {}}, f"{NS}:preview": {"identityKind": "managed-identity"}}
     )
-    assert len(plan.of_type("azure-native:managedidentity:UserAssignedIdentity")) == 2
+    # A deployer per stack of the stage project, and the preview identity.
+    assert len(plan.of_type("azure-native:managedidentity:UserAssignedIdentity")) == len(BOOTSTRAP_STAGES) + 1
     assert not plan.of_type("azuread:index/application:Application")
 
 
@@ -329,7 +384,7 @@ def test_managed_identity_kind_has_no_entra_app():
             f"{NS}:applicationOwners: required when an identity is entra-application",
         ),
         ({f"{NS}:applicationOwners": ["not-a-guid"]}, f"{NS}:applicationOwners"),
-        ({f"{NS}:stages": {}}, f"{NS}:stages: got {{}}"),
+        ({f"{NS}:stages": []}, f"{NS}:stages: got []"),
         ({f"{NS}:stages": {ONE: {"identityKind": "robot"}}}, f'{NS}:stages.{ONE}.identityKind: got "robot"'),
         ({f"{NS}:stateBackend": {"blobSoftDeleteDays": 0}}, f"{NS}:stateBackend.blobSoftDeleteDays: got 0"),
         ({f"{NS}:stateBackend": {"sku": "Standard_LRS"}}, f'{NS}:stateBackend.sku: got "Standard_LRS"'),
@@ -347,12 +402,17 @@ def test_fails_when_config_is_invalid(overrides, message):
 
 
 def test_fails_when_stage_has_no_stack_file():
-    with pytest.raises(ConfigError, match=f"{NS}:stages.qa: no stage of that name"):
+    with pytest.raises(
+        ConfigError,
+        match=f"{NS}:stages.qa: no stack of that name in the stage project; expected one of shared, ",
+    ):
         bootstrap_plan(**{f"{NS}:stages": {"qa": {}}})
 
 
 def test_fails_when_stage_tenant_differs():
-    with pytest.raises(ConfigError, match=rf"stages.{ONE}: got stage tenant .*expected the bootstrap tenant"):
+    with pytest.raises(
+        ConfigError, match=r"stages\.[a-z-]+: got stage tenant .*expected the bootstrap tenant"
+    ):
         bootstrap_plan(
             **{"azure-native:tenantId": "11111111-2222-4333-8444-555555555555", f"{NS}:stages": {ONE: {}}}
         )
@@ -418,8 +478,8 @@ def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platfo
     deployer of each stage joins existing subnets and hub DNS zones."""
     from planner.permissions import requirements
 
-    role_guid = platform.one("azure-native:authorization:RoleDefinition").inputs["roleDefinitionId"]
-    for stage in BOOTSTRAP_STAGES:
+    role_guid = join_role(platform).inputs["roleDefinitionId"]
+    for stage in STAGES:
         derived = {
             r.scope
             for r in requirements(
@@ -457,9 +517,9 @@ def test_administrators_reach_state_and_key_through_roles(platform):
 def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
     import bootstrap.settings
 
-    if len(BOOTSTRAP_STAGES) < 2:
+    if len(STAGES) < 2:
         pytest.skip("needs two stages")
-    first, second = list(BOOTSTRAP_STAGES)[:2]
+    first, second = list(STAGES)[:2]
     repository = stage_setting(second, "ci")["github"]["repository"]
     owner = stage_setting(first, "ci")["github"]["repository"].split("/")[0]
     for stage in (first, second):
@@ -468,7 +528,8 @@ def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
             assert repository in text
             text = text.replace(repository, "fabrikam/" + repository.split("/")[1])
         (tmp_path / f"Pulumi.{stage}.yaml").write_text(text)
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    for name in ("Pulumi.yaml", "Pulumi.shared.yaml"):
+        (tmp_path / name).write_text((PROJECT_DIR / name).read_text())
     monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
     with pytest.raises(
         ConfigError,
@@ -497,7 +558,8 @@ def _stage_project(tmp_path, monkeypatch, edit):
     """A copy of the stage project with ONE's stack file, edited, as the project bootstrap reads."""
     import bootstrap.settings
 
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    for name in ("Pulumi.yaml", "Pulumi.shared.yaml"):  # a stage's registry grants read the shared stack
+        (tmp_path / name).write_text((PROJECT_DIR / name).read_text())
     (tmp_path / f"Pulumi.{ONE}.yaml").write_text(edit((PROJECT_DIR / f"Pulumi.{ONE}.yaml").read_text()))
     monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
 

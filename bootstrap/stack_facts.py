@@ -1,0 +1,238 @@
+"""What bootstrap reads from the stage project (`../Pulumi.yaml` and its stack files): which stacks
+the infra pipelines deploy, and for each the facts its deployer's rights follow from.
+
+The stacks are the stage project's own: every `Pulumi.<stack>.yaml` next to its `Pulumi.yaml`,
+the shared stacks first, then the catalog's stages in delivery order (`mlinfra:stages`, each
+stage alone or as `<workload>-<stage>`). Adding a stage to the catalog and its stack file is all
+bootstrap needs; nothing repeats the list. Each stack's subscription, tenant, Entra-app use,
+subnet, DNS zones and registry grants come from its stack file, so the deployer's rights follow
+the stack's config.
+
+Invalid input raises `ConfigError` with one line naming the key, the value received and what is
+allowed, before anything is registered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bootstrap.abac import PRINCIPAL_TYPES, assignable_roles
+from components.access_settings import DeploymentIdentitySettings, IdentityKind
+from components.config import ConfigError
+from components.naming import NamingError, shared_names
+from components.network_settings import NetworkSettings
+from components.registry_access_settings import RegistryAccessSettings
+from components.registry_roles import RegistryAccess, reader_role, registry_role
+from components.roles import Role
+from components.shared_config import RegistrySettings
+from components.stage_catalog import PROJECT_FILE, is_shared_stack, load_catalog, split_stack_name
+from planner.stackfile import StackFileError, available_stacks, load_stack_config
+
+STAGE_PROJECT_DIR = PROJECT_FILE.parent
+"""The stage project (mlinfra) whose stacks the infra pipelines deploy."""
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """Where a deployer may assign roles, which ones and to whom: one Role Based Access Control
+    Administrator assignment with the ABAC condition of `bootstrap.abac` for these."""
+
+    scope: str
+    roles: tuple[Role, ...]
+    principal_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """What bootstrap needs to know about one stack of the stage project, read from its stack file."""
+
+    stage: str
+    """The stack's name (`dev`, `fraud-prod`, `shared`): its deployer is `deploy-<stage>`."""
+    subscription_id: str
+    tenant_id: str
+    deploys_entra_application: bool
+    subnet_ids: tuple[str, ...]
+    dns_zone_ids: tuple[str, ...]
+    github_repository: str | None
+    """`owner/name` of the ML repository whose environment the stage's deployer manages, if any."""
+    delegations: tuple[Delegation, ...] = ()
+    """Where its deployer grants roles (RBAC Administrator with a condition for exactly these)."""
+    adds_other_owners: bool = False
+    """Its Entra app lists owners besides the deployer, which Graph lets only a caller with
+    Directory.Read.All add (Microsoft Graph, "Add owner": application-post-owners)."""
+    defines_roles: bool = False
+    """It creates custom role definitions (the shared stack's registry reader role)."""
+
+    @property
+    def shared(self) -> bool:
+        return is_shared_stack(self.stage)
+
+
+def merged(delegations: list[Delegation]) -> tuple[Delegation, ...]:
+    """One delegation per scope: an assignment's name derives from (scope, principal, role), so two
+    RBAC Administrator assignments at one scope would be one assignment; their roles and principal
+    types are joined into one condition."""
+    by_scope: dict[str, Delegation] = {}
+    for delegation in delegations:
+        key = delegation.scope.lower()
+        if key in by_scope:
+            known = by_scope[key]
+            roles = known.roles + tuple(r for r in delegation.roles if r not in known.roles)
+            types = known.principal_types + tuple(
+                t for t in delegation.principal_types if t not in known.principal_types
+            )
+            delegation = Delegation(known.scope, roles, types)
+        by_scope[key] = delegation
+    return tuple(by_scope.values())
+
+
+def project_stacks(project_dir: Path | None = None) -> list[str]:
+    """The stage project's stacks in deployment order: shared stacks first, then each stage in
+    catalog order (a workload's stacks next to the bare stage). A stack file of no catalog stage
+    is refused by the stage project itself (planner), so it is left to it here."""
+    project_dir = project_dir or STAGE_PROJECT_DIR
+    order = {stage.name: index for index, stage in enumerate(load_catalog(project_dir / "Pulumi.yaml"))}
+
+    def rank(stack: str) -> tuple[int, int, str]:
+        workload, stage = split_stack_name(stack)
+        if is_shared_stack(stack):
+            return (0, 0, stack)
+        return (1, order.get(stage, len(order)), workload or "")
+
+    return sorted(available_stacks(project_dir), key=rank)
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (json.JSONDecodeError, RecursionError):
+        return value
+
+
+def _invalid(key: str, stack: str, error: ValidationError) -> ConfigError:
+    return ConfigError(
+        f"invalid bootstrap config: {key}: Pulumi.{stack}.yaml is not valid; plan it first "
+        f"(python -m planner --stack {stack}): {error.errors(include_url=False)[0]['msg']}"
+    )
+
+
+def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | None = None) -> StageFacts:
+    project_dir = project_dir or STAGE_PROJECT_DIR
+    key = f"{namespace}:stages.{stage}"
+    try:
+        stack = load_stack_config(project_dir, stage)
+    except StackFileError as error:
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: no stack of that name in the stage project ({error}); "
+            f"expected one of {', '.join(project_stacks(project_dir))}"
+        ) from None
+    project = stack.project
+    subscription = stack.values.get("azure-native:subscriptionId")
+    stage_tenant = stack.values.get("azure-native:tenantId")
+    if not subscription or not stage_tenant:
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: Pulumi.{stage}.yaml sets no azure-native:subscriptionId/tenantId"
+        )
+    if stage_tenant.lower() != tenant_id.lower():
+        raise ConfigError(
+            f"invalid bootstrap config: {key}: got stage tenant {json.dumps(stage_tenant)}; expected the bootstrap "
+            f"tenant {tenant_id} (an identity signs in to its own tenant only)"
+        )
+    if is_shared_stack(stage):
+        return _shared_facts(key, stack, subscription, stage_tenant)
+    try:
+        identity = DeploymentIdentitySettings.model_validate(
+            _decode(stack.values.get(f"{project}:deploymentIdentity", "{}")), by_name=False
+        )
+        network = NetworkSettings.model_validate(
+            _decode(stack.values.get(f"{project}:network", "{}")), by_name=False
+        )
+        registry = RegistryAccessSettings.model_validate(
+            _decode(stack.values.get(f"{project}:registry", "{}")), by_name=False
+        )
+    except ValidationError as error:
+        raise _invalid(key, stage, error) from None
+    endpoints = network.private_endpoints
+    ci = _decode(stack.values.get(f"{project}:ci", "{}"))
+    github = ci.get("github") if isinstance(ci, dict) else None
+    repository = github.get("repository") if isinstance(github, dict) else None
+    delegations = [Delegation(f"/subscriptions/{subscription}", tuple(assignable_roles()), PRINCIPAL_TYPES)]
+    if registry.wants_access() and registry.stack:
+        delegations.append(_registry_delegation(key, project_dir, registry, tenant_id))
+    entra = identity.kind == IdentityKind.ENTRA_APPLICATION
+    return StageFacts(
+        stage=stage,
+        subscription_id=subscription,
+        tenant_id=stage_tenant,
+        deploys_entra_application=entra,
+        subnet_ids=(endpoints.subnet_id,) if endpoints and endpoints.subnet_id else (),
+        dns_zone_ids=tuple(sorted(set((endpoints.dns_zone_ids or {}).values()))) if endpoints else (),
+        github_repository=repository if isinstance(repository, str) else None,
+        delegations=merged(delegations),
+        adds_other_owners=entra and bool(identity.owners),
+    )
+
+
+def _registry_delegation(
+    key: str, project_dir: Path, registry: RegistryAccessSettings, tenant_id: str
+) -> Delegation:
+    """A stage grants its own identities (service principals) a registry role on the shared
+    registry: publish is AzureML Registry User, read the shared stack's custom reader role.
+    Granted at the registry's subscription: bootstrap runs before the shared stack creates the
+    registry and its resource group, and an assignment needs its scope to exist (Microsoft Learn,
+    "Assign Azure roles using the REST API": scope is an existing resource)."""
+    shared_stack = str(registry.stack).rsplit("/", 1)[-1]
+    shared = stage_facts(key.split(":", 1)[0], shared_stack, tenant_id, project_dir)
+    workload = _shared_workload(project_dir, shared_stack)
+    reader = reader_role(workload)
+    accesses = {registry.deployment_identity} if registry.deployment_identity else set()
+    if registry.workspace_identity:
+        accesses.add(RegistryAccess.READ)
+    roles = tuple(sorted({registry_role(access, reader) for access in accesses}, key=lambda r: r.name))
+    return Delegation(f"/subscriptions/{shared.subscription_id}", roles, ("ServicePrincipal",))
+
+
+def _shared_workload(project_dir: Path, stack: str) -> str:
+    values = load_stack_config(project_dir, stack).values
+    return str(values.get("mlinfra:workload", ""))
+
+
+def _shared_facts(key: str, stack, subscription: str, tenant: str) -> StageFacts:
+    """The shared stack: the registry, its private endpoint in an existing subnet and hub zone,
+    its custom reader role, and the personas' grants on it (groups)."""
+    try:
+        settings = RegistrySettings.model_validate(
+            _decode(stack.values.get(f"{stack.project}:registry", "{}")), by_name=False
+        )
+    except ValidationError as error:
+        raise _invalid(key, stack.stack, error) from None
+    workload = str(stack.values.get("mlinfra:workload", ""))
+    location = str(stack.values.get("azure-native:location", ""))
+    try:
+        shared_names(workload=workload, location=location)  # refused here, not at the shared stack's `up`
+    except NamingError as error:
+        raise ConfigError(f"invalid bootstrap config: {key}: Pulumi.{stack.stack}.yaml: {error}") from None
+    reader = reader_role(workload)
+    roles = tuple(
+        sorted({registry_role(p.access, reader) for p in settings.personas.values()}, key=lambda r: r.name)
+    )
+    endpoint = settings.private_endpoint
+    return StageFacts(
+        stage=stack.stack,
+        subscription_id=subscription,
+        tenant_id=tenant,
+        deploys_entra_application=False,
+        subnet_ids=(endpoint.subnet_id,) if endpoint else (),
+        dns_zone_ids=tuple(sorted(set(endpoint.dns_zone_ids.values()))) if endpoint else (),
+        github_repository=None,
+        # The registry's resource group is created by the shared stack itself (after bootstrap).
+        delegations=(Delegation(f"/subscriptions/{subscription}", roles, ("Group",)),) if roles else (),
+        defines_roles=True,
+    )
