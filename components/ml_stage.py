@@ -14,6 +14,7 @@ from components.access_settings import IdentityKind
 from components.ci_settings import AzureDevOpsSettings, GitHubSettings
 from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from components.diagnostics import stage_diagnostics
 from components.grants import HolderKind, Principal, PrincipalType, Scope
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.network_settings import WORKSPACE_GROUPS
@@ -261,6 +262,7 @@ class MlStage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.compute, self.outbound_rules, self.monitoring_scope = self._workspace_extras(name, config, tags)
+        self.diagnostics = stage_diagnostics(name, config, self.workspace, self)
         workspace = self.workspace
         self.resource_group_name, self.resource_group_id = group.name, group.id
         self.workspace_name = workspace.workspace_name

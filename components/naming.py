@@ -204,6 +204,8 @@ class SharedNames:
 
     resource_group: str
     registry: str
+    log_analytics: str
+    """The Log Analytics workspace the registry's diagnostic setting sends to, unless a central one is given."""
 
     def private_endpoint(self, group: str) -> str:
         return RULES["private_endpoint"].check(f"pe-{self.registry}-{group}")
@@ -217,4 +219,5 @@ def shared_names(*, workload: str, location: str) -> SharedNames:
     return SharedNames(
         resource_group=RULES["resource_group"].check(f"rg-{workload}-shared-{region}"),
         registry=RULES["ml_registry"].check(f"mlr-{workload}-{region}"),
+        log_analytics=RULES["log_analytics"].check(f"log-{workload}-shared-{region}"),
     )

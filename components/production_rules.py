@@ -1,7 +1,7 @@
 """The rules every stage with the catalog's `production` trait must meet, and their relaxation.
 
 A production stage is private, purge-protected, protected in Pulumi, isolated, on a Premium
-registry, high-business-impact and deployed only through gated CI from `main`. Each rule can be
+registry, high-business-impact, logged to Log Analytics (diagnostic settings) and deployed only through gated CI from `main`. Each rule can be
 relaxed only by naming it in `productionRelaxations` with a reason; the program then registers a
 `ProductionRelaxation` record per relaxed rule, so the plan, the diff and `pulumi preview` show it.
 """
@@ -28,6 +28,7 @@ class ProductionRule(StrEnum):
     PREMIUM_REGISTRY = "premiumRegistry"
     HIGH_BUSINESS_IMPACT = "highBusinessImpact"
     GATED_CI = "gatedCi"
+    DIAGNOSTICS = "diagnostics"
 
 
 OWNER_RULES = frozenset(ProductionRule) - {ProductionRule.GATED_CI}
@@ -74,6 +75,8 @@ def _workspace_rules(config: "StageConfig", add) -> None:
         )
     if not config.workspace.high_business_impact:
         add(ProductionRule.HIGH_BUSINESS_IMPACT, "workspace.highBusinessImpact: got false; must be true")
+    if config.diagnostics.enabled is False:
+        add(ProductionRule.DIAGNOSTICS, "diagnostics.enabled: got false; must be true (or left out)")
 
 
 def _ci_gate_problems(config: "StageConfig") -> list[str]:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictStr, ValidationErr
 
 from components import config_guards as guards
 from components.config import NAMESPACE, ConfigError, _decode, _namespace_values, _region, _tags
+from components.diagnostic_settings import RegistryDiagnosticsSettings
 from components.naming import NamingError, SharedNames, shared_names
 from components.network_settings import PRIVATE_DNS_ZONES, _subnet_id
 from components.registry_roles import RegistryAccess
@@ -99,6 +100,9 @@ class SharedConfig(Settings):
     """Tags on every resource, besides workload, stage and managed-by. Default none."""
     registry: RegistrySettings
     """The Azure ML registry (public network access off unless set)."""
+    diagnostics: RegistryDiagnosticsSettings = RegistryDiagnosticsSettings()
+    """The registry's diagnostic setting (resource logs to Log Analytics). Default on, to a Log
+    Analytics workspace of the shared stack's own."""
     subscription_id: Annotated[Guid, Field(alias="subscriptionId")]
     """a GUID. The subscription the registry is created in."""
     tenant_id: Annotated[Guid, Field(alias="tenantId")]

@@ -18,6 +18,7 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 from pulumi_azure_native import machinelearningservices as mls
 
+from components.diagnostics import registry_diagnostics
 from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
 from components.registry_access import SCOPE_KIND
 from components.registry_roles import READER_ACTIONS, RegistryAccess, reader_role, registry_role
@@ -85,6 +86,7 @@ class SharedRegistry(pulumi.ComponentResource):
                 ),
                 parent=self,
             )
+        self.diagnostics = registry_diagnostics(config, self.registry.id, group.name, tags, self)
         self.resource_group_name = group.name
         # A role definition is a subscription-level resource: assignments name it under the
         # subscription it was created in, the registry's (RB-12). Read off the resource, so whoever

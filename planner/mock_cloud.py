@@ -189,8 +189,21 @@ def physical_name(type_: str, inputs: dict) -> str | None:
     return None
 
 
+EXTENSION_TYPES = {
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
+    "azure-native:authorization:ManagementLockByScope": ("scope", "Microsoft.Authorization/locks", "lockName"),
+}
+"""Extension resources (ARM ids under the resource they extend): type -> (input holding that
+resource's id, `Namespace/type`, input holding the name)."""
+
+
 def arm_resource_id(type_: str, inputs: dict, subscription_id: str, logical_name: str) -> str | None:
     """The ARM id the planner gives a resource of `type_` (None for a type it has no id rule for)."""
+    if type_ in EXTENSION_TYPES:
+        scope_input, provider_type, name_input = EXTENSION_TYPES[type_]
+        scope = str(inputs.get(scope_input) or "").rstrip("/")
+        name = inputs.get(name_input) or logical_name
+        return f"{scope}/providers/{provider_type}/{name}" if scope.startswith("/subscriptions/") else None
     arm = ARM_TYPES.get(type_)
     if not arm:
         return None
@@ -250,6 +263,9 @@ class ArmMocks(pulumi.runtime.Mocks):
             return _ado_service_connection(self.tenant_id)(args.name, inputs)
         if args.typ in NON_ARM_TYPES:
             return NON_ARM_TYPES[args.typ](args.name, inputs)
+        if args.typ in EXTENSION_TYPES:
+            extension_id = arm_resource_id(args.typ, inputs, self.subscription_id, args.name)
+            return extension_id or f"{args.name}-id", inputs
         arm = ARM_TYPES.get(args.typ)
         if not arm:
             return f"{args.name}-id", inputs

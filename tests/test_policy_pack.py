@@ -142,6 +142,34 @@ class Case:
     production: bool = True
 
 
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+
+def _logged(missing: str = "", **setting) -> dict:
+    """A production stage's workspace, vault, registry and storage with their diagnostic settings
+    (the storage account's own and one per service), each tied to its resource by dependency;
+    `missing` leaves one out, `setting` overrides the inputs of the vault's."""
+    targets = [(WORKSPACE, "ws"), (VAULT, "kv"), (REGISTRY, "cr"), (STORAGE, "st")]
+    settings = [(role, (type_, name)) for (type_, name), role in zip(targets, ("ws", "vault", "cr", "st"))]
+    settings += [(service, (STORAGE, "st")) for service in ("blob", "file", "queue", "table")]
+    base = dict(workspaceId="/subscriptions/s/log", resourceUri="/r")  # the name input is res()'s `name`
+    group = {"logs": [{"categoryGroup": "allLogs", "enabled": True}]}
+    return plan(
+        *(res(type_, name) for type_, name in targets),
+        *(
+            res(
+                DIAGNOSTIC_SETTING,
+                f"diag-{role}",
+                deps=(target,),
+                **{**base, **({} if role in ("st",) else group), **(setting if role == "vault" else {})},
+                metrics=[{"category": "AllMetrics", "enabled": True}],
+            )
+            for role, target in settings
+            if role != missing
+        ),
+    )
+
+
 CASES = [
     Case(
         "ml-workspace-production-isolation",
@@ -411,6 +439,17 @@ CASES = [
             ("ADO-3", _ado(APPROVAL, None)),
             ("ADO-3", _ado({**APPROVAL, "requesterCanApprove": True})),
             ("ADO-3", _ado({**APPROVAL, "approvers": []})),
+        ],
+    ),
+    Case(
+        "production-diagnostic-settings",
+        _logged(),
+        [
+            ("ML-6", _logged(missing="vault")),
+            ("KV-5", _logged(missing="blob")),
+            ("ML-6", _logged(logs=[{"category": "AuditEvent", "enabled": True}])),
+            ("KV-5", _logged(logs=[{"categoryGroup": "allLogs", "enabled": False}])),
+            ("ML-6", _logged(workspaceId=None)),
         ],
     ),
     Case(

@@ -104,6 +104,13 @@ LINKED = (
         "MicrosoftDocs/azure-docs articles/dns/dns-faq-private.yml (a link to another subscription's "
         "virtual network needs permission on the virtual network)",
     ),
+    Link(
+        "azure-native:monitor:DiagnosticSetting",
+        ("workspaceId",),
+        "Microsoft.OperationalInsights/workspaces/sharedKeys/action",
+        "MicrosoftDocs/azure-docs#80159 and JimGBritt/AzurePolicy#17 (a diagnostic setting to a Log "
+        "Analytics workspace: LinkedAuthorizationFailed without sharedKeys/action on the workspace)",
+    ),
 )
 
 

@@ -4,6 +4,7 @@ functions CrossGuard runs."""
 
 from mlinfra_policy import (
     ci_gates,
+    diagnostics,
     identity,
     key_vault,
     outputs,
@@ -22,6 +23,7 @@ POLICIES = [
     *key_vault.POLICIES,
     *registry.POLICIES,
     *protection.POLICIES,
+    *diagnostics.POLICIES,
     *rbac.POLICIES,
     *identity.POLICIES,
     *ci_gates.POLICIES,
