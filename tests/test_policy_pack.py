@@ -150,7 +150,10 @@ def _logged(missing: str = "", **setting) -> dict:
     (the storage account's own and one per service), each tied to its resource by dependency;
     `missing` leaves one out, `setting` overrides the inputs of the vault's."""
     targets = [(WORKSPACE, "ws"), (VAULT, "kv"), (REGISTRY, "cr"), (STORAGE, "st")]
-    settings = [(role, (type_, name)) for (type_, name), role in zip(targets, ("ws", "vault", "cr", "st"))]
+    settings = [
+        (role, (type_, name))
+        for (type_, name), role in zip(targets, ("ws", "vault", "cr", "st"), strict=True)
+    ]
     settings += [(service, (STORAGE, "st")) for service in ("blob", "file", "queue", "table")]
     base = dict(workspaceId="/subscriptions/s/log", resourceUri="/r")  # the name input is res()'s `name`
     group = {"logs": [{"categoryGroup": "allLogs", "enabled": True}]}
