@@ -4,6 +4,21 @@ Every cluster scales to its minimum (0 by default) when idle, runs under a syste
 identity, takes Entra tokens only (ML-11: `disableLocalAuth`), and has no public IP on its nodes
 in a private stage: in a managed network, `enableNodePublicIp: false` is the no-public-IP
 setting (Microsoft Learn, machine-learning/how-to-managed-network-compute.md).
+
+- Storage without shared keys (F6): each cluster's identity gets Storage Blob Data Contributor on
+  the workspace's default storage, which jobs read inputs from and write outputs and models to
+  (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-disable-local-auth-storage.md,
+  "Scenarios for role assignments": a model as job input or output needs Storage Blob Data
+  Contributor on the compute identity). AcrPull on the registry is assigned by the service.
+- Order (R1): clusters wait for the managed network's last outbound rule (`after`), so the first
+  cluster is not created while the service still provisions the network and its rules
+  (how-to-managed-network.md: the first compute can time out while the network provisions;
+  pulumi/pulumi-azure-native#3212).
+- Replacement (R7): `Compute_CreateOrUpdate` "will overwrite a compute if it exists. This is a
+  nonrecoverable operation" and `Compute_Update` (PATCH) takes scale settings only
+  (azure-rest-api-specs machinelearningservices stable/2025-12-01, the Compute_CreateOrUpdate
+  description and examples/Compute/patch.json): every other property replaces the cluster,
+  deleted first because the new one has the same name.
 """
 
 from collections.abc import Mapping
@@ -13,6 +28,26 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as mls
 
 from components.compute_settings import ClusterSettings, ComputeSettings
+from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
+from components.roles import ROLES
+
+JOB_DATA_ROLE = ROLES["Storage Blob Data Contributor"]
+"""What a cluster's identity holds on key-less default storage (how-to-disable-local-auth-storage.md)."""
+
+REPLACED_ON_CHANGE = (
+    "location",
+    "identity",
+    "properties.computeType",
+    "properties.disableLocalAuth",
+    "properties.properties.vmSize",
+    "properties.properties.vmPriority",
+    "properties.properties.osType",
+    "properties.properties.enableNodePublicIp",
+    "properties.properties.remoteLoginPortPublicAccess",
+)
+"""Every input the program sets but `scaleSettings` and `tags`: the PATCH of a compute takes scale
+settings only (2025-12-01 examples/Compute/patch.json), and a PUT over an existing one is
+"a nonrecoverable operation" (Compute_CreateOrUpdate)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +61,16 @@ class WorkspaceComputeArgs:
     """Name of the image-build cluster (`workspace.imageBuildCompute`); none: no builder."""
     node_public_ip: bool = False
     """Whether nodes get a public IP; false in private stages."""
+    workspace_physical_name: str = ""
+    """The workspace's name at plan time (the clusters' identities' keys in assignment names)."""
+    subscription_id: str = ""
+    """Subscription of the role definitions the clusters' identities are granted."""
+    keyless_storage: Scope | None = None
+    """The workspace's default storage when it takes no shared keys: each cluster's identity gets
+    Storage Blob Data Contributor on it. None: shared keys work, the workspace hands them out."""
+    after: tuple[pulumi.Resource, ...] = ()
+    """The managed network's outbound rules (their components): clusters are created after the
+    last of them (R1)."""
 
 
 class WorkspaceCompute(pulumi.ComponentResource):
@@ -42,7 +87,7 @@ class WorkspaceCompute(pulumi.ComponentResource):
         self.register_outputs({})
 
     def _cluster(self, name: str, cluster: str, settings: ClusterSettings, args: WorkspaceComputeArgs):
-        return mls.Compute(
+        compute = mls.Compute(
             f"{name}-{cluster}",
             compute_name=cluster,
             workspace_name=args.workspace_name,
@@ -68,11 +113,41 @@ class WorkspaceCompute(pulumi.ComponentResource):
                 ),
             ),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.after) or None,
+                replace_on_changes=list(REPLACED_ON_CHANGE),
+                delete_before_replace=True,  # the new cluster has the same name (computeName)
+            ),
         )
+        if args.keyless_storage is not None:
+            identity = Principal(
+                key=f"{args.workspace_physical_name}/{cluster}",  # plan-time: the assignment's name
+                object_id=compute.identity.apply(_system_principal_id),
+                type=PrincipalType.SERVICE_PRINCIPAL,
+                holder=HolderKind.IDENTITY,
+                label=cluster,
+            )
+            grant(
+                name,
+                subscription_id=args.subscription_id,
+                principal=identity,
+                role=JOB_DATA_ROLE,
+                scope=args.keyless_storage,
+                parent=self,
+                replaced_with_principal=True,  # a replaced cluster has a new identity (R7)
+            )
+        return compute
 
 
 def _duration(seconds: int) -> str:
     """ISO 8601 duration in the form the API's own examples use (`PT5M`), seconds only when needed
     (2025-12-01 examples/Compute/createOrUpdate/AmlCompute.json, `nodeIdleTimeBeforeScaleDown`)."""
     return f"PT{seconds // 60}M" if seconds % 60 == 0 else f"PT{seconds}S"
+
+
+def _system_principal_id(identity: mls.outputs.ManagedServiceIdentityResponse | None) -> str:
+    """The cluster's system-assigned principal id, which Azure returns for `SystemAssigned`."""
+    if identity is None or identity.principal_id is None:
+        raise ValueError("the cluster was created without a system-assigned identity principal id")
+    return identity.principal_id

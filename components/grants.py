@@ -98,11 +98,15 @@ def grant(
     parent: pulumi.Resource,
     role_definition_id: pulumi.Input[str] | None = None,
     role_name: pulumi.Input[str] | None = None,
+    replaced_with_principal: bool = False,
 ) -> authorization.RoleAssignment:
     """Give `principal` the built-in `role` on `scope`. `role_definition_id` replaces the one under
     `subscription_id` when the scope is in another subscription (the shared registry's) or the role is
     a custom one another stack defines; the assignment name still derives from `role.guid`, and
-    `role_name` (that stack's name for the role) replaces `role.name` in the description."""
+    `role_name` (that stack's name for the role) replaces `role.name` in the description.
+    `replaced_with_principal`: the principal is a resource's system identity that a replacement of
+    that resource renews, so the assignment (same name, new principal) is deleted before it is
+    recreated; Azure refuses to change an assignment's principal in place."""
     about = (
         description(principal, role, scope)
         if role_name is None
@@ -116,5 +120,5 @@ def grant(
         principal_type=principal.type.value,
         scope=scope.id,
         description=about,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=replaced_with_principal or None),
     )

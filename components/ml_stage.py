@@ -336,19 +336,6 @@ class MlStage(pulumi.ComponentResource):
         workspace, public = self.workspace, config.own_network.public_network_access_enabled
         assert workspace is not None
         child = pulumi.ResourceOptions(parent=self)
-        compute = WorkspaceCompute(
-            f"{name}-compute",
-            WorkspaceComputeArgs(
-                workspace_name=workspace.workspace_name,
-                resource_group_name=workspace.resource_group_name,
-                location=config.location,
-                tags=tags,
-                settings=config.compute,
-                image_build_compute=config.workspace.image_build_compute,
-                node_public_ip=public,
-            ),
-            opts=child,
-        )
         settings = config.workspace
         rules = None
         # Jobs and deployments of an approved-outbound network reach the registry only through a
@@ -404,6 +391,28 @@ class MlStage(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        names = config.names
+        compute = WorkspaceCompute(
+            f"{name}-compute",
+            WorkspaceComputeArgs(
+                workspace_name=workspace.workspace_name,
+                resource_group_name=workspace.resource_group_name,
+                location=config.location,
+                tags=tags,
+                settings=config.compute,
+                image_build_compute=config.workspace.image_build_compute,
+                node_public_ip=public,
+                workspace_physical_name=names.workspace,
+                subscription_id=config.subscription_id,
+                keyless_storage=None
+                if config.storage.shared_key_access_enabled
+                else Scope("storageAccount", names.storage_account, workspace.storage_account_id),
+                # The managed network and its rules first (R1): the first cluster would otherwise
+                # start the network's provisioning while the rules are still being written.
+                after=tuple(r for r in (rules, scope) if r is not None),
+            ),
+            opts=child,
+        )
         return compute, rules, scope
 
     def _github_environment(

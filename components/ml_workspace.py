@@ -30,12 +30,45 @@ from components.roles import ROLES
 from components.stage_network import PrivateLink, private_endpoint
 from components.workspace_settings import (
     ContainerRegistrySettings,
+    IsolationMode,
     KeyVaultSettings,
     MonitoringSettings,
     ResourceProtection,
     StorageSettings,
     WorkspaceSettings,
 )
+
+ACR_SERVER_SET = ["zoneRedundancy"]
+"""Container registry inputs Azure decides (R8). Microsoft Learn, container-registry/zone-redundancy,
+"Understand the zoneRedundancy property": zone redundancy is on by default in regions with
+availability zones, and "setting it to Disabled has no effect in supported regions"; the SDK
+injects `Disabled` (containerregistry/registry.py), so the state would read `Enabled` after a
+refresh and every drift run would report it (the same shape as pulumi/pulumi-azure-native#4105,
+servicebus `zoneRedundant`)."""
+
+MANAGED_NETWORK_SERVER_SET = (
+    "managedNetwork.outboundRules",
+    "managedNetwork.status",
+    "managedNetwork.managedNetworkKind",
+    "managedNetwork.enableNetworkMonitor",
+)
+"""Parts of the workspace's `managedNetwork` the service fills in (F5): the required rules and every
+`ManagedNetworkSettingsRule` land in `outboundRules`, the provisioning state in `status`, and the
+network kind and monitor flag get service defaults. pulumi/pulumi-azure-native#3225: after its fix
+a refresh still shows `Workspace ... update [diff: ~managedNetwork,systemData]`. Ignored, Pulumi
+keeps what Azure returned for them, so a later update sends the rules Azure holds instead of
+dropping them."""
+
+
+def workspace_server_set(settings: WorkspaceSettings) -> list[str]:
+    """The workspace inputs left to the service: `managedNetwork`'s server-filled parts, the
+    firewall SKU when the program sets none, and `provisionNetworkNow`, which acts at creation only
+    ("Set to trigger the provisioning of the managed VNet ... when creating a Workspace", the
+    azure-native 3.29 input's own doc)."""
+    ignored = [*MANAGED_NETWORK_SERVER_SET, "provisionNetworkNow"]
+    if settings.firewall_sku is None:
+        ignored.append("managedNetwork.firewallSku")
+    return ignored
 
 
 class _Placement(TypedDict):
@@ -98,6 +131,7 @@ class MlWorkspace(pulumi.ComponentResource):
             parent=self, protect=args.protection.protect, retain_on_delete=args.protection.retain_on_delete
         )
         public = args.network.public_network_access_enabled
+        managed = args.workspace.isolation_mode != IsolationMode.DISABLED
         common = _Placement(
             resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags)
         )
@@ -197,7 +231,12 @@ class MlWorkspace(pulumi.ComponentResource):
                 if public
                 else containerregistry.PublicNetworkAccess.DISABLED
             ),  # ACR-3
-            opts=stateful,
+            # R8: the SDK sends `Disabled` when this is left out, and ACR now makes every registry in
+            # an availability-zone region zone-redundant whatever it is sent, so a refresh reads
+            # `Enabled` back (see ACR_SERVER_SET).
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(ignore_changes=ACR_SERVER_SET)
+            ),
             **common,
         )
 
@@ -221,6 +260,10 @@ class MlWorkspace(pulumi.ComponentResource):
                 # The Azure Firewall behind FQDN outbound rules; left out without them.
                 firewall_sku=args.workspace.firewall_sku.value if args.workspace.firewall_sku else None,
             ),  # ML-3
+            # R1: the managed network (and its firewall) is provisioned with the workspace, not by
+            # the first cluster, which would otherwise race it and time out (how-to-managed-network.md,
+            # "Manually provision a managed VNet"). Only meaningful at creation.
+            provision_network_now=True if managed else None,
             hbi_workspace=args.workspace.high_business_impact,  # ML-9
             # ML-10: a registry without public access cannot run ACR Tasks; images build here.
             image_build_compute=None if public else args.workspace.image_build_compute,
@@ -230,7 +273,9 @@ class MlWorkspace(pulumi.ComponentResource):
                 if args.storage.shared_key_access_enabled
                 else mls.SystemDatastoresAuthMode.IDENTITY
             ),
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(ignore_changes=workspace_server_set(args.workspace))
+            ),
             **common,
         )
 
