@@ -33,6 +33,10 @@ class StateBackendSettings(Settings):
     """Days a deleted or overwritten state blob stays recoverable, 1-365. Default 30."""
     container_soft_delete_days: Annotated[StrictInt, Field(ge=1, le=365)] = 30
     """Days a deleted state container stays recoverable, 1-365. Default 30."""
+    version_retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 90
+    """Days a previous version of a state blob is kept, 1-3650: a lifecycle rule deletes versions
+    older than this (then soft delete keeps them blobSoftDeleteDays more). Default 90. Every `pulumi
+    up` writes a new version of the stack's checkpoint, so without the rule they pile up forever."""
     key_vault_soft_delete_days: Annotated[StrictInt, Field(ge=7, le=90)] = 90
     """Days a deleted secrets vault stays recoverable, 7-90. Default 90."""
     sku: Annotated[StrictStr, Field(pattern=r"^Standard_(ZRS|GRS|RAGRS|GZRS|RAGZRS)$")] = "Standard_ZRS"

@@ -2,7 +2,8 @@
 
 A storage account reached with Entra ID only (no shared keys, no SAS signed with them, OAuth by
 default in the portal, TLS 1.2, no anonymous blob access), with blob versioning and soft delete
-for blobs and containers, so an overwritten or deleted checkpoint can be recovered; and an
+for blobs and containers, so an overwritten or deleted checkpoint can be recovered, and a lifecycle
+rule that deletes versions older than `versionRetentionDays`, so they do not pile up; and an
 RBAC-authorized, purge-protected key vault holding the RSA key of `azurekeyvault://`.
 Everything is protected: deleting it would orphan every stage.
 """
@@ -86,6 +87,38 @@ class StateBackend(pulumi.ComponentResource):
                 enabled=True, days=settings.container_soft_delete_days
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Versions of the checkpoints older than versionRetentionDays go (review-3-azure R9): one
+        # rule, block blobs of the state container only (azure-rest-api-specs storage 2024-01-01
+        # examples/StorageAccountSetManagementPolicyForBlockAndAppendBlobs.json: actions.version.delete
+        # .daysAfterCreationGreaterThan; the policy's only name is `default`).
+        storage.ManagementPolicy(
+            f"{name}-lifecycle",
+            account_name=account.name,
+            resource_group_name=group.name,
+            management_policy_name="default",
+            policy=storage.ManagementPolicySchemaArgs(
+                rules=[
+                    storage.ManagementPolicyRuleArgs(
+                        name="delete-old-state-versions",
+                        type=storage.RuleType.LIFECYCLE,
+                        enabled=True,
+                        definition=storage.ManagementPolicyDefinitionArgs(
+                            actions=storage.ManagementPolicyActionArgs(
+                                version=storage.ManagementPolicyVersionArgs(
+                                    delete=storage.DateAfterCreationArgs(
+                                        days_after_creation_greater_than=settings.version_retention_days
+                                    )
+                                )
+                            ),
+                            filters=storage.ManagementPolicyFilterArgs(
+                                blob_types=["blockBlob"], prefix_match=[names.state_container]
+                            ),
+                        ),
+                    )
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[blob_service]),
         )
         container = storage.BlobContainer(
             f"{name}-container",
