@@ -43,6 +43,7 @@ from components.credential_names import (
     github_credential_name,
 )
 from components.diagnostic_settings import DiagnosticsSettings
+from components.lock_settings import LockSettings
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
 from components.private_stage_checks import private_stage_problems
@@ -175,11 +176,14 @@ class StageSettings(Settings):
     production_relaxations: dict[ProductionRule, Reason] = Field(default_factory=dict)
     """Production rule -> why this production stage may break it (at least 10 characters). Keys:
     privateNetwork, purgeProtection, resourceProtection, isolationMode, premiumRegistry,
-    highBusinessImpact, gatedCi, diagnostics. Default none: a production stage meets every rule. Each relaxation
+    highBusinessImpact, gatedCi, diagnostics, lock. Default none: a production stage meets every rule. Each relaxation
     shows in the plan and the diff."""
     diagnostics: DiagnosticsSettings = DiagnosticsSettings()
     """Diagnostic settings of the workspace, key vault, storage and container registry (on by default
     in production stages)."""
+    lock: LockSettings = LockSettings()
+    """Azure management locks (CanNotDelete) on the workspace, storage, key vault and container
+    registry (on by default in production stages), next to resourceProtection."""
     registry: RegistryAccessSettings = RegistryAccessSettings()
     """The stage's own identities' access to the shared Azure ML registry (the shared stack, README "Model
     promotion"). Default none. Groups are granted by the shared stack (its `mlinfra:registry.personas`, RB-11)."""

@@ -16,6 +16,7 @@ from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from components.diagnostics import stage_diagnostics
 from components.grants import HolderKind, Principal, PrincipalType, Scope
+from components.locks import stage_locks
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.network_settings import WORKSPACE_GROUPS
 from components.private_stage_checks import monitoring_scope
@@ -263,6 +264,7 @@ class MlStage(pulumi.ComponentResource):
         )
         self.compute, self.outbound_rules, self.monitoring_scope = self._workspace_extras(name, config, tags)
         self.diagnostics = stage_diagnostics(name, config, self.workspace, self)
+        self.locks = stage_locks(name, config, self.workspace, self)
         workspace = self.workspace
         self.resource_group_name, self.resource_group_id = group.name, group.id
         self.workspace_name = workspace.workspace_name

@@ -1,7 +1,8 @@
 """The rules every stage with the catalog's `production` trait must meet, and their relaxation.
 
 A production stage is private, purge-protected, protected in Pulumi, isolated, on a Premium
-registry, high-business-impact, logged to Log Analytics (diagnostic settings) and deployed only through gated CI from `main`. Each rule can be
+registry, high-business-impact, logged to Log Analytics (diagnostic settings), locked against
+deletion (management locks) and deployed only through gated CI from `main`. Each rule can be
 relaxed only by naming it in `productionRelaxations` with a reason; the program then registers a
 `ProductionRelaxation` record per relaxed rule, so the plan, the diff and `pulumi preview` show it.
 """
@@ -10,6 +11,7 @@ import json
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from components.lock_settings import LockKind
 from components.workspace_settings import IsolationMode, RegistrySku
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ class ProductionRule(StrEnum):
     HIGH_BUSINESS_IMPACT = "highBusinessImpact"
     GATED_CI = "gatedCi"
     DIAGNOSTICS = "diagnostics"
+    LOCK = "lock"
 
 
 OWNER_RULES = frozenset(ProductionRule) - {ProductionRule.GATED_CI}
@@ -77,6 +80,8 @@ def _workspace_rules(config: "StageConfig", add) -> None:
         add(ProductionRule.HIGH_BUSINESS_IMPACT, "workspace.highBusinessImpact: got false; must be true")
     if config.diagnostics.enabled is False:
         add(ProductionRule.DIAGNOSTICS, "diagnostics.enabled: got false; must be true (or left out)")
+    if config.lock.kind == LockKind.NONE:
+        add(ProductionRule.LOCK, 'lock.kind: got "None"; must be "CanNotDelete" (or left out)')
 
 
 def _ci_gate_problems(config: "StageConfig") -> list[str]:

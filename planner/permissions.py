@@ -27,6 +27,9 @@ from components.grants import parse_description
 from components.roles import role_from_definition_id
 from planner.recorder import Plan
 
+LOCK = "azure-native:authorization:ManagementLockByScope"
+"""Management locks (components/locks.py): Contributor's notActions exclude Microsoft.Authorization/*/Write
+and */Delete (Microsoft Learn REST, "Management Locks - Create Or Update At Resource Level")."""
 DEPLOYER = "deployer"
 PREVIEW = "preview"
 IDENTITY_LABELS = {
@@ -96,7 +99,8 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
     counts = Counter(
         r.type.removeprefix("azure-native:")
         for r in azure
-        if r.type not in ("azure-native:authorization:RoleAssignment", "azure-native:resources:ResourceGroup")
+        if r.type
+        not in ("azure-native:authorization:RoleAssignment", "azure-native:resources:ResourceGroup", LOCK)
     )
     groups = sorted(
         {
@@ -157,6 +161,19 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
                 str(definition.inputs.get("scope")),
                 "a custom role with Microsoft.Authorization/roleDefinitions/write and /delete (granted by hand once)",
                 f"creates the custom role {definition.inputs.get('roleName')}",
+            )
+        )
+    locks = plan.of_type(LOCK)
+    for group in sorted({str(lock.inputs.get("scope", "")).split("/providers/", 1)[0] for lock in locks}):
+        here = [lock for lock in locks if str(lock.inputs.get("scope", "")).startswith(group + "/")]
+        found.append(
+            Requirement(
+                DEPLOYER,
+                "Azure",
+                group,
+                "a custom role with Microsoft.Authorization/locks/read, /write and /delete (Contributor excludes them)",
+                f"{len(here)} CanNotDelete management locks, removed again for a planned teardown (the only "
+                "built-in roles with these actions grant far more)",
             )
         )
     if assignments:

@@ -173,6 +173,30 @@ def _logged(missing: str = "", **setting) -> dict:
     )
 
 
+LOCK = "azure-native:authorization:ManagementLockByScope"
+
+
+def _locked(missing: str = "", level: str = "CanNotDelete") -> dict:
+    """A production stage's workspace, storage, vault and registry, each with a lock that depends on
+    it (`missing`: the type left without one; `level`: the vault's lock's level)."""
+    targets = [(WORKSPACE, "ws"), (STORAGE, "st"), (VAULT, "kv"), (REGISTRY, "cr")]
+    return plan(
+        *(res(type_, name) for type_, name in targets),
+        *(
+            res(
+                LOCK,
+                f"lock-{name}",
+                deps=((type_, name),),
+                scope="/r",
+                lockName="mlinfra-cannot-delete",
+                level=level if type_ == VAULT else "CanNotDelete",
+            )
+            for type_, name in targets
+            if type_ != missing
+        ),
+    )
+
+
 CASES = [
     Case(
         "ml-workspace-production-isolation",
@@ -453,6 +477,14 @@ CASES = [
             ("ML-6", _logged(logs=[{"category": "AuditEvent", "enabled": True}])),
             ("KV-5", _logged(logs=[{"categoryGroup": "allLogs", "enabled": False}])),
             ("ML-6", _logged(workspaceId=None)),
+        ],
+    ),
+    Case(
+        "production-resources-locked",
+        _locked(),
+        [
+            ("PU-3", _locked(missing=VAULT)),
+            ("PU-3", _locked(level="NotSpecified")),
         ],
     ),
     Case(

@@ -83,6 +83,8 @@ BREAKS = {
     ProductionRule.HIGH_BUSINESS_IMPACT: lambda stack: with_section(
         stack, "mlinfra:workspace", highBusinessImpact=False
     ),
+    ProductionRule.DIAGNOSTICS: lambda stack: {"mlinfra:diagnostics": {"enabled": False}},
+    ProductionRule.LOCK: lambda stack: {"mlinfra:lock": {"kind": "None"}},
     ProductionRule.GATED_CI: lambda stack: {
         "mlinfra:ci": {
             **values(stack)["mlinfra:ci"],

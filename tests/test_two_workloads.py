@@ -32,11 +32,18 @@ def shipped_stack(stack: str) -> str:
     return next(shipped for shipped in STACKS if stage_of(shipped).name == stage_of(stack).name)
 
 
+PER_RESOURCE_NAMES = ("azure-native:monitor:DiagnosticSetting",)
+"""Extension resources whose name is unique only under the resource they extend (every diagnostic
+setting is `mlinfra-diagnostics`), so two workloads rightly share it."""
+
+
 def physical_names(result) -> set[str]:
     return {
         value
         for resource in result.resources
-        if resource.custom and not resource.type.startswith("pulumi:providers:")
+        if resource.custom
+        and not resource.type.startswith("pulumi:providers:")
+        and resource.type not in PER_RESOURCE_NAMES
         for key, value in resource.inputs.items()
         if isinstance(value, str)
         and key

@@ -114,6 +114,16 @@ LINKED = (
 )
 
 
+REMOVABLE = {
+    "azure-native:authorization:ManagementLockByScope": (
+        'removes it for a planned teardown (mlinfra:lock.kind None; Microsoft Learn REST, "Management '
+        'Locks - Delete At Resource Level": Microsoft.Authorization/locks/* actions)'
+    ),
+}
+"""Types whose documented lifecycle has the deployer delete them while the stage stays: the
+`<Namespace>/<type>/delete` right is a need as much as `write`."""
+
+
 @dataclass(frozen=True)
 class Need:
     rule: str
@@ -215,6 +225,17 @@ def deployer_needs(stack: StackPlan, state: tuple[str | None, str | None]) -> li
                     why="creates or updates it",
                 )
             )
+            if resource.type in REMOVABLE:
+                needs.append(
+                    Need(
+                        "EV-1",
+                        label,
+                        resource.name,
+                        operation(arm_id, "delete"),
+                        arm_id,
+                        why=REMOVABLE[resource.type],
+                    )
+                )
         for link in LINKED:
             if link.type != resource.type:
                 continue

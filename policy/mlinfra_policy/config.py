@@ -45,6 +45,7 @@ RELAXED_POLICIES: Mapping[str, tuple[str, ...]] = {
     "highBusinessImpact": ("ml-workspace-production-isolation",),
     "gatedCi": ("github-environment-gated", "azure-devops-approvals"),
     "diagnostics": ("production-diagnostic-settings",),
+    "lock": ("production-resources-locked",),
 }
 """Production rule (a key of the stage's `productionRelaxations`, components/production_rules.py)
 -> the policies that enforce it. A relaxed rule turns those policies advisory for that stage; a
