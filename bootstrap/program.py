@@ -148,6 +148,39 @@ def build() -> dict[str, Any]:
         opts=pulumi.ResourceOptions(providers=[owner, *providers]),
     )
 
+    if config.azure_dev_ops is not None:
+        # Loaded only when the infra pipelines run in Azure DevOps (P8).
+        from bootstrap.azure_devops import InfraAzureDevOps, InfraAzureDevOpsArgs
+
+        InfraAzureDevOps(
+            "infra-azure-devops",
+            InfraAzureDevOpsArgs(
+                settings=config.azure_dev_ops,
+                deployers={
+                    stage.stage: (
+                        config.environment(stage.stage),
+                        deployers[stage.stage].identity,
+                        stage.subscription_id,
+                    )
+                    for stage in stages
+                },
+                previewer=previewer.identity,
+                preview_subscription_id=sorted(stage.subscription_id for stage in stages)[0],
+                tenant_id=config.tenant_id,
+                backend_url=backend.backend_url,
+                secrets_provider=backend.secrets_provider,
+                entitled={
+                    stage.stage: deployers[stage.stage].identity
+                    for stage in stages
+                    if stage.azure_devops_organization
+                    and stage.azure_devops_organization == config.azure_dev_ops.organization_url.rstrip("/")
+                },
+            ),
+            opts=pulumi.ResourceOptions(
+                providers=[azure_devops_provider(config.azure_dev_ops.organization_url)]
+            ),
+        )
+
     return {
         "backendUrl": backend.backend_url,
         "secretsProvider": backend.secrets_provider,
@@ -157,6 +190,12 @@ def build() -> dict[str, Any]:
         "previewClientId": previewer.identity.client_id,
         "githubEnvironments": [environment_name(stage.stage) for stage in stages] + [PREVIEW_ENVIRONMENT],
     }
+
+
+def azure_devops_provider(organization_url: str) -> pulumi.ProviderResource:
+    import pulumi_azuredevops as ado
+
+    return ado.Provider("azure-devops", org_service_url=organization_url)
 
 
 def pulumi_github_provider(owner: str) -> pulumi.ProviderResource:

@@ -14,13 +14,20 @@ from typing import Annotated, Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from bootstrap.stack_facts import STAGE_PROJECT_DIR, StageFacts, project_stacks, stage_facts
 from components import config_guards as guards
 from components.access_settings import IdentityKind, owner_ids
-from components.ci_settings import GitHubRepository, GitHubReviewers, InGitHubRepository, OidcSubjectFormat
+from components.ci_names import ADO_SECURITY_GROUP
+from components.ci_settings import (
+    AzureDevOpsSettings,
+    GitHubRepository,
+    GitHubReviewers,
+    InGitHubRepository,
+    OidcSubjectFormat,
+)
 from components.config import ConfigError
 from components.config_guards import placeholder_problems
 from components.settings_base import Guid, Settings, distinct
@@ -54,6 +61,12 @@ class InfraEnvironmentSettings(Settings):
     """Whether whoever triggered a run may not approve it. Default true."""
     wait_timer: Annotated[StrictInt, Field(ge=0, le=43_200)] = 0
     """Minutes to wait before a deployment proceeds, 0-43200. Default 0."""
+    azure_dev_ops_approvers: Annotated[
+        list[Annotated[StrictStr, AfterValidator(ADO_SECURITY_GROUP.validate)]] | None,
+        Field(alias="azureDevOpsApprovers"),
+    ] = None
+    """Azure DevOps project groups whose members approve runs that use this stack's `infra-<stack>`
+    environment and `spn-mlinfra-<stack>` connection. Default: `azureDevOps.approvers`."""
 
 
 class PreviewSettings(Settings):
@@ -78,6 +91,25 @@ class GitHubRepositorySettings(InGitHubRepository):
     `preview (<stage>)` of every stage, which is always required. Default test, plan-diff."""
 
 
+class InfraAzureDevOpsSettings(AzureDevOpsSettings):
+    """The Azure DevOps project of the infra pipelines (azure-pipelines.yml, azure-pipelines-drift.yml):
+    its `infra-<stack>` environments and `spn-mlinfra-<stack>` / `spn-mlinfra-preview` service
+    connections, named as those files name them."""
+
+    @model_validator(mode="after")
+    def _fixed_names(self):
+        for key, value in (
+            ("serviceConnectionName", self.service_connection_name),
+            ("variableGroupName", self.variable_group_name),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"{key}: the infra pipelines name theirs (spn-mlinfra-<stack>, infra-<stack>: "
+                    "templates/pulumi-up.yml); remove it"
+                )
+        return self
+
+
 class BootstrapSettings(Settings):
     name: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9]{1,9}$")]
     """2-10 lowercase letters and digits starting with a letter. Required: first part of every
@@ -86,6 +118,10 @@ class BootstrapSettings(Settings):
     """The storage account, container and key vault key that hold every stage's Pulumi state."""
     github: GitHubRepositorySettings
     """The infra repository: its environments, variables and ruleset. Required."""
+    azure_dev_ops: Annotated[InfraAzureDevOpsSettings | None, Field(alias="azureDevOps")] = None
+    """The Azure DevOps project of the infra pipelines. Set it when azure-pipelines.yml deploys the
+    stacks: bootstrap then creates each stack's environment and service connection there, and the
+    preview identity's. Default none (GitHub Actions only; remove azure-pipelines*.yml then)."""
     preview: PreviewSettings = PreviewSettings()
     """The read-only identity of `pulumi preview` (pull requests, drift detection)."""
     application_owners: Annotated[list[Guid], AfterValidator(owner_ids)] | None = None
@@ -168,6 +204,21 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
             "expected Pulumi.<stage>.yaml for each stage of its catalog"
         )
     facts = [stage_facts(namespace, stack, config.tenant_id, STAGE_PROJECT_DIR) for stack in stacks]
+    organization = config.azure_dev_ops.organization_url.rstrip("/") if config.azure_dev_ops else None
+    elsewhere = [
+        f for f in facts if f.azure_devops_organization and f.azure_devops_organization != organization
+    ]
+    if elsewhere:
+        raise ConfigError(
+            "invalid bootstrap config: "
+            + "; ".join(
+                f"{namespace}:azureDevOps.organizationUrl: got {json.dumps(organization)}; stage {f.stage} runs its "
+                f"pipelines in {f.azure_devops_organization} (Pulumi.{f.stage}.yaml ci.azureDevOps.organizationUrl), "
+                "where its deployer creates the stage's environment and connection; expected that organization, "
+                "so bootstrap entitles the deployer there"
+                for f in elsewhere
+            )
+        )
     owners = sorted({fact.github_repository.split("/")[0] for fact in facts if fact.github_repository})
     if len(owners) > 1:
         raise ConfigError(

@@ -67,6 +67,9 @@ class StageFacts:
     Directory.Read.All add (Microsoft Graph, "Add owner": application-post-owners)."""
     defines_roles: bool = False
     """It creates custom role definitions (the shared stack's registry reader role)."""
+    azure_devops_organization: str | None = None
+    """`https://dev.azure.com/<org>` of the Azure DevOps project the stage's pipelines run in, if
+    any: its deployer creates the stage's environment and service connection there."""
 
     @property
     def shared(self) -> bool:
@@ -163,6 +166,8 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
     ci = _decode(stack.values.get(f"{project}:ci", "{}"))
     github = ci.get("github") if isinstance(ci, dict) else None
     repository = github.get("repository") if isinstance(github, dict) else None
+    azure_devops = ci.get("azureDevOps") if isinstance(ci, dict) else None
+    organization = azure_devops.get("organizationUrl") if isinstance(azure_devops, dict) else None
     delegations = [Delegation(f"/subscriptions/{subscription}", tuple(assignable_roles()), PRINCIPAL_TYPES)]
     if registry.wants_access() and registry.stack:
         delegations.append(_registry_delegation(key, project_dir, registry, tenant_id))
@@ -177,6 +182,7 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
         github_repository=repository if isinstance(repository, str) else None,
         delegations=merged(delegations),
         adds_other_owners=entra and bool(identity.owners),
+        azure_devops_organization=str(organization).rstrip("/") if organization else None,
     )
 
 

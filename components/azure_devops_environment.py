@@ -26,8 +26,9 @@ from components.deployment_identity import DeploymentIdentity
 
 @dataclass(frozen=True, kw_only=True)
 class AzureDevOpsEnvironmentArgs:
-    environment: str
-    """Environment name: the stage's name, exactly."""
+    environment: str | None
+    """Environment name (a stage's: its stack name, exactly); None for a service connection that
+    no deployment job uses (the read-only preview identity's)."""
     service_connection_name: str
     """Name pipelines use in `azureSubscription:`."""
     settings: AzureDevOpsSettings
@@ -62,12 +63,18 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             for group in settings.approvers
         ]
 
-        environment = ado.Environment(
-            f"{name}-environment",
-            project_id=project_id,
-            name=args.environment,
-            description=f"Stage {args.environment}: managed by Pulumi",
-            opts=child,
+        target_name = args.environment or args.service_connection_name
+        label = f"Stage {args.environment}" if args.environment else f"Service connection {target_name}"
+        environment = (
+            ado.Environment(
+                f"{name}-environment",
+                project_id=project_id,
+                name=args.environment,
+                description=f"Stage {args.environment}: managed by Pulumi",
+                opts=child,
+            )
+            if args.environment
+            else None
         )
         connection = ado.ServiceEndpointAzureRM(
             f"{name}-connection",
@@ -77,9 +84,9 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             credentials=ado.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=args.identity.client_id),
             azurerm_spn_tenantid=args.tenant_id,
             azurerm_subscription_id=args.subscription_id,
-            azurerm_subscription_name=f"{args.environment} ({args.subscription_id})",
+            azurerm_subscription_name=f"{target_name} ({args.subscription_id})",
             # No `resource_group`: it ConflictsWith `credentials` (manual WIF) in the provider.
-            description=f"Stage {args.environment}, workload identity federation: managed by Pulumi",
+            description=f"{label}, workload identity federation: managed by Pulumi",
             opts=child,
         )
         args.identity.trust(
@@ -95,7 +102,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             f"{name}-variables",
             project_id=project_id,
             name=args.variable_group_name,
-            description=f"Stage {args.environment}: where its pipelines deploy; managed by Pulumi",
+            description=f"{label}: where its pipelines deploy; managed by Pulumi",
             allow_access=False,  # ADO-2: true would open it to every pipeline of the project
             variables=[
                 ado.VariableGroupVariableArgs(name=variable, value=value)
@@ -104,7 +111,10 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
             opts=child,
         )
 
-        for kind, target in (("environment", environment.id), ("endpoint", connection.id)):
+        protected = [("endpoint", connection.id)]
+        if environment is not None:
+            protected.insert(0, ("environment", environment.id))
+        for kind, target in protected:
             if approver_ids:
                 ado.CheckApproval(
                     f"{name}-{kind}-approval",
@@ -114,7 +124,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     approvers=approver_ids,
                     minimum_required_approvers=settings.minimum_approvers,
                     requester_can_approve=False,
-                    instructions=f"Approve deployments to stage {args.environment}.",
+                    instructions=f"Approve deployments to {label[0].lower()}{label[1:]}.",
                     opts=child,
                 )
             ado.CheckBranchControl(
@@ -122,7 +132,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                 project_id=project_id,
                 target_resource_type=kind,
                 target_resource_id=target,
-                display_name=f"Only {', '.join(settings.allowed_branches)} deploy to {args.environment}",
+                display_name=f"Only {', '.join(settings.allowed_branches)} deploy to {target_name}",
                 allowed_branches=",".join(settings.allowed_branches),
                 verify_branch_protection=settings.verify_branch_protection,
                 ignore_unknown_protection_status=settings.ignore_unknown_protection_status,
@@ -137,11 +147,7 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        for kind, target in (
-            ("environment", environment.id),
-            ("endpoint", connection.id),
-            ("variablegroup", variable_group.id),
-        ):
+        for kind, target in (*protected, ("variablegroup", variable_group.id)):
             for pipeline in settings.pipelines:  # ADO-2: each pipeline by id, never all
                 ado.PipelineAuthorization(
                     f"{name}-{kind}-pipeline-{pipeline}",

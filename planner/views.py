@@ -170,7 +170,8 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
         )
     for component in plan.of_type(ADO_ENVIRONMENT):
         children = _children(plan, component.urn)
-        env = next(r for r in children if r.type == "azuredevops:index/environment:Environment")
+        # None for a connection no deployment job uses (bootstrap's preview connection).
+        env = next((r for r in children if r.type == "azuredevops:index/environment:Environment"), None)
         connection = next(r for r in children if r.type.endswith("ServiceEndpointAzureRM"))
         variable_group = next(
             (r for r in children if r.type == "azuredevops:index/variableGroup:VariableGroup"), None
@@ -203,7 +204,7 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
         views.append(
             {
                 "platform": "azure-devops",
-                "name": env.inputs.get("name"),
+                "name": env.inputs.get("name") if env else None,
                 "serviceConnection": {
                     "name": connection.inputs.get("serviceEndpointName"),
                     "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),

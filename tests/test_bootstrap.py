@@ -289,6 +289,8 @@ def test_federated_credentials_trust_exactly_the_infra_environments(platform):
             "azure-native:managedidentity:FederatedIdentityCredential",
             "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential",
         )
+        # GitHub's; the Azure DevOps connections' are tests/test_bootstrap_azure_devops.py's
+        and r.inputs["issuer"] == "https://token.actions.githubusercontent.com"
     }
     # The shipped file states `oidcSubjectFormat: immutable`; the mock answers the owner and
     # repository ids as GitHub would (T-34).
