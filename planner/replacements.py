@@ -79,6 +79,11 @@ REPLACE_ON: dict[str, tuple[CreateOnly, ...]] = {
     "azure-native:machinelearningservices:ManagedNetworkSettingsRule": (_arm("workspaceName", "ruleName"),),
     "azure-native:monitor:PrivateLinkScope": (_arm("scopeName"),),
     "azure-native:monitor:PrivateLinkScopedResource": (_arm("scopeName", "name"),),
+    # Extension resources: the extended resource's id and the name are the path
+    # ({resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name},
+    # {scope}/providers/Microsoft.Authorization/locks/{lockName}).
+    "azure-native:monitor:DiagnosticSetting": (CreateOnly(("resourceUri", "name"), ARM_PATH),),
+    "azure-native:authorization:ManagementLockByScope": (CreateOnly(("scope", "lockName"), ARM_PATH),),
     "azure-native:resources:Resource": (
         _arm("resourceProviderNamespace", "parentResourcePath", "resourceType", "resourceName"),
     ),
