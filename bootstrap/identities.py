@@ -37,11 +37,8 @@ class IdentityPlacement:
     backend: StateBackend
     graph_principal_id: pulumi.Input[str] | None
     """Object id of Microsoft Graph's service principal in the tenant (None: no Graph grants needed)."""
-    join_role_guid: str | None
-    join_role: pulumi.Resource | None
-    role_author_guid: str | None = None
-    role_author: pulumi.Resource | None = None
-    """The custom role that writes role definitions (for a stack that defines roles)."""
+    custom_roles: Mapping[str, tuple[str, pulumi.Resource]]
+    """Bootstrap's custom roles some deployer needs (`rbac.CUSTOM_ROLES` key -> GUID, definition)."""
     application_owners: tuple[str, ...] = ()
     """Owners of the Entra applications (config `applicationOwners`); unused for managed identities."""
 
@@ -122,16 +119,18 @@ class InfraDeployer(pulumi.ComponentResource):
                 condition=delegation_condition(delegation.roles, delegation.principal_types),
                 **common,
             )
-        if stage.defines_roles:
-            if placement.role_author_guid is None or placement.role_author is None:
-                raise ValueError(f"stack {stage.stage} defines roles but no role-author role exists")
-            # The shared stack's custom reader role; at the subscription, since bootstrap runs before
-            # the stack creates the registry's resource group (an assignment's scope must exist).
+        for index, (role, scope) in enumerate(stage.custom_role_scopes()):
+            if role.key not in placement.custom_roles:
+                # program.py defines each custom role some stack's deployer needs.
+                raise ValueError(
+                    f"stack {stage.stage} needs the custom role {role.label}, which is not defined"
+                )
+            guid, definition = placement.custom_roles[role.key]
             rbac.assign(
-                f"{name}-role-author",
-                role=Role("registry role author", placement.role_author_guid),
-                scope=subscription,
-                depends_on=[placement.role_author],
+                f"{name}-join-{index}" if role is rbac.JOINER else f"{name}-{role.key}",
+                role=Role(role.label, guid),
+                scope=scope,
+                depends_on=[definition],
                 **common,
             )
         rbac.assign(
@@ -148,22 +147,6 @@ class InfraDeployer(pulumi.ComponentResource):
             scope_id=backend.key_id,
             **common,
         )
-        join_scopes = (*stage.subnet_ids, *stage.dns_zone_ids)
-        if join_scopes:
-            join_guid, join_role = placement.join_role_guid, placement.join_role
-            if join_guid is None or join_role is None:
-                # program.py defines the join role whenever a stage points at a subnet or hub zones.
-                raise ValueError(
-                    f"stage {stage.stage} joins existing network resources but no join role exists"
-                )
-            for index, scope in enumerate(join_scopes):
-                rbac.assign(
-                    f"{name}-join-{index}",
-                    role=Role("private endpoint joiner", join_guid),
-                    scope=scope,
-                    depends_on=[join_role],
-                    **common,
-                )
         if stage.deploys_entra_application:
             _graph_role(f"{name}-graph-apps", identity, graph.APPLICATION_READWRITE_OWNEDBY, placement, self)
         if stage.adds_other_owners:

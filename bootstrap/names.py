@@ -43,10 +43,6 @@ class BootstrapNames:
     def previewer(self) -> str:
         return f"id-{self.name}-infra-preview"
 
-    @property
-    def join_role(self) -> str:
-        return f"{self.name} private endpoint joiner"
-
-    @property
-    def role_author(self) -> str:
-        return f"{self.name} role definition author"
+    def custom_role(self, label: str) -> str:
+        """A custom role's name: unique in the tenant, hence the bootstrap name first."""
+        return f"{self.name} {label}"

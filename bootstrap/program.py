@@ -84,24 +84,24 @@ def build() -> dict[str, Any]:
                 parent=backend,
             )
 
-    join_scopes = sorted({scope for stage in stages for scope in (*stage.subnet_ids, *stage.dns_zone_ids)})
-    join_role = (
-        rbac.join_role("private-endpoint-join-role", names.join_role, join_scopes) if join_scopes else None
-    )
-    author_scopes = [f"/subscriptions/{stage.subscription_id}" for stage in stages if stage.defines_roles]
-    role_author = (
-        rbac.role_author("role-author-role", names.role_author, author_scopes) if author_scopes else None
-    )
+    custom_roles = {}
+    for role in rbac.CUSTOM_ROLES:
+        scopes = sorted(
+            {scope for stage in stages for needed, scope in stage.custom_role_scopes() if needed is role}
+        )
+        if scopes:
+            role_name = names.custom_role(role.label)
+            custom_roles[role.key] = (
+                rbac.custom_role_guid(role, role_name),
+                rbac.define(role, role_name, scopes),
+            )
     placement = IdentityPlacement(
         resource_group_name=backend.resource_group_name,
         location=config.location,
         tags=tags,
         backend=backend,
         graph_principal_id=graph_principal_id,
-        join_role_guid=rbac.join_role_guid(names.join_role) if join_role else None,
-        join_role=join_role,
-        role_author_guid=rbac.role_author_guid(names.role_author) if role_author else None,
-        role_author=role_author,
+        custom_roles=custom_roles,
         application_owners=tuple(config.application_owners or ()),
     )
     component_opts = pulumi.ResourceOptions(providers=providers)

@@ -4,6 +4,7 @@ always explicit (RB-5), and required where an ABAC condition filters on it."""
 
 import re
 import uuid
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -25,14 +26,65 @@ KEY_VAULT_CRYPTO_USER = Role("Key Vault Crypto User", "12338af0-0e69-4776-bea7-5
 """encrypt/decrypt with keys: what `--secrets-provider azurekeyvault://` does. Only bootstrap
 grants it (on the state's key), so it is not in the stage catalog personas may use (RB-2)."""
 
-JOIN_ACTIONS = (
-    "Microsoft.Network/virtualNetworks/subnets/read",
-    "Microsoft.Network/virtualNetworks/subnets/join/action",
-    "Microsoft.Network/privateDnsZones/read",
-    "Microsoft.Network/privateDnsZones/join/action",
+
+@dataclass(frozen=True)
+class CustomRole:
+    """A custom role bootstrap defines with exactly `actions`, where no built-in role short of Owner
+    or User Access Administrator (which may grant anything) holds them."""
+
+    key: str
+    """Seeds its GUID (`<key>|<role name>`) and its logical name (`<key>-role`)."""
+    label: str
+    """Its role name after the bootstrap name (`mlinfra private endpoint joiner`)."""
+    description: str
+    actions: tuple[str, ...]
+
+
+JOINER = CustomRole(
+    "join",
+    "private endpoint joiner",
+    "Lets the mlinfra infra deployer place private endpoints in an existing subnet and register them in existing private DNS zones.",
+    (
+        "Microsoft.Network/virtualNetworks/subnets/read",
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+        "Microsoft.Network/privateDnsZones/read",
+        "Microsoft.Network/privateDnsZones/join/action",
+    ),
 )
 """What a private endpoint needs on a subnet it does not own, and a DNS zone group on a hub zone
 it does not own (Microsoft Learn, "Azure RBAC permissions for Azure Private Link")."""
+
+ROLE_AUTHOR = CustomRole(
+    "role-author",
+    "role definition author",
+    "Lets the mlinfra shared stack's deployer create, update and delete its custom role definitions.",
+    (
+        "Microsoft.Authorization/roleDefinitions/read",
+        "Microsoft.Authorization/roleDefinitions/write",
+        "Microsoft.Authorization/roleDefinitions/delete",
+    ),
+)
+"""Creating, updating and deleting a custom role (the shared stack's registry reader role): Microsoft
+Learn, "Azure custom roles": "Microsoft.Authorization/roleDefinitions/write permission on all
+AssignableScopes"."""
+
+LOCK_AUTHOR = CustomRole(
+    "lock-author",
+    "management lock author",
+    "Lets the mlinfra infra deployer place and remove the CanNotDelete locks of its stage's stateful resources.",
+    (
+        "Microsoft.Authorization/locks/read",
+        "Microsoft.Authorization/locks/write",
+        "Microsoft.Authorization/locks/delete",
+    ),
+)
+"""A production stage's management locks: Microsoft Learn, "Lock your resources to protect your
+infrastructure": "To create or delete management locks, you must have access to
+Microsoft.Authorization/* or Microsoft.Authorization/locks/* actions"; Contributor's notActions
+exclude Microsoft.Authorization/*/Write and */Delete."""
+
+CUSTOM_ROLES = (JOINER, ROLE_AUTHOR, LOCK_AUTHOR)
+JOIN_ACTIONS = JOINER.actions
 
 
 def subscription_of(scope: str) -> str:
@@ -77,60 +129,26 @@ def assign(
     )
 
 
-ROLE_AUTHOR_ACTIONS = (
-    "Microsoft.Authorization/roleDefinitions/read",
-    "Microsoft.Authorization/roleDefinitions/write",
-    "Microsoft.Authorization/roleDefinitions/delete",
-)
-"""What creating, updating and deleting a custom role needs (Microsoft Learn, "Azure custom roles":
-"Microsoft.Authorization/roleDefinitions/write permission on all AssignableScopes"); no built-in
-role has it short of Owner and User Access Administrator, which may also grant anything."""
+def custom_role_guid(role: CustomRole, role_name: str) -> str:
+    # `join-role|` for the joiner: the GUID it had before the other custom roles (a change replaces it).
+    key = "join-role" if role is JOINER else role.key
+    return str(uuid.uuid5(NAMESPACE, f"{key}|{role_name}"))
 
 
-def join_role_guid(role_name: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"join-role|{role_name}"))
+def custom_role_logical_name(role: CustomRole) -> str:
+    return "private-endpoint-join-role" if role is JOINER else f"{role.key}-role"
 
 
-def role_author_guid(role_name: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"role-author|{role_name}"))
-
-
-def _custom_role(
-    name: str, guid: str, role_name: str, description: str, actions: tuple[str, ...], scopes: list[str]
-) -> authorization.RoleDefinition:
-    """A custom role with exactly `actions`, assignable in every subscription that holds a scope."""
+def define(role: CustomRole, role_name: str, scopes: list[str]) -> authorization.RoleDefinition:
+    """`role`, assignable in every subscription that holds one of `scopes`."""
     subscriptions = sorted({subscription_of(scope).lower() for scope in scopes})
     return authorization.RoleDefinition(
-        name,
-        role_definition_id=guid,
+        custom_role_logical_name(role),
+        role_definition_id=custom_role_guid(role, role_name),
         role_name=role_name,
-        description=description,
+        description=role.description,
         role_type="CustomRole",
         scope=f"/subscriptions/{subscriptions[0]}",
         assignable_scopes=[f"/subscriptions/{subscription}" for subscription in subscriptions],
-        permissions=[authorization.PermissionArgs(actions=list(actions))],
-    )
-
-
-def join_role(name: str, role_name: str, scopes: list[str]) -> authorization.RoleDefinition:
-    """Private endpoints in an existing subnet, registered in existing private DNS zones."""
-    return _custom_role(
-        name,
-        join_role_guid(role_name),
-        role_name,
-        "Lets the mlinfra infra deployer place private endpoints in an existing subnet and register them in existing private DNS zones.",
-        JOIN_ACTIONS,
-        scopes,
-    )
-
-
-def role_author(name: str, role_name: str, scopes: list[str]) -> authorization.RoleDefinition:
-    """Custom role definitions (the shared stack's registry reader role), nothing else."""
-    return _custom_role(
-        name,
-        role_author_guid(role_name),
-        role_name,
-        "Lets the mlinfra shared stack's deployer create, update and delete its custom role definitions.",
-        ROLE_AUTHOR_ACTIONS,
-        scopes,
+        permissions=[authorization.PermissionArgs(actions=list(role.actions))],
     )

@@ -22,8 +22,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from bootstrap.abac import PRINCIPAL_TYPES, assignable_roles
+from bootstrap.rbac import JOINER, LOCK_AUTHOR, ROLE_AUTHOR, CustomRole
 from components.access_settings import DeploymentIdentitySettings, IdentityKind
 from components.config import ConfigError
+from components.lock_settings import LockSettings
 from components.naming import NamingError, shared_names
 from components.network_settings import NetworkSettings
 from components.registry_access_settings import RegistryAccessSettings
@@ -67,6 +69,8 @@ class StageFacts:
     Directory.Read.All add (Microsoft Graph, "Add owner": application-post-owners)."""
     defines_roles: bool = False
     """It creates custom role definitions (the shared stack's registry reader role)."""
+    manages_locks: bool = False
+    """Its plan places or removes management locks (a production stage: components/lock_settings.py)."""
     azure_devops_organization: str | None = None
     """`https://dev.azure.com/<org>` of the Azure DevOps project the stage's pipelines run in, if
     any: its deployer creates the stage's environment and service connection there."""
@@ -74,6 +78,18 @@ class StageFacts:
     @property
     def shared(self) -> bool:
         return is_shared_stack(self.stage)
+
+    def custom_role_scopes(self) -> list[tuple[CustomRole, str]]:
+        """Where its deployer needs each of bootstrap's custom roles."""
+        subscription = f"/subscriptions/{self.subscription_id}"
+        scopes = [(JOINER, scope) for scope in (*self.subnet_ids, *self.dns_zone_ids)]
+        if self.defines_roles:
+            # At the subscription: bootstrap runs before the stack creates the registry's resource
+            # group, and an assignment's scope must exist.
+            scopes.append((ROLE_AUTHOR, subscription))
+        if self.manages_locks:
+            scopes.append((LOCK_AUTHOR, subscription))
+        return scopes
 
 
 def merged(delegations: list[Delegation]) -> tuple[Delegation, ...]:
@@ -160,9 +176,13 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
         registry = RegistryAccessSettings.model_validate(
             _decode(stack.values.get(f"{project}:registry", "{}")), by_name=False
         )
+        lock = LockSettings.model_validate(_decode(stack.values.get(f"{project}:lock", "{}")), by_name=False)
     except ValidationError as error:
         raise _invalid(key, stage, error) from None
     endpoints = network.private_endpoints
+    catalog = {entry.name: entry for entry in load_catalog(project_dir / "Pulumi.yaml")}
+    trait = catalog.get(split_stack_name(stage)[1])
+    production = bool(trait and trait.production)
     ci = _decode(stack.values.get(f"{project}:ci", "{}"))
     github = ci.get("github") if isinstance(ci, dict) else None
     repository = github.get("repository") if isinstance(github, dict) else None
@@ -182,6 +202,8 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
         github_repository=repository if isinstance(repository, str) else None,
         delegations=merged(delegations),
         adds_other_owners=entra and bool(identity.owners),
+        # Production keeps the right while its locks are off for a planned teardown (kind None).
+        manages_locks=lock.active(production) or production,
         azure_devops_organization=str(organization).rstrip("/") if organization else None,
     )
 

@@ -82,7 +82,7 @@ def test_shared_deployer_holds_exactly_what_its_plan_needs(platform):
         for r in platform.of_type("azure-native:authorization:RoleDefinition")
         if r.name == "role-author-role"
     ]
-    assert author.inputs["permissions"] == [{"actions": list(rbac.ROLE_AUTHOR_ACTIONS)}]
+    assert author.inputs["permissions"] == [{"actions": list(rbac.ROLE_AUTHOR.actions)}]
     assert (author.inputs["roleDefinitionId"], sub) in roles
     assert author.inputs["assignableScopes"] == [sub]
     endpoint = stack_value(SHARED, "mlinfra:registry")["privateEndpoint"]
@@ -198,3 +198,32 @@ def test_shared_stack_settings_are_honoured():
 def test_bootstrap_file_lists_only_stacks_of_the_stage_project():
     configured = json.loads(load_stack_config(BOOTSTRAP_DIR, "platform").values[f"{NS}:stages"])
     assert set(configured) <= set(project_stacks(PROJECT_DIR))
+
+
+def test_production_deployers_may_place_and_remove_locks(platform):
+    """Microsoft Learn, "Lock your resources to protect your infrastructure": creating or deleting a
+    lock needs Microsoft.Authorization/locks/* (Contributor's notActions exclude
+    Microsoft.Authorization/*/Write and */Delete). A production stage locks its stateful resources
+    (components/lock_settings.py) and keeps the right while a planned teardown lifts them; other
+    stages get nothing."""
+    from components.stage_catalog import load_catalog, split_stack_name
+
+    (role,) = [
+        r
+        for r in platform.of_type("azure-native:authorization:RoleDefinition")
+        if r.name == "lock-author-role"
+    ]
+    assert role.inputs["permissions"] == [{"actions": list(rbac.LOCK_AUTHOR.actions)}]
+    production = {s.name for s in load_catalog(PROJECT_DIR / "Pulumi.yaml") if s.production}
+    holders = {a.name for a in assignments_of(platform, role.inputs["roleDefinitionId"])}
+    for stack in project_stacks(PROJECT_DIR):
+        wanted = split_stack_name(stack)[1] in production
+        assert (f"deploy-{stack}-lock-author" in holders) == wanted, stack
+
+
+def assignments_of(plan, role_guid: str) -> list:
+    return [
+        a
+        for a in plan.of_type("azure-native:authorization:RoleAssignment")
+        if a.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{role_guid}")
+    ]
