@@ -190,8 +190,16 @@ def physical_name(type_: str, inputs: dict) -> str | None:
 
 
 EXTENSION_TYPES = {
-    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
-    "azure-native:authorization:ManagementLockByScope": ("scope", "Microsoft.Authorization/locks", "lockName"),
+    "azure-native:monitor:DiagnosticSetting": (
+        "resourceUri",
+        "Microsoft.Insights/diagnosticSettings",
+        "name",
+    ),
+    "azure-native:authorization:ManagementLockByScope": (
+        "scope",
+        "Microsoft.Authorization/locks",
+        "lockName",
+    ),
 }
 """Extension resources (ARM ids under the resource they extend): type -> (input holding that
 resource's id, `Namespace/type`, input holding the name)."""
