@@ -59,12 +59,12 @@ def build() -> dict[str, Any]:
 
         entra = azuread.Provider("entra", tenant_id=config.tenant_id)
         providers.append(entra)
-        # Microsoft Graph's own service principal, adopted (never created or deleted) to grant its app roles.
-        graph_principal_id = azuread.ServicePrincipal(
-            "microsoft-graph",
-            client_id=graph.MICROSOFT_GRAPH_APP_ID,
-            use_existing=True,
-            opts=pulumi.ResourceOptions(provider=entra, retain_on_delete=True),
+        # Microsoft Graph's own service principal, looked up (read-only) to grant its app roles. Not a
+        # ServicePrincipal with use_existing: adopting it PATCHes accountEnabled, tags and more onto the
+        # Microsoft-owned object (terraform-provider-azuread service_principal_resource.go,
+        # servicePrincipalResourceUpdate; review-3-identity-ci R5).
+        graph_principal_id = azuread.get_service_principal_output(
+            client_id=graph.MICROSOFT_GRAPH_APP_ID, opts=pulumi.InvokeOutputOptions(provider=entra)
         ).object_id
 
     if config.administrator_group_object_id:

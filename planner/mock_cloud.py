@@ -178,6 +178,53 @@ NON_ARM_TYPES = {
 """Resources of the other providers whose ids or outputs the program reads."""
 
 
+def registry_regions(regions: list, registry: str, subscription_id: str) -> list:
+    """An Azure ML registry's `regionDetails` as the service returns them: each system-created
+    storage account and ACR gets the `armResourceId` the service fills in once it has created
+    them (azure-rest-api-specs machinelearningservices 2025-12-01 examples/Registries/get.json),
+    in the registry's managed resource group `azureml-rg-<registry>_<GUID>` (Microsoft Learn,
+    machine-learning/how-to-registry-network-isolation)."""
+    group = f"azureml-rg-{registry}_{placeholder_guid('registry-group', subscription_id, registry)}"
+    base = f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers"
+    answered = []
+    for region in regions:
+        region = dict(region)
+        location = str(region.get("location", ""))
+        suffix = placeholder_guid("registry-region", registry, location).replace("-", "")[:10]
+        storage_name = f"st{''.join(c for c in registry if c.isalnum())[:12]}{suffix}"[:24]
+        acr_name = f"cr{''.join(c for c in registry if c.isalnum())[:12]}{suffix}"[:50]
+        answered.append(
+            {
+                **region,
+                "storageAccountDetails": [
+                    {
+                        "systemCreatedStorageAccount": {
+                            **dict(entry.get("systemCreatedStorageAccount") or {}),
+                            "storageAccountName": storage_name,
+                            "armResourceId": {
+                                "resourceId": f"{base}/Microsoft.Storage/storageAccounts/{storage_name}"
+                            },
+                        }
+                    }
+                    for entry in region.get("storageAccountDetails") or []
+                ],
+                "acrDetails": [
+                    {
+                        "systemCreatedAcrAccount": {
+                            **dict(entry.get("systemCreatedAcrAccount") or {}),
+                            "acrAccountName": acr_name,
+                            "armResourceId": {
+                                "resourceId": f"{base}/Microsoft.ContainerRegistry/registries/{acr_name}"
+                            },
+                        }
+                    }
+                    for entry in region.get("acrDetails") or []
+                ],
+            }
+        )
+    return answered
+
+
 def physical_name(type_: str, inputs: dict) -> str | None:
     """The Azure name a resource would get, from its inputs."""
     arm = ARM_TYPES.get(type_)
@@ -290,6 +337,10 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "tenantId": self.tenant_id,
             }
         outputs.update(self._type_specific(args.typ, name, arm_id))
+        if args.typ == "azure-native:machinelearningservices:Registry":
+            outputs["regionDetails"] = registry_regions(
+                inputs.get("regionDetails") or [], str(name), self.subscription_id
+            )
         return arm_id, outputs
 
     def _stack_reference(self, name: str) -> tuple[str, dict]:
@@ -360,6 +411,12 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "name": slug,
                 "nodeId": f"T_placeholder_{slug}",
             }
+        if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
+            # Read-only lookup by appId (bootstrap's Microsoft Graph principal): the object id as
+            # the ServicePrincipal resource would answer it.
+            client_id = str(args.args.get("clientId"))
+            object_id = service_principal_object_id(client_id)
+            return {"id": object_id, "objectId": object_id, "clientId": client_id}
         if args.token == "azuredevops:index/getProject:getProject":
             project = str(args.args.get("name"))
             project_id = placeholder_guid("ado-project", project)

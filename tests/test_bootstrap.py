@@ -269,15 +269,18 @@ def test_graph_app_role_for_stages_that_deploy_entra_apps(platform):
     ]
     assert entra_stages and len(owned) == len(entra_stages)  # one per stage file deploying an Entra app
     assert [r for r in roles if r.inputs["appRoleId"] == graph.APPLICATION_READ_ALL]
-    (msgraph,) = [
+    # Graph's own service principal is looked up, never adopted: `use_existing` would PATCH the
+    # Microsoft-owned object (terraform-provider-azuread@v3.8.0 service_principal_resource.go
+    # L396-399, L548-561; review-3-identity-ci R5). The app roles target the looked-up object id.
+    from planner.mock_cloud import service_principal_object_id
+
+    assert not [
         r
         for r in platform.of_type("azuread:index/servicePrincipal:ServicePrincipal")
         if r.name == "microsoft-graph"
     ]
-    assert (
-        msgraph.inputs["clientId"] == graph.MICROSOFT_GRAPH_APP_ID and msgraph.inputs["useExisting"] is True
-    )
-    assert msgraph.retain_on_delete  # Graph's own principal is never deleted
+    graph_object = service_principal_object_id(graph.MICROSOFT_GRAPH_APP_ID)
+    assert {r.inputs["resourceObjectId"] for r in roles} == {graph_object}
 
 
 def test_federated_credentials_trust_exactly_the_infra_environments(platform):
