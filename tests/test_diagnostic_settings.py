@@ -240,3 +240,25 @@ def test_the_verifier_knows_what_a_setting_needs():
     assert len(linked) == len(uris)
     reads = {n.scope for n in preview_needs(stack, (None, None)) if "diagnosticSettings" in n.action}
     assert reads == writes
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"categoryGroup": "audit", "metricsEnabled": False, "logAnalyticsWorkspaceId": CENTRAL}],
+    ids=["defaults", "audit-central-no-metrics"],
+)
+def test_what_production_plans_meets_the_pack(settings):
+    """The policy `production-diagnostic-settings` passes whatever a valid production config plans,
+    metrics off included (the storage account's own setting then goes: it has metrics only)."""
+    from planner.check import check_plan
+    from planner.check_config import load_pack
+    from tests.conftest import PROJECT_DIR
+
+    pack = load_pack(PROJECT_DIR)
+    from mlinfra_policy.config import pack_config  # the pack directory is on sys.path now
+
+    document = plan(PRODUCTION_STACK, **{"mlinfra:diagnostics": settings}).to_json()
+    violations = check_plan(
+        document, PROJECT_DIR, PRODUCTION_STACK, pack_config(pack.POLICIES, production=True)
+    )
+    assert [v for v in violations if v.policy == "production-diagnostic-settings"] == []

@@ -1,6 +1,6 @@
 """Diagnostic settings of production stages (issue 33): the workspace, key vault, storage account
-and container registry each have a `monitor.DiagnosticSetting` that depends on them, the storage
-account one per service too, and every setting on a resource with logs sends a category group.
+and container registry each have a `monitor.DiagnosticSetting` sending logs that depends on them (the
+storage account one per service), and every log entry is an enabled category group.
 
 A setting names its resource by `resourceUri`, which a preview does not know for a resource it is
 creating; the dependency on the resource is known, so that is what ties a setting to it.
@@ -14,15 +14,17 @@ LOGGED = {
     "azure-native:machinelearningservices:Workspace": 1,
     "azure-native:keyvault:Vault": 1,
     "azure-native:containerregistry:Registry": 1,
-    STORAGE: 5,
+    STORAGE: 4,
 }
-"""Type -> diagnostic settings that depend on it: one each; the storage account's own (metrics) and
-one per service (blob, file, queue, table: their ids are the account's id plus the service)."""
+"""Type -> diagnostic settings sending logs that depend on it: one each; for the storage account one
+per service (blob, file, queue, table: their ids are the account's id plus the service). The
+account's own setting carries metrics only, and only with metricsEnabled, so it is not counted."""
 CATEGORY_GROUPS = ("allLogs", "audit")
 
 
-def _settings_of(target, settings):
-    return [s for s in settings if any(d.urn == target.urn for d in s.dependencies)]
+def _logging(target, settings):
+    """The settings that depend on `target` and send logs."""
+    return [s for s in settings if get(s.props, "logs") and any(d.urn == target.urn for d in s.dependencies)]
 
 
 def _diagnostics(args, production):
@@ -31,11 +33,11 @@ def _diagnostics(args, production):
         wanted = LOGGED.get(target.resource_type)
         if wanted is None:
             continue
-        found = _settings_of(target, settings)
+        found = _logging(target, settings)
         if len(found) < wanted:
-            what = "account, blob, file, queue and table" if target.resource_type == STORAGE else "its"
+            what = "blob, file, queue and table" if target.resource_type == STORAGE else "its own"
             yield (
-                f"{target.name} has {len(found)} of {wanted} diagnostic settings ({what}); production "
+                f"{target.name} has {len(found)} of {wanted} diagnostic settings sending logs ({what}); production "
                 "resources send their logs to Log Analytics (mlinfra:diagnostics, ML-6, KV-5)",
                 target.urn,
             )
