@@ -6,7 +6,8 @@
   branch: the identity can only read);
 - repository variables with the backend URL and secrets provider (not secrets: they name places,
   and only Entra-authorized identities can use them);
-- a ruleset on the default branch: changes arrive by pull request, with the PR checks passing.
+- a ruleset on the default branch: changes arrive by pull request, with the PR checks passing;
+- the repository's OIDC subject-claim template, pinned to `github.oidcSubjectFormat` (R1).
 """
 
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from bootstrap.settings import GitHubRepositorySettings, InfraEnvironmentSetting
 from components.ci_settings import GitHubBranchPolicy, GitHubSettings
 from components.deployment_identity import DeploymentIdentity
 from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+from components.github_oidc import subject_claim_template
 
 PREVIEW_ENVIRONMENT = "infra-preview"
 DEPLOY_BRANCH = "main"
@@ -53,51 +55,77 @@ class InfraRepository(pulumi.ComponentResource):
         super().__init__("mlinfra:bootstrap:InfraRepository", name, None, opts)
         repo = args.settings
         child = pulumi.ResourceOptions(parent=self)
+        subject = {
+            "oidc_subject_format": repo.oidc_subject_format,
+            "oidc_subject_claims": repo.oidc_subject_claims,
+            "oidc_subject_also_trusted": repo.oidc_subject_also_trusted,
+        }
 
+        environments = []
         for stage, (settings, deployer, subscription_id) in args.deployers.items():
+            environments.append(
+                GitHubEnvironment(
+                    f"{name}-{stage}",
+                    GitHubEnvironmentArgs(
+                        environment=environment_name(stage),
+                        settings=GitHubSettings(
+                            repository=repo.repository,
+                            reviewers=settings.reviewers,
+                            branch_policy=GitHubBranchPolicy(branch_patterns=[DEPLOY_BRANCH]),
+                            prevent_self_review=settings.prevent_self_review,
+                            can_admins_bypass=False,
+                            wait_timer=settings.wait_timer,
+                            **subject,
+                        ),
+                        identity=deployer,
+                        secrets={},
+                        manages_subject_template=False,
+                        variables={
+                            "AZURE_CLIENT_ID": deployer.client_id,
+                            "AZURE_TENANT_ID": args.tenant_id,
+                            "AZURE_SUBSCRIPTION_ID": subscription_id,
+                        },
+                    ),
+                    opts=child,
+                )
+            )
+        stage_subscriptions = sorted({subscription for _, _, subscription in args.deployers.values()})
+        environments.append(
             GitHubEnvironment(
-                f"{name}-{stage}",
+                f"{name}-preview",
                 GitHubEnvironmentArgs(
-                    environment=environment_name(stage),
+                    environment=PREVIEW_ENVIRONMENT,
                     settings=GitHubSettings(
                         repository=repo.repository,
-                        reviewers=settings.reviewers,
-                        branch_policy=GitHubBranchPolicy(branch_patterns=[DEPLOY_BRANCH]),
-                        prevent_self_review=settings.prevent_self_review,
-                        can_admins_bypass=False,
-                        wait_timer=settings.wait_timer,
-                        oidc_subject_format=repo.oidc_subject_format,
+                        branch_policy=GitHubBranchPolicy(any_branch=True),
+                        **subject,
                     ),
-                    identity=deployer,
+                    identity=args.previewer,
                     secrets={},
+                    manages_subject_template=False,
                     variables={
-                        "AZURE_CLIENT_ID": deployer.client_id,
+                        "AZURE_CLIENT_ID": args.previewer.client_id,
                         "AZURE_TENANT_ID": args.tenant_id,
-                        "AZURE_SUBSCRIPTION_ID": subscription_id,
+                        # azure/login needs one subscription; Reader holds on every stage subscription.
+                        "AZURE_SUBSCRIPTION_ID": stage_subscriptions[0],
                     },
                 ),
                 opts=child,
             )
-        stage_subscriptions = sorted({subscription for _, _, subscription in args.deployers.values()})
-        GitHubEnvironment(
-            f"{name}-preview",
-            GitHubEnvironmentArgs(
-                environment=PREVIEW_ENVIRONMENT,
-                settings=GitHubSettings(
-                    repository=repo.repository,
-                    branch_policy=GitHubBranchPolicy(any_branch=True),
-                    oidc_subject_format=repo.oidc_subject_format,
-                ),
-                identity=args.previewer,
-                secrets={},
-                variables={
-                    "AZURE_CLIENT_ID": args.previewer.client_id,
-                    "AZURE_TENANT_ID": args.tenant_id,
-                    # azure/login needs one subscription; Reader holds on every stage subscription.
-                    "AZURE_SUBSCRIPTION_ID": stage_subscriptions[0],
-                },
+        )
+        # R1: one template for the repository, switched only once every environment's credential
+        # for the format exists (components.github_oidc).
+        subject_claim_template(
+            f"{name}-subject-claims",
+            repo.name,
+            repo.oidc_subject_format,
+            repo.oidc_subject_claims,
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    credential for environment in environments for credential in environment.credentials
+                ],
             ),
-            opts=child,
         )
         variables = [
             ("PULUMI_BACKEND_URL", args.backend_url),

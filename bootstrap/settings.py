@@ -25,8 +25,7 @@ from components.ci_settings import (
     AzureDevOpsSettings,
     GitHubRepository,
     GitHubReviewers,
-    InGitHubRepository,
-    OidcSubjectFormat,
+    InGitHubRepositoryWithSubject,
 )
 from components.config import ConfigError
 from components.config_guards import placeholder_problems
@@ -74,14 +73,14 @@ class PreviewSettings(Settings):
     """managed-identity (default) or entra-application: the kind of the read-only preview identity."""
 
 
-class GitHubRepositorySettings(InGitHubRepository):
+class GitHubRepositorySettings(InGitHubRepositoryWithSubject):
+    """The infra repository. `oidcSubjectFormat` (`classic`, `immutable` or `custom`, with
+    `oidcSubjectClaims` for custom) is the `sub` its tokens carry (T-34); bootstrap pins the
+    repository's subject-claim template to it (docs/ci-cd.md). Required: repositories created or
+    renamed on or after 2026-07-15 default to immutable, and a wrong format fails every login."""
+
     repository: GitHubRepository
     """`owner/name` of the infra repository (this repository). Required."""
-    oidc_subject_format: OidcSubjectFormat
-    """`immutable` or `legacy`: the `sub` format the repository's tokens carry (T-34), as `gh api
-    repos/<owner>/<repo>/actions/oidc/customization/sub --jq .use_immutable_subject` answers (true:
-    `immutable`). Required: repositories created or renamed on or after 2026-07-15 default to
-    immutable, no provider lookup tells the format, and a wrong one makes every login fail."""
     required_checks: Annotated[
         list[Annotated[StrictStr, Field(min_length=1, max_length=255)]],
         Field(min_length=1),

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     StrictBool,
     StrictInt,
@@ -46,19 +47,98 @@ class CiPlatform(StrEnum):
 
 
 class OidcSubjectFormat(StrEnum):
-    """How GitHub writes the repository into a job token's `sub` claim (ID-2, T-34).
+    """How GitHub writes a job token's `sub` claim (ID-2, T-34; GitHub "OpenID Connect reference",
+    https://docs.github.com/en/actions/reference/security/oidc). The program pins the repository's
+    subject-claim template to it (`components.github_oidc`); whether a repository's `repo` segment
+    carries ids is a separate repository setting that no provider resource manages.
 
     No default: GitHub's REST API tells it (`use_immutable_subject` of
     `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`), but the provider's lookup of that
-    endpoint (`get_actions_repository_oidc_subject_claim_customization_template`) returns only
-    `use_default` and `include_claim_keys`, and `get_repository` has no creation or rename date.
+    endpoint returns only `use_default` and `include_claim_keys`, and a wrong format makes every
+    login fail.
     """
 
-    LEGACY = "legacy"
-    """`repo:<owner>/<repo>:...`: repositories created before 2026-07-15 that did not opt in."""
+    CLASSIC = "classic"
+    """`repo:<owner>/<repo>:environment:<env>`: GitHub's default template, on a repository created
+    before 2026-07-15 that did not opt in to immutable subjects. `legacy` is accepted as its old name."""
     IMMUTABLE = "immutable"
-    """`repo:<owner>@<owner-id>/<repo>@<repo-id>:...`: the default for repositories created or
-    renamed on or after 2026-07-15."""
+    """`repo:<owner>@<owner-id>/<repo>@<repo-id>:environment:<env>`: GitHub's default template on a
+    repository created, renamed or transferred on or after 2026-07-15, or opted in."""
+    CUSTOM = "custom"
+    """`oidcSubjectClaims.claimKeys` as the repository's template (`use_default: false`): the
+    subject is those claims' `key:value` pairs in order."""
+
+
+LEGACY_SUBJECT_FORMAT = "legacy"
+"""The old name of `classic` (before the format became a managed template), still accepted."""
+
+
+def _legacy_alias(value: object) -> object:
+    return OidcSubjectFormat.CLASSIC.value if value == LEGACY_SUBJECT_FORMAT else value
+
+
+SubjectFormat = Annotated[OidcSubjectFormat, BeforeValidator(_legacy_alias)]
+
+
+class OidcClaimKey(StrEnum):
+    """Claims a custom subject may carry: those with one value for every job of the stage's
+    environment, so the credential can trust it exactly (GitHub "OIDC token claims"). Claims that
+    differ per run (`ref`, `sha`, `actor`, `run_id`, `workflow`, ...) would need a credential per
+    value and are refused."""
+
+    REPO = "repo"
+    """`repo:<owner>/<repo>` (with the ids on an immutable repository)."""
+    CONTEXT = "context"
+    """`environment:<env>` for a job bound to an environment."""
+    ENVIRONMENT = "environment"
+    REPOSITORY_OWNER = "repository_owner"
+    REPOSITORY_OWNER_ID = "repository_owner_id"
+    REPOSITORY_ID = "repository_id"
+    REPOSITORY_VISIBILITY = "repository_visibility"
+    JOB_WORKFLOW_REF = "job_workflow_ref"
+    """`<owner>/<repo>/.github/workflows/<file>@<ref>` of the reusable workflow the job runs: pins
+    tokens to an approved deployment workflow (GitHub "Example: Requiring a reusable workflow")."""
+
+
+_JOB_WORKFLOW_REF = (
+    r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/\.github/workflows/[^@\s:]+\.ya?ml@refs/(heads|tags)/[^\s:]+$"
+)
+
+
+class GitHubOidcSubjectClaims(Settings):
+    """The claim keys of a custom subject-claim template (oidcSubjectFormat `custom`)."""
+
+    claim_keys: Annotated[list[OidcClaimKey], Field(min_length=1), AfterValidator(distinct)]
+    """Claim keys in the order GitHub joins them, for example `[repo, context, job_workflow_ref]`.
+    Required; must bind the repository (`repo` or `repository_id`) and the environment
+    (`context` or `environment`), or any job of the owner could sign in (ID-2)."""
+    job_workflow_ref: Annotated[StrictStr, Field(pattern=_JOB_WORKFLOW_REF)] | None = None
+    """`<owner>/<repo>/.github/workflows/<file>.yml@refs/heads/<branch>` of the approved reusable
+    workflow. Required with `job_workflow_ref` among the keys, refused without."""
+    repository_ids: StrictBool | None = None
+    """Whether the repository uses immutable subject claims, so its `repo` segment is
+    `<owner>@<owner-id>/<repo>@<repo-id>` (GitHub keeps the ids even in a custom template).
+    Required with `repo` among the keys, refused without."""
+
+    @model_validator(mode="after")
+    def _binds_repository_and_environment(self):
+        keys = set(self.claim_keys)
+        problems = []
+        if not keys & {OidcClaimKey.REPO, OidcClaimKey.REPOSITORY_ID}:
+            problems.append("claimKeys must include repo or repository_id (bind the repository, ID-2)")
+        if not keys & {OidcClaimKey.CONTEXT, OidcClaimKey.ENVIRONMENT}:
+            problems.append("claimKeys must include context or environment (bind the environment, ID-2)")
+        for key, value, field in (
+            (OidcClaimKey.JOB_WORKFLOW_REF, self.job_workflow_ref, "jobWorkflowRef"),
+            (OidcClaimKey.REPO, self.repository_ids, "repositoryIds"),
+        ):
+            if key in keys and value is None:
+                problems.append(f"{field} is required when claimKeys include {key.value}")
+            if key not in keys and value is not None:
+                problems.append(f"{field} is set but claimKeys do not include {key.value}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class GitHubReviewers(Settings):
@@ -133,7 +213,50 @@ class InGitHubRepository(Settings):
         return self.repository.split("/", 1)[1]
 
 
-class GitHubSettings(InGitHubRepository):
+class InGitHubRepositoryWithSubject(InGitHubRepository):
+    """A repository whose workflows sign in to Azure: the subject format its tokens carry."""
+
+    oidc_subject_format: SubjectFormat
+    """`classic`, `immutable` or `custom`, as `gh api repos/<owner>/<repo>/actions/oidc/customization/sub`
+    tells: `use_immutable_subject` true is `immutable` (the default of repositories created or
+    renamed on or after 2026-07-15), false `classic`, and `use_default` false a `custom` template;
+    the program then pins the repository's subject-claim template to it (docs/ci-cd.md). Required:
+    a wrong one makes every login fail."""
+    oidc_subject_claims: GitHubOidcSubjectClaims | None = None
+    """The custom template's claim keys; required when `custom` is the format or among
+    `oidcSubjectAlsoTrusted`, refused otherwise."""
+    oidc_subject_also_trusted: Annotated[list[SubjectFormat], AfterValidator(distinct)] = Field(
+        default_factory=list
+    )
+    """Formats trusted besides `oidcSubjectFormat`, each with a credential of its own, while a
+    repository moves between formats without downtime (docs/ci-cd.md, "Changing the subject
+    format"). Default none."""
+
+    @model_validator(mode="after")
+    def _claims_match_format(self):
+        formats = [self.oidc_subject_format, *self.oidc_subject_also_trusted]
+        custom = OidcSubjectFormat.CUSTOM in formats
+        if self.oidc_subject_format in self.oidc_subject_also_trusted:
+            raise ValueError(
+                f"oidcSubjectAlsoTrusted lists {self.oidc_subject_format.value!r}, the oidcSubjectFormat itself; "
+                "list only the formats being left"
+            )
+        if custom and self.oidc_subject_claims is None:
+            raise ValueError("the custom subject format needs oidcSubjectClaims (claimKeys, ...)")
+        if not custom and self.oidc_subject_claims is not None:
+            raise ValueError(
+                f"oidcSubjectClaims is set but oidcSubjectFormat is {self.oidc_subject_format.value!r}; "
+                "remove it or use custom"
+            )
+        return self
+
+    @property
+    def trusted_subject_formats(self) -> list[OidcSubjectFormat]:
+        """The format GitHub emits first, then those still trusted during a move."""
+        return [self.oidc_subject_format, *self.oidc_subject_also_trusted]
+
+
+class GitHubSettings(InGitHubRepositoryWithSubject):
     repository: GitHubRepository
     """`owner/name` of the repository whose workflows deploy to this stage. Required."""
     reviewers: GitHubReviewers = GitHubReviewers()
@@ -148,11 +271,6 @@ class GitHubSettings(InGitHubRepository):
     can_admins_bypass: StrictBool = False
     """Whether repository admins may skip the protection rules. Default false (GitHub's own default
     is true, P12)."""
-    oidc_subject_format: OidcSubjectFormat
-    """`immutable` or `legacy`, as `gh api repos/<owner>/<repo>/actions/oidc/customization/sub --jq
-    .use_immutable_subject` answers (true: `immutable`, false: `legacy`; repositories created or
-    renamed on or after 2026-07-15 are `immutable` unless opted out). Required: none of the GitHub
-    provider's lookups tells the format, and a wrong one makes every login fail."""
 
 
 class AzureDevOpsSettings(Settings):

@@ -33,8 +33,13 @@ def credential_name(*parts: str) -> str:
     return name
 
 
-def github_credential_name(owner: str, repository: str, environment: str) -> str:
-    return credential_name("github", owner, repository, environment)
+def github_credential_name(owner: str, repository: str, environment: str, subject_format: str = "") -> str:
+    """`github-<owner>-<repository>-<environment>[-<subject format>]`: one credential per trusted
+    subject format, so moving a repository between formats adds and removes credentials instead of
+    rewriting a subject in place (issuer and subject are unique per identity)."""
+    return credential_name(
+        "github", owner, repository, environment, *([subject_format] if subject_format else [])
+    )
 
 
 def azure_devops_credential_name(project: str, service_connection: str) -> str:

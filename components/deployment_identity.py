@@ -125,6 +125,7 @@ class DeploymentIdentity(pulumi.ComponentResource):
         subject: pulumi.Input[str],
         description: str,
         parent: pulumi.Resource,
+        former_names: tuple[str, ...] = (),
     ) -> pulumi.CustomResource:
         """Let tokens from `issuer` whose subject is exactly `subject` sign in as this identity.
 
@@ -132,7 +133,8 @@ class DeploymentIdentity(pulumi.ComponentResource):
         it next to the environment whose name its subject carries. Its name is create-only and
         issuer + subject must be unique per identity, so a replacement (a renamed project or
         connection) must delete the old credential first: created first, the new one would
-        carry the same issuer and subject and be refused.
+        carry the same issuer and subject and be refused. `former_names`: logical names the
+        credential had before (aliases), so a rename is the same resource.
         """
         audiences = [TOKEN_EXCHANGE_AUDIENCE]
         if self._managed_identity is not None:
@@ -149,6 +151,7 @@ class DeploymentIdentity(pulumi.ComponentResource):
                     parent=parent,
                     depends_on=[self._last_credential] if self._last_credential else None,
                     delete_before_replace=True,  # see `trust`
+                    aliases=[pulumi.Alias(name=former) for former in former_names],
                 ),
             )
         else:
@@ -163,7 +166,10 @@ class DeploymentIdentity(pulumi.ComponentResource):
                 subject=subject,
                 audiences=audiences,
                 opts=pulumi.ResourceOptions(
-                    parent=parent, provider=self.get_provider("azuread::"), delete_before_replace=True
+                    parent=parent,
+                    provider=self.get_provider("azuread::"),
+                    delete_before_replace=True,
+                    aliases=[pulumi.Alias(name=former) for former in former_names],
                 ),
             )
         self._last_credential = credential

@@ -14,22 +14,44 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from components.ci_settings import GitHubSettings, OidcSubjectFormat
+from components.ci_settings import GitHubSettings
 from components.credential_names import github_credential_name
 from components.deployment_identity import DeploymentIdentity
+from components.github_oidc import (
+    GITHUB_OIDC_ISSUER,
+    RepositoryFacts,
+    github_subject,
+    lookup_repository,
+    subject_claim_template,
+)
 
-GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+__all__ = ["GITHUB_OIDC_ISSUER", "GitHubEnvironment", "GitHubEnvironmentArgs", "account_problems"]
 
 
-def github_subject(
-    repository: str, environment: str, owner_id: int | None = None, repository_id: int | None = None
-) -> str:
-    """The `sub` claim of a job bound to `environment` (ID-2): legacy `repo:<owner>/<repo>`, or, with
-    the numeric ids, the immutable `repo:<owner>@<owner-id>/<repo>@<repo-id>` (T-34)."""
-    if owner_id is None or repository_id is None:
-        return f"repo:{repository}:environment:{environment}"
-    owner, name = repository.split("/", 1)
-    return f"repo:{owner}@{owner_id}/{name}@{repository_id}:environment:{environment}"
+def account_problems(settings: GitHubSettings, facts: RepositoryFacts) -> list[str]:
+    """What the repository's account cannot do that the settings ask for (review-3 R8).
+
+    A personal account has no teams (GitHub REST "Get a team by name" is under /orgs), so team
+    reviewers can never resolve. The plan (Free, Pro, Team, Enterprise) is not readable with the
+    repository token: environments on a private repository need Pro, Team or Enterprise, and
+    required reviewers or a wait timer there need Enterprise (docs.github.com "Managing
+    environments for deployment"); docs/ci-cd.md says so and `planner doctor` is where a live
+    check belongs.
+    """
+    problems = []
+    if facts.owner_type == "User" and settings.reviewers.teams:
+        problems.append(
+            f"ci.github.reviewers.teams {settings.reviewers.teams!r}: {facts.owner} is a personal account, "
+            "which has no teams; name users as reviewers or move the repository to an organization"
+        )
+    return problems
+
+
+def _checked(settings: GitHubSettings, facts: RepositoryFacts) -> RepositoryFacts:
+    problems = account_problems(settings, facts)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return facts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,10 +66,16 @@ class GitHubEnvironmentArgs:
     """Environment secrets by name; every value is wrapped as a Pulumi secret."""
     variables: Mapping[str, pulumi.Input[str]]
     """Environment variables by name (not secret: workspace, resource group, region)."""
+    manages_subject_template: bool = True
+    """Whether this environment also pins the repository's OIDC subject-claim template to the
+    configured format. Default true; false where one owner of several environments of the same
+    repository manages it once (bootstrap's infra repository)."""
 
 
 class GitHubEnvironment(pulumi.ComponentResource):
     environment_name: pulumi.Output[str]
+    credentials: list[pulumi.CustomResource]
+    """The federated credentials, one per trusted subject format (what a template waits for)."""
 
     def __init__(self, name: str, args: GitHubEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:GitHubEnvironment", name, None, opts)
@@ -100,34 +128,50 @@ class GitHubEnvironment(pulumi.ComponentResource):
                 opts=child,
             )
 
-        if settings.oidc_subject_format == OidcSubjectFormat.IMMUTABLE:
-            # The ids never change nor get reused, unlike names (T-34). `/users/<name>` answers for
-            # organizations too. F2: Entra compares subjects case-sensitively and GitHub puts the
-            # repository's real case in `sub`, so the owner's `login` and the repository's
-            # `full_name` come from GitHub, not from the config string (Azure/login#573).
-            owner = github.get_user_output(username=settings.owner, opts=lookup)
-            repository = github.get_repository_output(full_name=settings.repository, opts=lookup)
-            subject = pulumi.Output.all(
-                environment.environment,
-                owner.login,
-                owner.id.apply(int),
-                repository.full_name,
-                repository.repo_id,
-            ).apply(
-                lambda parts: github_subject(
-                    f"{parts[1]}/{str(parts[3]).split('/', 1)[1]}", parts[0], parts[2], parts[4]
+        # F2, R2: one `GET /repos/{owner}/{repo}` gives the owner's login and the repository's
+        # name in their real case (Entra compares subjects case-sensitively, Azure/login#573) and
+        # both ids, without the Pages read of `get_repository` (components.github_oidc).
+        facts = lookup_repository(settings.repository, lookup).apply(lambda found: _checked(settings, found))
+        # One credential per trusted format, named after it: moving between formats adds the new
+        # one and later removes the old, never rewriting a subject in place (issuer + subject are
+        # unique per identity). The credential that existed before formats were named
+        # (`-federation`) is the current format's, or during a move the one being left: it takes
+        # the old logical name as an alias, so upgrading is a rename, not a second credential with
+        # the same subject.
+        formerly_unnamed = (settings.oidc_subject_also_trusted or [settings.oidc_subject_format])[0]
+        credentials = []
+        for subject_format in settings.trusted_subject_formats:
+            subject = pulumi.Output.all(environment.environment, facts).apply(
+                lambda parts, subject_format=subject_format: github_subject(
+                    subject_format, parts[1], str(parts[0]), settings.oidc_subject_claims
                 )
             )
-        else:
-            subject = environment.environment.apply(lambda env: github_subject(settings.repository, env))
-        args.identity.trust(
-            f"{name}-federation",
-            credential_name=github_credential_name(settings.owner, settings.name, args.environment),
-            issuer=GITHUB_OIDC_ISSUER,
-            subject=subject,
-            description=f"GitHub Actions jobs of {settings.repository} bound to environment {args.environment}",
-            parent=self,
-        )
+            credentials.append(
+                args.identity.trust(
+                    f"{name}-federation-{subject_format.value}",
+                    credential_name=github_credential_name(
+                        settings.owner, settings.name, args.environment, subject_format.value
+                    ),
+                    issuer=GITHUB_OIDC_ISSUER,
+                    subject=subject,
+                    description=f"GitHub Actions jobs of {settings.repository} bound to environment "
+                    f"{args.environment} ({subject_format.value} subject)",
+                    parent=self,
+                    former_names=(f"{name}-federation",) if subject_format == formerly_unnamed else (),
+                )
+            )
+        self.credentials = credentials
+        if args.manages_subject_template:
+            # GitHub: "first create a matching condition in your cloud provider's OIDC
+            # configuration, before customizing the configuration" (OIDC reference, "Customizing
+            # the subject claims"), so the template changes only once every credential exists.
+            subject_claim_template(
+                f"{name}-subject-claims",
+                settings.name,
+                settings.oidc_subject_format,
+                settings.oidc_subject_claims,
+                pulumi.ResourceOptions(parent=self, depends_on=credentials),
+            )
 
         # P13: `environment.environment` (an output) orders secrets after the environment.
         for secret_name, value in args.secrets.items():

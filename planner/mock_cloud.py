@@ -7,6 +7,7 @@ resolves to None, the input that consumed it is dropped, and the recorded depend
 silently disappears.
 """
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -292,6 +293,32 @@ class _Missing(dict):
         return f"<{key}>"
 
 
+def github_rest_answer(endpoint: str) -> dict:
+    """`get_rest_api` of `repos/<owner>/<name>` as GitHub answers for a new organization repository
+    (GitHub REST "Get a repository": `id`, `full_name`, `owner.login/id/type`, `visibility`), with
+    the same ids `getUser` and `getRepository` answer; any other endpoint is a 404."""
+    parts = endpoint.strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "repos":
+        return {"code": 404, "status": "404 Not Found", "body": '{"message": "Not Found"}', "headers": "{}"}
+    owner, name = parts[1], parts[2]
+    body = {
+        "id": placeholder_number("github-repo", f"{owner}/{name}"),
+        "full_name": f"{owner}/{name}",
+        "name": name,
+        "owner": {"login": owner, "id": placeholder_number("github-user", owner), "type": "Organization"},
+        "visibility": "private",
+        "private": True,
+    }
+    return {
+        "id": "placeholder-request-id",
+        "endpoint": endpoint,
+        "code": 200,
+        "status": "200 OK",
+        "headers": "{}",
+        "body": json.dumps(body),
+    }
+
+
 class ArmMocks(pulumi.runtime.Mocks):
     """Answers registrations and invokes as Azure would, under the stack's subscription and tenant."""
 
@@ -403,6 +430,8 @@ class ArmMocks(pulumi.runtime.Mocks):
                 "repoId": repo_id,
                 "nodeId": f"R_placeholder_{repo_id}",
             }
+        if args.token == "github:index/getRestApi:getRestApi":
+            return github_rest_answer(str(args.args.get("endpoint")))
         if args.token == "github:index/getTeam:getTeam":
             slug = str(args.args.get("slug"))
             return {

@@ -197,11 +197,11 @@ def test_fails_when_a_production_ado_environment_is_ungated(stack, setting, need
 
 def test_fails_on_an_unknown_ci_key():
     message = refused(NON_PRODUCTION_STACK, github(reviewer=["alice"]))
-    assert "mlinfra:ci.github.reviewer: unknown key; allowed keys: repository, reviewers" in message
+    assert "mlinfra:ci.github.reviewer: unknown key; allowed keys: repository, oidcSubjectFormat" in message
 
 
 def test_fails_when_the_subject_format_is_unknown():
-    assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'legacy' or 'immutable'" in refused(
+    assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'classic', 'immutable' or 'custom'" in refused(
         NON_PRODUCTION_STACK, github(oidcSubjectFormat="ids")
     )
 

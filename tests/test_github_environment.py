@@ -269,32 +269,39 @@ def test_immutable_subject_format_carries_the_owner_and_repository_ids():
 
 
 class CanonicalCaseLookups(ArmMocks):
-    """GitHub answers a lookup typed in any case with the real case (`login`, `full_name`)."""
+    """GitHub answers `GET /repos/contoso/churn-mlops` with the real case (`owner.login`, `full_name`)."""
 
     def call(self, args):
         result, failures = super().call(args)
-        if args.token == "github:index/getUser:getUser":
-            result = {**result, "login": "Contoso"}
-        if args.token == "github:index/getRepository:getRepository":
-            result = {**result, "fullName": "Contoso/Churn-MLOps"}
+        if args.token == "github:index/getRestApi:getRestApi":
+            body = json.loads(result["body"])
+            body["full_name"] = "Contoso/Churn-MLOps"
+            body["owner"]["login"] = "Contoso"
+            result = {**result, "body": json.dumps(body)}
         return result, failures
 
 
-def test_immutable_subject_uses_githubs_canonical_case(monkeypatch):
+@pytest.mark.parametrize(
+    ("subject_format", "expected"),
+    [
+        ("immutable", r"repo:Contoso@\d+/Churn-MLOps@\d+:environment:live"),
+        ("classic", r"repo:Contoso/Churn-MLOps:environment:live"),
+    ],
+)
+def test_subject_uses_githubs_canonical_case(monkeypatch, subject_format, expected):
     """F2 (review-3-identity-ci.md): Entra matches the subject case-sensitively
     (github.com/Azure/login/issues/573, AADSTS7002138) and GitHub puts the repository's real case in
-    `sub`, so the subject takes `login` (integrations/terraform-provider-github
-    github/data_source_github_user.go) and `full_name` (github/data_source_github_repository.go)
-    from the lookups, not the config string's case."""
+    `sub`, so the subject takes `owner.login` and `full_name` from GitHub's `GET /repos/{owner}/{repo}`
+    answer (docs.github.com/rest/repos/repos#get-a-repository), not the config string's case, in
+    every format."""
     from planner import recorder
 
     monkeypatch.setattr(recorder, "ArmMocks", CanonicalCaseLookups)
-    result = build({**PROD, "oidcSubjectFormat": "immutable"})
-    subject = result.one(APP_FIC).inputs["subject"]
-    assert subject.startswith("repo:Contoso@") and "/Churn-MLOps@" in subject
+    result = build({**PROD, "oidcSubjectFormat": subject_format})
+    assert re.fullmatch(expected, result.one(APP_FIC).inputs["subject"])
 
 
-def test_legacy_format_when_the_stack_says_so():
+def test_legacy_is_the_old_name_of_classic():
     assert build(PROD).one(APP_FIC).inputs["subject"] == "repo:contoso/churn-mlops:environment:live"
 
 

@@ -22,6 +22,29 @@ SECRET_MAX_DAYS = 730
 # repo:<owner>/<repo>:<claim>, or the immutable repo:<owner>@<id>/<repo>@<id>:<claim> (ID-2, T-34).
 _GITHUB_SUBJECT = re.compile(r"^repo:[A-Za-z0-9_.-]+(@\d+)?/[A-Za-z0-9_.-]+(@\d+)?:(?P<claim>.+)$")
 _ENVIRONMENT_CLAIM = re.compile(r"^environment:[^:]+$")
+# A custom subject-claim template's subject: `key:value` pairs, `:` inside a value written %3A
+# (docs.github.com/en/actions/reference/security/oidc, "Customizing the subject claims").
+_CUSTOM_KEYS = frozenset(
+    {
+        "repo",
+        "environment",
+        "repository_owner",
+        "repository_owner_id",
+        "repository_id",
+        "repository_visibility",
+        "job_workflow_ref",
+    }
+)
+
+
+def _custom_pairs(subject: str) -> list[tuple[str, str]] | None:
+    tokens = subject.split(":")
+    if len(tokens) % 2:
+        return None
+    pairs = list(zip(tokens[::2], tokens[1::2], strict=True))
+    if any(key not in _CUSTOM_KEYS or not value for key, value in pairs):
+        return None
+    return pairs
 _RELATIVE = re.compile(r"^(\d+)h$")
 
 
@@ -37,6 +60,17 @@ def _subject(args, production):
     if issuer != GITHUB_ISSUER:
         return  # Azure DevOps: an opaque per-connection subject, read back from the connection
     match = _GITHUB_SUBJECT.match(subject)
+    pairs = _custom_pairs(subject)
+    if pairs is not None and (not match or not _ENVIRONMENT_CLAIM.match(match["claim"])):
+        keys = [key for key, _ in pairs]
+        if not {"repo", "repository_id"} & set(keys):
+            yield f"subject {subject!r} names no repository (repo or repository_id, ID-3)"
+        elif production and keys.count("environment") != 1:
+            yield (
+                f"subject {subject!r} is not bound to one environment; production trusts only "
+                "subjects with one environment:<stage>, never a branch, tag or pull request (ID-4)"
+            )
+        return
     if not match:
         yield f"subject {subject!r} is not repo:<owner>/<repository>:<claim> (ID-3)"
     elif production and not _ENVIRONMENT_CLAIM.match(match["claim"]):
