@@ -31,7 +31,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # modules it imports from source, seconds per process. Not uv's UV_COMPILE_BYTECODE, which compiles
 # all ~8,500 installed modules (~20 s of a fresh clone's first command; docs/benchmarks.md).
 
-.PHONY: plan bootstrap-plan diff test check verify doctor lint bench bench-smoke workflows deps lock clean
+.PHONY: plan bootstrap-plan diff test check verify todo from-zero doctor lint bench bench-smoke workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -83,6 +83,15 @@ check: $(VENV)/.synced
 # repository and of each example, offline; fails on a finding not in estate-expected-findings.txt.
 verify: $(VENV)/.synced
 	@$(PY) -m planner estate --examples --expected estate-expected-findings.txt
+
+# What is left before the first real `pulumi up`: placeholders per file and key, prerequisites not
+# done, stacks copying another's subscription, range or owners (offline, a second).
+todo: $(VENV)/.synced
+	@$(PY) -m planner todo
+
+# docs/from-zero.md from the repository's files (a test fails when it is stale).
+from-zero: $(VENV)/.synced
+	@$(PY) -m planner from-zero
 
 # Read-only live preflight (docs/doctor.md); REPLAY=<dir> runs it over recorded responses instead.
 # Estate-wide so far (prerequisites.yaml); no per-STACK selection yet.

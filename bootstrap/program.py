@@ -187,6 +187,10 @@ def build() -> dict[str, Any]:
         "loginCommand": f"pulumi login '{backend.backend_url}'",
         "stackInitCommands": [stack_init_command(stage.stage, backend.secrets_provider) for stage in stages],
         "deployerClientIds": {stage: deployer.identity.client_id for stage, deployer in deployers.items()},
+        # What each stage's mlinfra:deploymentIdentity.owners lists first (docs/from-zero.md).
+        "deployerPrincipalIds": {
+            stage: deployer.identity.principal_id for stage, deployer in deployers.items()
+        },
         "previewClientId": previewer.identity.client_id,
         "githubEnvironments": [environment_name(stage.stage) for stage in stages] + [PREVIEW_ENVIRONMENT],
     }

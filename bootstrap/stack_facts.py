@@ -32,7 +32,13 @@ from components.registry_access_settings import RegistryAccessSettings
 from components.registry_roles import RegistryAccess, reader_role, registry_role
 from components.roles import Role
 from components.shared_config import RegistrySettings
-from components.stage_catalog import PROJECT_FILE, is_shared_stack, load_catalog, split_stack_name
+from components.stage_catalog import (
+    PROJECT_FILE,
+    deployment_order,
+    is_shared_stack,
+    load_catalog,
+    split_stack_name,
+)
 from planner.stackfile import StackFileError, available_stacks, load_stack_config
 
 STAGE_PROJECT_DIR = PROJECT_FILE.parent
@@ -111,19 +117,10 @@ def merged(delegations: list[Delegation]) -> tuple[Delegation, ...]:
 
 
 def project_stacks(project_dir: Path | None = None) -> list[str]:
-    """The stage project's stacks in deployment order: shared stacks first, then each stage in
-    catalog order (a workload's stacks next to the bare stage). A stack file of no catalog stage
-    is refused by the stage project itself (planner), so it is left to it here."""
+    """The stage project's stacks in deployment order (shared first, then the catalog's). A stack
+    file of no catalog stage is refused by the stage project itself (planner), so it is left to it."""
     project_dir = project_dir or STAGE_PROJECT_DIR
-    order = {stage.name: index for index, stage in enumerate(load_catalog(project_dir / "Pulumi.yaml"))}
-
-    def rank(stack: str) -> tuple[int, int, str]:
-        workload, stage = split_stack_name(stack)
-        if is_shared_stack(stack):
-            return (0, 0, stack)
-        return (1, order.get(stage, len(order)), workload or "")
-
-    return sorted(available_stacks(project_dir), key=rank)
+    return deployment_order(available_stacks(project_dir), project_dir / "Pulumi.yaml")
 
 
 def _decode(value: Any) -> Any:

@@ -110,3 +110,17 @@ def split_stack_name(stack: str) -> tuple[str | None, str]:
 def is_shared_stack(stack: str) -> bool:
     """`shared` or `<workload>-shared`: the shared stack, not a stage."""
     return split_stack_name(stack)[1] == SHARED_STACK
+
+
+def deployment_order(stacks: list[str], project_file: Path = PROJECT_FILE) -> list[str]:
+    """`stacks` in the order they deploy: the shared stacks first (the stages read them), then each
+    stage in catalog order, a workload's stack next to the bare stage's."""
+    order = {stage.name: index for index, stage in enumerate(load_catalog(project_file))}
+
+    def rank(stack: str) -> tuple[int, int, str]:
+        workload, stage = split_stack_name(stack)
+        if is_shared_stack(stack):
+            return (0, 0, stack)
+        return (1, order.get(stage, len(order)), workload or "")
+
+    return sorted(stacks, key=rank)

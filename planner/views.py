@@ -204,7 +204,8 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
         views.append(
             {
                 "platform": "azure-devops",
-                "name": env.inputs.get("name") if env else None,
+                # A connection without an environment is named after itself.
+                "name": env.inputs.get("name") if env else connection.inputs.get("serviceEndpointName"),
                 "serviceConnection": {
                     "name": connection.inputs.get("serviceEndpointName"),
                     "authenticationScheme": connection.inputs.get("serviceEndpointAuthenticationScheme"),

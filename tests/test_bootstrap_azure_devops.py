@@ -115,8 +115,10 @@ def _with_ado_stage(tmp_path, monkeypatch):
 
     for path in PROJECT_DIR.glob("Pulumi*.yaml"):
         shutil.copy(path, tmp_path / path.name)
-    shutil.copy(PROJECT_DIR / "examples" / "azure-devops" / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
+    (example,) = (PROJECT_DIR / "examples" / "azure-devops").glob("Pulumi.*.yaml")
+    shutil.copy(example, tmp_path / example.name)  # the example's stage replaces the shipped one
     monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
+    return example.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
 def test_a_stage_deployed_from_azure_devops_is_entitled_there(tmp_path, monkeypatch):
@@ -124,22 +126,22 @@ def test_a_stage_deployed_from_azure_devops_is_entitled_there(tmp_path, monkeypa
     deployer, which must be a member of the organization: a ServicePrincipalEntitlement by the
     identity's object id (pulumi_azuredevops ServicePrincipalEntitlement: origin_id, "The Object
     ID of the service principal in Entra ID")."""
-    _with_ado_stage(tmp_path, monkeypatch)
+    stage = _with_ado_stage(tmp_path, monkeypatch)
     plan = bootstrap_plan()
     (entitlement,) = plan.of_type("azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement")
-    assert "-prod-" in entitlement.name
+    assert f"-{stage}-" in entitlement.name
     assert entitlement.inputs["origin"] == "aad" and entitlement.inputs["accountLicenseType"] == "express"
 
 
 def test_a_stage_in_another_organization_is_refused(tmp_path, monkeypatch):
-    _with_ado_stage(tmp_path, monkeypatch)
+    stage = _with_ado_stage(tmp_path, monkeypatch)
     with pytest.raises(ConfigError) as error:
         bootstrap_plan(
             **{f"{NS}:azureDevOps": {"organizationUrl": "https://dev.azure.com/fabrikam", "project": "x"}}
         )
     message = str(error.value)
     assert (
-        f'{NS}:azureDevOps.organizationUrl: got "https://dev.azure.com/fabrikam"; stage prod runs its pipelines in https://dev.azure.com/contoso'
+        f'{NS}:azureDevOps.organizationUrl: got "https://dev.azure.com/fabrikam"; stage {stage} runs its pipelines in https://dev.azure.com/contoso'
         in message
     )
 

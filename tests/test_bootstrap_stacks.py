@@ -157,11 +157,12 @@ def test_a_stage_added_to_the_catalog_needs_nothing_in_bootstrap(tmp_path, monke
     for path in PROJECT_DIR.glob("Pulumi*.yaml"):
         shutil.copy(path, tmp_path / path.name)
     catalog = (tmp_path / "Pulumi.yaml").read_text()
-    entry = "      - name: dev\n        code: dev\n        production: false\n        dataScience: true\n"
-    assert entry in catalog
+    model = project_stacks(PROJECT_DIR)[1]  # the first stage, whatever the catalog calls it
     qa = "      - name: qa\n        code: qa1\n        production: false\n        dataScience: true\n"
-    (tmp_path / "Pulumi.yaml").write_text(catalog.replace(entry, entry + qa))
-    (tmp_path / "Pulumi.qa.yaml").write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    marker = "    default:\n      - name: "
+    assert catalog.count(marker) == 1
+    (tmp_path / "Pulumi.yaml").write_text(catalog.replace(marker, "    default:\n" + qa + "      - name: "))
+    (tmp_path / "Pulumi.qa.yaml").write_text((PROJECT_DIR / f"Pulumi.{model}.yaml").read_text())
     monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
     plan = bootstrap_plan()
     assert "qa" in plan.outputs["deployerClientIds"]
