@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, model_validator
 
 from components.settings_base import Settings
-from components.value_kinds import PrivateCidr, resource_id_pattern, zone_id_problems
+from components.value_kinds import PRIVATE_BLOCKS, PrivateCidr, resource_id_pattern, zone_id_problems
 
 PRIVATE_DNS_ZONES = MappingProxyType(
     {
@@ -82,6 +82,17 @@ def parse_vnet_id(value: str) -> tuple[str, str, str]:
 Cidr = PrivateCidr
 
 
+def _private_address(value: str) -> str:
+    """A private IPv4 address (a DNS server inside the hub), not a block."""
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError("expected a private IPv4 address such as 10.0.0.4") from None
+    if not any(address in block for block in PRIVATE_BLOCKS):
+        raise ValueError("expected a private IPv4 address inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    return value
+
+
 class RunnerKind(StrEnum):
     """Who runs the private CI jobs in the runner subnet."""
 
@@ -115,20 +126,88 @@ class RunnerSubnetSettings(Settings):
         return self
 
 
+class PeerRight(StrEnum):
+    """How the deployer holds `Microsoft.Network/virtualNetworks/peer/action` on the hub network,
+    which creating the stage's side of the peering needs (Microsoft Learn,
+    virtual-network/virtual-network-manage-peering, "Permissions": peer/action is "required to
+    create a peering from virtual network B to virtual network A", checked on the remote network)."""
+
+    GRANTED = "granted"
+    """The hub team granted it: a prerequisite in prerequisites.yaml (principal `deployer:<stack>`,
+    scope the hub network) that the estate verifier counts and `planner doctor` checks live."""
+    REQUESTED = "requested"
+    """Not granted (yet): the stage creates no peering and exports both sides and the grant in
+    the `hubPeeringRequest` output, for the hub team."""
+
+
+class HubSide(StrEnum):
+    """Who creates the hub's side of the peering (a peering connects once both sides exist)."""
+
+    REQUESTED = "requested"
+    """The hub team, from the `hubPeeringRequest` output; not created yet."""
+    EXISTS = "exists"
+    """The hub team created it with the settings of the request."""
+    MANAGED = "managed"
+    """The stage, through a provider for the hub's subscription (the deployer may write there)."""
+
+
 class HubPeeringSettings(Settings):
     remote_virtual_network_id: Annotated[StrictStr, AfterValidator(_vnet_id)]
     """Resource id of the hub virtual network to peer with. Required."""
-    hub_side_managed: StrictBool = False
-    """Whether the deployer may write to the hub network, so the stage also creates the hub's
-    peering back to the stage. Default false: the stack exports what the hub team must create
-    (a peering is connected only once both sides exist)."""
-    use_remote_gateways: StrictBool = False
-    """Whether the stage routes through the hub's VPN/ExpressRoute gateway (the hub side must
-    allow gateway transit). Default false."""
-    link_dns_zones: StrictBool = False
-    """Whether the private DNS zones the stage creates are also linked to the hub network, so
-    clients that resolve through the hub find the endpoints. Only with zones the stage creates.
+    peer_right: PeerRight = PeerRight.REQUESTED
+    """granted or requested: whether the hub team has granted the deployer
+    Microsoft.Network/virtualNetworks/peer/action on the hub network (granted: declared in
+    prerequisites.yaml) or the stage asks for it (requested: no peering is created, the
+    hubPeeringRequest output holds both sides and the grant). Default requested, which cannot
+    fail with LinkedAuthorizationFailed."""
+    hub_side: HubSide = HubSide.REQUESTED
+    """requested, exists or managed: the hub's side of the peering is requested from the hub team
+    (hubPeeringRequest output), already exists, or is created by the stage (the deployer may write
+    to the hub network). Default requested."""
+    hub_allows_gateway_transit: StrictBool = False
+    """Whether the hub's side allows gateway transit (the hub has a VPN or ExpressRoute gateway
+    that spokes use). With hubSide managed the stage sets it there; otherwise the hub team does.
     Default false."""
+    use_remote_gateways: StrictBool = False
+    """Whether the stage routes through the hub's gateway. Only once the hub's side allows gateway
+    transit (hubAllowsGatewayTransit: true and hubSide exists or managed). Default false."""
+    link_dns_zones: StrictBool = False
+    """Refused when true: no zone the stage creates is linked to the hub network (review-3 B2);
+    with a hub the endpoints register in the hub's zones (privateEndpoints.dnsZoneIds). Default false."""
+
+    @model_validator(mode="after")
+    def _two_parties(self):
+        problems = []
+        if self.link_dns_zones:
+            problems.append(
+                "linkDnsZones: got true; a zone the stage creates is never linked to the hub network "
+                "(the hub already resolves the privatelink namespaces, and Azure refuses a second zone of "
+                "a name on one network); set privateEndpoints.dnsZoneIds to the hub's zones instead"
+            )
+        if self.use_remote_gateways:
+            if not self.hub_allows_gateway_transit:
+                problems.append(
+                    "useRemoteGateways: got true; needs hubAllowsGatewayTransit: true (Azure refuses "
+                    "useRemoteGateways until the hub's peering allows gateway transit)"
+                )
+            elif self.hub_side == HubSide.REQUESTED:
+                problems.append(
+                    "useRemoteGateways: got true with hubSide requested; expected hubSide exists or managed "
+                    "(the hub's side must allow gateway transit before this side uses its gateway)"
+                )
+        if self.hub_side == HubSide.MANAGED and self.peer_right == PeerRight.REQUESTED:
+            problems.append(
+                "hubSide: got managed with peerRight requested; a deployer that may write the hub's side "
+                "holds peer/action there too: set peerRight granted (declared in prerequisites.yaml)"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def creates_stage_side(self) -> bool:
+        """Whether the stage creates its side now: only with the right to (peerRight granted)."""
+        return self.peer_right == PeerRight.GRANTED
 
 
 class VirtualNetworkSettings(Settings):
@@ -140,6 +219,11 @@ class VirtualNetworkSettings(Settings):
     """A subnet for private CI runners, so pipelines reach the private endpoints. Default none."""
     hub_peering: HubPeeringSettings | None = None
     """Peering to a hub network, so people and runners outside this network reach it. Default none."""
+    dns_servers: list[Annotated[StrictStr, AfterValidator(_private_address)]] | None = None
+    """Private IPv4 addresses the network resolves names through: the hub's DNS (its DNS Private
+    Resolver inbound endpoint or firewall DNS proxy), where the hub's private DNS zones resolve.
+    Required with hubPeering, not allowed without it (default Azure DNS resolves only zones linked
+    to the network itself)."""
 
     @model_validator(mode="after")
     def _subnet_inside(self):
@@ -164,6 +248,17 @@ class VirtualNetworkSettings(Settings):
                 )
             if runners.prefixlen > 28:
                 raise ValueError(f"runnerSubnet.addressPrefix {runners} is too small; use /28 or larger")
+        if self.hub_peering is not None and not self.dns_servers:
+            raise ValueError(
+                "dnsServers: required with hubPeering; expected the hub's DNS addresses (its DNS Private "
+                "Resolver inbound endpoint or firewall DNS proxy): Azure-provided DNS does not resolve "
+                "through a peering, so the hub's private DNS zones would not resolve in this network"
+            )
+        if self.hub_peering is None and self.dns_servers is not None:
+            raise ValueError(
+                "dnsServers: only with hubPeering; without a hub the network resolves the zones the "
+                "stage creates and links to it through Azure-provided DNS"
+            )
         return self
 
 
@@ -179,8 +274,9 @@ class PrivateEndpointSettings(Settings):
     privatelink.file.core.windows.net, privatelink.vaultcore.azure.net, privatelink.azurecr.io.
     With monitoring.privateLinkScope, also privatelink.monitor.azure.com,
     privatelink.oms.opinsights.azure.com, privatelink.ods.opinsights.azure.com and
-    privatelink.agentsvc.azure-automation.net. Default: the stage creates the zones and links
-    them to the network."""
+    privatelink.agentsvc.azure-automation.net. Required with virtualNetwork.hubPeering (the hub's
+    zones: endpoints register there and the stage links no zone to any network). Default: the stage
+    creates the zones and links them to its own network only."""
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -199,11 +295,20 @@ class PrivateEndpointSettings(Settings):
             if unknown:
                 problems.append(f"dnsZoneIds names zones no endpoint uses: {', '.join(unknown)}")
             problems += zone_id_problems(self.dns_zone_ids)
-        peering = self.virtual_network.hub_peering if self.virtual_network else None
-        if peering and peering.link_dns_zones and self.dns_zone_ids is not None:
+        created = self.virtual_network
+        if created is not None and created.hub_peering is not None and self.dns_zone_ids is None:
+            # The stage's zones would be linked to a network that already resolves these names
+            # through the hub (dnsServers): they would shadow nothing and answer nobody else.
             problems.append(
-                "virtualNetwork.hubPeering.linkDnsZones: only with zones the stage creates; the hub's "
-                "own zones (dnsZoneIds) are linked by the hub team"
+                "dnsZoneIds: required with virtualNetwork.hubPeering; expected the hub's private DNS "
+                f"zone ids ({', '.join(REQUIRED_ZONES)}): a network that resolves through the hub already "
+                "resolves these namespaces there, so the stage creates and links no zones of its own"
+            )
+        if created is not None and created.hub_peering is None and self.dns_zone_ids is not None:
+            problems.append(
+                "dnsZoneIds: only with virtualNetwork.hubPeering (the hub's zones, resolved through the "
+                "hub) or subnetId; a network the stage creates without a hub resolves only the zones "
+                "the stage creates and links to it, so leave dnsZoneIds out"
             )
         if problems:
             raise ValueError("; ".join(problems))

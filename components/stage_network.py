@@ -19,6 +19,7 @@ from components.network_settings import (
     PRIVATE_DNS_ZONES,
     WORKSPACE_GROUPS,
     HubPeeringSettings,
+    HubSide,
     PrivateEndpointSettings,
     RunnerKind,
     RunnerSubnetSettings,
@@ -29,6 +30,9 @@ from components.network_settings import (
 ENDPOINT_SUBNET = "snet-private-endpoints"
 RUNNER_SUBNET = "snet-runners"
 GITHUB_NETWORK_SETTINGS = "GitHub.Network/networkSettings"
+PEER_ACTION = "Microsoft.Network/virtualNetworks/peer/action"
+"""What creating a peering needs on the remote network (Microsoft Learn,
+virtual-network/virtual-network-manage-peering, "Permissions")."""
 GITHUB_NETWORK_API_VERSION = "2024-04-02"
 """The only API version of GitHub.Network/networkSettings that GitHub documents (docs.github.com,
 "Configuring private networking for GitHub-hosted runners"); azure-native 3.29 has no typed
@@ -99,7 +103,8 @@ class StageNetwork(pulumi.ComponentResource):
     github_network_settings_id: pulumi.Output[str] | None
     """ARM id of the GitHub.Network/networkSettings resource (github-hosted runners only)."""
     hub_peering_request: dict | None
-    """What the hub team must create when the stage may not write to the hub (else None)."""
+    """What the hub team must do (`hubSide`: the peering to create on the hub; `stageSide` and
+    `grant`: the stage's side and the peer/action right it waits for), else None."""
 
     def __init__(self, name: str, args: StageNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:StageNetwork", name, None, opts)
@@ -131,6 +136,12 @@ class StageNetwork(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 location=args.location,
                 address_space=network.AddressSpaceArgs(address_prefixes=[created.address_space]),
+                # The hub's DNS: the hub's zones resolve there, not through Azure-provided DNS here.
+                dhcp_options=(
+                    network.DhcpOptionsArgs(dns_servers=list(created.dns_servers))
+                    if created.dns_servers
+                    else None
+                ),
                 subnets=subnets,
                 tags=tags,
                 opts=child,
@@ -155,13 +166,11 @@ class StageNetwork(pulumi.ComponentResource):
         self.network_id = network_id
 
         if settings.dns_zone_ids is not None:
+            # Existing zones (the hub's): endpoints register there; the stage links no zone.
             zone_ids: dict[str, pulumi.Input[str]] = dict(settings.dns_zone_ids)
         else:
+            # Zones the stage owns link only to the stage's own network, never to a hub (B2).
             linked = [("", network_id, f"link-{args.network_name}")]
-            peering = created.hub_peering if created is not None else None
-            if peering is not None and peering.link_dns_zones:
-                hub = parse_vnet_id(peering.remote_virtual_network_id)[2]
-                linked.append(("-hub", peering.remote_virtual_network_id, f"link-{hub}"))
             zone_ids = {}
             for zone_name in zones_for(args.groups):
                 zone = privatedns.PrivateZone(
@@ -209,31 +218,77 @@ class StageNetwork(pulumi.ComponentResource):
         return settings.id
 
     def _peer(self, name: str, args: StageNetworkArgs, hub: HubPeeringSettings, vnet, child) -> None:
-        """The stage's side of the peering always; the hub's side when the deployer may write there."""
+        """A peering is a two-party change (Microsoft Learn, virtual-network-manage-peering,
+        "Permissions"): the stage's side needs virtualNetworks/peer/action on the hub network, the
+        hub's side needs write on the hub network. The stage creates its side only with the right
+        granted (peerRight), the hub's side only when it may write there (hubSide managed), and
+        exports whatever is left for the hub team as `hubPeeringRequest`."""
         hub_subscription, hub_group, hub_name = parse_vnet_id(hub.remote_virtual_network_id)
-        network.VirtualNetworkPeering(
-            f"{name}-peering-to-hub",
-            virtual_network_peering_name=f"peer-to-{hub_name}",
-            virtual_network_name=vnet.name,
-            resource_group_name=args.resource_group_name,
-            remote_virtual_network=network.SubResourceArgs(id=hub.remote_virtual_network_id),
-            allow_virtual_network_access=True,
-            allow_forwarded_traffic=True,  # traffic from on-premises / other spokes via the hub
-            allow_gateway_transit=False,
-            use_remote_gateways=hub.use_remote_gateways,
-            opts=child,
-        )
-        back = {
+        stage_side = {
+            "virtualNetworkId": vnet.id,
+            "peeringName": f"peer-to-{hub_name}",
+            "remoteVirtualNetworkId": hub.remote_virtual_network_id,
+            "allowVirtualNetworkAccess": True,
+            "allowForwardedTraffic": True,  # traffic from on-premises / other spokes via the hub
+            "allowGatewayTransit": False,
+            "useRemoteGateways": hub.use_remote_gateways,
+        }
+        hub_side = {
             "virtualNetworkId": hub.remote_virtual_network_id,
             "peeringName": f"peer-to-{args.network_name}",
             "remoteVirtualNetworkId": vnet.id,
             "allowVirtualNetworkAccess": True,
             "allowForwardedTraffic": True,
-            "allowGatewayTransit": hub.use_remote_gateways,
+            # The hub offers its gateway only when it has one and says so (hubAllowsGatewayTransit).
+            "allowGatewayTransit": hub.hub_allows_gateway_transit,
+            "useRemoteGateways": False,
         }
-        if not hub.hub_side_managed:
-            self.hub_peering_request = back
-            return
+        created_hub_side = None
+        if hub.hub_side == HubSide.MANAGED:
+            created_hub_side = self._hub_side(
+                name, args, hub_subscription, hub_group, hub_name, hub_side, vnet
+            )
+        if hub.creates_stage_side:
+            network.VirtualNetworkPeering(
+                f"{name}-peering-to-hub",
+                virtual_network_peering_name=stage_side["peeringName"],
+                virtual_network_name=vnet.name,
+                resource_group_name=args.resource_group_name,
+                remote_virtual_network=network.SubResourceArgs(id=hub.remote_virtual_network_id),
+                allow_virtual_network_access=True,
+                allow_forwarded_traffic=True,
+                allow_gateway_transit=False,
+                use_remote_gateways=hub.use_remote_gateways,
+                # useRemoteGateways only after the hub's side allows gateway transit (review-3 R4):
+                # config refuses it unless that side exists; when the stage creates it, after it.
+                opts=pulumi.ResourceOptions.merge(
+                    child,
+                    pulumi.ResourceOptions(depends_on=[created_hub_side] if created_hub_side else []),
+                ),
+            )
+        request: dict = {}
+        if hub.hub_side == HubSide.REQUESTED:
+            request["hubSide"] = hub_side
+        if not hub.creates_stage_side:
+            request["stageSide"] = stage_side
+            request["grant"] = {
+                "principal": f"deployer:{pulumi.get_stack()}",
+                "action": PEER_ACTION,
+                "scope": hub.remote_virtual_network_id,
+                "then": "declare it in prerequisites.yaml and set hubPeering.peerRight: granted",
+            }
+        self.hub_peering_request = request or None
+
+    def _hub_side(
+        self,
+        name: str,
+        args: StageNetworkArgs,
+        hub_subscription: str,
+        hub_group: str,
+        hub_name: str,
+        side,
+        vnet,
+    ) -> network.VirtualNetworkPeering:
         hub_provider = None
         if hub_subscription.lower() != args.subscription_id.lower():
             # The hub lives in another subscription: its side goes through a provider for it.
@@ -247,15 +302,15 @@ class StageNetwork(pulumi.ComponentResource):
                 tenant_id=args.tenant_id or None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        network.VirtualNetworkPeering(
+        return network.VirtualNetworkPeering(
             f"{name}-peering-from-hub",
-            virtual_network_peering_name=back["peeringName"],
+            virtual_network_peering_name=side["peeringName"],
             virtual_network_name=hub_name,
             resource_group_name=hub_group,
             remote_virtual_network=network.SubResourceArgs(id=vnet.id),
             allow_virtual_network_access=True,
             allow_forwarded_traffic=True,
-            allow_gateway_transit=hub.use_remote_gateways,  # the hub offers its gateway when asked to
+            allow_gateway_transit=side["allowGatewayTransit"],
             use_remote_gateways=False,
             opts=pulumi.ResourceOptions(parent=self, provider=hub_provider),
         )

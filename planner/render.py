@@ -233,11 +233,17 @@ def _reachability_lines(view: dict) -> list[str]:
             )
     for peering in view["peerings"]:
         lines.append(f"  Peering {peering['name']}: {peering['from']} -> {peering['to']}")
-    request = view["hubPeeringRequest"]
-    if request:
+    request = view["hubPeeringRequest"] or {}
+    hub_side, grant = request.get("hubSide"), request.get("grant")
+    if hub_side:
         lines.append(
-            f"  NOTE: the hub team must create peering {request['peeringName']} on {request['virtualNetworkId']} "
-            f"to {request['remoteVirtualNetworkId']} (output hubPeeringRequest)"
+            f"  NOTE: the hub team must create peering {hub_side['peeringName']} on {hub_side['virtualNetworkId']} "
+            f"to {hub_side['remoteVirtualNetworkId']} (output hubPeeringRequest.hubSide)"
+        )
+    if grant:
+        lines.append(
+            f"  NOTE: no peering to the hub yet: the hub team must grant {grant['principal']} {grant['action']} "
+            f"on {grant['scope']}; then {grant['then']} (output hubPeeringRequest.grant)"
         )
     managed = view["managedNetwork"]
     if managed["isolationMode"]:

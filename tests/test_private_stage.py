@@ -69,14 +69,30 @@ def hub_peering(stack: str) -> dict:
     return setting(stack, "network")["privateEndpoints"]["virtualNetwork"].get("hubPeering", {})
 
 
+HUB_DNS = ["10.0.0.4"]
+HUB_ZONES = {
+    zone: f"/subscriptions/{HUB_SUB}/resourceGroups/rg-dns-hub/providers/Microsoft.Network/privateDnsZones/{zone}"
+    for zone in dict.fromkeys(z for zones in PRIVATE_DNS_ZONES.values() for z in zones)
+}
+
+
 def with_network(**virtual_network) -> dict:
-    """A private stage's network section with a created network of this test's own addresses."""
+    """A private stage's network section with a created network of this test's own addresses.
+    With a hubPeering the network resolves through the hub's DNS and the endpoints register in
+    the hub's zones; without one the stage owns its zones (no dnsZoneIds)."""
     network = section(private_stage(), "network")
-    network["privateEndpoints"]["virtualNetwork"] = {
+    endpoints = network["privateEndpoints"]
+    hub = "hubPeering" in virtual_network
+    endpoints["virtualNetwork"] = {
         "addressSpace": "10.21.0.0/16",
         "endpointSubnetPrefix": "10.21.0.0/24",
+        **({"dnsServers": HUB_DNS} if hub else {}),
         **virtual_network,
     }
+    if hub:
+        endpoints.setdefault("dnsZoneIds", HUB_ZONES)
+    else:
+        endpoints.pop("dnsZoneIds", None)
     return network
 
 
@@ -129,40 +145,56 @@ def test_every_created_subnet_has_an_nsg_that_denies_internet_inbound(stack_plan
     [
         stack
         for stack in CREATED_NETWORK_STACKS
-        if hub_peering(stack) and not hub_peering(stack).get("hubSideManaged")
+        if hub_peering(stack) and hub_peering(stack).get("hubSide", "requested") == "requested"
     ],
 )
-def test_a_created_network_peers_its_spoke_and_asks_the_hub_team_for_the_other_side(stack_plans, stack):
-    """A peering connects only once both sides exist; without hub rights the plan says what to create."""
+def test_a_created_network_asks_the_hub_team_for_the_hub_side(stack_plans, stack):
+    """A peering connects only once both sides exist (Microsoft Learn, virtual-network-manage-peering,
+    "Requirements and constraints": Initiated until the second side is created); the hub's side is
+    the hub team's, so the plan says what to create, and the stage's side exists only with the
+    peer/action right granted."""
     result = stack_plans[stack]
     hub = hub_peering(stack)["remoteVirtualNetworkId"]
-    (peering,) = result.of_type(PEERING)
-    assert peering.inputs["virtualNetworkName"] == vnet_name(result)
-    assert peering.inputs["remoteVirtualNetwork"]["id"] == hub
-    assert peering.inputs["allowVirtualNetworkAccess"] is True
     request = result.outputs["hubPeeringRequest"]
-    assert request["virtualNetworkId"] == hub
-    assert request["remoteVirtualNetworkId"].endswith(f"/virtualNetworks/{vnet_name(result)}")
+    assert request["hubSide"]["virtualNetworkId"] == hub
+    assert request["hubSide"]["remoteVirtualNetworkId"].endswith(f"/virtualNetworks/{vnet_name(result)}")
+    assert request["hubSide"]["useRemoteGateways"] is False
     view = network_view(result)
-    assert view["hubPeeringRequest"] == request and view["peerings"][0]["to"] == hub
+    assert view["hubPeeringRequest"] == request
+    if hub_peering(stack).get("peerRight", "requested") == "granted":
+        (peering,) = result.of_type(PEERING)
+        assert peering.inputs["virtualNetworkName"] == vnet_name(result)
+        assert peering.inputs["remoteVirtualNetwork"]["id"] == hub
+        assert peering.inputs["allowVirtualNetworkAccess"] is True
+        assert view["peerings"][0]["to"] == hub and "grant" not in request
+    else:
+        assert not result.of_type(PEERING) and request["grant"]["scope"] == hub
 
 
-@pytest.mark.parametrize(
-    "stack", [stack for stack in CREATED_NETWORK_STACKS if hub_peering(stack).get("linkDnsZones")]
-)
-def test_created_zones_are_linked_to_the_hub_when_configured(stack_plans, stack):
-    hub = hub_peering(stack)["remoteVirtualNetworkId"]
-    links = stack_plans[stack].of_type("azure-native:privatedns:VirtualNetworkLink")
-    hub_links = [link for link in links if link.inputs["virtualNetwork"]["id"] == hub]
-    zones = stack_plans[stack].of_type("azure-native:privatedns:PrivateZone")
-    assert (
-        zones
-        and len(hub_links) == len(zones)
-        and all(link.inputs["registrationEnabled"] is False for link in hub_links)
-    )
+@pytest.mark.parametrize("stack", [stack for stack in CREATED_NETWORK_STACKS if hub_peering(stack)])
+def test_a_stage_with_a_hub_registers_in_the_hub_zones_and_links_no_zone(stack_plans, stack):
+    """Review-3 B2: the stage's endpoints register in the hub's zones and the stage creates and
+    links no zone (a second zone of a name on the hub network is refused by Azure, "A virtual
+    network cannot be linked to multiple zones with overlapping namespaces"); its network resolves
+    through the hub's DNS (Azure-provided DNS does not resolve across a peering: Microsoft Learn,
+    virtual-network-manage-peering, "Requirements and constraints")."""
+    result = stack_plans[stack]
+    assert not result.of_type("azure-native:privatedns:PrivateZone")
+    assert not result.of_type("azure-native:privatedns:VirtualNetworkLink")
+    hub_zones = set(setting(stack, "network")["privateEndpoints"]["dnsZoneIds"].values())
+    zones = {z for e in network_view(result)["privateEndpoints"] for z in e["dnsZones"]}
+    assert zones and zones <= hub_zones
+    servers = setting(stack, "network")["privateEndpoints"]["virtualNetwork"]["dnsServers"]
+    assert result.one(VNET).inputs["dhcpOptions"]["dnsServers"] == servers
 
 
-HUB_SIDE_MANAGED = {"remoteVirtualNetworkId": HUB, "hubSideManaged": True, "useRemoteGateways": True}
+HUB_SIDE_MANAGED = {
+    "remoteVirtualNetworkId": HUB,
+    "peerRight": "granted",
+    "hubSide": "managed",
+    "hubAllowsGatewayTransit": True,
+    "useRemoteGateways": True,
+}
 GITHUB_HOSTED_RUNNERS = {
     "kind": "github-hosted",
     "addressPrefix": "10.21.2.0/24",
@@ -208,6 +240,10 @@ def configured_private_stage() -> Plan:
 
 
 def test_the_hub_side_is_created_through_a_hub_provider_when_the_deployer_may_write_there():
+    """Review-3 R4: useRemoteGateways only after the hub's side allows gateway transit. Microsoft
+    Learn, virtual-network-manage-peering ("Use remote gateways"): "the peered virtual network must
+    have a virtual network gateway attached to it and must have the Allow gateway transit checkbox
+    checked". So the stage's side depends on the hub's side when the stage creates both."""
     result = configured_private_stage()
     peerings = {p.inputs["virtualNetworkPeeringName"]: p for p in result.of_type(PEERING)}
     back = peerings[f"peer-to-{vnet_name(result)}"]
@@ -215,7 +251,9 @@ def test_the_hub_side_is_created_through_a_hub_provider_when_the_deployer_may_wr
     assert back.inputs["resourceGroupName"] == "rg-network-hub-weu"
     assert back.inputs["remoteVirtualNetwork"]["id"].endswith(f"/virtualNetworks/{vnet_name(result)}")
     assert back.inputs["allowGatewayTransit"] is True  # the hub offers what the spoke uses
-    assert peerings["peer-to-vnet-hub-weu"].inputs["useRemoteGateways"] is True
+    assert back.inputs["useRemoteGateways"] is False
+    spoke = peerings["peer-to-vnet-hub-weu"]
+    assert spoke.inputs["useRemoteGateways"] is True and back.urn in spoke.dependencies
     provider = result.one("pulumi:providers:azure-native")
     assert provider.inputs["subscriptionId"] == HUB_SUB  # the hub lives in another subscription
     assert "hubPeeringRequest" not in result.outputs
@@ -289,19 +327,14 @@ def test_fails_when_the_hub_network_id_is_not_a_network_id(rejection):  # noqa: 
     )
 
 
-def test_fails_when_hub_zone_links_are_asked_for_with_hub_zones(rejection):  # noqa: F811
-    stack = first(JOINED_NETWORK_STACKS)
-    network = section(stack, "network")
-    network["privateEndpoints"] = {
-        "virtualNetwork": {
-            "addressSpace": "10.30.0.0/16",
-            "endpointSubnetPrefix": "10.30.0.0/24",
-            "hubPeering": {"remoteVirtualNetworkId": HUB, "linkDnsZones": True},
-        },
-        "dnsZoneIds": network["privateEndpoints"]["dnsZoneIds"],
-    }
-    assert "hubPeering.linkDnsZones: only with zones the stage creates" in refused(
-        rejection, stack, **{"mlinfra:network": network}
+def test_fails_when_hub_zone_links_are_asked_for(rejection):  # noqa: F811
+    """Review-3 B2: no stage-created zone is ever linked to the hub network."""
+    message = refused(
+        rejection,
+        **{"mlinfra:network": with_network(hubPeering={"remoteVirtualNetworkId": HUB, "linkDnsZones": True})},
+    )
+    assert (
+        "hubPeering: linkDnsZones: got true; a zone the stage creates is never linked to the hub" in message
     )
 
 

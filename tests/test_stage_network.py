@@ -246,8 +246,10 @@ def test_a_joined_stage_uses_the_hub_zones(stack_plans, stack):
 
 
 @pytest.mark.parametrize("stack", CREATED_NETWORK_STACKS)
-def test_a_created_network_stage_creates_its_own_zones(stack_plans, stack):
-    assert len(stack_plans[stack].of_type(ZONE)) == len(KNOWN_ZONES) and stack_plans[stack].of_type(VNET)
+def test_a_created_network_stage_creates_its_own_zones_unless_it_uses_the_hubs(stack_plans, stack):
+    hub_zones = "dnsZoneIds" in setting(stack, "network")["privateEndpoints"]
+    assert stack_plans[stack].of_type(VNET)
+    assert len(stack_plans[stack].of_type(ZONE)) == (0 if hub_zones else len(KNOWN_ZONES))
 
 
 @pytest.mark.parametrize("stack", PRIVATE_STACKS)
