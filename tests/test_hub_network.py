@@ -20,7 +20,15 @@ from components.network_settings import PRIVATE_DNS_ZONES, PrivateEndpointSettin
 from components.stage_network import PEER_ACTION, StageNetwork, StageNetworkArgs
 from planner.estate import model
 from planner.stackfile import read_document
-from tests.conftest import CREATED_NETWORK_STACKS, PROJECT_DIR, first, plan, run_program, setting
+from tests.conftest import (
+    CREATED_NETWORK_STACKS,
+    JOINED_NETWORK_STACKS,
+    PROJECT_DIR,
+    first,
+    plan,
+    run_program,
+    setting,
+)
 
 STAGE_SUB = "00000000-0000-0000-0000-000000000003"
 HUB_SUB = "00000000-0000-0000-0000-000000000008"
@@ -333,13 +341,19 @@ def test_the_estate_verifier_still_refuses_what_the_config_cannot_see(tmp_path):
     before = model.build(root)
     assert not _messages(before, "EV-2") and not _messages(before, "EV-10")
 
+    peering_stage, joined = first(HUB_STACKS), first(JOINED_NETWORK_STACKS)
     declared = root / "prerequisites.yaml"
-    declared.write_text(_without_entry(declared.read_text(), "hub-peering-preprod"))
-    stack_file = root / "Pulumi.prod.yaml"
-    spoke = (
-        "/subscriptions/00000000-0000-0000-0000-000000000015/resourceGroups/rg-network-prod-weu/providers/"
-        "Microsoft.Network/virtualNetworks/vnet-spoke-ml-prod-weu/subnets/snet-private-endpoints"
-    )
+    (entry,) = [
+        item["id"]
+        for item in read_document(declared)["prerequisites"]
+        if any(
+            g["principal"] == f"deployer:{peering_stage}" and PEER_ACTION in g.get("actions", [])
+            for g in item.get("grants") or []
+        )
+    ]
+    declared.write_text(_without_entry(declared.read_text(), entry))
+    stack_file = root / f"Pulumi.{joined}.yaml"
+    spoke = network_of(joined)["privateEndpoints"]["subnetId"]
     text = stack_file.read_text()
     assert spoke in text
     stack_file.write_text(
@@ -349,7 +363,9 @@ def test_the_estate_verifier_still_refuses_what_the_config_cannot_see(tmp_path):
     assert endpoints == {"subnetId": f"{HUB}/subnets/snet-shared-endpoints"}
 
     after = model.build(root)
-    assert any("preprod deployer" in m and PEER_ACTION in m and HUB in m for m in _messages(after, "EV-2"))
+    assert any(
+        f"{peering_stage} deployer" in m and PEER_ACTION in m and HUB in m for m in _messages(after, "EV-2")
+    )
     ev10 = _messages(after, "EV-10")
     assert any("overlapping namespaces" in m and "privatelink.blob.core.windows.net" in m for m in ev10)
-    assert any(m.startswith("prod links ") and "of its own zones to the hub network" in m for m in ev10)
+    assert any(m.startswith(f"{joined} links ") and "of its own zones to the hub network" in m for m in ev10)
