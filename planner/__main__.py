@@ -36,6 +36,7 @@ COMMANDS = {
         "verify every stack, identity, pipeline and network path as one estate",
     ),
     "doctor": ("planner.doctor.command", "read-only live preflight of the tenant the estate meets"),
+    "adopt": ("planner.adopt", "the pulumi import command that adopts an object that already exists"),
     "todo": ("planner.todo", "what is left before the first real pulumi up: placeholders, prerequisites"),
     "from-zero": ("planner.from_zero", "write docs/from-zero.md from the repository's files (--check)"),
 }
