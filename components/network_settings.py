@@ -209,6 +209,12 @@ class HubPeeringSettings(Settings):
         """Whether the stage creates its side now: only with the right to (peerRight granted)."""
         return self.peer_right == PeerRight.GRANTED
 
+    @property
+    def connects(self) -> bool:
+        """Whether the peering is connected after this deployment: both sides exist (Microsoft
+        Learn, virtual-network-manage-peering: Initiated until the second side is created)."""
+        return self.creates_stage_side and self.hub_side != HubSide.REQUESTED
+
 
 class VirtualNetworkSettings(Settings):
     address_space: Cidr
@@ -223,7 +229,8 @@ class VirtualNetworkSettings(Settings):
     """Private IPv4 addresses the network resolves names through: the hub's DNS (its DNS Private
     Resolver inbound endpoint or firewall DNS proxy), where the hub's private DNS zones resolve.
     Required with hubPeering, not allowed without it (default Azure DNS resolves only zones linked
-    to the network itself)."""
+    to the network itself). Set on the network once the peering connects (peerRight granted and
+    hubSide exists or managed); until then the network keeps Azure-provided DNS."""
 
     @model_validator(mode="after")
     def _subnet_inside(self):
@@ -272,7 +279,7 @@ class PrivateEndpointSettings(Settings):
     """Existing private DNS zones by zone name -> resource id (hub-and-spoke), one for each of
     privatelink.api.azureml.ms, privatelink.notebooks.azure.net, privatelink.blob.core.windows.net,
     privatelink.file.core.windows.net, privatelink.vaultcore.azure.net, privatelink.azurecr.io.
-    With monitoring.privateLinkScope, also privatelink.monitor.azure.com,
+    With a monitoring scope of the stage's own (monitoring.privateLinkScope.mode owned), also privatelink.monitor.azure.com,
     privatelink.oms.opinsights.azure.com, privatelink.ods.opinsights.azure.com and
     privatelink.agentsvc.azure-automation.net. Required with virtualNetwork.hubPeering (the hub's
     zones: endpoints register there and the stage links no zone to any network). Default: the stage

@@ -136,10 +136,11 @@ class StageNetwork(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 location=args.location,
                 address_space=network.AddressSpaceArgs(address_prefixes=[created.address_space]),
-                # The hub's DNS: the hub's zones resolve there, not through Azure-provided DNS here.
+                # The hub's DNS, where the hub's zones resolve; only once the peering connects: an
+                # unreachable DNS server would leave the network (and its runners) without names.
                 dhcp_options=(
                     network.DhcpOptionsArgs(dns_servers=list(created.dns_servers))
-                    if created.dns_servers
+                    if created.dns_servers and created.hub_peering and created.hub_peering.connects
                     else None
                 ),
                 subnets=subnets,
@@ -267,16 +268,23 @@ class StageNetwork(pulumi.ComponentResource):
                 ),
             )
         request: dict = {}
-        if hub.hub_side == HubSide.REQUESTED:
-            request["hubSide"] = hub_side
+        then = []
         if not hub.creates_stage_side:
             request["stageSide"] = stage_side
             request["grant"] = {
                 "principal": f"deployer:{pulumi.get_stack()}",
                 "action": PEER_ACTION,
                 "scope": hub.remote_virtual_network_id,
-                "then": "declare it in prerequisites.yaml and set hubPeering.peerRight: granted",
             }
+            then.append("declare the grant in prerequisites.yaml and set hubPeering.peerRight: granted")
+        if hub.hub_side == HubSide.REQUESTED:
+            request["hubSide"] = hub_side
+            then.append(
+                "once the hub's side exists, set hubPeering.hubSide: exists (the network then resolves "
+                "through virtualNetwork.dnsServers)"
+            )
+        if request:
+            request["then"] = then
         self.hub_peering_request = request or None
 
     def _hub_side(

@@ -243,8 +243,10 @@ def _reachability_lines(view: dict) -> list[str]:
     if grant:
         lines.append(
             f"  NOTE: no peering to the hub yet: the hub team must grant {grant['principal']} {grant['action']} "
-            f"on {grant['scope']}; then {grant['then']} (output hubPeeringRequest.grant)"
+            f"on {grant['scope']} (output hubPeeringRequest.grant)"
         )
+    for step in request.get("then") or []:
+        lines.append(f"  NOTE: then {step}")
     managed = view["managedNetwork"]
     if managed["isolationMode"]:
         lines += ["", f"  Managed network: {managed['isolationMode']}"]

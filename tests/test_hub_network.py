@@ -122,7 +122,7 @@ def test_granted_creates_the_stage_side_and_asks_only_for_the_hub_side():
     assert peering.inputs["remoteVirtualNetwork"]["id"] == HUB
     assert peering.inputs["virtualNetworkName"] == "vnet-churn-live-weu"
     assert peering.inputs["useRemoteGateways"] is False and peering.inputs["allowGatewayTransit"] is False
-    assert set(seen["request"]) == {"hubSide"}
+    assert set(seen["request"]) == {"hubSide", "then"}
 
 
 def test_an_existing_hub_side_with_gateway_transit_lets_the_stage_use_the_hubs_gateway():
@@ -167,9 +167,23 @@ def test_a_stage_with_a_hub_creates_and_links_no_zone_and_resolves_through_the_h
     """Microsoft Learn, virtual-network-manage-peering, "Requirements and constraints": "You can't
     resolve names in peered virtual networks using default Azure name resolution", so the network
     uses the hub's DNS (dnsServers) and the endpoints register in the hub's zones."""
-    result, _ = build(endpoints(peerRight="granted"))
+    result, seen = build(endpoints(peerRight="granted", hubSide="exists"))
     assert not result.of_type(ZONE) and not result.of_type(LINK)
     assert result.one(VNET).inputs["dhcpOptions"]["dnsServers"] == ["10.0.0.4"]
+    assert seen["request"] is None
+
+
+@pytest.mark.parametrize(
+    "hub_peering", [{"peerRight": "granted"}, {"peerRight": "requested", "hubSide": "exists"}]
+)
+def test_the_hubs_dns_is_used_only_once_the_peering_connects(hub_peering):
+    """A peering connects only when both sides exist (same page: Initiated until then), and the
+    hub's DNS servers are unreachable until it does: a network pointed at them would have no name
+    resolution at all (its runners included). It keeps Azure-provided DNS, and the request says
+    what to set once the hub team has acted."""
+    result, seen = build(endpoints(**hub_peering))
+    assert "dhcpOptions" not in result.one(VNET).inputs
+    assert seen["request"]["then"] and all("set hubPeering." in step for step in seen["request"]["then"])
 
 
 def test_zones_the_stage_owns_link_only_to_its_own_network():
