@@ -39,6 +39,10 @@ def test_github_token_comes_from_the_app(path, job, fallback, level):
         k.removeprefix("permission-"): v for k, v in mint["with"].items() if k.startswith("permission-")
     }
     assert permissions["administration"] == level and permissions["environments"] == level
+    # R1: the stage program manages the repository's OIDC subject-claim template; GitHub's REST
+    # "Set/Get the customization template for an OIDC subject claim for a repository"
+    # (docs.github.com/rest/actions/oidc) needs the "Actions" repository permission (write/read).
+    assert permissions["actions"] == level
     assert set(permissions.values()) <= {"read", "write"}
     if level == "read":
         assert "write" not in permissions.values()

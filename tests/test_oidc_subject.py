@@ -66,17 +66,17 @@ def test_classic_subject_is_githubs_environment_example():
 def test_immutable_subject_carries_owner_and_repository_ids():
     """OIDC reference, "Immutable subject claims": `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`, example
     `repo:octo-org@123456/octo-repo@456789:...`."""
-    subject = github_subject(OidcSubjectFormat.IMMUTABLE, OCTO, "prod")
-    assert subject == "repo:octo-org@123456/octo-repo@456789:environment:prod"
+    subject = github_subject(OidcSubjectFormat.IMMUTABLE, OCTO, "live")
+    assert subject == "repo:octo-org@123456/octo-repo@456789:environment:live"
 
 
 def test_custom_subject_pinning_a_reusable_workflow_is_githubs_example():
     """OIDC reference, "Example: Requiring a reusable workflow and other claims": keys
     `[repo, context, job_workflow_ref]` give `repo:octo-org/octo-repo:environment:prod:job_workflow_ref:
     octo-org/octo-automation/.github/workflows/oidc.yml@refs/heads/main`."""
-    subject = github_subject(OidcSubjectFormat.CUSTOM, OCTO, "prod", claims(**GOVERNED))
+    subject = github_subject(OidcSubjectFormat.CUSTOM, OCTO, "live", claims(**GOVERNED))
     assert subject == (
-        "repo:octo-org/octo-repo:environment:prod:"
+        "repo:octo-org/octo-repo:environment:live:"
         "job_workflow_ref:octo-org/octo-automation/.github/workflows/oidc.yml@refs/heads/main"
     )
 
@@ -96,9 +96,9 @@ def test_custom_subject_of_an_immutable_repository_keeps_the_ids():
     """OIDC reference note: "For repositories using immutable subject claims, `owner_id` and
     `repo_id` are always included in the `repo` segment ... even when you customize claims"."""
     subject = github_subject(
-        OidcSubjectFormat.CUSTOM, OCTO, "prod", claims(claimKeys=["repo", "context"], repositoryIds=True)
+        OidcSubjectFormat.CUSTOM, OCTO, "live", claims(claimKeys=["repo", "context"], repositoryIds=True)
     )
-    assert subject == "repo:octo-org@123456/octo-repo@456789:environment:prod"
+    assert subject == "repo:octo-org@123456/octo-repo@456789:environment:live"
 
 
 def test_custom_subject_by_ids():
@@ -106,10 +106,10 @@ def test_custom_subject_by_ids():
     subject = github_subject(
         OidcSubjectFormat.CUSTOM,
         OCTO,
-        "prod",
+        "live",
         claims(claimKeys=["repository_owner_id", "repository_id", "context"]),
     )
-    assert subject == "repository_owner_id:123456:repository_id:456789:environment:prod"
+    assert subject == "repository_owner_id:123456:repository_id:456789:environment:live"
 
 
 # --- the template each format pins ----------------------------------------------------------
