@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 
 from bootstrap import graph, rbac
-from bootstrap.abac import delegation_condition
+from bootstrap.abac import PRINCIPAL_TYPES, delegation_condition
 from bootstrap.settings import InfraEnvironmentSettings, PreviewSettings, StageFacts
 from bootstrap.state_backend import StateBackend
 from components.access_settings import IdentityKind
@@ -110,13 +110,16 @@ class InfraDeployer(pulumi.ComponentResource):
             **common,
         )
         for index, delegation in enumerate(stage.delegations):
-            # One per scope (program merges a stack's delegations by scope): the roles and principal
-            # types this stack grants there, and nothing else (RB-1, review-3 R3).
+            # The roles and principal types this stack grants there, and nothing else (RB-1,
+            # review-3 R3). Azure allows an action when any of the holder's assignments allows it.
             rbac.assign(
                 f"{name}-rbac-administrator" + (f"-{index}" if index else ""),
                 role=rbac.RBAC_ADMINISTRATOR,
                 scope=delegation.scope,
                 condition=delegation_condition(delegation.roles, delegation.principal_types),
+                name_key=None
+                if delegation.principal_types == PRINCIPAL_TYPES
+                else ",".join(delegation.principal_types),
                 **common,
             )
         for index, (role, scope) in enumerate(stage.custom_role_scopes()):

@@ -111,10 +111,16 @@ def assign(
     principal_type: str = "ServicePrincipal",
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
+    name_key: str | None = None,
 ) -> authorization.RoleAssignment:
     """`principal_key` (plan-time) gets `role` on `scope` (plan-time ARM id; `scope_id` is the
     same id as an output when the scope is created in this run, so the assignment waits for it)."""
-    name = str(uuid.uuid5(NAMESPACE, "|".join((scope.lower(), principal_key.lower(), role.guid))))
+    parts = (scope.lower(), principal_key.lower(), role.guid)
+    # `name_key` tells apart two assignments of one role at one scope (RBAC Administrator for
+    # groups and identities, and for identities only): the name is a function of what it grants.
+    if name_key:
+        parts += (name_key,)
+    name = str(uuid.uuid5(NAMESPACE, "|".join(parts)))
     return authorization.RoleAssignment(
         logical_name,
         role_assignment_name=name,

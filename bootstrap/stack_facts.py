@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bootstrap.abac import PRINCIPAL_TYPES, assignable_roles
+from bootstrap.abac import PRINCIPAL_TYPES, unprivileged_roles
 from bootstrap.rbac import JOINER, LOCK_AUTHOR, ROLE_AUTHOR, CustomRole
 from components.access_settings import DeploymentIdentitySettings, IdentityKind
 from components.config import ConfigError
@@ -30,7 +30,7 @@ from components.naming import NamingError, shared_names
 from components.network_settings import NetworkSettings
 from components.registry_access_settings import RegistryAccessSettings
 from components.registry_roles import RegistryAccess, reader_role, registry_role
-from components.roles import Role
+from components.roles import ROLES, Role
 from components.shared_config import RegistrySettings
 from components.stage_catalog import (
     PROJECT_FILE,
@@ -99,19 +99,16 @@ class StageFacts:
 
 
 def merged(delegations: list[Delegation]) -> tuple[Delegation, ...]:
-    """One delegation per scope: an assignment's name derives from (scope, principal, role), so two
-    RBAC Administrator assignments at one scope would be one assignment; their roles and principal
-    types are joined into one condition."""
-    by_scope: dict[str, Delegation] = {}
+    """One delegation per scope and principal types: delegations alike are joined into one condition
+    (a stage's own subscription may hold the shared registry too)."""
+    by_scope: dict[tuple[str, tuple[str, ...]], Delegation] = {}
     for delegation in delegations:
-        key = delegation.scope.lower()
+        # Joined only for the same principal types: a privileged role stays service-principal only.
+        key = (delegation.scope.lower(), delegation.principal_types)
         if key in by_scope:
             known = by_scope[key]
             roles = known.roles + tuple(r for r in delegation.roles if r not in known.roles)
-            types = known.principal_types + tuple(
-                t for t in delegation.principal_types if t not in known.principal_types
-            )
-            delegation = Delegation(known.scope, roles, types)
+            delegation = Delegation(known.scope, roles, known.principal_types)
         by_scope[key] = delegation
     return tuple(by_scope.values())
 
@@ -185,7 +182,20 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
     repository = github.get("repository") if isinstance(github, dict) else None
     azure_devops = ci.get("azureDevOps") if isinstance(ci, dict) else None
     organization = azure_devops.get("organizationUrl") if isinstance(azure_devops, dict) else None
-    delegations = [Delegation(f"/subscriptions/{subscription}", tuple(assignable_roles()), PRINCIPAL_TYPES)]
+    delegations = [Delegation(f"/subscriptions/{subscription}", tuple(unprivileged_roles()), PRINCIPAL_TYPES)]
+    privileged = sorted(
+        {
+            ROLES[name]
+            for _, name in identity.roles.items()
+            if ROLES[name].privileged and not ROLES[name].escalates
+        },
+        key=lambda role: role.name,
+    )
+    if privileged:
+        # Only what the stack file grants its own identities, and only to service principals.
+        delegations.append(
+            Delegation(f"/subscriptions/{subscription}", tuple(privileged), ("ServicePrincipal",))
+        )
     if registry.wants_access() and registry.stack:
         delegations.append(_registry_delegation(key, project_dir, registry, tenant_id))
     entra = identity.kind == IdentityKind.ENTRA_APPLICATION

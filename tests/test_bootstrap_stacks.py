@@ -228,3 +228,39 @@ def assignments_of(plan, role_guid: str) -> list:
         for a in plan.of_type("azure-native:authorization:RoleAssignment")
         if a.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{role_guid}")
     ]
+
+
+def test_no_privileged_role_is_delegated_for_groups(platform):
+    """review-3-azure R3 / issue 27 ABAC: Contributor, Azure AI Administrator and Key Vault
+    Administrator are outside every condition the shipped stacks get (none of their files grants
+    one), so a compromised pipeline cannot hand them to a group or to itself."""
+    privileged = {role.guid for role in ROLES.values() if role.privileged}
+    for assignment in platform.of_type("azure-native:authorization:RoleAssignment"):
+        condition = assignment.inputs.get("condition") or ""
+        assert not privileged & set(re.findall(r"[0-9a-f-]{36}", condition)), assignment.name
+
+
+def test_a_privileged_role_the_stack_grants_is_delegated_for_identities_only(tmp_path, monkeypatch):
+    """A stack file that gives its deployment identity Contributor on its resource group (allowed
+    for identities, RB-1) gets a second RBAC Administrator assignment: that role, service
+    principals only. Azure allows an action when any of the holder's assignments allows it."""
+    import bootstrap.settings
+
+    for path in PROJECT_DIR.glob("Pulumi*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    stage = project_stacks(PROJECT_DIR)[1]
+    text = (tmp_path / f"Pulumi.{stage}.yaml").read_text()
+    marker = "  mlinfra:deploymentIdentity:\n"
+    assert text.count(marker) == 1
+    text = text.replace(marker, marker + "    roles:\n      resourceGroup: [Contributor]\n")
+    (tmp_path / f"Pulumi.{stage}.yaml").write_text(text)
+    monkeypatch.setattr(bootstrap.settings, "STAGE_PROJECT_DIR", tmp_path)
+    plan = bootstrap_plan()
+    sub = f"/subscriptions/{stack_value(stage, 'azure-native:subscriptionId')}"
+    conditions = [
+        a.inputs["condition"] for a in by_name(plan, f"deploy-{stage}-rbac-") if a.inputs["scope"] == sub
+    ]
+    assert len(conditions) == 2
+    (only,) = [c for c in conditions if ROLES["Contributor"].guid in c]
+    assert set(re.findall(r"[0-9a-f-]{36}", only)) == {ROLES["Contributor"].guid}
+    assert "{'ServicePrincipal'}" in only
