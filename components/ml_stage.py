@@ -22,10 +22,10 @@ from components.network_settings import WORKSPACE_GROUPS
 from components.private_stage_checks import monitoring_scope
 from components.production_rules import active_relaxations
 from components.registry_access import RegistryAccessArgs, SharedRegistryAccess, registry_reference
+from components.registry_access_settings import makes_registry_rule
 from components.registry_roles import RegistryAccess
 from components.shared_workspace import SharedWorkspace, SharedWorkspaceArgs
 from components.stage_network import StageNetwork, StageNetworkArgs
-from components.workspace_settings import IsolationMode
 from components.workspace_sharing import owner_stage
 
 
@@ -340,12 +340,13 @@ class MlStage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         settings = config.workspace
         rules = None
-        # Jobs and deployments of an approved-outbound network reach the registry only through a
-        # private-endpoint rule (Microsoft Learn, how-to-registry-network-isolation).
+        # Every managed network reaches the shared registry through a private-endpoint rule, whatever
+        # its isolation mode, so jobs and deployments use it whether or not it is public
+        # (docs/networking.md, "Registry"); the workspace's identity approves the connection.
         registry_id = (
             self.registry_reference.require_output("registryId")
             if self.registry_reference is not None
-            and settings.isolation_mode == IsolationMode.ALLOW_ONLY_APPROVED_OUTBOUND
+            and makes_registry_rule(config.registry, settings.isolation_mode, own_workspace=True)
             else None
         )
         if (
@@ -354,7 +355,11 @@ class MlStage(pulumi.ComponentResource):
             or settings.batch_endpoints_enabled
             or registry_id is not None
         ):
-            from components.outbound_rules import ManagedNetworkRules, ManagedNetworkRulesArgs
+            from components.outbound_rules import (
+                ManagedNetworkRules,
+                ManagedNetworkRulesArgs,
+                RegistryApproval,
+            )
 
             rules = ManagedNetworkRules(
                 f"{name}-outbound",
@@ -367,6 +372,19 @@ class MlStage(pulumi.ComponentResource):
                     if settings.batch_endpoints_enabled
                     else None,
                     registry_id=registry_id,
+                    registry_approval=RegistryApproval(
+                        principal=Principal(
+                            config.names.workspace,
+                            workspace.principal_id,
+                            PrincipalType.SERVICE_PRINCIPAL,
+                            HolderKind.IDENTITY,
+                            config.names.workspace,
+                        ),
+                        subscription_id=config.subscription_id,
+                        shared_stack=str(config.registry.stack),
+                    )
+                    if registry_id is not None
+                    else None,
                 ),
                 opts=child,
             )

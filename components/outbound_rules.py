@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import machinelearningservices as mls
 
+from components.grants import Principal
 from components.outbound_rule_settings import (
     RULE_SETS,
     FqdnRule,
@@ -23,12 +24,25 @@ from components.outbound_rule_settings import (
     RuleSet,
     ServiceTagRule,
 )
+from components.registry_access import connection_approver
 
 REGISTRY_RULE = "shared-registry"
 """The private-endpoint rule to the shared registry (sub-resource `amlregistry`)."""
 BATCH_SUBRESOURCES = ("queue", "table")
 """Storage sub-resources batch endpoints and ParallelRunStep need (how-to-managed-network.md,
 "Scenario: Use batch endpoints or ParallelRunStep")."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryApproval:
+    """The workspace's identity, granted CONNECTION_APPROVER on the registry before the rule is
+    made, so the service approves the connection (components/registry_access.py)."""
+
+    principal: Principal
+    subscription_id: str
+    """The stage's subscription: the seed of the assignment's name."""
+    shared_stack: str
+    """The shared stack's name: the plan-time name of the registry scope."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +54,11 @@ class ManagedNetworkRulesArgs:
     storage_account_id: pulumi.Input[str] | None = None
     """The default storage, when batch endpoints need its queue and table (None: they don't)."""
     registry_id: pulumi.Input[str] | None = None
-    """The shared Azure ML registry the workspace deploys from (None: no rule to it)."""
+    """The shared Azure ML registry the workspace uses (None: no rule to it). The rule is made
+    whatever the isolation mode (docs/networking.md, "Registry")."""
+    registry_approval: RegistryApproval | None = None
+    """Who approves the rule's private-endpoint connection on the registry; required with
+    registry_id."""
 
 
 def expand(args: ManagedNetworkRulesArgs) -> dict[str, OutboundRule | tuple[str, str]]:
@@ -62,6 +80,19 @@ class ManagedNetworkRules(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedNetworkRulesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlinfra:components:ManagedNetworkRules", name, None, opts)
         previous: pulumi.Resource | None = None
+        if args.registry_id is not None:
+            if args.registry_approval is None:
+                raise ValueError("a rule to the shared registry needs registry_approval")
+            approval = args.registry_approval
+            # Before every rule: the registry's connection is approved only if this already holds.
+            previous = connection_approver(
+                f"{name}-registry",
+                subscription_id=approval.subscription_id,
+                principal=approval.principal,
+                registry_id=args.registry_id,
+                shared_stack=approval.shared_stack,
+                parent=self,
+            )
         for rule_name, rule in expand(args).items():
             previous = mls.ManagedNetworkSettingsRule(
                 f"{name}-{rule_name}",

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 import pulumi
 
 from components.grants import Principal, Scope, grant
+from components.registry_access_settings import CONNECTION_APPROVER
 from components.registry_roles import RegistryAccess, reader_handle, registry_role
 
 SCOPE_KIND = "registry"
+APPROVAL_SCOPE_KIND = "registryConnections"
+"""The scope kind of the workspace identity's approver grant on the registry: not an access to
+its assets, so not a `registry` row of the access view."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +40,36 @@ def registry_reference(name: str, stack: str, parent: pulumi.Resource) -> pulumi
     """The stage's reference to the shared stack; the plan shows it with the stack's name."""
     return pulumi.StackReference(
         f"{name}-registry-stack", stack_name=stack, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+def connection_approver(
+    name: str,
+    *,
+    subscription_id: str,
+    principal: Principal,
+    registry_id: pulumi.Input[str],
+    shared_stack: str,
+    parent: pulumi.Resource,
+):
+    """`principal` (the workspace's identity) may approve private-endpoint connections to the
+    registry (CONNECTION_APPROVER), by the role's id under the registry's subscription."""
+    role_id = pulumi.Output.from_input(registry_id).apply(
+        lambda registry: (
+            "/subscriptions/"
+            + str(registry).split("/")[2]
+            + "/providers/Microsoft.Authorization/roleDefinitions/"
+            + CONNECTION_APPROVER.guid
+        )
+    )
+    return grant(
+        name,
+        subscription_id=subscription_id,
+        principal=principal,
+        role=CONNECTION_APPROVER,
+        scope=Scope(APPROVAL_SCOPE_KIND, shared_stack.rsplit("/", 1)[-1], registry_id),
+        parent=parent,
+        role_definition_id=role_id,
     )
 
 

@@ -7,9 +7,20 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, StrictStr, model_validator
 
 from components.registry_roles import RegistryAccess
+from components.roles import ROLES, Role
 from components.settings_base import Settings
 from components.stage_catalog import SHARED_STACK, is_shared_stack
 from components.workspace_settings import STACK_NAME_PATTERN
+
+CONNECTION_APPROVER = ROLES["Azure AI Enterprise Network Connection Approver"]
+"""What approves a managed network's private endpoint to the shared registry: "the workspace
+managed identity ... and the user identity that initiates the creation of the private endpoint,
+must have permissions to approve the Private Endpoint connections on the target resources. After
+April 30th, 2025, permissions aren't automatically granted" (MicrosoftDocs/azure-ai-docs
+articles/machine-learning/how-to-managed-network.md, "Approval of private endpoints"; the role
+covers "Azure Machine Learning registry": Microsoft.MachineLearningServices/registries/
+privateEndpointConnectionsApproval/action). Without it the connection stays Pending, in the same
+subscription or another one (review-3 R2)."""
 
 
 class RegistryAccessSettings(Settings):
@@ -57,3 +68,18 @@ def registry_problems(config) -> list[str]:
             "stack has no registry outputs"
         )
     return problems
+
+
+def makes_registry_rule(registry: RegistryAccessSettings, isolation_mode: str, own_workspace: bool) -> bool:
+    """Whether the stage's managed network gets the private-endpoint rule to the shared registry
+    (components/outbound_rules.py): with a registry stack, a workspace of its own and any managed
+    network (isolation mode other than Disabled), whatever the registry's public access."""
+    return registry.stack is not None and own_workspace and str(isolation_mode) != "Disabled"
+
+
+def approval_roles(
+    registry: RegistryAccessSettings, isolation_mode: str, own_workspace: bool
+) -> tuple[Role, ...]:
+    """The roles, besides its registry access roles, a stage's deployer assigns on the registry:
+    CONNECTION_APPROVER to the workspace's identity when the stage makes the registry rule."""
+    return (CONNECTION_APPROVER,) if makes_registry_rule(registry, isolation_mode, own_workspace) else ()

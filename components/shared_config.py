@@ -19,7 +19,20 @@ from components.registry_roles import RegistryAccess
 from components.settings_base import Guid, Settings, distinct
 from components.value_kinds import zone_id_problems
 
-REGISTRY_ZONES = PRIVATE_DNS_ZONES["amlregistry"]
+STORAGE_GROUP = "blob"
+"""The sub-resource of the registry's system-created storage accounts its endpoints target."""
+ACR_GROUP = "registry"
+"""The sub-resource of the registry's system-created container registries."""
+REGISTRY_ZONES = tuple(
+    dict.fromkeys(
+        zone for group in ("amlregistry", STORAGE_GROUP, ACR_GROUP) for zone in PRIVATE_DNS_ZONES[group]
+    )
+)
+"""The zones the registry's endpoints register in: its API (amlregistry), and the blob and
+container-registry zones of the storage accounts and ACRs it creates in each region (Microsoft
+Learn, machine-learning/how-to-registry-network-isolation: "create a private endpoint from the
+existing virtual network to Azure Machine Learning registry and associated resources (storage
+and ACR)")."""
 
 PROJECT_KEYS = ("stages", "deploymentIdentity")
 """Project-level keys (Pulumi.yaml) every stack receives; they concern stages only."""
@@ -27,9 +40,12 @@ PROJECT_KEYS = ("stages", "deploymentIdentity")
 
 class RegistryPrivateEndpoint(Settings):
     subnet_id: Annotated[StrictStr, AfterValidator(_subnet_id)]
-    """a subnet resource id. Where the registry's private endpoint (sub-resource `amlregistry`) goes."""
+    """a subnet resource id. Where the registry's private endpoints go: its API (sub-resource
+    `amlregistry`), and the blob endpoint of its storage account and the endpoint of its container
+    registry in each of its regions, all from this one subnet."""
     dns_zone_ids: dict[StrictStr, StrictStr]
-    """Private DNS zone name -> zone id; must hold privatelink.api.azureml.ms."""
+    """Private DNS zone name -> zone id; must hold privatelink.api.azureml.ms,
+    privatelink.blob.core.windows.net and privatelink.azurecr.io."""
 
     @model_validator(mode="after")
     def _zones(self):
@@ -70,9 +86,18 @@ class RegistrySettings(Settings):
     ] = Field(default_factory=list)
     """Regions besides the primary one (azure-native:location) the registry replicates assets to. Default none."""
     public_network_access_enabled: StrictBool = False
-    """true to reach the registry from the internet. Default false: then privateEndpoint is required."""
+    """true: clients on the Internet (GitHub-hosted runners of a publishing stage, laptops) reach the
+    registry, its storage and its ACR, each request authenticated by Entra ID and allowed only by
+    the registry's role assignments (README, "Model promotion"). Default false: only clients whose
+    network routes to the private endpoints and resolves their zones reach it; then privateEndpoint
+    is required, and every stage that publishes or reads from its pipeline runs its jobs on private
+    runners (ci.runnerGroup) in such a network (the estate verifier checks it, EV-12)."""
+    public_network_access_reason: StrictStr | None = None
+    """Why the registry accepts Internet clients; required when publicNetworkAccessEnabled is
+    true, refused otherwise (for example: dev publishes from GitHub-hosted runners)."""
     private_endpoint: RegistryPrivateEndpoint | None = None
-    """The registry's private endpoint; required when publicNetworkAccessEnabled is false."""
+    """The registry's private endpoints (API, and storage and ACR in every region) for clients in
+    the landing zone. Required when publicNetworkAccessEnabled is false; optional otherwise."""
     personas: Annotated[
         dict[Annotated[StrictStr, Field(pattern=r"^[a-z][A-Za-z0-9]{1,39}$")], RegistryPersona],
         AfterValidator(_one_group_one_persona),
@@ -87,8 +112,16 @@ class RegistrySettings(Settings):
                 "privateEndpoint: required when publicNetworkAccessEnabled is false (the default); "
                 "give subnetId and dnsZoneIds, or set publicNetworkAccessEnabled to true"
             )
-        if self.public_network_access_enabled and self.private_endpoint is not None:
-            raise ValueError("privateEndpoint: only with publicNetworkAccessEnabled false; remove it")
+        reason = (self.public_network_access_reason or "").strip()
+        if self.public_network_access_enabled and not reason:
+            raise ValueError(
+                "publicNetworkAccessReason: required when publicNetworkAccessEnabled is true; say which "
+                "clients on the Internet need the registry (for example dev's GitHub-hosted runners)"
+            )
+        if not self.public_network_access_enabled and self.public_network_access_reason is not None:
+            raise ValueError(
+                "publicNetworkAccessReason: only with publicNetworkAccessEnabled true; remove it"
+            )
         return self
 
 

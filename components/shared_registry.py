@@ -5,8 +5,18 @@ stage that trains it to the stages that deploy it (README, "Model promotion").
   gets a system-created storage account and the registry's container registry (Premium: only
   Premium replicates, Microsoft Learn container-registry/container-registry-geo-replication).
 - A system-assigned identity (the service uses it to copy assets into the registry's storage).
-- Public network access from config, off by default; then a private endpoint (sub-resource
-  `amlregistry`) in the configured subnet, registered in the configured DNS zone.
+- Public network access from config, off by default. With `privateEndpoint` (required when
+  public access is off) the registry gets private endpoints in the configured subnet: its API
+  (sub-resource `amlregistry`), and, in every region of `regionDetails`, the blob endpoint of that
+  region's system-created storage account and the endpoint (`registry`) of its system-created
+  container registry, each targeted by the resource id the service reports
+  (`regionDetails[].storageAccountDetails[].systemCreatedStorageAccount.armResourceId`,
+  `...acrDetails[].systemCreatedAcrAccount.armResourceId`; azure-rest-api-specs
+  machinelearningservices 2025-12-01 examples/Registries/get.json). Model downloads go to the
+  storage and image pulls to the ACR, so an endpoint to the API alone gives private clients
+  nothing they can use (Microsoft Learn, machine-learning/how-to-registry-network-isolation:
+  "create a private endpoint ... to Azure Machine Learning registry and associated resources
+  (storage and ACR)").
 - `protect` and `retainOnDelete` always: a registry's assets outlive any one deployment of it.
 - The custom reader role of `components.registry_roles`, assignable in the registry's group; its
   definition id and name are outputs, so a stage of any workload assigns this very role (RB-12).
@@ -14,20 +24,77 @@ stage that trains it to the stages that deploy it (README, "Model promotion").
   never by a stage, so no two stacks manage one role assignment (RB-11).
 """
 
+from dataclasses import dataclass
+
 import pulumi
 from pulumi_azure_native import authorization, resources
 from pulumi_azure_native import machinelearningservices as mls
 
 from components.diagnostics import registry_diagnostics
 from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
+from components.regions import region_code
 from components.registry_access import SCOPE_KIND
 from components.registry_roles import READER_ACTIONS, RegistryAccess, reader_role, registry_role
-from components.shared_config import SharedConfig
+from components.shared_config import ACR_GROUP, STORAGE_GROUP, SharedConfig
 from components.stage_network import PrivateLink, private_endpoint
 
 REGISTRY_GROUP = "amlregistry"
 """The registry's private-link sub-resource (azure-rest-api-specs, machinelearningservices
 registries.json; Microsoft Learn how-to-registry-network-isolation)."""
+
+
+@dataclass(frozen=True)
+class SystemCreated:
+    """A resource the registry creates in one region: which, and its private-link sub-resource."""
+
+    kind: str
+    """"storage" or "acr": the entry of regionDetails[] that holds its resource id."""
+    group: str
+    """The private-link sub-resource its endpoint targets."""
+
+
+SYSTEM_CREATED = (SystemCreated("storage", STORAGE_GROUP), SystemCreated("acr", ACR_GROUP))
+
+
+def system_created_id(details, location: str, kind: str) -> str:
+    """The resource id the service reports for the `kind` resource of region `location`, read from
+    the registry's `regionDetails` output (RegistryRegionArmDetailsResponse values, or plain dicts
+    in either key style). Raises ValueError when the region or the id is missing: an endpoint needs
+    a real target."""
+    key, account = (
+        ("storage_account_details", "system_created_storage_account")
+        if kind == "storage"
+        else ("acr_details", "system_created_acr_account")
+    )
+    for region in details or []:
+        if _normal(_field(region, "location")) != _normal(location):
+            continue
+        for entry in _field(region, key) or []:
+            resource_id = _field(_field(_field(entry, account), "arm_resource_id"), "resource_id")
+            if resource_id:
+                return str(resource_id)
+    what = "storage account" if kind == "storage" else "container registry"
+    raise ValueError(
+        f"the registry reports no {what} id for region {location} (regionDetails[].{_camel(key)})"
+    )
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _field(value, snake: str):
+    """`snake` of an output type or a dict, under its Python or its API name (dict.get, so an
+    output type's own get does not warn about the API name)."""
+    if isinstance(value, dict):
+        found = dict.get(value, snake)
+        return found if found is not None else dict.get(value, _camel(snake))
+    return getattr(value, snake, None)
+
+
+def _normal(location) -> str:
+    return str(location or "").replace(" ", "").lower()
 
 
 class SharedRegistry(pulumi.ComponentResource):
@@ -70,22 +137,45 @@ class SharedRegistry(pulumi.ComponentResource):
             permissions=[authorization.PermissionArgs(actions=list(READER_ACTIONS))],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
         )
+        self.private_endpoints = []
         if settings.private_endpoint is not None:
             endpoint = settings.private_endpoint
-            private_endpoint(
-                "registry-endpoint",
-                endpoint_name=names.private_endpoint(REGISTRY_GROUP),
-                target_id=self.registry.id,
-                group=REGISTRY_GROUP,
-                link=PrivateLink(
-                    subnet_id=endpoint.subnet_id,
-                    dns_zone_ids=endpoint.dns_zone_ids,
-                    location=config.location,
-                    resource_group_name=group.name,
-                    tags=tags,
-                ),
-                parent=self,
+            link = PrivateLink(
+                subnet_id=endpoint.subnet_id,
+                dns_zone_ids=endpoint.dns_zone_ids,
+                location=config.location,
+                resource_group_name=group.name,
+                tags=tags,
             )
+            self.private_endpoints.append(
+                private_endpoint(
+                    "registry-endpoint",
+                    endpoint_name=names.private_endpoint(REGISTRY_GROUP),
+                    target_id=self.registry.id,
+                    group=REGISTRY_GROUP,
+                    link=link,
+                    parent=self,
+                )
+            )
+            # The storage account and ACR of each region, by the ids the service reports once it
+            # has created them (known after the registry, so each endpoint waits for it).
+            for region in (config.location, *settings.replication_regions):
+                code = region_code(region)
+                for created in SYSTEM_CREATED:
+                    self.private_endpoints.append(
+                        private_endpoint(
+                            f"registry-{created.kind}-{code}-endpoint",
+                            endpoint_name=names.private_endpoint(f"{created.group}-{code}"),
+                            target_id=self.registry.region_details.apply(
+                                lambda details, region=region, kind=created.kind: system_created_id(
+                                    details, region, kind
+                                )
+                            ),
+                            group=created.group,
+                            link=link,
+                            parent=self,
+                        )
+                    )
         self.diagnostics = registry_diagnostics(config, self.registry.id, group.name, tags, self)
         self.resource_group_name = group.name
         # A role definition is a subscription-level resource: assignments name it under the

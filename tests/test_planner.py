@@ -250,7 +250,7 @@ def test_mocked_ids_are_arm_ids_in_the_stack_subscription(cli_json):
             for resource in cli_json["resources"]
             if resource["type"] != "azure-native:network:PrivateDnsZoneGroup"
             # The shared registry's ids come from the shared stack, in its own subscription.
-            and " on registry " not in str(resource["inputs"].get("description", ""))
+            and " on registry" not in str(resource["inputs"].get("description", ""))
             and "shared-registry" not in resource["name"]
         ]
     )

@@ -141,12 +141,39 @@ def test_private_stage_gets_the_registry_outbound_rule(plans, shared_outputs):
     assert rules[0].inputs["properties"]["type"] == "PrivateEndpoint"
 
 
-def test_internet_outbound_stage_gets_no_registry_rule(plans):
-    assert not [
-        r
-        for r in plans[DATA_SCIENCE_STACK].of_type(OUTBOUND_RULE)
-        if r.inputs["ruleName"] == "shared-registry"
-    ]
+def test_every_managed_network_gets_the_registry_rule_and_its_approver(plans, shared_outputs):
+    """Whatever the isolation mode (AllowInternetOutbound included: how-to-managed-network.md,
+    "Regardless of the outbound mode ... traffic to Azure resources can be configured to use a
+    private endpoint"), the managed network gets the rule, after the workspace's identity holds
+    Azure AI Enterprise Network Connection Approver on the registry: "the workspace managed
+    identity ... must have permissions to approve the Private Endpoint connections on the target
+    resources. After April 30th, 2025, permissions aren't automatically granted"
+    (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md, "Approval of
+    private endpoints"). The role holds registries/privateEndpointConnectionsApproval/action
+    (planner/estate/data/builtin_roles.json)."""
+    approver = ROLES["Azure AI Enterprise Network Connection Approver"]
+    for stack in (DATA_SCIENCE_STACK, PRODUCTION_STACK):
+        rules = plans[stack].of_type(OUTBOUND_RULE)
+        (rule,) = [r for r in rules if r.inputs["ruleName"] == "shared-registry"]
+        (grant,) = [
+            a
+            for a in plans[stack].of_type("azure-native:authorization:RoleAssignment")
+            if a.inputs["roleDefinitionId"].endswith(approver.guid)
+            and a.inputs["scope"] == shared_outputs["registryId"]
+        ]
+        assert grant.inputs["roleDefinitionId"] == (
+            f"/subscriptions/{shared_outputs['subscriptionId']}/providers/Microsoft.Authorization/"
+            f"roleDefinitions/{approver.guid}"
+        )
+        assert grant.inputs["principalType"] == "ServicePrincipal"
+        assert "on registryConnections " in grant.inputs["description"]
+        assert grant.urn in rules[0].dependencies
+        assert rule.inputs["properties"]["destination"]["serviceResourceId"] == shared_outputs["registryId"]
+
+
+def test_a_stage_without_a_managed_network_gets_no_registry_rule():
+    result = plan(DATA_SCIENCE_STACK, **{"mlinfra:workspace": {"isolationMode": "Disabled"}})
+    assert not [r for r in result.of_type(OUTBOUND_RULE) if r.inputs["ruleName"] == "shared-registry"]
 
 
 def test_fails_when_registry_access_has_no_stack():

@@ -48,27 +48,187 @@ def test_registry_regions_are_primary_then_replicas(shared_plan):
         assert storage["allowBlobPublicAccess"] is False
 
 
-def test_private_registry_has_an_amlregistry_endpoint(shared_plan):
-    """Private link sub-resource `amlregistry`, zone privatelink.api.azureml.ms (Microsoft Learn,
-    machine-learning/how-to-registry-network-isolation)."""
-    registry = shared_plan.one(REGISTRY)
+SHIPPED_REGISTRY = yaml.safe_load((PROJECT_DIR / f"Pulumi.{SHARED}.yaml").read_text())["config"][
+    "mlinfra:registry"
+]
+REASON = "dev publishes from GitHub-hosted runners"
+
+
+def private_registry(**changes) -> dict:
+    """Config overrides: the shipped registry with public network access off."""
+    settings = {k: v for k, v in SHIPPED_REGISTRY.items() if k != "publicNetworkAccessReason"}
+    return {"mlinfra:registry": {**settings, "publicNetworkAccessEnabled": False, **changes}}
+
+
+def endpoints_by_target(result) -> dict[str, tuple[list[str], list[str]]]:
+    """privateLinkServiceId -> (group ids, zone names) of every private endpoint of a plan."""
+    zones = {
+        group.inputs["privateEndpointName"]: [
+            config["privateDnsZoneId"].rsplit("/", 1)[-1] for config in group.inputs["privateDnsZoneConfigs"]
+        ]
+        for group in result.of_type("azure-native:network:PrivateDnsZoneGroup")
+    }
+    found = {}
+    for endpoint in result.of_type("azure-native:network:PrivateEndpoint"):
+        (connection,) = endpoint.inputs["privateLinkServiceConnections"]
+        found[connection["privateLinkServiceId"]] = (
+            connection["groupIds"],
+            zones[endpoint.inputs["privateEndpointName"]],
+        )
+    return found
+
+
+def test_private_registry_has_endpoints_for_its_api_storage_and_acr_in_each_region():
+    """A private registry's clients download models from its storage and pull images from its ACR,
+    so each of those gets an endpoint too, in every region (MicrosoftDocs/azure-ai-docs
+    articles/machine-learning/how-to-registry-network-isolation.md: "create a private endpoint from
+    the existing virtual network to Azure Machine Learning registry and associated resources
+    (storage and ACR)"; sub-resources amlregistry, blob, registry with their zones, Learn
+    private-link/private-endpoint-dns). The targets are the ids the service reports in
+    regionDetails[].storageAccountDetails[].systemCreatedStorageAccount.armResourceId and
+    regionDetails[].acrDetails[].systemCreatedAcrAccount.armResourceId (azure-rest-api-specs
+    machinelearningservices 2025-12-01 examples/Registries/get.json), answered offline by
+    planner.mock_cloud.registry_regions."""
+    from planner.mock_cloud import registry_regions
+
+    result = plan(SHARED, **private_registry())
+    registry = result.one(REGISTRY)
     assert registry.inputs["publicNetworkAccess"] == "Disabled"
-    endpoint = shared_plan.one("azure-native:network:PrivateEndpoint")
-    connection = endpoint.inputs["privateLinkServiceConnections"][0]
-    assert connection["groupIds"] == ["amlregistry"]
-    assert connection["privateLinkServiceId"].endswith(
-        f"/providers/Microsoft.MachineLearningServices/registries/{registry.inputs['registryName']}"
+    registry_id = result.outputs["registryId"]
+    found = endpoints_by_target(result)
+    assert found.pop(registry_id) == (["amlregistry"], ["privatelink.api.azureml.ms"])
+    regions = registry_regions(
+        registry.inputs["regionDetails"], registry.inputs["registryName"], result.outputs["subscriptionId"]
     )
-    zones = shared_plan.one("azure-native:network:PrivateDnsZoneGroup").inputs["privateDnsZoneConfigs"]
-    assert [zone["privateDnsZoneId"].rsplit("/", 1)[-1] for zone in zones] == ["privatelink.api.azureml.ms"]
+    assert [region["location"] for region in regions] == ["westeurope", "northeurope"]
+    expected = {}
+    for region in regions:
+        (storage,) = region["storageAccountDetails"]
+        (acr,) = region["acrDetails"]
+        expected[storage["systemCreatedStorageAccount"]["armResourceId"]["resourceId"]] = (
+            ["blob"],
+            ["privatelink.blob.core.windows.net"],
+        )
+        expected[acr["systemCreatedAcrAccount"]["armResourceId"]["resourceId"]] = (
+            ["registry"],
+            ["privatelink.azurecr.io"],
+        )
+    assert found == expected and len(expected) == 4
+    for target in expected:
+        assert f"/resourceGroups/azureml-rg-{registry.inputs['registryName']}_" in target
+    # Each endpoint waits for the registry whose output names its target.
+    for endpoint in result.of_type("azure-native:network:PrivateEndpoint"):
+        assert registry.urn in endpoint.dependencies
 
 
-def test_public_registry_has_no_endpoint():
+def test_shipped_registry_is_public_for_dev_runners_and_keeps_its_private_endpoints(shared_plan):
+    """The design of docs/networking.md, "Registry": dev publishes from GitHub-hosted runners on
+    the Internet, so the shipped registry keeps public access, with the reason in config; private
+    clients still use the five endpoints (Learn how-to-registry-network-isolation, "Scenario:
+    workspace configuration is secure and Azure Machine Learning registry is public")."""
+    assert SHIPPED_REGISTRY["publicNetworkAccessEnabled"] is True
+    assert SHIPPED_REGISTRY["publicNetworkAccessReason"].strip()
+    assert shared_plan.one(REGISTRY).inputs["publicNetworkAccess"] == "Enabled"
+    groups = sorted(groups[0] for groups, _ in endpoints_by_target(shared_plan).values())
+    assert groups == ["amlregistry", "blob", "blob", "registry", "registry"]
+
+
+def test_public_registry_without_endpoint_config_has_no_endpoint():
     result = plan(
-        SHARED, **{"mlinfra:registry": {"publicNetworkAccessEnabled": True, "replicationRegions": []}}
+        SHARED,
+        **{
+            "mlinfra:registry": {
+                "publicNetworkAccessEnabled": True,
+                "publicNetworkAccessReason": REASON,
+                "replicationRegions": [],
+            }
+        },
     )
     assert result.one(REGISTRY).inputs["publicNetworkAccess"] == "Enabled"
     assert not result.of_type("azure-native:network:PrivateEndpoint")
+
+
+def test_fails_when_public_registry_gives_no_reason():
+    with pytest.raises(
+        ConfigError,
+        match=r"mlinfra:registry: publicNetworkAccessReason: required when publicNetworkAccessEnabled is true",
+    ):
+        plan(SHARED, **{"mlinfra:registry": {"publicNetworkAccessEnabled": True}})
+    with pytest.raises(ConfigError, match=r"publicNetworkAccessReason: required"):
+        plan(
+            SHARED,
+            **{"mlinfra:registry": {"publicNetworkAccessEnabled": True, "publicNetworkAccessReason": " "}},
+        )
+
+
+def test_fails_when_private_registry_gives_a_reason():
+    with pytest.raises(
+        ConfigError,
+        match=r"mlinfra:registry: publicNetworkAccessReason: only with publicNetworkAccessEnabled true",
+    ):
+        plan(SHARED, **private_registry(publicNetworkAccessReason=REASON))
+
+
+@pytest.mark.parametrize("zone", ["privatelink.blob.core.windows.net", "privatelink.azurecr.io"])
+def test_fails_when_storage_or_acr_zone_is_missing(zone):
+    endpoint = dict(SHIPPED_REGISTRY["privateEndpoint"])
+    endpoint["dnsZoneIds"] = {k: v for k, v in endpoint["dnsZoneIds"].items() if k != zone}
+    with pytest.raises(
+        ConfigError, match=rf"mlinfra:registry.privateEndpoint: dnsZoneIds: expected the zone\(s\) {zone}"
+    ):
+        plan(SHARED, **private_registry(privateEndpoint=endpoint))
+
+
+def test_system_created_id_reads_output_types_and_dicts():
+    """regionDetails arrives as RegistryRegionArmDetailsResponse values (Python names) under the
+    engine; a missing id (before the service created the account) is an error, not an endpoint to
+    nothing (pulumi_azure_native machinelearningservices outputs.py SystemCreatedStorageAccountResponse:
+    "armResourceId ... This is populated once the storage account is created")."""
+    from pulumi_azure_native.machinelearningservices import outputs
+
+    from components.shared_registry import system_created_id
+
+    storage_id = (
+        "/subscriptions/s/resourceGroups/azureml-rg-r_x/providers/Microsoft.Storage/storageAccounts/a"
+    )
+    acr_id = (
+        "/subscriptions/s/resourceGroups/azureml-rg-r_x/providers/Microsoft.ContainerRegistry/registries/c"
+    )
+    typed = [
+        outputs.RegistryRegionArmDetailsResponse(
+            location="northeurope",
+            storage_account_details=[
+                outputs.StorageAccountDetailsResponse(
+                    system_created_storage_account=outputs.SystemCreatedStorageAccountResponse(
+                        arm_resource_id=outputs.ArmResourceIdResponse(resource_id=storage_id)
+                    )
+                )
+            ],
+            acr_details=[
+                outputs.AcrDetailsResponse(
+                    system_created_acr_account=outputs.SystemCreatedAcrAccountResponse(
+                        arm_resource_id=outputs.ArmResourceIdResponse(resource_id=acr_id)
+                    )
+                )
+            ],
+        )
+    ]
+    assert system_created_id(typed, "northeurope", "storage") == storage_id
+    assert system_created_id(typed, "North Europe", "acr") == acr_id
+    camel = [
+        {
+            "location": "westeurope",
+            "storageAccountDetails": [
+                {"systemCreatedStorageAccount": {"armResourceId": {"resourceId": storage_id}}}
+            ],
+            "acrDetails": [{"systemCreatedAcrAccount": {}}],
+        }
+    ]
+    assert system_created_id(camel, "westeurope", "storage") == storage_id
+    with pytest.raises(ValueError, match="no container registry id for region westeurope"):
+        system_created_id(camel, "westeurope", "acr")
+    with pytest.raises(ValueError, match="no storage account id for region northeurope"):
+        system_created_id(camel, "northeurope", "storage")
 
 
 def test_reader_role_reads_only(shared_plan):
@@ -110,7 +270,13 @@ GROUP = "8e4b1f6a-2c7d-4a9e-b3f5-6d0c9a8e7b12"
 
 def with_registry_personas(personas: dict) -> dict:
     """Config overrides: a public registry (so no private endpoint is needed) with `personas`."""
-    return {"mlinfra:registry": {"publicNetworkAccessEnabled": True, "personas": personas}}
+    return {
+        "mlinfra:registry": {
+            "publicNetworkAccessEnabled": True,
+            "publicNetworkAccessReason": REASON,
+            "personas": personas,
+        }
+    }
 
 
 def test_a_publishing_persona_gets_azureml_registry_user():
@@ -158,7 +324,11 @@ def test_fails_when_primary_region_is_replicated():
         plan(
             SHARED,
             **{
-                "mlinfra:registry": {"publicNetworkAccessEnabled": True, "replicationRegions": ["westeurope"]}
+                "mlinfra:registry": {
+                    "publicNetworkAccessEnabled": True,
+                    "publicNetworkAccessReason": REASON,
+                    "replicationRegions": ["westeurope"],
+                }
             },
         )
 
@@ -167,7 +337,13 @@ def test_fails_when_replication_region_is_unknown():
     with pytest.raises(ConfigError, match=r'mlinfra:registry.replicationRegions.0: got "mars"'):
         plan(
             SHARED,
-            **{"mlinfra:registry": {"publicNetworkAccessEnabled": True, "replicationRegions": ["mars"]}},
+            **{
+                "mlinfra:registry": {
+                    "publicNetworkAccessEnabled": True,
+                    "publicNetworkAccessReason": REASON,
+                    "replicationRegions": ["mars"],
+                }
+            },
         )
 
 
@@ -182,7 +358,16 @@ def test_fails_when_dns_zone_is_missing():
 
 def test_fails_when_registry_key_is_unknown():
     with pytest.raises(ConfigError, match=r"mlinfra:registry.sku: unknown key"):
-        plan(SHARED, **{"mlinfra:registry": {"publicNetworkAccessEnabled": True, "sku": "Basic"}})
+        plan(
+            SHARED,
+            **{
+                "mlinfra:registry": {
+                    "publicNetworkAccessEnabled": True,
+                    "publicNetworkAccessReason": REASON,
+                    "sku": "Basic",
+                }
+            },
+        )
 
 
 def test_registry_name_rules():

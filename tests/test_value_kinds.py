@@ -11,7 +11,7 @@ from components.access_settings import Persona
 from components.ci_settings import GitHubSettings
 from components.network_settings import REQUIRED_ZONES, PrivateEndpointSettings, VirtualNetworkSettings
 from components.outbound_rule_settings import FqdnRule, ServiceTagRule
-from components.shared_config import RegistryPrivateEndpoint
+from components.shared_config import REGISTRY_ZONES, RegistryPrivateEndpoint
 from components.workspace_settings import WorkspaceSettings
 
 GUID = "0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01"
@@ -317,16 +317,11 @@ def test_fails_when_a_dns_zone_id_is_not_the_zone_it_is_keyed_on(wrong):
     stage = all_zones(**{"privatelink.azurecr.io": wrong})
     with pytest.raises(ValidationError, match=r"dnsZoneIds\.privatelink\.azurecr\.io: got"):
         PrivateEndpointSettings.model_validate({"subnetId": SUBNET, "dnsZoneIds": stage}, by_name=False)
-    shared = {"privatelink.api.azureml.ms": wrong}
+    registry_zones = {zone: zone_id(zone) for zone in REGISTRY_ZONES}
+    shared = {**registry_zones, "privatelink.api.azureml.ms": wrong}
     with pytest.raises(ValidationError, match=r"dnsZoneIds\.privatelink\.api\.azureml\.ms: got"):
         RegistryPrivateEndpoint.model_validate({"subnetId": SUBNET, "dnsZoneIds": shared}, by_name=False)
-    RegistryPrivateEndpoint.model_validate(
-        {
-            "subnetId": SUBNET,
-            "dnsZoneIds": {"privatelink.api.azureml.ms": zone_id("privatelink.api.azureml.ms")},
-        },
-        by_name=False,
-    )
+    RegistryPrivateEndpoint.model_validate({"subnetId": SUBNET, "dnsZoneIds": registry_zones}, by_name=False)
 
 
 def test_fails_when_a_stack_file_has_a_loopback_network_in_one_line_naming_key_and_value():

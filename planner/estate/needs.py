@@ -86,6 +86,14 @@ LINKED = (
         'Microsoft Learn, "Azure RBAC permissions for Azure Private Link" (automatic approval on the target)',
     ),
     Link(
+        "azure-native:machinelearningservices:ManagedNetworkSettingsRule",
+        ("properties", "destination", "serviceResourceId"),
+        "{type}/privateEndpointConnectionsApproval/action",
+        "MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md, Approval of "
+        "private endpoints (the workspace's identity and the identity that creates the rule approve "
+        "the connection on the target; otherwise it stays Pending)",
+    ),
+    Link(
         "azure-native:network:PrivateDnsZoneGroup",
         ("privateDnsZoneConfigs", "[]", "privateDnsZoneId"),
         "Microsoft.Network/privateDnsZones/join/action",

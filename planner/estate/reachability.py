@@ -26,7 +26,7 @@ from planner.estate.findings import Finding
 from planner.estate.inventory import StackPlan
 from planner.estate.prerequisites import Prerequisites
 from planner.estate.rbac import Grant, allowing, builtin_roles, role_guid
-from planner.mock_cloud import system_principal_id
+from planner.mock_cloud import registry_regions, system_principal_id
 from planner.recorder import Resource
 
 INTERNET = "the Internet"
@@ -187,49 +187,243 @@ def _pe_rule_targets(stack: StackPlan, workspace_name: str) -> set[str]:
     return targets
 
 
+APPROVE = "Microsoft.MachineLearningServices/registries/privateEndpointConnectionsApproval/action"
+"""What approves a managed network's private endpoint to a registry: "the workspace managed
+identity ... and the user identity that initiates the creation of the private endpoint, must have
+permissions to approve the Private Endpoint connections on the target resources. After April
+30th, 2025, permissions aren't automatically granted" (MicrosoftDocs/azure-ai-docs
+articles/machine-learning/how-to-managed-network.md, "Approval of private endpoints"). Without it
+the connection stays Pending (review-3 R2)."""
+
+
+@dataclass(frozen=True)
+class RegistryPath:
+    """How one client of a stage reaches a shared registry it uses, or why it cannot."""
+
+    stack: StackPlan
+    client: str
+    """"runners" (the stage's pipeline jobs) or "managed network" (the workspace's jobs and endpoints)."""
+    use: str
+    """publish or read."""
+    registry: Resource
+    registry_id: str
+    via: str
+    """The path: public network access, a private endpoint (name and network), or an outbound rule."""
+    exists: bool
+    problem: str = ""
+    resource: str | None = None
+
+    def finding(self) -> Finding:
+        return Finding(
+            "EV-12",
+            self.stack.label,
+            f"{self.stack.stack}'s {self.problem}",
+            self.resource or self.registry.name,
+            scope=self.registry_id,
+        )
+
+
+def registry_parts(owner: StackPlan, registry: Resource) -> list[tuple[str, str, str]]:
+    """(region, kind, resource id) of the storage accounts and ACRs the registry creates in each of
+    its regions, with the ids the service reports (`planner.mock_cloud.registry_regions`, the
+    offline answer of regionDetails[].storageAccountDetails[].systemCreatedStorageAccount
+    .armResourceId and ...acrDetails[].systemCreatedAcrAccount.armResourceId)."""
+    parts = []
+    regions = registry_regions(
+        registry.inputs.get("regionDetails") or [],
+        str(registry.inputs.get("registryName")),
+        owner.subscription_id,
+    )
+    for region in regions:
+        for entry in region["storageAccountDetails"]:
+            parts.append(
+                (
+                    region["location"],
+                    "storage account",
+                    entry["systemCreatedStorageAccount"]["armResourceId"]["resourceId"],
+                )
+            )
+        for entry in region["acrDetails"]:
+            parts.append(
+                (
+                    region["location"],
+                    "container registry",
+                    entry["systemCreatedAcrAccount"]["armResourceId"]["resourceId"],
+                )
+            )
+    return parts
+
+
+def _endpoint_to(network: Network, client: str, target: str) -> Endpoint | None:
+    """The first private endpoint of `target` that `client` routes to and resolves."""
+    for endpoint in network.endpoints:
+        if (
+            target.lower() in (t.lower() for t in endpoint.targets)
+            and network.routes(client, endpoint.network)
+            and any(network.resolves(z, client) for z in endpoint.zones)
+        ):
+            return endpoint
+    return None
+
+
+def registry_paths(
+    stack: StackPlan, registries: dict[str, tuple[StackPlan, Resource]], network: Network
+) -> list[RegistryPath]:
+    """Every path of `stack` to a shared registry it uses (docs/networking.md, "Registry"):
+    - its pipeline jobs (publish or read, `mlinfra:registry.deploymentIdentity`): through the
+      registry's public network access when it has it, else through a private endpoint of the
+      registry's API routed and resolved in the runners' network; a private registry's publisher
+      also needs the primary region's storage account that way (uploads go there);
+    - its workspace's managed network, whatever the isolation mode: a private-endpoint outbound
+      rule to the registry, whose connection the workspace's identity may approve (APPROVE) from
+      the stage's own role assignments (how-to-managed-network.md: "Regardless of the outbound mode
+      ... traffic to Azure resources can be configured to use a private endpoint")."""
+    paths: list[RegistryPath] = []
+    runners = _runner_network(stack)
+    where = "GitHub-hosted runners on the Internet" if runners == INTERNET else f"runners in {runners}"
+    setting = stack.setting("mlinfra:registry") or {}
+    use = setting.get("deploymentIdentity") if isinstance(setting, dict) else None
+    for registry_id in _registry_uses(stack, registries):
+        owner, registry = registries[registry_id]
+        name = registry.inputs.get("registryName")
+        if use:
+            if _public(registry):
+                paths.append(
+                    RegistryPath(
+                        stack,
+                        "runners",
+                        str(use),
+                        registry,
+                        registry_id,
+                        f"public network access (Entra ID and {registry.inputs.get('registryName')}'s role assignments)",
+                        True,
+                    )
+                )
+            else:
+                targets = [("registry", registry_id)]
+                if use == "publish":
+                    targets += [
+                        (f"storage account in {region}", part)
+                        for region, kind, part in registry_parts(owner, registry)[:1]
+                        if kind == "storage account"
+                    ]
+                missing = [what for what, target in targets if _endpoint_to(network, runners, target) is None]
+                endpoint = _endpoint_to(network, runners, registry_id)
+                paths.append(
+                    RegistryPath(
+                        stack,
+                        "runners",
+                        str(use),
+                        registry,
+                        registry_id,
+                        f"private endpoint {endpoint.name} in {endpoint.network}"
+                        if endpoint and not missing
+                        else "",
+                        not missing,
+                        f"pipeline jobs ({where}) cannot reach the shared registry {name} ({use}): its public network access is Disabled and no private endpoint of its {' and '.join(missing)} is routed and resolved there",
+                    )
+                )
+        for workspace in stack.plan.of_type("azure-native:machinelearningservices:Workspace"):
+            isolation = (workspace.inputs.get("managedNetwork") or {}).get("isolationMode", "Disabled")
+            if isolation == "Disabled":
+                continue
+            rules = _pe_rules_to(stack, str(workspace.inputs.get("workspaceName")), registry_id)
+            if not rules:
+                paths.append(
+                    RegistryPath(
+                        stack,
+                        "managed network",
+                        "read",
+                        registry,
+                        registry_id,
+                        "",
+                        False,
+                        f"managed network ({isolation}) has no private-endpoint outbound rule to the shared registry {name}: every managed network gets one whatever its isolation mode (docs/networking.md, Registry), and jobs and endpoints cannot use its assets otherwise",
+                        workspace.name,
+                    )
+                )
+                continue
+            approved = _approves(stack, workspace, registry_id)
+            paths.append(
+                RegistryPath(
+                    stack,
+                    "managed network",
+                    "read",
+                    registry,
+                    registry_id,
+                    f"outbound rule {rules[0].inputs.get('ruleName')} (private endpoint, approved by the workspace's identity)",
+                    approved,
+                    f"managed network's private endpoint to the shared registry {name} would stay Pending: the workspace's identity holds no {APPROVE} on it (how-to-managed-network.md, Approval of private endpoints)",
+                    rules[0].name,
+                )
+            )
+    return paths
+
+
+def _pe_rules_to(stack: StackPlan, workspace_name: str, target: str) -> list[Resource]:
+    rules = []
+    for rule in stack.plan.of_type("azure-native:machinelearningservices:ManagedNetworkSettingsRule"):
+        properties = rule.inputs.get("properties") or {}
+        destination = properties.get("destination")
+        if (
+            rule.inputs.get("workspaceName") == workspace_name
+            and properties.get("type") == "PrivateEndpoint"
+            and isinstance(destination, dict)
+            and _low(destination.get("serviceResourceId")) == target
+        ):
+            rules.append(rule)
+    return rules
+
+
+def _approves(stack: StackPlan, workspace: Resource, registry_id: str) -> bool:
+    """Whether the stage grants the workspace's system identity APPROVE on the registry."""
+    principal = system_principal_id(stack.arm_id(workspace) or "")
+    grants = [
+        Grant(str(a.inputs.get("scope")), builtin_roles()[guid])
+        for a in stack.plan.of_type("azure-native:authorization:RoleAssignment")
+        if a.inputs.get("principalId") == principal
+        and (guid := role_guid(str(a.inputs.get("roleDefinitionId")))) in builtin_roles()
+    ]
+    return bool(allowing(grants, APPROVE, registry_id))
+
+
+def check_registry_endpoints(
+    registries: dict[str, tuple[StackPlan, Resource]], network: Network
+) -> list[Finding]:
+    """EV-13: a registry that is private, or has a private endpoint at all, has one for the storage
+    account and the ACR of each of its regions: model downloads go to the storage and image pulls
+    to the ACR (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-registry-network-isolation.md:
+    "create a private endpoint from the existing virtual network to Azure Machine Learning registry
+    and associated resources (storage and ACR)")."""
+    findings = []
+    for registry_id, (owner, registry) in registries.items():
+        owned = {t.lower() for e in network.endpoints if e.stack == owner.label for t in e.targets}
+        if _public(registry) and registry_id not in owned:
+            continue
+        missing = [
+            f"{kind} in {region}"
+            for region, kind, part in registry_parts(owner, registry)
+            if part.lower() not in owned
+        ]
+        if missing:
+            findings.append(
+                Finding(
+                    "EV-13",
+                    owner.label,
+                    f"shared registry {registry.inputs.get('registryName')} has private clients but its system-created {', '.join(missing)} {'have' if len(missing) > 1 else 'has'} no private endpoint: model downloads and image pulls from private clients fail",
+                    registry.name,
+                    scope=registry_id,
+                )
+            )
+    return findings
+
+
 def check_paths(stacks: list[StackPlan], network: Network) -> list[Finding]:
     findings: list[Finding] = []
     registries = _registries(stacks)
     for stack in (s for s in stacks if s.kind == "stage"):
         runners = _runner_network(stack)
-        registry_setting = stack.setting("mlinfra:registry") or {}
-        identity_access = (
-            registry_setting.get("deploymentIdentity") if isinstance(registry_setting, dict) else None
-        )
-        for registry_id in _registry_uses(stack, registries):
-            owner, registry = registries[registry_id]
-            if _public(registry):
-                continue
-            name = registry.inputs.get("registryName")
-            if identity_access and not network.reaches(runners, registry_id):
-                where = (
-                    "GitHub-hosted runners on the Internet"
-                    if runners == INTERNET
-                    else f"runners in {runners}"
-                )
-                findings.append(
-                    Finding(
-                        "EV-12",
-                        stack.label,
-                        f"{stack.stack}'s pipeline jobs ({where}) cannot reach the shared registry {name} ({identity_access}): its public network access is Disabled and no private endpoint of it is routed and resolved there",
-                        registry.name,
-                        scope=registry_id,
-                    )
-                )
-            for workspace in stack.plan.of_type("azure-native:machinelearningservices:Workspace"):
-                isolation = (workspace.inputs.get("managedNetwork") or {}).get("isolationMode", "Disabled")
-                if isolation != "Disabled" and registry_id not in _pe_rule_targets(
-                    stack, str(workspace.inputs.get("workspaceName"))
-                ):
-                    findings.append(
-                        Finding(
-                            "EV-12",
-                            stack.label,
-                            f"{stack.stack}'s managed network ({isolation}) has no private-endpoint outbound rule to the shared registry {name}, whose public network access is Disabled: jobs and endpoints cannot use its assets",
-                            workspace.name,
-                            scope=registry_id,
-                        )
-                    )
+        findings += [p.finding() for p in registry_paths(stack, registries, network) if not p.exists]
         for workspace in stack.plan.of_type("azure-native:machinelearningservices:Workspace"):
             workspace_id = _low(stack.arm_id(workspace))
             if not _public(workspace) and not network.reaches(runners, workspace_id):
@@ -254,27 +448,7 @@ def check_paths(stacks: list[StackPlan], network: Network) -> list[Finding]:
                         account.name,
                     )
                 )
-    for registry_id, (owner, registry) in registries.items():
-        if _public(registry):
-            continue
-        owned = [t.lower() for e in network.endpoints if e.stack == owner.label for t in e.targets]
-        storage = any("/microsoft.storage/storageaccounts/" in t for t in owned)
-        acr = any("/microsoft.containerregistry/registries/" in t for t in owned)
-        missing = [
-            what
-            for what, present in (("storage account", storage), ("container registry", acr))
-            if not present
-        ]
-        if missing:
-            findings.append(
-                Finding(
-                    "EV-13",
-                    owner.label,
-                    f"shared registry {registry.inputs.get('registryName')} is private but its system-created {' and '.join(missing)} {'have' if len(missing) > 1 else 'has'} no private endpoint: model downloads and image pulls from private clients fail",
-                    registry.name,
-                    scope=registry_id,
-                )
-            )
+    findings += check_registry_endpoints(registries, network)
     return findings
 
 
