@@ -57,6 +57,9 @@ _ROLES = (
     Role("AcrPull", "7f951dda-4ed3-4680-a7ca-43fe172d538d"),
     Role("AcrPush", "8311e382-0749-4cb8-b61a-304f252e45ec"),
     Role("Managed Identity Operator", "f1a07417-d97a-45cb-824c-7a7467783830"),
+    # The workspace identity approves its managed network's private endpoints with it (since
+    # 2025-04-30 no longer automatic: how-to-managed-network.md, "Approval of private endpoints").
+    Role("Azure AI Enterprise Network Connection Approver", "b556d68e-0be0-4f35-a333-ad7ee1ce17ea"),
 )
 
 ROLES = MappingProxyType({role.name: role for role in _ROLES})

@@ -32,6 +32,8 @@ REFERENCE_GUIDS = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
     "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
+    # MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles/ai-machine-learning.md.
+    "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
 }
 
 
