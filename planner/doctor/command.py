@@ -1,4 +1,4 @@
-"""`python -m planner doctor [--replay DIR] [--key-vault SUB/LOCATION/NAME ...] [--format text|json]`:
+"""`python -m planner doctor [--replay DIR] [--key-vault SUB/LOCATION/NAME ...] [--github OWNER/NAME=FORMAT ...] [--format text|json]`:
 a strictly read-only live preflight (docs/doctor.md). Exit 0 when every check is OK or
 CANNOT-CHECK, 1 on any PROBLEM, 2 on a usage or configuration error or no credential at all."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,12 +37,20 @@ def main(argv: list[str], project_dir: Path) -> int:
         metavar="SUB/LOCATION/NAME",
         help="a key vault name to check",
     )
+    parser.add_argument(
+        "--github",
+        action="append",
+        default=[],
+        metavar="OWNER/NAME=FORMAT",
+        help="a repository and its oidcSubjectFormat (classic, immutable, custom, custom:ids) to check; "
+        "live, GITHUB_TOKEN is the token",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--project-dir", type=Path, default=project_dir)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
 
-    from planner.doctor import azure, report
+    from planner.doctor import azure, github, report
     from planner.doctor.http import Client
     from planner.estate import prerequisites
 
@@ -53,6 +62,18 @@ def main(argv: list[str], project_dir: Path) -> int:
             if len(parts) != 3 or not all(parts):
                 raise ValueError(f"--key-vault {text!r}: expected SUB/LOCATION/NAME")
             vaults.append((parts[0], parts[1], parts[2]))
+        repositories = []
+        for text in args.github:
+            repository, _, subject_format = text.partition("=")
+            if (
+                repository.count("/") != 1
+                or not all(repository.split("/"))
+                or subject_format not in github.FORMATS
+            ):
+                raise ValueError(
+                    f"--github {text!r}: expected OWNER/NAME=FORMAT, FORMAT one of {', '.join(github.FORMATS)}"
+                )
+            repositories.append((repository, subject_format))
         if args.replay is not None and not args.replay.is_dir():
             raise ValueError(f"--replay {args.replay}: not a directory")
     except (prerequisites.PrerequisitesError, ValueError, OSError) as error:
@@ -66,9 +87,12 @@ def main(argv: list[str], project_dir: Path) -> int:
         if token is None:
             print("error: no Azure credential: run `az login` (or set up workload identity)", file=sys.stderr)
             return 2
-        client = Client(tokens={"management.azure.com": token})
+        tokens = {"management.azure.com": token}
+        if os.environ.get("GITHUB_TOKEN"):
+            tokens["api.github.com"] = os.environ["GITHUB_TOKEN"]
+        client = Client(tokens=tokens)
     try:
-        results = azure.all_checks(client, declared, vaults)
+        results = azure.all_checks(client, declared, vaults) + github.all_checks(client, repositories)
     except Exception as error:
         if args.debug:
             raise
