@@ -83,7 +83,19 @@ infrastructure": "To create or delete management locks, you must have access to
 Microsoft.Authorization/* or Microsoft.Authorization/locks/* actions"; Contributor's notActions
 exclude Microsoft.Authorization/*/Write and */Delete."""
 
-CUSTOM_ROLES = (JOINER, ROLE_AUTHOR, LOCK_AUTHOR)
+REGISTRY_ENDPOINT_APPROVER = CustomRole(
+    "registry-endpoint-approver",
+    "registry endpoint approver",
+    "Lets the mlinfra infra deployer approve its managed network's private endpoint to the shared Azure ML registry.",
+    ("Microsoft.MachineLearningServices/registries/privateEndpointConnectionsApproval/action",),
+)
+"""A stage's managed-network rule to the shared registry: "the user identity that initiates the
+creation of the private endpoint, must have permissions to approve the Private Endpoint
+connections on the target resources" (MicrosoftDocs/azure-ai-docs how-to-managed-network.md,
+"Approval of private endpoints"). Granted at the registry's subscription: the registry does not
+exist yet when bootstrap runs."""
+
+CUSTOM_ROLES = (JOINER, ROLE_AUTHOR, LOCK_AUTHOR, REGISTRY_ENDPOINT_APPROVER)
 JOIN_ACTIONS = JOINER.actions
 
 

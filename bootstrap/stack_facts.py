@@ -22,13 +22,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from bootstrap.abac import PRINCIPAL_TYPES, unprivileged_roles
-from bootstrap.rbac import JOINER, LOCK_AUTHOR, ROLE_AUTHOR, CustomRole
+from bootstrap.rbac import JOINER, LOCK_AUTHOR, REGISTRY_ENDPOINT_APPROVER, ROLE_AUTHOR, CustomRole
 from components.access_settings import DeploymentIdentitySettings, IdentityKind
 from components.config import ConfigError
 from components.lock_settings import LockSettings
 from components.naming import NamingError, shared_names
 from components.network_settings import NetworkSettings
-from components.registry_access_settings import RegistryAccessSettings
+from components.registry_access_settings import RegistryAccessSettings, approval_roles
 from components.registry_roles import RegistryAccess, reader_role, registry_role
 from components.roles import ROLES, Role
 from components.shared_config import RegistrySettings
@@ -39,6 +39,7 @@ from components.stage_catalog import (
     load_catalog,
     split_stack_name,
 )
+from components.workspace_settings import WorkspaceSettings
 from planner.stackfile import StackFileError, available_stacks, load_stack_config
 
 STAGE_PROJECT_DIR = PROJECT_FILE.parent
@@ -77,6 +78,9 @@ class StageFacts:
     """It creates custom role definitions (the shared stack's registry reader role)."""
     manages_locks: bool = False
     """Its plan places or removes management locks (a production stage: components/lock_settings.py)."""
+    registry_endpoint_scope: str | None = None
+    """The shared registry's subscription, where its managed network's endpoint to the registry is
+    approved (its deployer initiates it)."""
     azure_devops_organization: str | None = None
     """`https://dev.azure.com/<org>` of the Azure DevOps project the stage's pipelines run in, if
     any: its deployer creates the stage's environment and service connection there."""
@@ -95,6 +99,8 @@ class StageFacts:
             scopes.append((ROLE_AUTHOR, subscription))
         if self.manages_locks:
             scopes.append((LOCK_AUTHOR, subscription))
+        if self.registry_endpoint_scope:
+            scopes.append((REGISTRY_ENDPOINT_APPROVER, self.registry_endpoint_scope))
         return scopes
 
 
@@ -171,9 +177,13 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
             _decode(stack.values.get(f"{project}:registry", "{}")), by_name=False
         )
         lock = LockSettings.model_validate(_decode(stack.values.get(f"{project}:lock", "{}")), by_name=False)
+        workspace = WorkspaceSettings.model_validate(
+            _decode(stack.values.get(f"{project}:workspace", "{}")), by_name=False
+        )
     except ValidationError as error:
         raise _invalid(key, stage, error) from None
     endpoints = network.private_endpoints
+    own = workspace.shared_from is None  # a stage on another's workspace makes no managed-network rule
     catalog = {entry.name: entry for entry in load_catalog(project_dir / "Pulumi.yaml")}
     trait = catalog.get(split_stack_name(stage)[1])
     production = bool(trait and trait.production)
@@ -196,8 +206,11 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
         delegations.append(
             Delegation(f"/subscriptions/{subscription}", tuple(privileged), ("ServicePrincipal",))
         )
-    if registry.wants_access() and registry.stack:
-        delegations.append(_registry_delegation(key, project_dir, registry, tenant_id))
+    approvers = approval_roles(registry, workspace.isolation_mode, own)
+    registry_delegation = None
+    if registry.stack and (registry.wants_access() or approvers):
+        registry_delegation = _registry_delegation(key, project_dir, registry, tenant_id, approvers)
+        delegations.append(registry_delegation)
     entra = identity.kind == IdentityKind.ENTRA_APPLICATION
     return StageFacts(
         stage=stage,
@@ -211,12 +224,13 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
         adds_other_owners=entra and bool(identity.owners),
         # Production keeps the right while its locks are off for a planned teardown (kind None).
         manages_locks=lock.active(production) or production,
+        registry_endpoint_scope=registry_delegation.scope if registry_delegation and approvers else None,
         azure_devops_organization=str(organization).rstrip("/") if organization else None,
     )
 
 
 def _registry_delegation(
-    key: str, project_dir: Path, registry: RegistryAccessSettings, tenant_id: str
+    key: str, project_dir: Path, registry: RegistryAccessSettings, tenant_id: str, approvers: tuple[Role, ...]
 ) -> Delegation:
     """A stage grants its own identities (service principals) a registry role on the shared
     registry: publish is AzureML Registry User, read the shared stack's custom reader role.
@@ -230,7 +244,11 @@ def _registry_delegation(
     accesses = {registry.deployment_identity} if registry.deployment_identity else set()
     if registry.workspace_identity:
         accesses.add(RegistryAccess.READ)
-    roles = tuple(sorted({registry_role(access, reader) for access in accesses}, key=lambda r: r.name))
+    # With the approver role its workspace identity approves its managed network's endpoint to the
+    # registry (components/registry_access_settings.py, approval_roles).
+    roles = tuple(
+        sorted({registry_role(access, reader) for access in accesses} | set(approvers), key=lambda r: r.name)
+    )
     return Delegation(f"/subscriptions/{shared.subscription_id}", roles, ("ServicePrincipal",))
 
 

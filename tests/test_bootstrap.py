@@ -112,6 +112,8 @@ def test_rbac_administrator_carries_the_condition(platform):
     registry_roles = {
         ROLES["AzureML Registry User"].guid,
         reader_role(setting_text("shared", "workload")).guid,
+        # the workspace identity's, to approve its managed network's endpoint (registry_access_settings)
+        ROLES["Azure AI Enterprise Network Connection Approver"].guid,
     }
     for assignment in found:
         assert assignment.inputs["conditionVersion"] == CONDITION_VERSION == "2.0"

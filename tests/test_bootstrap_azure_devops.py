@@ -158,3 +158,19 @@ def test_what_bootstrap_cannot_create_is_declared():
         "azure-devops-github-tokens",
         "azure-devops-deployer-permissions",
     } <= declared
+
+
+def test_the_verifier_binds_each_connection_to_its_identity():
+    """planner/estate/identities.py: an Azure DevOps job signs in as the identity its service
+    connection federates with (the connection's service principal), so the verifier checks the
+    rights of Azure DevOps runs as it does GitHub's."""
+    from planner.estate import model
+
+    estate = model.build(PROJECT_DIR)
+    assert estate.bootstrap is not None
+    bound = {
+        env: identity.id for identity in estate.bootstrap.identities.values() for env in identity.environments
+    }
+    for stack in project_stacks(PROJECT_DIR):
+        assert bound[f"spn-mlinfra-{stack}"] == f"deployer:{stack}"
+    assert bound["spn-mlinfra-preview"] == "preview"

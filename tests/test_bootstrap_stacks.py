@@ -264,3 +264,42 @@ def test_a_privileged_role_the_stack_grants_is_delegated_for_identities_only(tmp
     (only,) = [c for c in conditions if ROLES["Contributor"].guid in c]
     assert set(re.findall(r"[0-9a-f-]{36}", only)) == {ROLES["Contributor"].guid}
     assert "{'ServicePrincipal'}" in only
+
+
+def test_stages_with_a_registry_rule_may_have_it_approved(platform):
+    """A stage's managed network reaches the shared registry through a private-endpoint rule:
+    "the workspace managed identity ... and the user identity that initiates the creation of the
+    private endpoint, must have permissions to approve the Private Endpoint connections on the
+    target resources. After April 30th, 2025, permissions aren't automatically granted"
+    (MicrosoftDocs/azure-ai-docs how-to-managed-network.md, "Approval of private endpoints"). So
+    the deployer may grant the workspace identity the approver role on the registry, and holds the
+    approval action itself, both at the registry's subscription."""
+    from components.registry_access_settings import (
+        CONNECTION_APPROVER,
+        RegistryAccessSettings,
+        makes_registry_rule,
+    )
+    from components.workspace_settings import WorkspaceSettings
+
+    (role,) = [
+        r
+        for r in platform.of_type("azure-native:authorization:RoleDefinition")
+        if r.name == "registry-endpoint-approver-role"
+    ]
+    assert role.inputs["permissions"] == [{"actions": list(rbac.REGISTRY_ENDPOINT_APPROVER.actions)}]
+    holders = {a.name for a in assignments_of(platform, role.inputs["roleDefinitionId"])}
+    shared_sub = f"/subscriptions/{stack_value(SHARED, 'azure-native:subscriptionId')}"
+    for stack in project_stacks(PROJECT_DIR)[1:]:
+        registry = RegistryAccessSettings.model_validate(
+            stack_value(stack, "mlinfra:registry") or {}, by_name=False
+        )
+        workspace = WorkspaceSettings.model_validate(
+            stack_value(stack, "mlinfra:workspace") or {}, by_name=False
+        )
+        rule = makes_registry_rule(registry, workspace.isolation_mode, workspace.shared_from is None)
+        assert (f"deploy-{stack}-registry-endpoint-approver" in holders) == rule, stack
+        if rule:
+            (admin,) = [
+                a for a in by_name(platform, f"deploy-{stack}-rbac-") if a.inputs["scope"] == shared_sub
+            ]
+            assert CONNECTION_APPROVER.guid in admin.inputs["condition"]

@@ -108,6 +108,22 @@ def check_delivery(
                             identity=name,
                         )
                     )
+            connection = run.service_connection
+            if (
+                connection
+                and connection in ado_created
+                and connection not in declared
+                and connection not in by_environment
+                and once("id", connection)
+            ):
+                findings.append(
+                    Finding(
+                        "EV-7",
+                        run.stack,
+                        f"Azure DevOps service connection {connection} ({run.where}) names no identity: it federates with no identity bootstrap creates",
+                        identity=connection,
+                    )
+                )
         if (
             run.operation == "up"
             and run.stack not in bootstrap.initialized_stacks

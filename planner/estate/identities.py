@@ -2,7 +2,8 @@
 
 Bootstrap creates one deployer per stack (`mlinfra:bootstrap:InfraDeployer` named
 `deploy-<stack>`) and one preview identity (`mlinfra:bootstrap:InfraPreviewer`), binds each to a
-CI environment through its `AZURE_CLIENT_ID` variable, and grants it roles. An identity's
+GitHub environment through its `AZURE_CLIENT_ID` variable and to an Azure DevOps service
+connection through the connection's service principal, and grants it roles. An identity's
 holdings are the role assignments and Microsoft Graph app roles the plan gives its principal,
 plus the grants `prerequisites.yaml` declares for it.
 """
@@ -41,7 +42,8 @@ class Identity:
     client_id: str
     principal_id: str
     environments: list[str] = field(default_factory=list)
-    """The CI environments whose AZURE_CLIENT_ID names this identity."""
+    """The CI environments whose AZURE_CLIENT_ID names this identity, and the Azure DevOps service
+    connections that federate with it."""
     grants: list[Grant] = field(default_factory=list)
     graph_roles: set[str] = field(default_factory=set)
     """Microsoft Graph app role ids (application permissions) granted to it."""
@@ -178,6 +180,12 @@ def read_bootstrap(stacks: list[StackPlan], prerequisites: Prerequisites) -> Boo
                 holder = by_client.get(str(variable.inputs.get("value")))
                 if holder is not None:
                     holder.environments.append(str(variable.inputs.get("environment")))
+        for connection in plan.of_type("azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"):
+            # An Azure DevOps job signs in as the identity its service connection federates with.
+            credentials = connection.inputs.get("credentials") or {}
+            holder = by_client.get(str(credentials.get("serviceprincipalid")))
+            if holder is not None:
+                holder.environments.append(str(connection.inputs.get("serviceEndpointName")))
         for command in plan.outputs.get("stackInitCommands") or []:
             match = _STACK_INIT.search(str(command))
             if match:

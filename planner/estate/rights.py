@@ -90,8 +90,11 @@ def check_rights(stacks: list[StackPlan], runs: list[Run], bootstrap: Bootstrap)
     for stack in stacks:
         if stack.kind == "bootstrap":
             continue  # run by an administrator (prerequisites.yaml: bootstrap-administrator)
-        for run in (r for r in runs if r.stack == stack.stack and r.platform == "github"):
-            identity = by_environment.get(str(run.environment))
+        for run in (r for r in runs if r.stack == stack.stack):
+            # GitHub jobs sign in through their environment, Azure DevOps jobs through their connection.
+            identity = by_environment.get(
+                str(run.environment if run.platform == "github" else run.service_connection)
+            )
             operation = "up" if run.operation == "up" else "read"
             if identity is None or (stack.stack, identity.id, operation) in seen:
                 continue  # no identity: a delivery finding (EV-6, EV-7)
