@@ -51,6 +51,12 @@ STATE_SCOPE = "state container (PULUMI_BACKEND_URL)"
 KEY_SCOPE = "secrets key (PULUMI_SECRETS_PROVIDER)"
 
 GITHUB_WRITE = {
+    # GitHub REST "Set the customization template for an OIDC subject claim for a repository"
+    # (docs.github.com/rest/actions/oidc): repository permission "Actions" (review-3 R1).
+    "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:ActionsRepositoryOidcSubjectClaimCustomizationTemplate": (
+        "Actions",
+        "the OIDC subject-claim template",
+    ),
     "github:index/repositoryEnvironment:RepositoryEnvironment": ("Administration", "the environment"),
     "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy": (
         "Administration",

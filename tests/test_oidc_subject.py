@@ -362,3 +362,25 @@ def test_bootstrap_pins_the_infra_repository_template_once_after_every_credentia
     ]
     assert github_credentials and {c.urn for c in github_credentials} <= set(template.dependencies)
     assert template.inputs["useDefault"] is True  # the shipped file says immutable
+
+
+def test_the_permission_tables_ask_for_actions_on_every_repository_with_a_template(stack_plans):
+    """GitHub REST "Set the customization template for an OIDC subject claim for a repository"
+    (docs.github.com/rest/actions/oidc) needs the repository permission "Actions" (write; read to
+    refresh): `planner permissions` and the README tables list it wherever a template is planned."""
+    from planner.permissions import DEPLOYER, PREVIEW, requirements
+    from planner.stackfile import load_stack_config
+    from tests.conftest import GITHUB_STACKS
+
+    for stack in GITHUB_STACKS:
+        plan = stack_plans[stack]
+        [template] = plan.of_type(TEMPLATE)
+        needs = requirements(
+            plan, load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"]
+        )
+        github = {
+            (r.identity, r.permission)
+            for r in needs
+            if r.system == "GitHub" and template.inputs["repository"] in r.scope
+        }
+        assert {(DEPLOYER, "Actions: write"), (PREVIEW, "Actions: read")} <= github
