@@ -111,6 +111,13 @@ def _federation(children: list) -> dict[str, Any] | None:
     return None
 
 
+def _subject_repository(subject: str) -> str:
+    """`owner/name` of a GitHub subject's leading `repo:` segment (classic, immutable or a custom
+    template that starts with `repo`), else empty."""
+    match = re.match(r"^repo:([^:]+)", subject)
+    return re.sub(r"@\d+", "", match[1]) if match else ""
+
+
 def environments_view(plan: Plan) -> list[dict[str, Any]]:
     """Every CI environment of the plan: gates, secret names (never values), variables, trust."""
     views = []
@@ -130,12 +137,9 @@ def environments_view(plan: Plan) -> list[dict[str, Any]]:
             {
                 "platform": "github",
                 "name": env.get("environment"),
-                # owner/name from the subject; the immutable format adds @<id> to both (T-34).
-                "repository": re.sub(
-                    r"@\d+",
-                    "",
-                    (federation or {}).get("subject", "").removeprefix("repo:").split(":environment:")[0],
-                )
+                # owner/name from the subject's `repo` segment; the immutable format adds @<id> to
+                # both (T-34). A custom subject without `repo` names only the repository's name.
+                "repository": _subject_repository((federation or {}).get("subject", ""))
                 or env.get("repository"),
                 "reviewers": {
                     "users": [users.get(str(i), str(i)) for i in reviewers.get("users", [])],

@@ -384,3 +384,16 @@ def test_the_permission_tables_ask_for_actions_on_every_repository_with_a_templa
             if r.system == "GitHub" and template.inputs["repository"] in r.scope
         }
         assert {(DEPLOYER, "Actions: write"), (PREVIEW, "Actions: read")} <= github
+
+
+def test_the_environments_view_names_the_repository_of_a_custom_subject():
+    from planner.views import environments_view
+
+    plan = build({"oidcSubjectFormat": "custom", "oidcSubjectClaims": GOVERNED})
+    [view] = environments_view(plan)
+    assert view["repository"] == "contoso/churn-mlops"
+    ids_only = build(
+        {"oidcSubjectFormat": "custom", "oidcSubjectClaims": {"claimKeys": ["repository_id", "context"]}}
+    )
+    [view] = environments_view(ids_only)
+    assert view["repository"] == "churn-mlops"  # no `repo` segment: the environment's repository input
