@@ -397,3 +397,25 @@ def test_the_environments_view_names_the_repository_of_a_custom_subject():
     )
     [view] = environments_view(ids_only)
     assert view["repository"] == "churn-mlops"  # no `repo` segment: the environment's repository input
+
+
+def test_a_production_stack_with_a_governed_custom_subject_plans_and_passes_the_policy_pack():
+    """End to end: the real program with `custom` claim keys pinned to an approved reusable
+    workflow, then the policy pack (ID-3, ID-4) over the plan."""
+    from planner.check import check_plan
+    from tests.conftest import PRODUCTION_STACKS, first, plan, setting
+
+    stack = first(tuple(s for s in PRODUCTION_STACKS if setting(s, "ci").get("github")))
+    ci = setting(stack, "ci")
+    ci["github"] = {**ci["github"], "oidcSubjectFormat": "custom", "oidcSubjectClaims": GOVERNED}
+    result = plan(stack, **{"mlinfra:ci": ci})
+    [template] = result.of_type(TEMPLATE)
+    assert template.inputs["includeClaimKeys"] == GOVERNED["claimKeys"]
+    subjects = [
+        r.inputs["subject"]
+        for r in [*result.of_type(APP_FIC), *result.of_type(UAMI_FIC)]
+        if r.inputs.get("issuer") == "https://token.actions.githubusercontent.com"
+    ]
+    assert subjects and all(f":environment:{stack}:job_workflow_ref:" in s for s in subjects)
+    violations = check_plan(result.to_json(), PROJECT_DIR, stack)
+    assert [v.message for v in violations if v.policy == "federated-credential-subject"] == []
