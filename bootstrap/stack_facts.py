@@ -40,6 +40,7 @@ from components.stage_catalog import (
     split_stack_name,
 )
 from components.workspace_settings import WorkspaceSettings
+from planner.estate import prerequisites
 from planner.stackfile import StackFileError, available_stacks, load_stack_config
 
 STAGE_PROJECT_DIR = PROJECT_FILE.parent
@@ -67,6 +68,8 @@ class StageFacts:
     deploys_entra_application: bool
     subnet_ids: tuple[str, ...]
     dns_zone_ids: tuple[str, ...]
+    """The existing private DNS zones its private endpoints register in, except the landing zone's:
+    those are the hub team's, whose grant `prerequisites.yaml` declares (hub-dns-zones-join)."""
     github_repository: str | None
     """`owner/name` of the ML repository whose environment the stage's deployer manages, if any."""
     delegations: tuple[Delegation, ...] = ()
@@ -142,6 +145,21 @@ def _invalid(key: str, stack: str, error: ValidationError) -> ConfigError:
     )
 
 
+def hub_zones(project_dir: Path) -> frozenset[str]:
+    """The landing zone's private DNS zones (`prerequisites.yaml`, lower-cased ids): joined through
+    the hub team's grant, not bootstrap's, since bootstrap's administrator holds no rights there."""
+    try:
+        zones = prerequisites.load(project_dir).landing_zone.private_dns_zone_ids
+    except prerequisites.PrerequisitesError as error:
+        raise ConfigError(f"invalid bootstrap config: {error}") from None
+    return frozenset(zone.lower() for zone in zones)
+
+
+def _own_zones(zone_ids, project_dir: Path) -> tuple[str, ...]:
+    hub = hub_zones(project_dir)
+    return tuple(sorted(zone for zone in set(zone_ids) if zone.lower() not in hub))
+
+
 def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | None = None) -> StageFacts:
     project_dir = project_dir or STAGE_PROJECT_DIR
     key = f"{namespace}:stages.{stage}"
@@ -165,7 +183,7 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
             f"tenant {tenant_id} (an identity signs in to its own tenant only)"
         )
     if is_shared_stack(stage):
-        return _shared_facts(key, stack, subscription, stage_tenant)
+        return _shared_facts(key, stack, subscription, stage_tenant, project_dir)
     try:
         identity = DeploymentIdentitySettings.model_validate(
             _decode(stack.values.get(f"{project}:deploymentIdentity", "{}")), by_name=False
@@ -218,7 +236,7 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
         tenant_id=stage_tenant,
         deploys_entra_application=entra,
         subnet_ids=(endpoints.subnet_id,) if endpoints and endpoints.subnet_id else (),
-        dns_zone_ids=tuple(sorted(set((endpoints.dns_zone_ids or {}).values()))) if endpoints else (),
+        dns_zone_ids=_own_zones((endpoints.dns_zone_ids or {}).values(), project_dir) if endpoints else (),
         github_repository=repository if isinstance(repository, str) else None,
         delegations=merged(delegations),
         adds_other_owners=entra and bool(identity.owners),
@@ -257,7 +275,7 @@ def _shared_workload(project_dir: Path, stack: str) -> str:
     return str(values.get("mlinfra:workload", ""))
 
 
-def _shared_facts(key: str, stack, subscription: str, tenant: str) -> StageFacts:
+def _shared_facts(key: str, stack, subscription: str, tenant: str, project_dir: Path) -> StageFacts:
     """The shared stack: the registry, its private endpoint in an existing subnet and hub zone,
     its custom reader role, and the personas' grants on it (groups)."""
     try:
@@ -283,7 +301,7 @@ def _shared_facts(key: str, stack, subscription: str, tenant: str) -> StageFacts
         tenant_id=tenant,
         deploys_entra_application=False,
         subnet_ids=(endpoint.subnet_id,) if endpoint else (),
-        dns_zone_ids=tuple(sorted(set(endpoint.dns_zone_ids.values()))) if endpoint else (),
+        dns_zone_ids=_own_zones(endpoint.dns_zone_ids.values(), project_dir) if endpoint else (),
         github_repository=None,
         # The registry's resource group is created by the shared stack itself (after bootstrap).
         delegations=(Delegation(f"/subscriptions/{subscription}", roles, ("Group",)),) if roles else (),

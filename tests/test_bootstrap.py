@@ -11,7 +11,7 @@ import pytest
 
 from bootstrap import graph
 from bootstrap.abac import CONDITION_VERSION, assignable_roles, delegation_condition, unprivileged_roles
-from bootstrap.stack_facts import project_stacks
+from bootstrap.stack_facts import hub_zones, project_stacks
 from components.config import ConfigError
 from components.roles import ROLES
 from components.stage_catalog import is_shared_stack
@@ -250,9 +250,37 @@ def test_join_rights_on_existing_subnet_and_hub_zones(platform):
     for stage, endpoints in joined.items():
         # A stage that creates its network but registers in the hub's zones (preprod) joins the zones only.
         subnet = {endpoints["subnetId"]} if "subnetId" in endpoints else set()
-        expected = subnet | set(endpoints.get("dnsZoneIds", {}).values())
+        # The landing zone's zones are joined through the hub team's grant (prerequisites.yaml).
+        zones = {
+            z for z in endpoints.get("dnsZoneIds", {}).values() if z.lower() not in hub_zones(PROJECT_DIR)
+        }
+        expected = subnet | zones
         assert {a.inputs["scope"] for a in joins if f"deploy-{stage}-" in a.name} == expected
     assert all(any(f"deploy-{stage}-" in a.name for stage in joined) for a in joins)
+
+
+def test_hub_zones_are_joined_through_the_hub_teams_declared_grant():
+    """Bootstrap's administrator holds no rights in the hub, so it grants no join on the landing
+    zone's private DNS zones; every stack that registers in one has the hub team's grant declared
+    (prerequisites.yaml, counted by the estate verifier and checked live by `planner doctor`)."""
+    from planner.estate.prerequisites import load
+    from planner.estate.rbac import scope_covers
+
+    declared = load(PROJECT_DIR)
+    hub = hub_zones(PROJECT_DIR)
+    for stage in BOOTSTRAP_STAGES:
+        section = (
+            stage_setting(stage, "registry") if is_shared_stack(stage) else stage_setting(stage, "network")
+        )
+        endpoints = section.get("privateEndpoint" if is_shared_stack(stage) else "privateEndpoints") or {}
+        for zone in (z for z in (endpoints.get("dnsZoneIds") or {}).values() if z.lower() in hub):
+            assert any(
+                grant.principal == f"deployer:{stage}"
+                and "Microsoft.Network/privateDnsZones/join/action" in grant.actions
+                and scope_covers(grant.scope, zone)
+                for item in declared.items
+                for grant in item.grants
+            ), (stage, zone)
 
 
 def test_graph_ids_are_the_documented_ones():
@@ -501,7 +529,8 @@ def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platfo
         granted = {
             a.inputs["scope"] for a in assignments(platform, role_guid) if f"deploy-{stage}-" in a.name
         }
-        assert granted == derived, stage
+        # Less the landing zone's zones: the hub team's grant (the test above).
+        assert granted == {scope for scope in derived if scope.lower() not in hub_zones(PROJECT_DIR)}, stage
 
 
 def test_administrators_reach_state_and_key_through_roles(platform):
