@@ -89,6 +89,21 @@ class GitHubRepositorySettings(InGitHubRepositoryWithSubject):
     """Status checks a pull request into main must pass, as GitHub names them, besides
     `preview (<stage>)` of every stage, which is always required. Default test, plan-diff."""
 
+    @model_validator(mode="after")
+    def _preview_subject_is_fixed(self):
+        # infra-preview serves pull-request.yml's preview job, which is no reusable workflow and runs
+        # at refs/pull/<n>/merge. GitHub documents job_workflow_ref only for jobs in a reusable
+        # workflow ("OIDC token claims"); outside one it is the workflow's own ref at the pull
+        # request's merge ref [unverified], so either it is missing or it changes per pull request.
+        claims = self.oidc_subject_claims
+        if claims is not None and "job_workflow_ref" in claims.claim_keys:
+            raise ValueError(
+                "oidcSubjectClaims.claimKeys: job_workflow_ref cannot serve the infra repository, whose "
+                "infra-preview jobs run at refs/pull/<n>/merge (a different job_workflow_ref per pull "
+                "request); use it in the ML repositories' stacks (ci.github)"
+            )
+        return self
+
 
 class InfraAzureDevOpsSettings(AzureDevOpsSettings):
     """The Azure DevOps project of the infra pipelines (azure-pipelines.yml, azure-pipelines-drift.yml):

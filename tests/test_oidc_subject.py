@@ -419,3 +419,21 @@ def test_a_production_stack_with_a_governed_custom_subject_plans_and_passes_the_
     assert subjects and all(f":environment:{stack}:job_workflow_ref:" in s for s in subjects)
     violations = check_plan(result.to_json(), PROJECT_DIR, stack)
     assert [v.message for v in violations if v.policy == "federated-credential-subject"] == []
+
+
+def test_fails_when_the_infra_repository_pins_a_reusable_workflow():
+    """Bootstrap's infra-preview serves pull-request.yml's preview job, which is no reusable workflow
+    and runs at refs/pull/<n>/merge. GitHub documents `job_workflow_ref` only for reusable workflows
+    ("OIDC token claims"), so the claim is missing or changes per pull request: refused."""
+    from bootstrap.settings import GitHubRepositorySettings
+
+    with pytest.raises(ValidationError, match="job_workflow_ref cannot serve the infra repository"):
+        GitHubRepositorySettings.model_validate(
+            {"repository": "contoso/mlinfra", "oidcSubjectFormat": "custom", "oidcSubjectClaims": GOVERNED},
+            by_name=False,
+        )
+    ok = {"claimKeys": ["repo", "context"], "repositoryIds": True}
+    GitHubRepositorySettings.model_validate(
+        {"repository": "contoso/mlinfra", "oidcSubjectFormat": "custom", "oidcSubjectClaims": ok},
+        by_name=False,
+    )
