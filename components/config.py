@@ -274,7 +274,11 @@ def load_stage_config() -> StageConfig:
         if (value := azure.get(key)) is not None:
             raw[key] = value
     unknown = sorted(set(values) & (set(AZURE_KEYS) | {"stack"}))
-    problems += [f"{namespace}:{key}: unknown key; {_allowed_keys(StageSettings)}" for key in unknown]
+    top = [field.alias or name for name, field in StageSettings.model_fields.items()]
+    problems += [
+        f"{namespace}:{key}: unknown key; {_allowed_keys(StageSettings)}{guards.did_you_mean(key, top)}"
+        for key in unknown
+    ]
     try:
         config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
     except ValidationError as error:
@@ -669,11 +673,10 @@ def _describe(namespace: str, detail: ErrorDetails) -> str:
         if typing.get_origin(model) is dict:  # an unknown key right inside a map entry
             model = _unwrap(typing.get_args(model)[1])
         key = guards.short(key)  # the allowed keys follow: keep a hostile key short
-        return (
-            f"{key}: unknown key; {_allowed_keys(model)}"
-            if isinstance(model, type)
-            else f"{key}: unknown key"
-        )
+        if not isinstance(model, type):
+            return f"{key}: unknown key"
+        names = [field.alias or name for name, field in model.model_fields.items()]
+        return f"{key}: unknown key; {_allowed_keys(model)}{guards.did_you_mean(str(loc[-1]), names)}"
     if kind == "missing":
         return (
             f"{key}: required but not set; expected {_what_is_allowed(field)}"
