@@ -31,7 +31,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # modules it imports from source, seconds per process. Not uv's UV_COMPILE_BYTECODE, which compiles
 # all ~8,500 installed modules (~20 s of a fresh clone's first command; docs/benchmarks.md).
 
-.PHONY: plan bootstrap-plan diff test check verify todo from-zero doctor lint bench bench-smoke workflows deps lock clean
+.PHONY: help plan bootstrap-plan diff test check verify todo from-zero doctor lint bench bench-smoke workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -47,14 +47,28 @@ $(VENV)/.synced: uv.lock pyproject.toml $(UV_DEP)
 	$(PY) bench/bytecode.py
 	@touch $@
 
+# This list: each target and the first line of the comment above it.
+help:
+	@awk '/^# / && !c { c = substr($$0, 3) } /^$$/ { c = "" } /^[a-z][a-z-]*:/ && !/:=/ { 		split($$0, t, ":"); printf "  make %-15s %s\n", t[1], c; c = "" }' $(MAKEFILE_LIST)
+
+# STACK and CONFIG_FILE are for the targets that take one stack; any other target refuses them
+# rather than ignore them (`make verify STACK=dev` would otherwise check everything silently).
+CONFIG_FILE ?=
+no-stack = $(if $(STACK)$(CONFIG_FILE),$(error make $@ covers every stack: STACK and CONFIG_FILE are for make plan and make check))
+
+# Install ./venv from uv.lock (every other target does it first when needed).
 deps: $(VENV)/.synced
 
+# Offline plan of one stack (STACK; CONFIG_FILE for an example's file).
+# STACK defaults to the catalog's first stage.
 plan: $(VENV)/.synced
-	@$(PY) -m planner $(if $(STACK),--stack $(STACK)) --format $(FORMAT)
+	@$(PY) -m planner $(if $(STACK),--stack $(STACK)) $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE)) --format $(FORMAT)
 
-# What this working tree changes against BASE (a git revision), per stack; FORMAT=markdown for a PR comment.
+# What this working tree changes against BASE (a git revision), per stack.
+# FORMAT=markdown for a PR comment.
 BASE ?= HEAD
 diff: $(VENV)/.synced
+	$(no-stack)
 	@$(PY) -m planner diff --base $(BASE) --format $(FORMAT)
 
 # Offline plan of the bootstrap project (state backend, infra identities, infra repository).
@@ -62,60 +76,80 @@ BOOTSTRAP_STACK ?= platform
 bootstrap-plan: $(VENV)/.synced
 	@$(PY) -m planner --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
 
-# One worker per core (pytest-xdist); the workers and the planner's child processes share the
+# The test suite, one worker per core.
+# pytest-xdist; the workers and the planner's child processes share the
 # plan cache in .cache/plans (planner/plan_cache.py), so a stack is planned once per content.
 # worksteal: an idle worker takes tests queued for a busy one (the `long` ones run first).
 test: $(VENV)/.synced
+	$(no-stack)
 	$(PY) -m pytest -q -n auto --dist worksteal
 
-# The policy pack (policy/) over the plan of every stack and example, offline; fails on a
+# The policy pack over every stack and example (or STACK), offline.
+# policy/; fails on a
 # mandatory violation (a production stage's). Online, `pulumi preview|up --policy-pack policy`.
 STACKS   := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 EXAMPLES := $(wildcard examples/*/Pulumi.*.yaml)
 check: $(VENV)/.synced
+ifneq ($(STACK),)
+	@$(PY) -m planner check --stack $(STACK) $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE))
+else
+	$(no-stack)
 	@$(PY) -m planner check $(foreach stack,$(STACKS),--stack $(stack))
 	@for file in $(EXAMPLES); do \
 		stack=$${file##*/Pulumi.}; stack=$${stack%.yaml}; \
 		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \
 	done
+endif
 
-# The estate as one (planner/estate): every stack, identity, pipeline and network path of the
+# The estate verifier over the repository and each example, offline.
+# planner/estate: every stack, identity, pipeline and network path of the
 # repository and of each example, offline; fails on a finding not in estate-expected-findings.txt.
 verify: $(VENV)/.synced
+	$(no-stack)
 	@$(PY) -m planner estate --examples --expected estate-expected-findings.txt
 
-# What is left before the first real `pulumi up`: placeholders per file and key, prerequisites not
+# What is left before the first real `pulumi up`.
+# Placeholders per file and key, prerequisites not
 # done, stacks copying another's subscription, range or owners (offline, a second).
 todo: $(VENV)/.synced
+	$(no-stack)
 	@$(PY) -m planner todo
 
 # docs/from-zero.md from the repository's files (a test fails when it is stale).
 from-zero: $(VENV)/.synced
+	$(no-stack)
 	@$(PY) -m planner from-zero
 
-# Read-only live preflight (docs/doctor.md); REPLAY=<dir> runs it over recorded responses instead.
+# Read-only live preflight of the tenant (docs/doctor.md).
+# REPLAY=<dir> runs it over recorded responses instead.
 # Estate-wide so far (prerequisites.yaml); no per-STACK selection yet.
 REPLAY ?=
 doctor: $(VENV)/.synced
+	$(no-stack)
 	@$(PY) -m planner doctor $(if $(REPLAY),--replay $(REPLAY)) --format $(FORMAT)
 
-# Lint, format check and types (ruff, pyright against the SDKs' own type information);
+# Lint, format check and types.
+# ruff, pyright against the SDKs' own type information;
 # configuration in pyproject.toml.
 lint: $(VENV)/.synced
+	$(no-stack)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pyright
 
-# Planner cost against the Pulumi-runtime floor, scaling, graph depth; writes docs/benchmarks.md.
+# The benchmarks; writes docs/benchmarks.md.
+# Planner cost against the Pulumi-runtime floor, scaling, graph depth.
 bench: $(VENV)/.synced
 	$(PY) -m bench.run
 
-# CI's smoke of the bench (.ci/run): one round, one stack, no ratio judged; fails when the bench
+# CI's smoke of the bench: one round, one stack, into a temporary file.
+# .ci/run; no ratio judged; fails when the bench
 # breaks. Writes to a new temporary folder, never to the committed docs/benchmarks.md.
 bench-smoke: $(VENV)/.synced
 	$(PY) -m bench.run --smoke --output "$$(mktemp -d)/benchmarks.md"
 
-# Dependency update: every exact pin in pyproject.toml to the newest release of its major version
+# Update every pin to its newest release of the same major version, and re-lock.
+# Every exact pin in pyproject.toml to the newest release of its major version
 # (.pulumi-version follows pulumi), transitive packages to their newest, uv.lock rewritten, venv synced.
 lock: $(UV_DEP)
 	$(PYTHON) -m lint.lockfile upgrade $(UV)
@@ -123,10 +157,12 @@ lock: $(UV_DEP)
 	$(PY) bench/bytecode.py
 	@touch $(VENV)/.synced
 
+# Regenerate the CI files' stage lists from the stage catalog.
 # Stage lists and matrices of .github/workflows, azure-pipelines.yml and templates/ from the stage
 # catalog (mlinfra:stages in Pulumi.yaml) and the stack files; run after adding a stage or a stack.
 workflows: $(VENV)/.synced
 	$(PY) -m planner.delivery_files --write
 
+# Remove ./venv, the tools and the caches.
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .cache
