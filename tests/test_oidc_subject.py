@@ -13,6 +13,7 @@ Sources:
 """
 
 import json
+from typing import cast
 
 import pytest
 from pydantic import ValidationError
@@ -405,8 +406,11 @@ def test_a_production_stack_with_a_governed_custom_subject_plans_and_passes_the_
     from planner.check import check_plan
     from tests.conftest import PRODUCTION_STACKS, first, plan, setting
 
-    stack = first(tuple(s for s in PRODUCTION_STACKS if setting(s, "ci").get("github")))
-    ci = setting(stack, "ci")
+    def ci_of(stack: str) -> dict:
+        return cast(dict, setting(stack, "ci"))
+
+    stack = first(tuple(s for s in PRODUCTION_STACKS if ci_of(s).get("github")))
+    ci = ci_of(stack)
     ci["github"] = {**ci["github"], "oidcSubjectFormat": "custom", "oidcSubjectClaims": GOVERNED}
     result = plan(stack, **{"mlinfra:ci": ci})
     [template] = result.of_type(TEMPLATE)
@@ -437,3 +441,34 @@ def test_fails_when_the_infra_repository_pins_a_reusable_workflow():
         {"repository": "contoso/mlinfra", "oidcSubjectFormat": "custom", "oidcSubjectClaims": ok},
         by_name=False,
     )
+
+
+def _aliases_by_name(monkeypatch, fields: dict) -> dict[str, list[str]]:
+    from planner import recorder
+    from planner.recorder import RecordingMonitor
+
+    seen: dict[str, list[str]] = {}
+
+    class AliasSpy(RecordingMonitor):
+        def RegisterResource(self, request):
+            names = [alias.spec.name for alias in request.aliases if alias.HasField("spec")]
+            seen[request.name] = names + [urn.split("::")[-1] for urn in request.aliasURNs]
+            return super().RegisterResource(request)
+
+    monkeypatch.setattr(recorder, "RecordingMonitor", AliasSpy)
+    build(fields)
+    return seen
+
+
+def test_upgrading_renames_the_credential_instead_of_adding_a_second_with_the_same_subject(monkeypatch):
+    """Before formats were named the credential was `<env>-federation`; the current format's
+    credential takes that name as an alias, so Pulumi replaces it (delete first) rather than
+    creating a duplicate issuer + subject, which Entra refuses. During a move the alias stays with
+    the format being left, the credential that already existed."""
+    alone = _aliases_by_name(monkeypatch, {"oidcSubjectFormat": "immutable"})
+    assert alone["live-github-federation-immutable"] == ["live-github-federation"]
+    moving = _aliases_by_name(
+        monkeypatch, {"oidcSubjectFormat": "immutable", "oidcSubjectAlsoTrusted": ["classic"]}
+    )
+    assert moving["live-github-federation-classic"] == ["live-github-federation"]
+    assert moving["live-github-federation-immutable"] == []
