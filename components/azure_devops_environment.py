@@ -43,6 +43,9 @@ class AzureDevOpsEnvironmentArgs:
     """Name of the stage's variable group."""
     variables: Mapping[str, pulumi.Input[str]]
     """Pipeline variables by name (not secret: workspace, resource group, region); at least one."""
+    agent_pool: str | None = None
+    """The agent pool (queue) the stage's jobs run on (`ci.runnerGroup`): authorized for the same
+    pipelines, or the first run waits for a manual "Permit" (review-3-identity-ci R7)."""
 
 
 class AzureDevOpsEnvironment(pulumi.ComponentResource):
@@ -147,7 +150,11 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        for kind, target in (*protected, ("variablegroup", variable_group.id)):
+        authorized: list[tuple[str, pulumi.Input[str]]] = [*protected, ("variablegroup", variable_group.id)]
+        if args.agent_pool and settings.pipelines:
+            queue = ado.get_agent_queue_output(project_id=project_id, name=args.agent_pool, opts=lookup)
+            authorized.append(("queue", queue.id))
+        for kind, target in authorized:
             for pipeline in settings.pipelines:  # ADO-2: each pipeline by id, never all
                 ado.PipelineAuthorization(
                     f"{name}-{kind}-pipeline-{pipeline}",

@@ -503,6 +503,7 @@ class MlStage(pulumi.ComponentResource):
                 tenant_id=config.tenant_id,
                 variable_group_name=settings.variable_group_name or config.names.variable_group,
                 variables=pipeline_variables(config, self.shared_workspace),
+                agent_pool=config.ci.runner_group if config.ci else None,
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[organization]),
         )

@@ -450,6 +450,15 @@ class ArmMocks(pulumi.runtime.Mocks):
             project = str(args.args.get("name"))
             project_id = placeholder_guid("ado-project", project)
             return {"id": project_id, "projectId": project_id, "name": project}
+        if args.token == "azuredevops:index/getAgentQueue:getAgentQueue":
+            pool = str(args.args.get("name"))
+            queue = placeholder_number("ado-queue", str(args.args.get("projectId")), pool)
+            return {
+                "id": str(queue),
+                "name": pool,
+                "projectId": args.args.get("projectId"),
+                "agentPoolId": queue,
+            }
         if args.token == "azuredevops:index/getGroup:getGroup":
             group = str(args.args.get("name"))
             return {

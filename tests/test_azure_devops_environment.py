@@ -44,7 +44,7 @@ SETTINGS = {
 }
 
 
-def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
+def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION, agent_pool=None):
     def program():
         identity = DeploymentIdentity(
             "live-deploy",
@@ -68,6 +68,7 @@ def build(settings=SETTINGS, kind=IdentityKind.ENTRA_APPLICATION):
                 tenant_id=TENANT,
                 variable_group_name="aml-workspace-live",
                 variables=VARIABLES,
+                agent_pool=agent_pool,
             ),
         )
 
@@ -151,6 +152,17 @@ def test_only_the_listed_pipelines_are_authorized():
         ("variablegroup", 43),
     ]
     assert all("pipelineId" in a.inputs for a in authorizations)  # ADO-2: never all pipelines
+
+
+def test_the_agent_pool_is_authorized_for_the_same_pipelines():
+    """review-3-identity-ci R7: the pool named by ci.runnerGroup gets a PipelineAuthorization of type
+    `queue` (its agent queue's id, from the azuredevops getAgentQueue lookup) for each listed
+    pipeline, or the first run waits for a manual "Permit"."""
+    plan = build(agent_pool="ml-private-live")
+    queues = [a for a in plan.of_type(AUTHORIZATION) if a.inputs["type"] == "queue"]
+    assert sorted(a.inputs["pipelineId"] for a in queues) == [42, 43]
+    assert len({a.inputs["resourceId"] for a in queues}) == 1
+    assert not [a for a in build().of_type(AUTHORIZATION) if a.inputs["type"] == "queue"]
 
 
 def test_no_pipelines_listed_means_no_authorization_at_all():
