@@ -16,11 +16,19 @@ Why it exists. The three providers of a stage read different things (each cited 
   endpoint is a `POST ...?api-version=7.1&serviceConnectionId=...` answering `{"oidcToken": ...}`
   (ado_pipeline_oidc_authorizer.go L81-128), so azure-native cannot call it directly.
 
-This server speaks GitHub's side on 127.0.0.1 and asks Azure DevOps on each call. Only a caller
-with the random bearer secret it writes to `--env-file` gets an answer; it never logs a token.
+This server answers on 127.0.0.1, asking Azure DevOps on each call: GET in GitHub's shape
+(`{"value"}`) and POST in Azure DevOps's (`{"oidcToken"}`), so every provider version that finds
+its URL in ACTIONS_ID_TOKEN_REQUEST_URL gets a fresh token whichever exchange it speaks. Callers
+authenticate with the job's own SYSTEM_ACCESSTOKEN, the token Azure DevOps itself asks for, so
+the adapter gives no process more than it already has; it never logs a token.
 
-Usage (templates/pulumi-up.yml): `python3 templates/ado_oidc_exchange.py --env-file F &`, wait for
-F, then `source F` (it sets ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN).
+Some azure-native versions read ARM_OIDC_REQUEST_URL/ARM_OIDC_REQUEST_TOKEN before the ACTIONS_
+pair (provider/pkg/provider auth code, `oidcConfig`), so the template leaves ARM_OIDC_REQUEST_URL
+unset and sets both request tokens to the job token: every (URL, token) pair a provider can pick
+is then consistent.
+
+Usage (templates/pulumi-up.yml): `python templates/ado_oidc_exchange.py --env-file F &`, wait for
+F, then `source F` (it sets ACTIONS_ID_TOKEN_REQUEST_URL; the token is the job's).
 Needs SYSTEM_OIDCREQUESTURI, SYSTEM_ACCESSTOKEN and AZURESUBSCRIPTION_SERVICE_CONNECTION_ID (set by
 AzureCLI@2 for its service connection: microsoft/azure-pipelines-tasks
 Tasks/AzureCLIV2/azureclitask.ts `loginAzureRM`).
@@ -30,7 +38,6 @@ import argparse
 import hmac
 import json
 import os
-import secrets
 import sys
 import urllib.parse
 import urllib.request
@@ -73,13 +80,17 @@ def fetch_ado_token(request_uri: str, access_token: str, service_connection_id: 
         return json.load(response)["oidcToken"]
 
 
-def handler(environment: dict[str, str], secret: str) -> type[BaseHTTPRequestHandler]:
+def handler(environment: dict[str, str]) -> type[BaseHTTPRequestHandler]:
+    expected = f"Bearer {environment['SYSTEM_ACCESSTOKEN']}".encode()
+
     class Exchange(BaseHTTPRequestHandler):
-        def do_GET(self):
-            offered = self.headers.get("Authorization", "")
-            if not hmac.compare_digest(offered.encode(), f"Bearer {secret}".encode()):
+        def _answer(self, field: str) -> None:
+            if not hmac.compare_digest(self.headers.get("Authorization", "").encode(), expected):
                 self.send_error(401)
                 return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
             try:
                 token = fetch_ado_token(
@@ -91,30 +102,33 @@ def handler(environment: dict[str, str], secret: str) -> type[BaseHTTPRequestHan
             except Exception as error:  # the caller sees a failed exchange, never a stale token
                 self.send_error(502, f"Azure DevOps OIDC request failed: {type(error).__name__}")
                 return
-            body = json.dumps({"value": token}).encode()
+            body = json.dumps({field: token}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(
-            self, format, *args
-        ):  # no request logs: they would name paths, never tokens, but stay quiet
+        def do_GET(self):
+            """GitHub's exchange (pulumi-azure-native, go-azure-sdk's GitHub authorizer)."""
+            self._answer("value")
+
+        def do_POST(self):
+            """Azure DevOps's exchange (go-azure-sdk's Azure DevOps authorizer)."""
+            self._answer("oidcToken")
+
+        def log_message(self, format, *args):  # no request logs
             pass
 
     return Exchange
 
 
 def serve(environment: dict[str, str], env_file: str) -> None:
-    secret = secrets.token_urlsafe(32)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(environment, secret))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(environment))
     url = f"http://127.0.0.1:{server.server_address[1]}/token?source=ado"
     partial = f"{env_file}.partial"
     with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
-        out.write(
-            f"export ACTIONS_ID_TOKEN_REQUEST_URL='{url}'\nexport ACTIONS_ID_TOKEN_REQUEST_TOKEN='{secret}'\n"
-        )
+        out.write(f"export ACTIONS_ID_TOKEN_REQUEST_URL='{url}'\n")
     os.replace(partial, env_file)  # the step waits for the whole file, never half of it
     server.serve_forever()
 
@@ -124,7 +138,7 @@ def main(argv: list[str]) -> int:
         description="Loopback OIDC token exchange for pulumi-azure-native on Azure DevOps."
     )
     parser.add_argument(
-        "--env-file", required=True, help="where to write the two ACTIONS_ID_TOKEN_REQUEST_* exports"
+        "--env-file", required=True, help="where to write the ACTIONS_ID_TOKEN_REQUEST_URL export"
     )
     args = parser.parse_args(argv)
     missing = [name for name in REQUIRED if not os.environ.get(name)]

@@ -2,22 +2,24 @@
 
 What each consumer reads, from its source:
 - azuread: `ado_pipeline_service_connection_id` from ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID,
-  `oidc_request_url` from ARM_OIDC_REQUEST_URL (then SYSTEM_OIDCREQUESTURI), `oidc_request_token`
-  from ARM_OIDC_REQUEST_TOKEN (then SYSTEM_ACCESSTOKEN) (hashicorp/terraform-provider-azuread
-  internal/provider/provider.go@v3.8.0 L192-211); a static OIDC token is tried before the Azure
-  DevOps authorizer (vendored go-azure-sdk sdk/auth/auth.go L77 then L95), which POSTs
-  `<url>?api-version=7.1&serviceConnectionId=...` and reads `oidcToken`
+  `oidc_request_url` from ARM_OIDC_REQUEST_URL, then ACTIONS_ID_TOKEN_REQUEST_URL, then
+  SYSTEM_OIDCREQUESTURI, and `oidc_request_token` from ARM_OIDC_REQUEST_TOKEN, then
+  ACTIONS_ID_TOKEN_REQUEST_TOKEN, then SYSTEM_ACCESSTOKEN (hashicorp/terraform-provider-azuread
+  internal/provider/provider.go@v3.8.0 L192-211). A static OIDC token is tried before the Azure
+  DevOps authorizer (vendored go-azure-sdk sdk/auth/auth.go L77, then L95). That authorizer POSTs
+  `<url>?api-version=7.1&serviceConnectionId=...&audience=...` and reads `oidcToken`
   (sdk/auth/ado_pipeline_oidc_authorizer.go L81-128) whenever it needs a new assertion.
 - azuredevops: the same variables (microsoft/terraform-provider-azuredevops azuredevops/provider.go
-  @v1.14.0 L302-331); with a service connection id its token request is the Azure DevOps flow
-  (vendor/github.com/Azure/entrauth/aztfauth/aztfauth.go L166-200).
-- azure-native: only a static token, a token file read once, or GitHub's exchange from
-  ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN answering `{"value": ...}` (pulumi/pulumi-azure-native
-  provider/pkg/provider/auth_azidentity.go `newOidcCredential`, `getOidcTokenExchangeAssertion`,
-  `readAuthConfig`): templates/ado_oidc_exchange.py answers that exchange from Azure DevOps.
+  @v1.14.0 L302-331). With a service connection id its token request is azidentity's
+  AzurePipelinesCredential with the request token as the job token (vendor/github.com/Azure/
+  entrauth/aztfauth/aztfauth.go L166-200, entrauth.go L160).
+- azure-native: a static token, a token file read once, or GitHub's exchange (GET, `{"value"}`)
+  from ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN; some versions try ARM_OIDC_REQUEST_URL/_TOKEN first
+  (pulumi/pulumi-azure-native provider/pkg/provider auth code: `readAuthConfig`, `oidcConfig`).
+  templates/ado_oidc_exchange.py answers both exchanges from Azure DevOps.
 - az CLI (the Pulumi CLI's state backend and secrets provider): AzureCLI@2 `keepAzSessionActive`
   logs in again every 8 minutes, "2 minutes before IdToken expiry" (microsoft/azure-pipelines-tasks
-  Tasks/AzureCLIV2/azureclitask.ts `AZ_SESSION_REFRESH_INTERVAL_MS`), and sets
+  Tasks/AzureCLIV2/azureclitask.ts `AZ_SESSION_REFRESH_INTERVAL_MS`). AzureCLI@2 also sets
   AZURESUBSCRIPTION_SERVICE_CONNECTION_ID for its connection (`loginAzureRM`).
 """
 
@@ -61,8 +63,11 @@ def test_pulumi_steps_refresh_every_providers_token(path):
     assert "ARM_OIDC_TOKEN=" not in script and "ARM_OIDC_TOKEN_FILE_PATH" not in script
     assert "export ARM_USE_OIDC=true" in script
     assert 'ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID="${AZURESUBSCRIPTION_SERVICE_CONNECTION_ID:?' in script
-    assert 'ARM_OIDC_REQUEST_URL="${SYSTEM_OIDCREQUESTURI:?}"' in script
+    # Both request tokens are the job token; the only URL is the adapter's (ARM_OIDC_REQUEST_URL
+    # unset: some azure-native versions would read it first), so every pair a provider picks fits.
     assert 'ARM_OIDC_REQUEST_TOKEN="${SYSTEM_ACCESSTOKEN:?}"' in script
+    assert 'ACTIONS_ID_TOKEN_REQUEST_TOKEN="${SYSTEM_ACCESSTOKEN:?}"' in script
+    assert "ARM_OIDC_REQUEST_URL" not in script.replace("# ARM_OIDC_REQUEST_URL stays unset", "")
     # azure-native's exchange is the loopback adapter, started before pulumi runs.
     assert "templates/ado_oidc_exchange.py --env-file" in script
     assert script.index('source "$exchange_env"') < script.index("pulumi login")
@@ -119,20 +124,27 @@ def test_the_adapter_answers_githubs_exchange_with_a_fresh_azure_devops_token(az
             line.removeprefix("export ").split("=", 1) for line in env_file.read_text().splitlines()
         )
         url = exports["ACTIONS_ID_TOKEN_REQUEST_URL"].strip("'")
-        secret = exports["ACTIONS_ID_TOKEN_REQUEST_TOKEN"].strip("'")
+        assert set(exports) == {"ACTIONS_ID_TOKEN_REQUEST_URL"}  # no token written to disk
         assert url.startswith("http://127.0.0.1:") and oct(env_file.stat().st_mode & 0o777) == "0o600"
 
-        def exchange(bearer: str) -> str:
-            # What azure-native sends: GET <url>&audience=..., Bearer <request token>.
+        def exchange(bearer: str, method: str = "GET") -> dict:
+            # GitHub's shape (azure-native): GET <url>&audience=...; Azure DevOps's (go-azure-sdk):
+            # POST <url>&api-version=7.1&serviceConnectionId=...&audience=...
+            query = "&audience=api%3A%2F%2FAzureADTokenExchange"
+            if method == "POST":
+                query += "&api-version=7.1&serviceConnectionId=sc-123"
             request = urllib.request.Request(
-                f"{url}&audience=api%3A%2F%2FAzureADTokenExchange",
+                url + query,
+                method=method,
+                data=b"" if method == "POST" else None,
                 headers={"Authorization": f"Bearer {bearer}"},
             )
             with urllib.request.urlopen(request, timeout=10) as response:
-                return json.load(response)["value"]
+                return json.load(response)
 
-        assert exchange(secret) == "ado-token-1"
-        assert exchange(secret) == "ado-token-2"  # never a cached, expiring token
+        assert exchange("job-access-token") == {"value": "ado-token-1"}
+        assert exchange("job-access-token") == {"value": "ado-token-2"}  # never a cached, expiring token
+        assert exchange("job-access-token", "POST") == {"oidcToken": "ado-token-3"}
         with pytest.raises(urllib.error.HTTPError) as refused:
             exchange("guess")
         assert refused.value.code == 401
