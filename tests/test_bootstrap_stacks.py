@@ -307,3 +307,27 @@ def test_stages_with_a_registry_rule_may_have_it_approved(platform):
                 a for a in by_name(platform, f"deploy-{stack}-rbac-") if a.inputs["scope"] == shared_sub
             ]
             assert CONNECTION_APPROVER.guid in admin.inputs["condition"]
+
+
+def test_deployers_may_list_applications_for_the_duplicate_name_check(platform, stack_plans):
+    """review-3-identity-ci R4: with preventDuplicateNames the azuread provider lists
+    `/applications?$filter=displayName eq ...` at plan, create and update
+    (hashicorp/terraform-provider-azuread@v3.8.0 application_resource.go L683-706, L952-965), which
+    OwnedBy alone may be refused. Every stage that plans such an app registration has a deployer
+    holding Directory.Read.All, which reads every application."""
+    directory = {
+        r.name
+        for r in platform.of_type("azuread:index/appRoleAssignment:AppRoleAssignment")
+        if r.inputs["appRoleId"] == graph.DIRECTORY_READ_ALL
+    }
+    checked = 0
+    for stack, plan in stack_plans.items():
+        apps = [
+            r
+            for r in plan.of_type("azuread:index/application:Application")
+            if r.inputs.get("preventDuplicateNames")
+        ]
+        if apps:
+            checked += 1
+            assert f"deploy-{stack}-graph-directory-read" in directory, stack
+    assert checked
