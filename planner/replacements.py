@@ -172,6 +172,9 @@ UPDATABLE = frozenset(
         # no state of its own; listed so the coverage test knows they were checked.
         "azuread:index/application:Application",  # application_resource.go: no ForceNew argument
         "pulumi:pulumi:StackReference",  # a read of another stack's outputs; creates nothing
+        # integrations/terraform-provider-github github/resource_github_actions_repository_oidc_
+        # subject_claim_customization_template.go: repository, use_default, include_claim_keys, none ForceNew
+        "github:index/actionsRepositoryOidcSubjectClaimCustomizationTemplate:ActionsRepositoryOidcSubjectClaimCustomizationTemplate",
     }
 )
 

@@ -24,8 +24,12 @@ FORBIDDEN = {ROLES[name].guid for name in ("Owner", "User Access Administrator")
 
 def assignments(plan):
     """The stage's own assignments; those on the shared registry (another subscription, a custom
-    reader role) are covered by tests/test_registry_access.py."""
-    return [a for a in plan.of_type(RA) if " on registry " not in a.inputs.get("description", "")]
+    reader role, the connection approver) are covered by tests/test_registry_access.py."""
+    return [
+        a
+        for a in plan.of_type(RA)
+        if "/providers/Microsoft.MachineLearningServices/registries/" not in str(a.inputs.get("scope", ""))
+    ]
 
 
 def stage_view(plan):
