@@ -135,10 +135,10 @@ class GitHubEnvironment(pulumi.ComponentResource):
         # One credential per trusted format, named after it: moving between formats adds the new
         # one and later removes the old, never rewriting a subject in place (issuer + subject are
         # unique per identity). The credential that existed before formats were named
-        # (`-federation`) is the current format's, or during a move the one being left: it takes
-        # the old logical name as an alias, so upgrading is a rename, not a second credential with
-        # the same subject.
-        formerly_unnamed = (settings.oidc_subject_also_trusted or [settings.oidc_subject_format])[0]
+        # (`-federation`) is the one of `oidcSubjectFormat`: it takes the old logical name as an
+        # alias, so upgrading is a rename, not a second credential with the same subject (the
+        # upgrade's `up` changes no subject setting, docs/ci-cd.md).
+        formerly_unnamed = settings.oidc_subject_format
         credentials = []
         for subject_format in settings.trusted_subject_formats:
             subject = pulumi.Output.all(environment.environment, facts).apply(

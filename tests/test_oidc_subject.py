@@ -461,14 +461,14 @@ def _aliases_by_name(monkeypatch, fields: dict) -> dict[str, list[str]]:
 
 
 def test_upgrading_renames_the_credential_instead_of_adding_a_second_with_the_same_subject(monkeypatch):
-    """Before formats were named the credential was `<env>-federation`; the current format's
-    credential takes that name as an alias, so Pulumi replaces it (delete first) rather than
-    creating a duplicate issuer + subject, which Entra refuses. During a move the alias stays with
-    the format being left, the credential that already existed."""
+    """Before formats were named the credential was `<env>-federation`; the credential of
+    `oidcSubjectFormat` takes that name as an alias, so Pulumi replaces it (delete first) rather
+    than creating a duplicate issuer + subject, which Entra refuses. A format only also trusted is
+    a new credential (docs/ci-cd.md, step 1 keeps oidcSubjectFormat)."""
     alone = _aliases_by_name(monkeypatch, {"oidcSubjectFormat": "immutable"})
     assert alone["live-github-federation-immutable"] == ["live-github-federation"]
-    moving = _aliases_by_name(
-        monkeypatch, {"oidcSubjectFormat": "immutable", "oidcSubjectAlsoTrusted": ["classic"]}
+    adding = _aliases_by_name(
+        monkeypatch, {"oidcSubjectFormat": "classic", "oidcSubjectAlsoTrusted": ["immutable"]}
     )
-    assert moving["live-github-federation-classic"] == ["live-github-federation"]
-    assert moving["live-github-federation-immutable"] == []
+    assert adding["live-github-federation-classic"] == ["live-github-federation"]
+    assert adding["live-github-federation-immutable"] == []
