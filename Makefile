@@ -31,7 +31,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # modules it imports from source, seconds per process. Not uv's UV_COMPILE_BYTECODE, which compiles
 # all ~8,500 installed modules (~20 s of a fresh clone's first command; docs/benchmarks.md).
 
-.PHONY: help plan bootstrap-plan diff test check verify todo from-zero doctor lint bench bench-smoke workflows deps lock clean
+.PHONY: help plan bootstrap-plan diff test check verify todo from-zero doctor lint bench bench-smoke bench-first-run workflows deps lock clean
 .DEFAULT_GOAL := plan
 
 $(TOOLS)/bin/uv: uv.lock
@@ -147,6 +147,13 @@ bench: $(VENV)/.synced
 # breaks. Writes to a new temporary folder, never to the committed docs/benchmarks.md.
 bench-smoke: $(VENV)/.synced
 	$(PY) -m bench.run --smoke --output "$$(mktemp -d)/benchmarks.md"
+	$(PY) -m bench.first_run --dry-run
+
+# Time a fresh clone's first plan, this Makefile against the one before issue 32.
+# TEST=1 also times the first make test; the table goes to docs/benchmarks.md.
+ROUNDS ?= 3
+bench-first-run: $(VENV)/.synced
+	$(PY) -m bench.first_run --rounds $(ROUNDS) $(if $(TEST),--test)
 
 # Update every pin to its newest release of the same major version, and re-lock.
 # Every exact pin in pyproject.toml to the newest release of its major version

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import STACKS, bytecode, floor, run
+from bench import PROJECT_DIR, STACKS, bytecode, floor, run
 from planner import recorder, stack_references
 from planner.stackfile import load_stack_config
 
@@ -149,3 +149,17 @@ def test_importing_the_bench_leaves_the_suite_s_plan_cache_on():
     from planner.plan_cache import CACHE_VARIABLE
 
     assert os.environ.get(CACHE_VARIABLE, "").lower() != "off"
+
+
+def test_the_first_run_bench_compares_against_the_compile_everything_install():
+    """bench/first_run.py's `before` is HEAD's Makefile with the install of fff3cbc^ (uv's
+    UV_COMPILE_BYTECODE=1, every installed module) instead of bench/bytecode.py."""
+    from bench.first_run import INSTALL_STEP, before_makefile
+
+    today = (PROJECT_DIR / "Makefile").read_text()
+    before = before_makefile(today)
+    assert INSTALL_STEP in today and INSTALL_STEP not in before
+    assert "export UV_COMPILE_BYTECODE := 1\n" in before
+    assert [line for line in before.splitlines() if line not in today.splitlines()] == [
+        "export UV_COMPILE_BYTECODE := 1"
+    ]
