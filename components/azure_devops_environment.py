@@ -8,8 +8,8 @@ connection may do is what the identity's role assignments allow, which are narro
 resource group. The identity's federated credential is
 built from the connection's own issuer and subject outputs, never by hand: Azure DevOps
 changed both formats (P16). The checks live on the environment and on the connection
-(approvals, branch control, exclusive lock: ADO-3). A variable group carries the values a
-GitHub environment gets as variables. Only the listed pipelines are authorized on the
+(approvals, branch control, exclusive lock: ADO-3; the required templates of the hardened mode).
+A variable group carries the values a GitHub environment gets as variables. Only the listed pipelines are authorized on the
 environment, the connection and the variable group, never "all pipelines" (ADO-2).
 """
 
@@ -141,6 +141,24 @@ class AzureDevOpsEnvironment(pulumi.ComponentResource):
                 ignore_unknown_protection_status=settings.ignore_unknown_protection_status,
                 opts=child,
             )
+            if settings.required_templates:
+                # Governed pipelines: only a run that extends an approved template gets the resource.
+                ado.CheckRequiredTemplate(
+                    f"{name}-{kind}-required-template",
+                    project_id=project_id,
+                    target_resource_type=kind,
+                    target_resource_id=target,
+                    required_templates=[
+                        ado.CheckRequiredTemplateRequiredTemplateArgs(
+                            repository_type=template.repository_type.value,
+                            repository_name=template.repository_name,
+                            repository_ref=template.repository_ref,
+                            template_path=template.template_path,
+                        )
+                        for template in settings.required_templates
+                    ],
+                    opts=child,
+                )
             if settings.exclusive_lock:
                 ado.CheckExclusiveLock(
                     f"{name}-{kind}-lock",

@@ -273,6 +273,29 @@ class GitHubSettings(InGitHubRepositoryWithSubject):
     is true, P12)."""
 
 
+class TemplateRepositoryType(StrEnum):
+    """Where the template lives (azuredevops CheckRequiredTemplate `repository_type`)."""
+
+    AZURE_REPOS = "azuregit"
+    GITHUB = "github"
+    GITHUB_ENTERPRISE = "githubenterprise"
+    BITBUCKET = "bitbucket"
+
+
+class RequiredTemplate(Settings):
+    """One template a run must extend (Microsoft Learn, "Define approvals and checks", Required
+    template: the check passes only for a pipeline that extends it)."""
+
+    repository_type: TemplateRepositoryType = TemplateRepositoryType.AZURE_REPOS
+    """azuregit (default), github, githubenterprise or bitbucket."""
+    repository_name: Annotated[StrictStr, Field(pattern=r"^[^/\s]+/[^/\s]+$")]
+    """`<project>/<repository>` (Azure Repos) or `<owner>/<repository>`. Required."""
+    repository_ref: Annotated[StrictStr, Field(pattern=r"^refs/(heads|tags)/\S+$")] = "refs/heads/main"
+    """The fully qualified ref of the approved template. Default refs/heads/main."""
+    template_path: Annotated[StrictStr, Field(pattern=r"^[^\s]+\.ya?ml$")]
+    """Path of the template in that repository (ends in .yml or .yaml). Required."""
+
+
 class AzureDevOpsSettings(Settings):
     organization_url: Annotated[
         StrictStr,
@@ -315,6 +338,10 @@ class AzureDevOpsSettings(Settings):
     )
     """Ids of the pipeline definitions authorized to use the environment, connection and variable
     group; never all pipelines (ADO-2). Default none: every pipeline must then be authorized by hand."""
+    required_templates: list[RequiredTemplate] = Field(default_factory=list)
+    """Governed pipelines (hardened mode, docs/ci-cd.md): the YAML templates a run must extend to use
+    the environment and the service connection (Azure DevOps "Required template" check), so the
+    identity cannot be used outside the approved template. Default none."""
 
 
 class CiSettings(Settings):

@@ -338,3 +338,46 @@ def test_a_data_science_stage_gets_the_same_default_branch_rule_on_both_platform
     github_branches = sorted(p.inputs["branchPattern"] for p in policies)
     ado_branches = {check.inputs["allowedBranches"] for check in result.of_type(BRANCH)}
     assert github_branches == ["main"] and ado_branches == {"refs/heads/main"}
+
+
+REQUIRED = "azuredevops:index/checkRequiredTemplate:CheckRequiredTemplate"
+
+
+def test_governed_pipelines_put_a_required_template_check_on_both_resources():
+    """Hardened mode (issue 27/33, Azure-Samples' ADO bootstrap): a CheckRequiredTemplate on the
+    environment and on the service connection (pulumi_azuredevops CheckRequiredTemplate:
+    target_resource_type endpoint/environment, required_templates with repository_type,
+    repository_name, repository_ref, template_path), so the identity serves only runs that extend
+    the approved template (Microsoft Learn, "Define approvals and checks", Required template)."""
+    template = {
+        "repositoryType": "github",
+        "repositoryName": "contoso/pipeline-templates",
+        "templatePath": "deploy.yml",
+    }
+    plan = build({**SETTINGS, "requiredTemplates": [template]})
+    checks = plan.of_type(REQUIRED)
+    assert sorted(c.inputs["targetResourceType"] for c in checks) == ["endpoint", "environment"]
+    for check in checks:
+        assert check.inputs["requiredTemplates"] == [
+            {
+                "repositoryType": "github",
+                "repositoryName": "contoso/pipeline-templates",
+                "repositoryRef": "refs/heads/main",
+                "templatePath": "deploy.yml",
+            }
+        ]
+    assert not build().of_type(REQUIRED)  # opt-in
+
+
+@pytest.mark.parametrize(
+    ("template", "key"),
+    [
+        ({"repositoryName": "no-slash", "templatePath": "t.yml"}, "repositoryName"),
+        ({"repositoryName": "a/b", "templatePath": "t.txt"}, "templatePath"),
+        ({"repositoryName": "a/b", "templatePath": "t.yml", "repositoryRef": "main"}, "repositoryRef"),
+        ({"repositoryName": "a/b", "templatePath": "t.yml", "repositoryType": "svn"}, "repositoryType"),
+    ],
+)
+def test_a_malformed_required_template_is_refused(template, key):
+    with pytest.raises(ValueError, match=key):
+        AzureDevOpsSettings.model_validate({**SETTINGS, "requiredTemplates": [template]}, by_name=False)
