@@ -5,7 +5,7 @@ about 20 s of a fresh clone's first `make plan`, most of it pulumi-azure-native'
 of which a plan imports about 1,000. `python bench/bytecode.py` (run by `make` after `uv sync`,
 as a script so it imports nothing of the project first) compiles every module of site-packages
 except the pulumi-azure-native subpackages no project source imports: of those only the
-`__init__.py` (the SDK's root imports every subpackage's). The subpackages used are read from the
+`__init__.py` (the SDK's root imports every subpackage's), and the project's own modules. The subpackages used are read from the
 project's sources (`ast`), so a new `from pulumi_azure_native import x` is compiled at the next
 install with no list to keep. Bytecode is written with timestamp invalidation whatever
 SOURCE_DATE_EPOCH says (a checked hash re-reads every source on import), and whatever
@@ -99,13 +99,18 @@ def _compile(paths: list[str]) -> int:
 
 def main() -> int:
     site_packages = Path(sysconfig.get_paths()["purelib"])
+    # The project's own modules too (the planner, the components): every plan imports them, and
+    # with PYTHONDONTWRITEBYTECODE nothing else would write their bytecode.
     files = [str(path) for path in to_compile(site_packages, used_subpackages())]
+    files += [
+        str(path) for path in project_sources() if path.name != "__main__.py" or path.parent != PROJECT_DIR
+    ]
     workers = os.cpu_count() or 1
     chunks = [files[index::workers] for index in range(workers)]
     with ProcessPoolExecutor(workers) as pool:
         failed = sum(pool.map(_compile, chunks))
     print(
-        f"bytecode: {len(files) - failed} of {len(files)} modules compiled in {site_packages}",
+        f"bytecode: {len(files) - failed} of {len(files)} modules compiled in {site_packages} and the project",
         file=sys.stderr,
     )
     return 0
