@@ -201,8 +201,9 @@ def test_fails_on_an_unknown_ci_key():
 
 
 def test_fails_when_the_subject_format_is_unknown():
-    assert "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'classic', 'immutable' or 'custom'" in refused(
-        NON_PRODUCTION_STACK, github(oidcSubjectFormat="ids")
+    assert (
+        "mlinfra:ci.github.oidcSubjectFormat: got \"ids\"; expected 'classic', 'immutable' or 'custom'"
+        in refused(NON_PRODUCTION_STACK, github(oidcSubjectFormat="ids"))
     )
 
 

@@ -45,6 +45,8 @@ def _custom_pairs(subject: str) -> list[tuple[str, str]] | None:
     if any(key not in _CUSTOM_KEYS or not value for key, value in pairs):
         return None
     return pairs
+
+
 _RELATIVE = re.compile(r"^(\d+)h$")
 
 
