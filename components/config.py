@@ -676,7 +676,8 @@ def _describe(namespace: str, detail: ErrorDetails) -> str:
         if not isinstance(model, type):
             return f"{key}: unknown key"
         names = [field.alias or name for name, field in model.model_fields.items()]
-        return f"{key}: unknown key; {_allowed_keys(model)}{guards.did_you_mean(str(loc[-1]), names)}"
+        hint = guards.did_you_mean(str(detail["loc"][-1]), names)  # loc, narrowed above, is not empty
+        return f"{key}: unknown key; {_allowed_keys(model)}{hint}"
     if kind == "missing":
         return (
             f"{key}: required but not set; expected {_what_is_allowed(field)}"
