@@ -70,6 +70,9 @@ def stage_stack() -> None:
         if network.hub_peering_request is not None:
             # The hub's side of the peering, for the hub team to create (the deployer may not write there).
             pulumi.export("hubPeeringRequest", network.hub_peering_request)
+    if stage.monitoring_scope_request is not None:
+        # What the hub team adds to the landing zone's monitoring scope this stage joins (F3).
+        pulumi.export("monitoringScopeRequest", stage.monitoring_scope_request)
     if stage.github_environment:
         pulumi.export("githubEnvironment", stage.github_environment.environment_name)
     if stage.azure_devops_environment:

@@ -696,6 +696,9 @@ def _describe(namespace: str, detail: ErrorDetails) -> str:
         message = f"expected {_what_is_allowed(field)}"
     else:
         message = detail["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+    if kind == "enum" and isinstance(detail["input"], str):  # a misspelt choice: name the closest
+        choices = str((detail.get("ctx") or {}).get("expected", "")).replace(" or ", ", ").split(", ")
+        message += guards.did_you_mean(detail["input"], [c.strip("'") for c in choices if c])
     if kind == "model_type":  # a section given as a scalar or a list
         return f"{key}: got {guards.shown(detail['input'])}; expected a mapping of the section's keys"
     section = _unwrap(field.annotation) if field else (StageConfig if not loc else None)

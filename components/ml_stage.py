@@ -15,17 +15,19 @@ from components.ci_settings import AzureDevOpsSettings, GitHubSettings
 from components.config import StageConfig
 from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
 from components.diagnostics import stage_diagnostics
-from components.grants import HolderKind, Principal, PrincipalType, Scope
+from components.grants import HolderKind, Principal, PrincipalType, Scope, grant
 from components.locks import stage_locks
 from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from components.network_settings import WORKSPACE_GROUPS
-from components.private_stage_checks import monitoring_scope
+from components.private_stage_checks import monitoring_choice, monitoring_scope
 from components.production_rules import active_relaxations
 from components.registry_access import RegistryAccessArgs, SharedRegistryAccess, registry_reference
 from components.registry_access_settings import makes_registry_rule
 from components.registry_roles import RegistryAccess
+from components.roles import ROLES
 from components.shared_workspace import SharedWorkspace, SharedWorkspaceArgs
 from components.stage_network import StageNetwork, StageNetworkArgs
+from components.workspace_settings import IsolationMode, ScopeMode
 from components.workspace_sharing import owner_stage
 
 
@@ -116,6 +118,7 @@ class MlStage(pulumi.ComponentResource):
         )
         self.network = self.workspace = self.shared_workspace = None
         self.compute = self.outbound_rules = self.monitoring_scope = None
+        self.monitoring_scope_request: dict[str, object] | None = None
         scopes = (
             self._shared_workspace(name, config)
             if config.workspace.shared_from is not None
@@ -389,11 +392,17 @@ class MlStage(pulumi.ComponentResource):
                 opts=child,
             )
         scope = None
-        scope_settings = monitoring_scope(config)
-        if scope_settings is not None and self.network is not None:
+        names = config.names
+        choice = monitoring_choice(config)
+        scoped: dict[str, pulumi.Input[str]] = {
+            names.log_analytics: workspace.log_analytics_id,
+            names.application_insights: workspace.application_insights_id,
+        }
+        scope_id: pulumi.Input[str] | None = choice.hub_scope_id
+        if choice.mode == ScopeMode.OWNED and self.network is not None:
             from components.monitoring_scope import MONITOR_GROUP, MonitoringScope, MonitoringScopeArgs
 
-            names = config.names
+            assert choice.ingestion_access_mode is not None and choice.query_access_mode is not None
             scope_name = f"ampls-{names.workspace.removeprefix('mlw-')}"
             scope = MonitoringScope(
                 f"{name}-monitoring",
@@ -401,17 +410,51 @@ class MlStage(pulumi.ComponentResource):
                     scope_name=scope_name,
                     resource_group_name=workspace.resource_group_name,
                     tags=tags,
-                    settings=scope_settings,
-                    scoped={
-                        names.log_analytics: workspace.log_analytics_id,
-                        names.application_insights: workspace.application_insights_id,
-                    },
+                    ingestion_access_mode=choice.ingestion_access_mode,
+                    query_access_mode=choice.query_access_mode,
+                    scoped=scoped,
                     link=self.network.link,
                     endpoint_name=names.private_endpoint(scope_name, MONITOR_GROUP),
                 ),
                 opts=child,
             )
-        names = config.names
+            scope_id = scope.scope_id
+            if settings.isolation_mode != IsolationMode.DISABLED:
+                # F4: the managed network's endpoint to this scope is approved by the workspace's
+                # identity (how-to-managed-network.md, "Approval of private endpoints": the Azure AI
+                # Enterprise Network Connection Approver role, which covers Azure Monitor).
+                grant(
+                    f"{name}-monitoring",
+                    subscription_id=config.subscription_id,
+                    principal=Principal(
+                        key=names.workspace,
+                        object_id=workspace.principal_id,
+                        type=PrincipalType.SERVICE_PRINCIPAL,
+                        holder=HolderKind.IDENTITY,
+                        label=names.workspace,
+                    ),
+                    role=ROLES["Azure AI Enterprise Network Connection Approver"],
+                    scope=Scope("monitoringScope", scope_name, scope.scope_id),
+                    parent=self,
+                )
+        managed = settings.isolation_mode != IsolationMode.DISABLED
+        monitor_rule = None
+        if scope_id is not None and managed:
+            from components.monitoring_scope import managed_network_rule
+
+            # F4: managed compute and endpoints reach the scope only through the managed network.
+            monitor_rule = managed_network_rule(
+                f"{name}-outbound",
+                workspace_name=workspace.workspace_name,
+                resource_group_name=workspace.resource_group_name,
+                scope_id=scope_id,
+                after=[r for r in (rules, scope) if r is not None],
+                parent=self,
+            )
+        if choice.mode == ScopeMode.HUB and choice.hub_scope_id is not None:
+            from components.monitoring_scope import hub_scope_request
+
+            self.monitoring_scope_request = hub_scope_request(choice.hub_scope_id, scoped, managed)
         compute = WorkspaceCompute(
             f"{name}-compute",
             WorkspaceComputeArgs(
@@ -429,7 +472,7 @@ class MlStage(pulumi.ComponentResource):
                 else Scope("storageAccount", names.storage_account, workspace.storage_account_id),
                 # The managed network and its rules first (R1): the first cluster would otherwise
                 # start the network's provisioning while the rules are still being written.
-                after=tuple(r for r in (rules, scope) if r is not None),
+                after=tuple(r for r in (rules, scope, monitor_rule) if r is not None),
             ),
             opts=child,
         )

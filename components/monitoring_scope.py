@@ -5,19 +5,30 @@ With it, telemetry and queries from the stage's network stay on private IPs, so 
 can turn public ingestion and query off (R1). The endpoint registers in the five zones Microsoft
 Learn lists for Azure Monitor (private-link/private-endpoint-dns): monitor, oms, ods, agentsvc,
 and blob (agent solution packs). One AMPLS per DNS namespace: a hub that already has one should
-host the stage's resources in it instead (Microsoft Learn, azure-monitor/logs/private-link-design).
+host the stage's resources in it instead (Microsoft Learn, azure-monitor/logs/private-link-design),
+so a stage on the hub's zones joins the hub's scope (`monitoring.privateLinkScope.mode: hub`,
+`hub_scope_request`) and creates none.
+
+Managed compute and endpoints (F4) run in the workspace's Microsoft-managed network, not in the
+stage's: their telemetry reaches a scope only through a private-endpoint outbound rule to it
+(MicrosoftDocs/azure-ai-docs how-to-managed-network.md, "Private endpoints": "Application
+Insights (Through PrivateLinkScopes)"). `managed_network_rule` adds it, to the stage's scope or the
+hub's, after the workspace's other rules.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
+from pulumi_azure_native import machinelearningservices as mls
 from pulumi_azure_native import monitor
 
 from components.stage_network import PrivateLink, private_endpoint
-from components.workspace_settings import PrivateLinkScopeSettings
+from components.workspace_settings import AccessMode
 
 MONITOR_GROUP = "azuremonitor"
+MANAGED_NETWORK_RULE = "azure-monitor"
+"""The managed network's private-endpoint outbound rule to the monitoring scope (sub-resource azuremonitor)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +36,8 @@ class MonitoringScopeArgs:
     scope_name: str
     resource_group_name: pulumi.Input[str]
     tags: Mapping[str, str]
-    settings: PrivateLinkScopeSettings
+    ingestion_access_mode: AccessMode
+    query_access_mode: AccessMode
     scoped: Mapping[str, pulumi.Input[str]]
     """Scoped resource name -> resource id (Log Analytics workspace, App Insights)."""
     link: PrivateLink
@@ -44,8 +56,8 @@ class MonitoringScope(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location="global",  # AMPLS is a global resource
             access_mode_settings=monitor.AccessModeSettingsArgs(
-                ingestion_access_mode=args.settings.ingestion_access_mode.value,
-                query_access_mode=args.settings.query_access_mode.value,
+                ingestion_access_mode=args.ingestion_access_mode.value,
+                query_access_mode=args.query_access_mode.value,
             ),
             tags=dict(args.tags),
             opts=child,
@@ -70,3 +82,46 @@ class MonitoringScope(pulumi.ComponentResource):
         )
         self.scope_id = scope.id
         self.register_outputs({})
+
+
+def managed_network_rule(
+    name: str,
+    *,
+    workspace_name: pulumi.Input[str],
+    resource_group_name: pulumi.Input[str],
+    scope_id: pulumi.Input[str],
+    after: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> mls.ManagedNetworkSettingsRule:
+    """The managed network's private endpoint to the monitoring scope `scope_id` (F4), written after
+    `after` (the workspace's other rules: they all write the same managed network)."""
+    return mls.ManagedNetworkSettingsRule(
+        f"{name}-{MANAGED_NETWORK_RULE}",
+        rule_name=MANAGED_NETWORK_RULE,
+        workspace_name=workspace_name,
+        resource_group_name=resource_group_name,
+        properties=mls.PrivateEndpointOutboundRuleArgs(
+            type="PrivateEndpoint",
+            category=mls.RuleCategory.USER_DEFINED,
+            destination=mls.PrivateEndpointDestinationArgs(
+                service_resource_id=scope_id, subresource_target=MONITOR_GROUP, spark_enabled=False
+            ),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=after or None),
+    )
+
+
+def hub_scope_request(
+    hub_scope_id: str, scoped: Mapping[str, pulumi.Input[str]], managed_network: bool
+) -> dict[str, object]:
+    """What the hub team does for a stage that joins its scope (`monitoringScopeRequest` output):
+    add the stage's Log Analytics workspace and App Insights as scoped resources, and approve the
+    managed network's private-endpoint connection when there is one."""
+    return {
+        "privateLinkScopeId": hub_scope_id,
+        "scopedResources": dict(scoped),
+        "approveManagedNetworkEndpoint": managed_network,
+        "why": "one Azure Monitor private link scope per DNS namespace: the stage resolves in the hub's "
+        "zones, so its telemetry goes through the hub's scope (Microsoft Learn, azure-monitor/logs/"
+        "private-link-design)",
+    }

@@ -279,7 +279,7 @@ class PrivateEndpointSettings(Settings):
     """Existing private DNS zones by zone name -> resource id (hub-and-spoke), one for each of
     privatelink.api.azureml.ms, privatelink.notebooks.azure.net, privatelink.blob.core.windows.net,
     privatelink.file.core.windows.net, privatelink.vaultcore.azure.net, privatelink.azurecr.io.
-    With monitoring.privateLinkScope, also privatelink.monitor.azure.com,
+    With a monitoring scope of the stage's own (monitoring.privateLinkScope.mode owned), also privatelink.monitor.azure.com,
     privatelink.oms.opinsights.azure.com, privatelink.ods.opinsights.azure.com and
     privatelink.agentsvc.azure-automation.net. Required with virtualNetwork.hubPeering (the hub's
     zones: endpoints register there and the stage links no zone to any network). Default: the stage

@@ -4,11 +4,11 @@ monitoring, the workspace itself, and Pulumi's protection of them."""
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, Field, StrictBool, StrictStr, model_validator
 
 from components.outbound_rule_settings import FirewallSku, OutboundRule, RuleName, RuleSet
 from components.settings_base import Settings, StrictInt, distinct
-from components.value_kinds import Reason
+from components.value_kinds import Reason, typed_resource_id
 
 
 class StorageSku(StrEnum):
@@ -67,21 +67,74 @@ class AccessMode(StrEnum):
     OPEN = "Open"
 
 
+class ScopeMode(StrEnum):
+    """Whose Azure Monitor Private Link Scope (AMPLS) the stage's telemetry goes through (F3)."""
+
+    OWNED = "owned"
+    """The stage creates its own scope and its azuremonitor private endpoint."""
+    HUB = "hub"
+    """The stage's Log Analytics and App Insights join the landing zone's scope (hubScopeId)."""
+    NONE = "none"
+    """No scope: telemetry goes to public endpoints."""
+
+
+PRIVATE_LINK_SCOPE_ID = typed_resource_id("Microsoft.Insights/privateLinkScopes")
+
+
 class PrivateLinkScopeSettings(Settings):
-    ingestion_access_mode: AccessMode = AccessMode.PRIVATE_ONLY
+    mode: ScopeMode | None = None
+    """owned, hub or none: whose Azure Monitor Private Link Scope the stage's telemetry and
+    queries go through. owned: the stage creates one with a private endpoint next to its others;
+    hub: Log Analytics and App Insights join the landing zone's scope (hubScopeId), the stack
+    exporting what the hub team adds (monitoringScopeRequest); none: public endpoints, public
+    stages only. Default: owned in a private stage that resolves privatelink.monitor.azure.com in
+    zones it creates, none in a public stage; a private stage that resolves through the hub's zones
+    must choose (one scope per DNS namespace: Microsoft Learn azure-monitor/logs/private-link-design)."""
+    ingestion_access_mode: AccessMode | None = None
     """PrivateOnly or Open: whether networks behind the scope's endpoint may send telemetry only to
-    resources in the scope. Default PrivateOnly."""
-    query_access_mode: AccessMode = AccessMode.PRIVATE_ONLY
-    """PrivateOnly or Open: the same for queries. Default PrivateOnly."""
+    resources in the scope (mode owned only). PrivateOnly only where the stage owns the
+    privatelink.monitor.azure.com zone it resolves in. Default: PrivateOnly there, Open otherwise."""
+    query_access_mode: AccessMode | None = None
+    """PrivateOnly or Open: the same for queries (mode owned only). Default: as for
+    ingestionAccessMode (PrivateOnly where the stage owns its zone, Open otherwise)."""
+    hub_scope_id: Annotated[StrictStr, AfterValidator(PRIVATE_LINK_SCOPE_ID)] | None = None
+    """the resource id of the landing zone's Azure Monitor Private Link Scope,
+    /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Insights/privateLinkScopes/<name>.
+    Required with mode hub, not allowed otherwise."""
+
+    @model_validator(mode="after")
+    def _mode_keys(self):
+        if self.mode == ScopeMode.HUB and self.hub_scope_id is None:
+            raise ValueError(
+                "hubScopeId is required with mode hub: the id of the landing zone's private link scope"
+            )
+        if self.mode != ScopeMode.HUB and self.hub_scope_id is not None:
+            raise ValueError("hubScopeId is only meaningful with mode hub; remove it or set mode: hub")
+        modes = [
+            key
+            for key, value in (
+                ("ingestionAccessMode", self.ingestion_access_mode),
+                ("queryAccessMode", self.query_access_mode),
+            )
+            if value is not None
+        ]
+        if modes and self.mode in (ScopeMode.HUB, ScopeMode.NONE):
+            raise ValueError(
+                f"{', '.join(modes)}: only with mode owned; the hub team sets its scope's access modes"
+                if self.mode == ScopeMode.HUB
+                else f"{', '.join(modes)}: only with mode owned; mode none has no scope"
+            )
+        return self
 
 
 class MonitoringSettings(Settings):
     log_retention_days: Annotated[StrictInt, Field(ge=30, le=730)] = 90
     """Days the Log Analytics workspace keeps logs and telemetry, 30-730. Default 90."""
     private_link_scope: PrivateLinkScopeSettings | None = None
-    """An Azure Monitor Private Link Scope holding Log Analytics and App Insights, with a private
-    endpoint (azuremonitor) next to the others. Default: one with PrivateOnly access when public
-    network access is off, none otherwise."""
+    """{mode, ingestionAccessMode, queryAccessMode, hubScopeId}: the Azure Monitor Private Link
+    Scope the stage's Log Analytics and App Insights are reached through (mode owned, hub or none).
+    Default: the stage's own, PrivateOnly, when it is private and owns its monitor DNS zone; none
+    when it is public; a private stage on the hub's DNS zones must set mode (see mode)."""
     public_ingestion_enabled: StrictBool | None = None
     """Whether Log Analytics and App Insights accept telemetry from the internet. Default: as
     network.publicNetworkAccessEnabled; must be false when that is false."""

@@ -77,6 +77,9 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
         doc = " ".join((field.description or "").split())
         annotation = field.annotation
         rows.append((key, _type_name(annotation, field.metadata), _default(field), doc))
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # an optional section
+            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            annotation = members[0] if len(members) == 1 else annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             rows += _rows(annotation, f"{key}.")
         elif typing.get_origin(annotation) is list:

@@ -9,10 +9,22 @@ import pytest
 
 from components.compute import JOB_DATA_ROLE, REPLACED_ON_CHANGE
 from components.ml_workspace import ACR_SERVER_SET, MANAGED_NETWORK_SERVER_SET
+from planner.estate import prerequisites, reachability
+from planner.estate.inventory import StackPlan
 from planner.estate.rbac import action_allowed, builtin_roles
 from planner.mock_cloud import system_principal_id
 from planner.recorder import Plan, Resource
-from tests.conftest import PRIVATE_STACKS, PUBLIC_STACKS, first, plan, setting
+from tests.conftest import (
+    JOINED_NETWORK_STACKS,
+    PRIVATE_STACKS,
+    PROJECT_DIR,
+    PUBLIC_STACKS,
+    first,
+    plan,
+    setting,
+    stack_config,
+)
+from tests.test_config import rejection  # noqa: F401  (the fixture: nothing registered on refusal)
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
@@ -20,12 +32,20 @@ RULE = "azure-native:machinelearningservices:ManagedNetworkSettingsRule"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 STORAGE = "azure-native:storage:StorageAccount"
 ACR = "azure-native:containerregistry:Registry"
+LOGS = "azure-native:operationalinsights:Workspace"
+INSIGHTS = "azure-native:applicationinsights:Component"
 CLUSTERS = {"mlinfra:compute": {"clusters": {"cpu-train": {"maxNodes": 4}}}}
 
 
+def section(stack: str, key: str) -> dict:
+    """A stack's `mlinfra:<key>` section (a mapping), empty when unset."""
+    value = setting(stack, key, {})
+    assert isinstance(value, dict), f"mlinfra:{key} of {stack} is not a mapping"
+    return value
+
+
 def workspace_setting(stack: str, key: str):
-    section = setting(stack, "workspace", {})
-    return section.get(key) if isinstance(section, dict) else None
+    return section(stack, "workspace").get(key)
 
 
 MANAGED_STACKS = tuple(
@@ -43,8 +63,6 @@ def arm_id(result: Plan, resource: Resource, subscription: str) -> str:
 
 
 def subscription_of(stack: str) -> str:
-    from tests.conftest import stack_config
-
     return stack_config(stack).values["azure-native:subscriptionId"]
 
 
@@ -231,3 +249,347 @@ def test_a_refresh_reading_zone_redundancy_enabled_shows_no_registry_diff(stack)
     assert paths == {"zoneRedundancy"}
     assert uncovered(paths, registry.ignore_changes) == set()
     assert registry.ignore_changes == ACR_SERVER_SET
+
+
+# --- F3: whose monitoring scope ------------------------------------------------------------------
+
+SCOPE = "azure-native:monitor:PrivateLinkScope"
+ENDPOINT = "azure-native:network:PrivateEndpoint"
+HUB_SCOPE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000008/resourceGroups/rg-monitoring-hub-weu"
+    "/providers/Microsoft.Insights/privateLinkScopes/ampls-hub-weu"
+)
+JOINED = first(JOINED_NETWORK_STACKS)
+"""A stage whose endpoints register in the hub's zones (prod)."""
+HUB = {"privateLinkScope": {"mode": "hub", "hubScopeId": HUB_SCOPE}}
+
+
+def own_zones(stack: str) -> dict:
+    """The stage's network with zones it creates instead of the hub's (a namespace it owns)."""
+    network = copy.deepcopy(section(stack, "network"))
+    endpoints = network["privateEndpoints"]
+    endpoints.pop("dnsZoneIds", None)
+    if "virtualNetwork" not in endpoints:
+        endpoints.pop("subnetId", None)
+        endpoints["virtualNetwork"] = {"addressSpace": "10.29.0.0/16", "endpointSubnetPrefix": "10.29.0.0/24"}
+    endpoints["virtualNetwork"].pop("hubPeering", None)
+    endpoints["virtualNetwork"].pop("dnsServers", None)
+    return network
+
+
+MONITOR_ONLY_ZONES = (
+    "privatelink.monitor.azure.com",
+    "privatelink.oms.opinsights.azure.com",
+    "privatelink.ods.opinsights.azure.com",
+    "privatelink.agentsvc.azure-automation.net",
+)
+
+
+def with_monitor_zones(stack: str) -> dict:
+    """The stage's network on the hub's zones, with the four zones only an own scope's endpoint uses."""
+    network = copy.deepcopy(section(stack, "network"))
+    zones = network["privateEndpoints"]["dnsZoneIds"]
+    hub_group = next(iter(zones.values())).rsplit("/", 1)[0]
+    zones.update({zone: f"{hub_group}/{zone}" for zone in MONITOR_ONLY_ZONES})
+    return network
+
+
+OWNED_IN_HUB_ZONES = {
+    "mlinfra:network": with_monitor_zones(JOINED),
+    "mlinfra:monitoring": {"privateLinkScope": {"mode": "owned"}},
+}
+
+
+def monitor_endpoints(result: Plan) -> list[Resource]:
+    return [
+        e
+        for e in result.of_type(ENDPOINT)
+        if any("azuremonitor" in c["groupIds"] for c in e.inputs["privateLinkServiceConnections"])
+    ]
+
+
+def monitor_rule(result: Plan) -> Resource:
+    (rule,) = [r for r in result.of_type(RULE) if r.inputs["ruleName"] == "azure-monitor"]
+    return rule
+
+
+@pytest.mark.parametrize("stack", JOINED_NETWORK_STACKS)
+def test_a_stage_on_the_hub_zones_joins_the_hubs_scope_and_creates_none(stack):
+    """Microsoft Learn azure-monitor/logs/private-link-design: "Hub-spoke networks should use a
+    single private link set on the hub (main) network, and not on each spoke VNet", and one AMPLS
+    per DNS ("Creating a private link affects traffic to all monitoring resources"). The stage
+    creates no scope and no azuremonitor endpoint; the hub team adds its resources from the output."""
+    result = plan(stack, **{"mlinfra:monitoring": HUB})
+    assert not result.of_type(SCOPE) and not monitor_endpoints(result)
+    request = result.outputs["monitoringScopeRequest"]
+    assert request["privateLinkScopeId"] == HUB_SCOPE
+    names = {result.one(LOGS).inputs["workspaceName"], result.one(INSIGHTS).inputs["resourceName"]}
+    assert set(request["scopedResources"]) == names
+    assert all(v.startswith("/subscriptions/") for v in request["scopedResources"].values())
+
+
+def test_shipped_private_stages_choose_the_hub_scope_where_they_resolve_in_the_hub():
+    for stack in PRIVATE_STACKS:
+        scope = section(stack, "monitoring").get("privateLinkScope", {})
+        hub_zones = "dnsZoneIds" in section(stack, "network")["privateEndpoints"]
+        assert (scope.get("mode") == "hub") is hub_zones, stack
+
+
+def test_a_stage_owning_its_zones_defaults_to_its_own_private_only_scope():
+    result = plan(JOINED, **{"mlinfra:network": own_zones(JOINED), "mlinfra:monitoring": {}})
+    scope = result.one(SCOPE).inputs
+    assert scope["accessModeSettings"] == {
+        "ingestionAccessMode": "PrivateOnly",
+        "queryAccessMode": "PrivateOnly",
+    }
+    assert len(monitor_endpoints(result)) == 1
+    assert "monitoringScopeRequest" not in result.outputs
+
+
+def test_an_owned_scope_in_the_hub_zones_is_open_by_default():
+    """Open: "Resources not added to the AMPLS can only be reached if the AMPLS access mode is Open"
+    (private-link-design): the landing zone's other workloads keep reaching their resources."""
+    scope = plan(JOINED, **OWNED_IN_HUB_ZONES).one(SCOPE).inputs
+    assert scope["accessModeSettings"] == {"ingestionAccessMode": "Open", "queryAccessMode": "Open"}
+
+
+def test_a_public_stage_has_no_scope_by_default():
+    result = plan(first(PUBLIC_STACKS))
+    assert not result.of_type(SCOPE) and "monitoringScopeRequest" not in result.outputs
+
+
+REFUSALS = [
+    (
+        {},
+        "mlinfra:monitoring.privateLinkScope.mode: required when the stage resolves in the hub's DNS "
+        "(network.privateEndpoints.dnsZoneIds (the hub's zones), or its own zones linked to the hub); "
+        "expected hub with hubScopeId",
+    ),
+    (
+        {"privateLinkScope": {"ingestionAccessMode": "PrivateOnly"}},
+        'mlinfra:monitoring.privateLinkScope.ingestionAccessMode: got "PrivateOnly"; only where the stage '
+        "owns the privatelink.monitor.azure.com zone it resolves in",
+    ),
+    (
+        {"privateLinkScope": {"mode": "owned", "queryAccessMode": "PrivateOnly"}},
+        'mlinfra:monitoring.privateLinkScope.queryAccessMode: got "PrivateOnly"',
+    ),
+    (
+        {"privateLinkScope": {"mode": "none"}},
+        'mlinfra:monitoring.privateLinkScope.mode: got "none"; a stage without public network access',
+    ),
+    (
+        {"privateLinkScope": {"mode": "hub"}},
+        "mlinfra:monitoring.privateLinkScope: hubScopeId is required with mode hub",
+    ),
+    (
+        {"privateLinkScope": {"mode": "owned", "hubScopeId": HUB_SCOPE}},
+        "hubScopeId is only meaningful with mode hub",
+    ),
+    (
+        {"privateLinkScope": {**HUB["privateLinkScope"], "ingestionAccessMode": "Open"}},
+        "ingestionAccessMode: only with mode owned; the hub team sets its scope's access modes",
+    ),
+    (
+        {
+            "privateLinkScope": {
+                "mode": "hub",
+                "hubScopeId": HUB_SCOPE.replace("privateLinkScopes", "components"),
+            }
+        },
+        "mlinfra:monitoring.privateLinkScope.hubScopeId: got",
+    ),
+    (
+        {"privateLinkScope": {"mode": "owend"}},
+        "mlinfra:monitoring.privateLinkScope.mode: got \"owend\"; expected 'owned', 'hub' or 'none'; did you mean owned?",
+    ),
+    (
+        {"privateLinkScope": {"mode": "hub", "hubScopeId": HUB_SCOPE, "scopeId": HUB_SCOPE}},
+        "mlinfra:monitoring.privateLinkScope.scopeId: unknown key; allowed keys: mode, ingestionAccessMode, "
+        "queryAccessMode, hubScopeId",
+    ),
+]
+
+
+@pytest.mark.parametrize("monitoring,needle", REFUSALS)
+def test_fails_when_the_scope_mode_is_wrong(rejection, monitoring, needle):  # noqa: F811
+    message = rejection.message(stack_config(JOINED, **{"mlinfra:monitoring": monitoring}))
+    assert needle in message, message
+
+
+def test_fails_when_the_hub_scope_is_joined_from_a_stage_that_resolves_elsewhere(rejection):  # noqa: F811
+    config = stack_config(JOINED, **{"mlinfra:network": own_zones(JOINED), "mlinfra:monitoring": HUB})
+    assert (
+        'mlinfra:monitoring.privateLinkScope.mode: got "hub"; the landing zone\'s scope resolves only in the '
+        "hub's zones" in rejection.message(config)
+    )
+
+
+def test_fails_when_a_public_stage_joins_the_hub_scope(rejection):  # noqa: F811
+    config = stack_config(first(PUBLIC_STACKS), **{"mlinfra:monitoring": HUB})
+    assert 'mlinfra:monitoring.privateLinkScope.mode: got "hub"' in rejection.message(config)
+
+
+# --- F4: telemetry of managed compute and endpoints ----------------------------------------------
+
+
+@pytest.mark.parametrize("owned", [True, False], ids=["owned", "hub"])
+def test_the_managed_network_reaches_the_scope_through_a_private_endpoint_rule(owned):
+    """Managed compute and online endpoints run in the Microsoft-managed network; with public
+    ingestion off (and instrumentation keys off) their telemetry has one documented path, a
+    private-endpoint outbound rule to the Azure Monitor private link scope: MicrosoftDocs/azure-ai-docs
+    articles/machine-learning/how-to-managed-network.md (commit d675e2ff), "Private endpoints":
+    "Application Insights (Through PrivateLinkScopes)". The rule is written after the others (they
+    all write one managed network) and before any cluster (R1)."""
+    overrides = (
+        {"mlinfra:network": own_zones(JOINED), "mlinfra:monitoring": {}}
+        if owned
+        else {"mlinfra:monitoring": HUB}
+    )
+    result = plan(JOINED, **overrides, **CLUSTERS)
+    rule = monitor_rule(result)
+    destination = rule.inputs["properties"]["destination"]
+    assert rule.inputs["properties"]["type"] == "PrivateEndpoint"
+    assert destination["subresourceTarget"] == "azuremonitor"
+    if owned:
+        (scope,) = result.of_type(SCOPE)
+        assert destination["serviceResourceId"] == arm_id(result, scope, subscription_of(JOINED))
+        assert scope.urn in rule.dependencies
+    else:
+        assert destination["serviceResourceId"] == HUB_SCOPE
+        assert result.outputs["monitoringScopeRequest"]["approveManagedNetworkEndpoint"] is True
+    others = {r.urn for r in result.of_type(RULE) if r.urn != rule.urn}
+    assert others <= set(rule.dependencies)
+    for cluster in result.of_type(COMPUTE):
+        assert rule.urn in cluster.dependencies
+
+
+def test_no_monitor_rule_without_a_managed_network():
+    stack = first(PUBLIC_STACKS)
+    result = plan(stack, **{"mlinfra:workspace": {"isolationMode": "Disabled"}})
+    assert not [r for r in result.of_type(RULE) if r.inputs["ruleName"] == "azure-monitor"]
+
+
+# --- EV-11: one scope per DNS namespace, across the estate ---------------------------------------
+
+
+def stage_plan(stack: str, **overrides) -> StackPlan:
+    config = stack_config(stack, **overrides)
+    return StackPlan("stage", stack, PROJECT_DIR, None, plan(stack, **overrides), dict(config.values))
+
+
+def ev11(stacks: list[StackPlan], landing_scope: str | None = HUB_SCOPE) -> list[str]:
+    declared = prerequisites.load(PROJECT_DIR)
+    network = reachability.build_network(stacks, declared)
+    return [f.message for f in reachability.check_dns(stacks, network, landing_scope) if f.rule == "EV-11"]
+
+
+def test_the_shipped_prerequisites_declare_the_landing_zones_scope():
+    assert prerequisites.load(PROJECT_DIR).landing_zone.monitor_private_link_scope_id == HUB_SCOPE
+
+
+def test_stages_joining_the_landing_zones_scope_are_clean():
+    assert ev11([stage_plan(stack) for stack in JOINED_NETWORK_STACKS]) == []
+
+
+def test_the_verifier_refuses_two_scopes_in_the_hubs_namespace():
+    """private-link-design: "create only a single AMPLS object" per DNS; a stage's own scope whose
+    endpoint registers in the hub's zones overrides the landing zone's records."""
+    owned = stage_plan(JOINED, **OWNED_IN_HUB_ZONES)
+    (message,) = ev11([owned])
+    assert message.startswith("2 Azure Monitor private link scopes resolve in the landing zone (hub DNS)")
+    assert "landing zone:ampls-hub-weu" in message
+    # Without a declared landing-zone scope, two stages' own scopes there are still two.
+    other = first(tuple(s for s in PRIVATE_STACKS if s != JOINED))
+    second = stage_plan(
+        other,
+        **{
+            "mlinfra:network": with_monitor_zones(other),
+            "mlinfra:monitoring": {"privateLinkScope": {"mode": "owned"}},
+        },
+    )
+    messages = ev11([owned, second], landing_scope=None)
+    assert any(
+        m.startswith("2 Azure Monitor private link scopes resolve in the landing zone") for m in messages
+    )
+
+
+def test_the_verifier_refuses_private_only_in_a_namespace_the_stage_does_not_own():
+    """The config refuses it; a stack file the config cannot see (an older plan) is caught here."""
+    owned = copy.deepcopy(stage_plan(JOINED, **OWNED_IN_HUB_ZONES))
+    scope = owned.plan.one(SCOPE)  # a copy: the plan cache's own stays as planned
+    scope.inputs["accessModeSettings"] = {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}
+    messages = ev11([owned], landing_scope=None)
+    assert any("is PrivateOnly (ingestionAccessMode)" in m for m in messages), messages
+
+
+def test_the_verifier_refuses_joining_a_scope_the_landing_zone_does_not_declare():
+    other = HUB_SCOPE.replace("ampls-hub-weu", "ampls-elsewhere")
+    joined = stage_plan(
+        JOINED, **{"mlinfra:monitoring": {"privateLinkScope": {"mode": "hub", "hubScopeId": other}}}
+    )
+    messages = ev11([joined])
+    assert any("but the landing zone's is" in m for m in messages), messages
+    assert any(m.startswith("2 Azure Monitor private link scopes") for m in messages)
+
+
+def test_the_workspace_identity_approves_its_managed_endpoint_to_its_own_scope():
+    """how-to-managed-network.md (azure-ai-docs d675e2ff), "Approval of private endpoints": since
+    2025-04-30 the workspace identity must hold the right to approve its managed network's
+    connections; the Azure AI Enterprise Network Connection Approver role covers Azure Monitor. The
+    vendored built-in definition (planner/estate/data/builtin_roles.json) allows the AMPLS approval."""
+    from components.roles import ROLES
+
+    role = ROLES["Azure AI Enterprise Network Connection Approver"]
+    definition = builtin_roles()[role.guid]
+    assert action_allowed(
+        "Microsoft.Insights/privateLinkScopes/privateEndpointConnectionsApproval/action",
+        definition.permissions,
+    )
+    result = plan(JOINED, **{"mlinfra:network": own_zones(JOINED), "mlinfra:monitoring": {}})
+    (scope,) = result.of_type(SCOPE)
+    workspace = result.one(WORKSPACE)
+    scope_id = arm_id(result, scope, subscription_of(JOINED))
+    (assignment,) = [
+        a
+        for a in result.of_type(ASSIGNMENT)
+        if a.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{role.guid}")
+        and a.inputs["scope"] == scope_id
+    ]
+    assert assignment.inputs["principalId"] == system_principal_id(
+        arm_id(result, workspace, subscription_of(JOINED))
+    )
+
+
+def test_fails_when_a_private_stages_clusters_have_no_managed_network(rejection):  # noqa: F811
+    """F4: with isolation Disabled a cluster runs on public IPs, and a private stage's storage,
+    registry and Log Analytics / App Insights (public ingestion off) refuse public traffic; the
+    only documented private path for managed compute is the managed network's private-endpoint
+    rules (how-to-managed-network.md, "Private endpoints")."""
+    stack = first(PRIVATE_STACKS)
+    workspace = {**section(stack, "workspace"), "isolationMode": "Disabled"}
+    for key in ("outboundRuleSets", "firewallSku", "outboundRules", "batchEndpointsEnabled"):
+        workspace.pop(key, None)
+    message = rejection.message(
+        stack_config(stack, **{"mlinfra:workspace": workspace, "mlinfra:productionRelaxations": {}})
+    )
+    assert (
+        'mlinfra:workspace.isolationMode: got "Disabled"; the clusters (image-builder) of a stage' in message
+    )
+
+
+def test_fails_when_a_stage_joining_the_hubs_scope_lists_zones_only_its_own_scope_would_use(rejection):  # noqa: F811
+    """In mode hub no endpoint of the stage registers in the monitor zones (the hub's scope does), and
+    bootstrap grants join only on zones a stage uses."""
+    config = stack_config(
+        JOINED, **{"mlinfra:network": with_monitor_zones(JOINED), "mlinfra:monitoring": HUB}
+    )
+    message = rejection.message(config)
+    assert (
+        "mlinfra:network.privateEndpoints.dnsZoneIds: privatelink.monitor.azure.com, privatelink.oms.opinsights.azure.com"
+        in message
+    )
+    assert (
+        "monitoring.privateLinkScope.mode is hub (no endpoint of the stage registers there); remove them"
+        in message
+    )

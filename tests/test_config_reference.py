@@ -40,3 +40,12 @@ def test_every_shared_registry_key_is_documented_with_a_meaning():
     assert "| `mlinfra:registry.personas` |" not in reference_table(), (
         "a stage grants no group on the registry"
     )
+
+
+def test_keys_of_optional_sections_are_documented():
+    """A section that may be left out (`privateLinkScope`, `privateEndpoints`) still lists its keys:
+    the monitoring scope's mode and hub scope (issue 28) are keys like any other."""
+    table = reference_table()
+    for key in ("mode", "ingestionAccessMode", "queryAccessMode", "hubScopeId"):
+        assert f"| `mlinfra:monitoring.privateLinkScope.{key}` |" in table
+    assert "| `mlinfra:network.privateEndpoints.subnetId` |" in table

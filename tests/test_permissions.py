@@ -103,7 +103,9 @@ def test_no_join_rights_for_a_stage_that_creates_its_network():
                 "privateEndpoints": {
                     "virtualNetwork": {"addressSpace": "10.20.0.0/16", "endpointSubnetPrefix": "10.20.1.0/24"}
                 }
-            }
+            },
+            # Its own zones: its own monitoring scope (the hub's is joined only from the hub's zones).
+            "mlinfra:monitoring": {},
         },
     )
     found = requirements(p, load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"])

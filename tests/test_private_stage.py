@@ -53,7 +53,6 @@ IMAGE_BUILDING_STACKS = stacks_where(lambda stack: "imageBuildCompute" in settin
 PYTHON_PACKAGE_STACKS = stacks_where(
     lambda stack: "python-packages" in setting(stack, "workspace", {}).get("outboundRuleSets", [])
 )
-SCOPED_MONITORING_STACKS = stacks_where(lambda stack: "privateLinkScope" in setting(stack, "monitoring", {}))
 PUBLIC_NON_PRODUCTION = tuple(stack for stack in PUBLIC_STACKS if not stage_of(stack).production)
 
 
@@ -94,6 +93,13 @@ def with_network(**virtual_network) -> dict:
     else:
         endpoints.pop("dnsZoneIds", None)
     return network
+
+
+HUB_MONITORING_SCOPE = {
+    "mode": "hub",
+    "hubScopeId": f"/subscriptions/{HUB_SUB}/resourceGroups/rg-monitoring-hub-weu/providers/Microsoft.Insights/privateLinkScopes/ampls-hub-weu",
+}
+"""A stage on the hub's zones joins the landing zone's monitoring scope (one per DNS namespace)."""
 
 
 def with_workspace(stack: str | None = None, **workspace) -> dict:
@@ -238,7 +244,7 @@ def configured_private_stage() -> Plan:
             "mlinfra:network": with_network(hubPeering=HUB_SIDE_MANAGED, runnerSubnet=GITHUB_HOSTED_RUNNERS),
             "mlinfra:workspace": with_workspace(**BATCH_AND_OUTBOUND_RULES),
             "mlinfra:compute": TRAINING_CLUSTERS,
-            "mlinfra:monitoring": {"localAuthEnabled": True},
+            "mlinfra:monitoring": {"localAuthEnabled": True, "privateLinkScope": HUB_MONITORING_SCOPE},
         },
     )
 
@@ -549,19 +555,25 @@ def test_fails_when_compute_is_wrong(rejection, compute, needle):  # noqa: F811
 
 
 # --- 4. private monitoring ----------------------------------------------------------------
+# Whose scope (owned, hub, none) and the refusals: tests/test_compute_and_monitoring.py.
 
 
-@pytest.mark.parametrize("stack", SCOPED_MONITORING_STACKS)
-def test_private_stages_scope_logs_and_insights_behind_a_private_link_scope(stack_plans, stack):
-    """Both scoped resources, the access modes of the stack file, an azuremonitor endpoint in the five
-    zones Microsoft Learn lists for Azure Monitor (private-link/private-endpoint-dns)."""
-    result = stack_plans[stack]
+@cache
+def owned_scope_stage() -> Plan:
+    """A private stage that creates and owns its zones (no hub), so its scope defaults to owned."""
+    return plan(private_stage(), **{"mlinfra:network": with_network(), "mlinfra:monitoring": {}})
+
+
+def test_a_stage_owning_its_zones_scopes_logs_and_insights_behind_its_own_private_link_scope():
+    """Both scoped resources, PrivateOnly by default (the stage owns privatelink.monitor.azure.com),
+    an azuremonitor endpoint in the five zones Microsoft Learn lists for Azure Monitor
+    (private-link/private-endpoint-dns)."""
+    result = owned_scope_stage()
     scope = result.one(SCOPE).inputs
     assert scope["location"] == "global"
-    modes = setting(stack, "monitoring")["privateLinkScope"]
     assert scope["accessModeSettings"] == {
-        "ingestionAccessMode": modes.get("ingestionAccessMode", "PrivateOnly"),
-        "queryAccessMode": modes.get("queryAccessMode", "PrivateOnly"),
+        "ingestionAccessMode": "PrivateOnly",
+        "queryAccessMode": "PrivateOnly",
     }
     linked = {r.inputs["linkedResourceId"].rsplit("/", 1)[-1] for r in result.of_type(SCOPED)}
     assert linked == {result.one(LOGS).inputs["workspaceName"], result.one(INSIGHTS).inputs["resourceName"]}
@@ -578,7 +590,7 @@ def test_private_stages_scope_logs_and_insights_behind_a_private_link_scope(stac
     } == set(PRIVATE_DNS_ZONES["azuremonitor"])
 
 
-@pytest.mark.parametrize("stack", SCOPED_MONITORING_STACKS)
+@pytest.mark.parametrize("stack", PRIVATE_STAGES + JOINED_NETWORK_STACKS)
 def test_private_stages_turn_public_ingestion_query_and_keys_off(stack_plans, stack):
     logs, insights = stack_plans[stack].one(LOGS).inputs, stack_plans[stack].one(INSIGHTS).inputs
     for inputs in (logs, insights):
@@ -591,13 +603,11 @@ def test_private_stages_turn_public_ingestion_query_and_keys_off(stack_plans, st
 def test_local_auth_stays_a_setting():
     result = configured_private_stage()
     assert result.one(INSIGHTS).inputs["disableLocalAuth"] is False
-    # Left out, the scope still comes with PrivateOnly access (the stage is private).
-    assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "PrivateOnly"
 
 
 def test_access_modes_come_from_config():
     monitoring = {"privateLinkScope": {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}}
-    result = plan(private_stage(), **{"mlinfra:monitoring": monitoring})
+    result = plan(private_stage(), **{"mlinfra:network": with_network(), "mlinfra:monitoring": monitoring})
     assert result.one(SCOPE).inputs["accessModeSettings"]["queryAccessMode"] == "Open"
 
 
@@ -609,10 +619,16 @@ def test_fails_when_a_private_stage_opens_monitoring(rejection, key):  # noqa: F
 
 
 def test_fails_when_hub_zones_lack_the_monitor_zones(rejection):  # noqa: F811
-    stack = first(tuple(stack for stack in JOINED_NETWORK_STACKS if stack in SCOPED_MONITORING_STACKS))
+    """A scope of the stage's own (Open, in the hub's zones) registers its endpoint in all four."""
+    stack = first(JOINED_NETWORK_STACKS)
     network = section(stack, "network")
-    del network["privateEndpoints"]["dnsZoneIds"]["privatelink.oms.opinsights.azure.com"]
-    message = refused(rejection, stack, **{"mlinfra:network": network})
+    zones = network["privateEndpoints"]["dnsZoneIds"]
+    zones.update({z: HUB_ZONES[z] for z in PRIVATE_DNS_ZONES["azuremonitor"]})
+    del zones["privatelink.oms.opinsights.azure.com"]
+    monitoring = {
+        "privateLinkScope": {"mode": "owned", "ingestionAccessMode": "Open", "queryAccessMode": "Open"}
+    }
+    message = refused(rejection, stack, **{"mlinfra:network": network, "mlinfra:monitoring": monitoring})
     assert (
         "mlinfra:network.privateEndpoints.dnsZoneIds: has no zone for privatelink.oms.opinsights.azure.com"
         in message

@@ -63,7 +63,9 @@ def _verify(estate: Estate, declared: prerequisites.Prerequisites) -> Estate:
         found += check_delivery(estate.stacks, estate.runs, estate.bootstrap, declared)
         found += check_rights(estate.stacks, estate.runs, estate.bootstrap)
     found += reachability.check_paths(estate.stacks, network)
-    found += reachability.check_dns(estate.stacks, network)
+    found += reachability.check_dns(
+        estate.stacks, network, declared.landing_zone.monitor_private_link_scope_id
+    )
     found += reachability.check_compute_data(estate.stacks)
     estate.findings = sorted(set(found), key=lambda f: (int(f.rule.split("-")[1]), f.stack, f.message))
     return estate

@@ -45,6 +45,8 @@ class LandingZone:
     hub_virtual_network_id: str | None = None
     spoke_virtual_network_ids: tuple[str, ...] = ()
     private_dns_zone_ids: tuple[str, ...] = ()
+    monitor_private_link_scope_id: str | None = None
+    """The hub's Azure Monitor private link scope: the one scope of the landing zone's DNS namespace."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,13 @@ def _strings(where: str, value, *, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
         raise PrerequisitesError(f"{FILE_NAME}: {where}.{key} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def _optional_text(where: str, entry: dict, key: str) -> str | None:
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise PrerequisitesError(f"{FILE_NAME}: {where}.{key}: expected a resource id, got {value!r}")
+    return value
 
 
 def _text(where: str, entry: dict, key: str) -> str:
@@ -108,6 +117,7 @@ def load(root: Path) -> Prerequisites:
         zone.get("hubVirtualNetworkId"),
         _strings("landingZone", zone.get("spokeVirtualNetworkIds"), key="spokeVirtualNetworkIds"),
         _strings("landingZone", zone.get("privateDnsZoneIds"), key="privateDnsZoneIds"),
+        _optional_text("landingZone", zone, "monitorPrivateLinkScopeId"),
     )
     items = []
     entries = document.get("prerequisites") or []

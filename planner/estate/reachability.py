@@ -452,7 +452,9 @@ def check_paths(stacks: list[StackPlan], network: Network) -> list[Finding]:
     return findings
 
 
-def check_dns(stacks: list[StackPlan], network: Network) -> list[Finding]:
+def check_dns(
+    stacks: list[StackPlan], network: Network, landing_scope_id: str | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
     by_vnet_name: dict[tuple[str, str], set[str]] = defaultdict(set)
     for zone_id, vnets in network.links.items():
@@ -490,7 +492,33 @@ def check_dns(stacks: list[StackPlan], network: Network) -> list[Finding]:
                     scope=network.hub,
                 )
             )
-    scopes: dict[str, list[tuple[StackPlan, Resource]]] = defaultdict(list)
+    scopes: dict[str, dict[str, tuple[StackPlan | None, str]]] = defaultdict(dict)
+    """namespace -> scope id -> (the stack that creates it, or None for the landing zone's; its label)."""
+    landing_namespace = "the landing zone (hub DNS)"
+    declared = _low(landing_scope_id)
+    if declared:
+        scopes[landing_namespace][declared] = (None, f"landing zone:{zone_name(declared)}")
+    for stack, joined in _hub_scope_joiners(stacks):
+        if declared and joined != declared:
+            findings.append(
+                Finding(
+                    "EV-11",
+                    stack.label,
+                    f"{stack.stack} joins the monitoring private link scope {joined}, but the landing zone's is {declared} (prerequisites.yaml landingZone.monitorPrivateLinkScopeId)",
+                    scope=joined,
+                )
+            )
+        scopes[landing_namespace].setdefault(joined, (None, f"{stack.stack}:hub {zone_name(joined)}"))
+        networks = {e.network for e in network.endpoints if e.stack == stack.label}
+        if not networks & network.hub_connected:
+            findings.append(
+                Finding(
+                    "EV-11",
+                    stack.label,
+                    f"{stack.stack} joins the landing zone's monitoring private link scope, but its network does not resolve through the hub: its telemetry would not reach the scope's endpoint",
+                    scope=joined,
+                )
+            )
     for stack in stacks:
         for scope in stack.plan.of_type("azure-native:monitor:PrivateLinkScope"):
             scope_id = _low(stack.arm_id(scope))
@@ -504,8 +532,8 @@ def check_dns(stacks: list[StackPlan], network: Network) -> list[Finding]:
             landing = any(
                 z in network.landing_zones or network.hub in network.links.get(z, set()) for z in zones
             )
-            namespace = "the landing zone (hub DNS)" if landing else f"{stack.stack}'s own network"
-            scopes[namespace].append((stack, scope))
+            namespace = landing_namespace if landing else f"{stack.stack}'s own network"
+            scopes[namespace][scope_id] = (stack, f"{stack.stack}:{scope.inputs.get('scopeName')}")
             modes = scope.inputs.get("accessModeSettings") or {}
             private_only = [
                 k for k in ("ingestionAccessMode", "queryAccessMode") if modes.get(k) == "PrivateOnly"
@@ -522,15 +550,28 @@ def check_dns(stacks: list[StackPlan], network: Network) -> list[Finding]:
                 )
     for namespace, members in sorted(scopes.items()):
         if len(members) > 1:
-            names = ", ".join(f"{s.stack}:{r.inputs.get('scopeName')}" for s, r in members)
+            names = ", ".join(label for _, label in members.values())
+            owner = next((s.label for s, _ in members.values() if s is not None), "estate")
             findings.append(
                 Finding(
                     "EV-11",
-                    members[0][0].label,
+                    owner,
                     f"{len(members)} Azure Monitor private link scopes resolve in {namespace} ({names}): one DNS namespace holds one scope's records",
                 )
             )
     return findings
+
+
+def _hub_scope_joiners(stacks: list[StackPlan]) -> list[tuple[StackPlan, str]]:
+    """Stages whose Log Analytics and App Insights join the landing zone's scope
+    (`monitoring.privateLinkScope.mode: hub`), with the scope id they name."""
+    joiners = []
+    for stack in (s for s in stacks if s.kind == "stage"):
+        monitoring = stack.setting("mlinfra:monitoring") or {}
+        scope = monitoring.get("privateLinkScope") if isinstance(monitoring, dict) else None
+        if isinstance(scope, dict) and scope.get("mode") == "hub" and scope.get("hubScopeId"):
+            joiners.append((stack, _low(scope["hubScopeId"])))
+    return joiners
 
 
 def _owner(stacks: list[StackPlan], zones: set[str]) -> str:
