@@ -26,10 +26,12 @@ endif
 # The ./venv the Pulumi CLI uses too (Pulumi.yaml: toolchain uv, virtualenv venv; the CLI runs uv
 # with UV_PROJECT_ENVIRONMENT set to it), built from uv.lock exactly, with the dev group.
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# Bytecode compiled once, at install, for what the programs and tests import (bench/bytecode.py): with
-# PYTHONDONTWRITEBYTECODE set (as on the CI machines) every process would otherwise compile the SDK
-# modules it imports from source, seconds per process. Not uv's UV_COMPILE_BYTECODE, which compiles
-# all ~8,500 installed modules (~20 s of a fresh clone's first command; docs/benchmarks.md).
+# Bytecode is written by whichever process first imports a module, never compiled ahead: a fresh
+# clone's first plan compiles only the ~1,600 modules a plan imports, not the ~8,500 installed
+# (uv's UV_COMPILE_BYTECODE, ~20 s), and every later process reads them. Where the environment sets
+# PYTHONDONTWRITEBYTECODE (as on the CI machines) nothing would ever be written and every process
+# would compile the SDK from source again, so make's commands run without it (docs/benchmarks.md).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help plan bootstrap-plan diff test check verify todo from-zero doctor lint bench bench-smoke bench-first-run workflows deps lock clean
 .DEFAULT_GOAL := plan
@@ -44,7 +46,6 @@ $(TOOLS)/bin/uv: uv.lock
 # --locked: a uv.lock that no longer matches pyproject.toml is an error, never rewritten here.
 $(VENV)/.synced: uv.lock pyproject.toml $(UV_DEP)
 	$(UV) sync --locked --quiet --python $(VENV_PYTHON)
-	$(PY) bench/bytecode.py
 	@touch $@
 
 # This list: each target and the first line of the comment above it.
@@ -161,7 +162,6 @@ bench-first-run: $(VENV)/.synced
 lock: $(UV_DEP)
 	$(PYTHON) -m lint.lockfile upgrade $(UV)
 	$(UV) sync --locked --quiet --python $(VENV_PYTHON)
-	$(PY) bench/bytecode.py
 	@touch $(VENV)/.synced
 
 # Regenerate the CI files' stage lists from the stage catalog.

@@ -2,12 +2,13 @@
 side on one machine, today's Makefile against the one before issue 32 (issue 32, "First run").
 
 Each round clones this repository's HEAD twice into a temporary folder: one clone as it is
-(`after`: bytecode for what the programs and the tests import, bench/bytecode.py), one with the
-install compiling every installed module (`before`: `UV_COMPILE_BYTECODE=1`, the Makefile's install
+(`after`: each module compiled by the first process that imports it, make's commands running
+without PYTHONDONTWRITEBYTECODE), one with the install compiling every installed module
+(`before`: `UV_COMPILE_BYTECODE=1` and PYTHONDONTWRITEBYTECODE honoured, the Makefile's install
 until fff3cbc). For each it times the first `make plan` (uv sync included: uv's cache is warm, as
 on a developer's machine, so the figure is the install's materialising and compiling, not
 downloads), then a later plan in the same clone with the plan cache off (the SDK read from the
-bytecode the install left), and with `--test` the first `make test`. Rounds alternate the order,
+bytecode the first plan or the install left), and with `--test` the first `make test`. Rounds alternate the order,
 so neither variant always runs on the warmer machine. Prints a markdown table with the medians
 and the ratios after/before.
 
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-INSTALL_STEP = "\t$(PY) bench/bytecode.py\n"
+LAZY_STEP = "unexport PYTHONDONTWRITEBYTECODE\n"
 """The line of today's Makefile the `before` variant replaces with uv's compile-everything."""
 ANCHOR = "export UV_PROJECT_ENVIRONMENT := $(VENV)\n"
 
@@ -39,12 +40,13 @@ class BenchError(Exception):
 
 
 def before_makefile(text: str) -> str:
-    """HEAD's Makefile as it installed before issue 32: no bench/bytecode.py, UV_COMPILE_BYTECODE=1."""
-    if text.count(INSTALL_STEP) < 1 or ANCHOR not in text:
+    """HEAD's Makefile as it installed before issue 32: UV_COMPILE_BYTECODE=1, and
+    PYTHONDONTWRITEBYTECODE left to the environment."""
+    if text.count(LAZY_STEP) != 1 or ANCHOR not in text:
         raise BenchError(
-            "the Makefile no longer runs bench/bytecode.py after uv sync: update bench/first_run.py"
+            "the Makefile no longer has its one `unexport PYTHONDONTWRITEBYTECODE`: update bench/first_run.py"
         )
-    return text.replace(INSTALL_STEP, "").replace(ANCHOR, ANCHOR + "export UV_COMPILE_BYTECODE := 1\n")
+    return text.replace(LAZY_STEP, "").replace(ANCHOR, ANCHOR + "export UV_COMPILE_BYTECODE := 1\n")
 
 
 def clone(variant: str, into: Path) -> Path:
@@ -125,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.dry_run:
                 before = (clone("before", Path(root)) / "Makefile").read_text()
                 after = (clone("after", Path(root)) / "Makefile").read_text()
-                if (
-                    INSTALL_STEP not in after
-                    or "export UV_COMPILE_BYTECODE" in after
-                    or INSTALL_STEP in before
-                ):
+                if LAZY_STEP not in after or "export UV_COMPILE_BYTECODE" in after or LAZY_STEP in before:
                     raise BenchError("the two Makefile variants are not what bench/first_run.py expects")
                 print("first-run bench: both variants prepared (dry run, nothing timed)")
                 return 0
