@@ -44,6 +44,7 @@ from components.credential_names import (
 )
 from components.diagnostic_settings import DiagnosticsSettings
 from components.lock_settings import LockSettings
+from components.name_generation import name_generation_problems
 from components.naming import SUFFIX_LENGTH, NamingError, StageNames, stage_names
 from components.network_settings import NetworkSettings
 from components.private_stage_checks import private_stage_problems
@@ -51,7 +52,7 @@ from components.production_rules import ProductionRule, production_problems
 from components.regions import REGION_CODES
 from components.registry_access_settings import RegistryAccessSettings, registry_problems
 from components.roles import ROLES
-from components.settings_base import Guid, Settings
+from components.settings_base import Guid, Settings, StrictInt
 from components.stage_catalog import (
     CATALOG_KEY,
     NAMESPACE,
@@ -144,6 +145,14 @@ class StageSettings(Settings):
     """5 lowercase letters or digits. Ends the globally unique names (storage, key vault,
     registry). Default: derived from subscription, workload and stage; set it to step past a
     name still reserved by a soft-deleted key vault (P3)."""
+    name_generation: Annotated[StrictInt, Field(ge=0, le=9)] = 0
+    """0-9: which set of names the stage's soft-deletable resources carry. Default 0, the names
+    the stage has always had. Raise it by one to rebuild a destroyed non-production stage while the
+    old names are still held soft-deleted (a key vault for its retention, a workspace for 14 days):
+    the storage account, key vault and registry get a new derived suffix and the workspace name ends
+    in -<n>; the CI identity, resource group and monitoring keep theirs (docs/soft-delete.md).
+    Refused in production stages (they recover what was deleted), with uniqueSuffix and with
+    workspace.sharedFrom. On a stage that still exists it replaces every one of those resources."""
     tags: Annotated[dict[StrictStr, StrictStr], AfterValidator(_tags)] = Field(default_factory=dict)
     """Tags on every taggable resource, besides `workload`, `stage` and `managed-by`, which the
     program sets itself. Default none."""
@@ -236,6 +245,7 @@ class StageConfig(StageSettings):
             location=self.location,
             subscription_id=self.subscription_id,
             suffix=self.unique_suffix,
+            generation=self.name_generation,
         )
 
 
@@ -401,6 +411,7 @@ def _consistency_problems(namespace: str, config: StageConfig) -> list[str]:
         + _identity_problems(config)
         + production_problems(config)
         + registry_problems(config)
+        + name_generation_problems(config)
     )
     if config.network is not None and not config.shares_workspace:  # else the owner's (ML-16)
         problems += private_stage_problems(config)

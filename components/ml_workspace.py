@@ -267,6 +267,9 @@ class MlWorkspace(pulumi.ComponentResource):
             hbi_workspace=args.workspace.high_business_impact,  # ML-9
             # ML-10: a registry without public access cannot run ACR Tasks; images build here.
             image_build_compute=None if public else args.workspace.image_build_compute,
+            # ML-17: a managed network places serverless nodes itself (nothing sent); without one they
+            # go into the customer subnet, without public IPs unless asked (how-to-secure-training-vnet.md).
+            serverless_compute_settings=_serverless(args.workspace),
             # ML-7: without shared keys the workspace must reach its datastores with its identity.
             system_datastores_auth_mode=(
                 mls.SystemDatastoresAuthMode.ACCESS_KEY
@@ -332,6 +335,18 @@ class MlWorkspace(pulumi.ComponentResource):
                 "principalId": self.principal_id,
             }
         )
+
+
+def _serverless(settings: WorkspaceSettings) -> mls.ServerlessComputeSettingsArgs | None:
+    """The Workspace's `serverlessComputeSettings`, only for a customer subnet (config validation
+    refuses one with a managed network)."""
+    serverless = settings.serverless_compute
+    if serverless is None:
+        return None
+    return mls.ServerlessComputeSettingsArgs(
+        serverless_compute_custom_subnet=serverless.subnet_id,
+        serverless_compute_no_public_ip=not serverless.public_ip_enabled,
+    )
 
 
 def _enabled(flag: bool) -> str:

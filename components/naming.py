@@ -146,9 +146,11 @@ class StageNames:
         return RULES["private_endpoint"].check(f"pe-{resource_name}-{group}")
 
 
-def unique_suffix(subscription_id: str, workload: str, stage: str) -> str:
-    """A deterministic base-36 suffix of `SUFFIX_LENGTH` characters (T-10)."""
-    seed = f"{subscription_id.lower()}/{workload}/{stage}".encode()
+def unique_suffix(subscription_id: str, workload: str, stage: str, generation: int = 0) -> str:
+    """A deterministic base-36 suffix of `SUFFIX_LENGTH` characters (T-10). Generation 0 is the
+    stage's first set of names; each later generation (`mlinfra:nameGeneration`) another suffix."""
+    seed = f"{subscription_id.lower()}/{workload}/{stage}" + (f"/g{generation}" if generation else "")
+    seed = seed.encode()
     number = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
     chars = []
     for _ in range(SUFFIX_LENGTH):
@@ -166,18 +168,27 @@ def stage_names(
     subscription_id: str,
     suffix: str | None = None,
     environment: str | None = None,
+    generation: int = 0,
 ) -> StageNames:
     """Derive and check every name of a stage; raises `NamingError` on a name Azure rejects.
 
     `code` is the stage's three-character code of the catalog. `environment` (the stack name,
     default the stage) names the per-workload CI objects. `suffix` overrides the derived uniqueness suffix (for example to step past a key vault
-    name that is still reserved by a soft-deleted vault, pitfall P3).
+    name that is still reserved by a soft-deleted vault, pitfall P3). `generation` (above 0, never
+    with `suffix`) renames what a delete leaves soft-deleted under its name: the globally unique
+    names take the generation's suffix and the workspace name ends in `-<generation>`
+    (docs/soft-delete.md). The CI identity keeps generation 0's suffix: nothing soft-deleted holds
+    its name, and its federated credentials stay as they are.
     """
     region = region_code(location)
     if not re.fullmatch(r"[a-z0-9]{3}", code):
         raise NamingError(f"stage code {code!r} is invalid; expected 3 lowercase letters or digits")
-    suffix = suffix or unique_suffix(subscription_id, workload, stage)
+    if suffix and generation:
+        raise NamingError("a name generation derives the suffix; it cannot also be given")
+    identity_suffix = suffix or unique_suffix(subscription_id, workload, stage)
+    suffix = unique_suffix(subscription_id, workload, stage, generation) if generation else identity_suffix
     compact = f"{workload}{code}{suffix}"
+    rotated = f"-{generation}" if generation else ""
     names = {
         "resource_group": f"rg-{workload}-{stage}-{region}",
         "storage_account": f"st{compact}",
@@ -185,9 +196,9 @@ def stage_names(
         "log_analytics": f"log-{workload}-{stage}-{region}",
         "application_insights": f"appi-{workload}-{stage}-{region}",
         "container_registry": f"cr{compact}",
-        "workspace": f"mlw-{workload}-{stage}-{region}",
+        "workspace": f"mlw-{workload}-{stage}-{region}{rotated}",
         # App display names are tenant-wide, so the suffix keeps two subscriptions apart.
-        "deployment_identity": f"id-{workload}-{stage}-cicd-{suffix}",
+        "deployment_identity": f"id-{workload}-{stage}-cicd-{identity_suffix}",
         "virtual_network": f"vnet-{workload}-{stage}-{region}",
     }
     checked = {field: RULES[field].check(name) for field, name in names.items()}

@@ -91,7 +91,48 @@ def private_stage_problems(config: Any) -> list[str]:
         + _compute_problems(config)
         + _monitoring_problems(config)
         + _runner_problems(config)
+        + _serverless_problems(config)
     )
+
+
+def _serverless_problems(config: Any) -> list[str]:
+    """`workspace.serverlessCompute` against the network: the custom subnet exists only for a
+    workspace without a managed network, and nodes without public IPs need the workspace's endpoint."""
+    serverless = config.workspace.serverless_compute
+    if serverless is None:
+        return []
+    key = "workspace.serverlessCompute"
+    if config.workspace.isolation_mode != IsolationMode.DISABLED:
+        # how-to-managed-network.md, "Limitations": "When using Managed virtual network, you can't
+        # deploy compute resources inside your custom virtual network"; how-to-use-serverless-compute.md:
+        # serverless jobs need no network settings, "workspace-level managed network isolation is
+        # automatically used".
+        return [
+            f"{key}: only with workspace.isolationMode Disabled; with a managed network "
+            f"({config.workspace.isolation_mode.value}) serverless compute runs in the managed network "
+            "and reaches the workspace's private resources through its outbound rules, and Azure "
+            "places no compute in a customer subnet: remove serverlessCompute"
+        ]
+    problems = []
+    subscription = serverless.subnet_id.split("/")[2]
+    if subscription.lower() != str(config.subscription_id).lower():
+        # how-to-secure-training-vnet.md, "Prerequisites": "This VNet must be in the same
+        # subscription as your Azure Machine Learning workspace."
+        problems.append(
+            f"{key}.subnetId: got a subnet of subscription {subscription}; expected one of the "
+            f"stage's subscription {config.subscription_id} (Azure Machine Learning places compute only "
+            "in a network of the workspace's subscription)"
+        )
+    network = config.network
+    if not serverless.public_ip_enabled and (network is None or network.private_endpoints is None):
+        # how-to-secure-training-vnet.md, "... with no public IP": "You must use a workspace private
+        # endpoint for the compute resource to communicate with Azure Machine Learning services".
+        problems.append(
+            f"{key}.publicIpEnabled: false needs the workspace's private endpoint "
+            "(network.privateEndpoints): nodes without public IPs reach Azure Machine Learning only "
+            "through it; set network.privateEndpoints or publicIpEnabled: true"
+        )
+    return problems
 
 
 def _runner_problems(config: Any) -> list[str]:

@@ -148,6 +148,26 @@ class MonitoringSettings(Settings):
     for it; not verified)."""
 
 
+SUBNET_ID = typed_resource_id("Microsoft.Network/virtualNetworks/subnets")
+
+
+class ServerlessComputeSettings(Settings):
+    """Where serverless compute nodes (jobs without a compute target, serverless image builds) run
+    when the workspace has no managed network: the Workspace's `serverlessComputeSettings`."""
+
+    subnet_id: Annotated[StrictStr, AfterValidator(SUBNET_ID)]
+    """the resource id of an existing subnet of the stage's subscription, not delegated to another
+    service, with one free address per serverless node:
+    /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>
+    (`serverlessComputeCustomSubnet`). Required: with a managed network serverless compute runs in
+    the managed network and this section is refused (how-to-managed-network.md, "Limitations")."""
+    public_ip_enabled: StrictBool = False
+    """Whether the serverless nodes in that subnet get public IP addresses. Default false
+    (`serverlessComputeNoPublicIP: true`): no inbound from the internet; it needs the workspace's
+    private endpoint (network.privateEndpoints) to reach Azure Machine Learning from the subnet
+    (how-to-secure-training-vnet.md, "Compute instance/cluster or serverless compute with no public IP")."""
+
+
 STACK_NAME_PATTERN = r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+$"
 """A stack name, bare or fully qualified (`<organization>/<project>/<stack>`)."""
 
@@ -189,6 +209,12 @@ class WorkspaceSettings(Settings):
     """Standard or Basic: the Azure Firewall the managed network deploys for FQDN rules. Required
     with FQDN rules, so their cost is a choice: Standard about USD 1.25/hour, Basic about USD
     0.40/hour, plus data processed (list prices). Default none (no FQDN rules)."""
+    serverless_compute: ServerlessComputeSettings | None = None
+    """{subnetId, publicIpEnabled}: serverless compute in a subnet of the customer's network, for a
+    workspace without a managed network (isolationMode Disabled) only. Default none: with a managed
+    network (the default, and every private stage) serverless jobs run in the managed network and
+    reach the private storage, key vault and registry through its private-endpoint rules, which is
+    why nothing is sent; without one they run on Microsoft's public network."""
     batch_endpoints_enabled: StrictBool = False
     """Whether batch endpoints or ParallelRunStep are used: adds private-endpoint outbound rules to
     the default storage's queue and table (how-to-managed-network.md, "Scenario: Use batch

@@ -273,3 +273,33 @@ def test_fails_when_the_stage_code_is_not_three_characters():
         stage_names(
             workload="churn", stage="qa", code="qual", location="westeurope", subscription_id=SUBSCRIPTION
         )
+
+
+def test_a_name_generation_renames_what_soft_delete_holds():
+    """docs/soft-delete.md: key vault names stay reserved for the vault's retention, workspace names
+    for 14 days (concept-soft-delete.md); a new generation gives both, and the storage account and
+    registry, names no earlier generation had."""
+    first, second, third = names(), names(generation=1), names(generation=2)
+    for field in (*GLOBALLY_UNIQUE, "workspace"):
+        assert len({getattr(first, field), getattr(second, field), getattr(third, field)}) == 3, field
+    assert second.workspace == f"{first.workspace}-1"
+    invalid = {field: name for field, name in asdict(second).items() if not azure_accepts(field, name)}
+    assert invalid == {}
+
+
+def test_a_name_generation_keeps_the_ci_identity_and_the_group():
+    first, second = names(), names(generation=3)
+    for field in ("deployment_identity", "resource_group", "log_analytics", "application_insights"):
+        assert getattr(first, field) == getattr(second, field), field
+
+
+def test_generation_zero_keeps_the_names_stages_already_have():
+    assert names(generation=0) == names()
+    assert unique_suffix(SUBSCRIPTION, "churn", STAGES[0], 0) == unique_suffix(
+        SUBSCRIPTION, "churn", STAGES[0]
+    )
+
+
+def test_fails_when_a_generation_meets_a_suffix_override():
+    with pytest.raises(NamingError, match="a name generation derives the suffix"):
+        names(generation=1, suffix="zz9zz")

@@ -86,6 +86,14 @@ LINKED = (
         'Microsoft Learn, "Azure RBAC permissions for Azure Private Link" (automatic approval on the target)',
     ),
     Link(
+        "azure-native:machinelearningservices:Workspace",
+        ("serverlessComputeSettings", "serverlessComputeCustomSubnet"),
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+        "MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-secure-training-vnet.md, "
+        "Prerequisites (network-rbac include: subnet join/action on the subnet resource, to deploy "
+        "compute into it)",
+    ),
+    Link(
         "azure-native:machinelearningservices:ManagedNetworkSettingsRule",
         ("properties", "destination", "serviceResourceId"),
         "{type}/privateEndpointConnectionsApproval/action",
