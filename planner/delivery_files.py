@@ -163,7 +163,8 @@ def main(argv: list[str]) -> int:
         return 2
     for name in stale:
         print(f"{'regenerated' if write else 'out of date (run make workflows)'}: {name}")
-    if write:  # the per-stack permission tables (docs/identities.md) list every stack file: a new stage adds one
+    # The per-stack permission tables (docs/identities.md) list every stack file: a new stage adds one.
+    if write:
         from planner.permissions_command import write_page
 
         write_page(ROOT)
