@@ -1,6 +1,6 @@
 """Composition root of the bootstrap project: state backend, infra identities, infra repository.
 
-An administrator runs it once (README, "From zero"), first on a local backend; its outputs are the
+An administrator runs it once (docs/from-zero.md, "From zero"), first on a local backend; its outputs are the
 commands that initialise the stage stacks on the backend it creates.
 """
 

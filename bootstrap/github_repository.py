@@ -132,7 +132,7 @@ class InfraRepository(pulumi.ComponentResource):
             ("PULUMI_SECRETS_PROVIDER", args.secrets_provider),
         ]
         if args.ml_repositories:
-            # What the workflows' create-github-app-token steps mint tokens for (README, "GitHub tokens").
+            # What the workflows' create-github-app-token steps mint tokens for (docs/deploying.md, "GitHub tokens").
             variables += [
                 ("ML_REPOSITORIES_OWNER", args.ml_repositories[0].split("/")[0]),
                 ("ML_REPOSITORIES", ",".join(sorted({r.split("/")[1] for r in args.ml_repositories}))),

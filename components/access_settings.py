@@ -92,11 +92,11 @@ class DeploymentIdentitySettings(Settings):
     workflows that still log in with AZURE_CREDENTIALS; entra-application only)."""
     client_secret_expiry: datetime.date | None = None
     """YYYY-MM-DD, within two years from today. Required with `client-secret`: the password stops
-    working that day; rotate by moving the date (see README)."""
+    working that day; rotate by moving the date (docs/access.md, "Client-secret mode and rotation")."""
     owners: Annotated[list[Guid], AfterValidator(owner_ids)] | None = None
     """Object ids (GUIDs) of the users or service principals that own the app registration and its
     service principal: the identity that runs `pulumi up` for the stage, plus an administrator.
-    Required with `entra-application` (see README, first run); owners not listed are removed."""
+    Required with `entra-application` (docs/deploying.md, "Deploying for real"); owners not listed are removed."""
     roles: ScopedRoles = DEFAULT_PIPELINE_ROLES
     """What the stage's pipelines may do. Default: AzureML Data Scientist on the workspace and
     Storage Blob Data Contributor on its storage account."""

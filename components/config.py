@@ -194,7 +194,7 @@ class StageSettings(Settings):
     """Azure management locks (CanNotDelete) on the workspace, storage, key vault and container
     registry (on by default in production stages), next to resourceProtection."""
     registry: RegistryAccessSettings = RegistryAccessSettings()
-    """The stage's own identities' access to the shared Azure ML registry (the shared stack, README "Model
+    """The stage's own identities' access to the shared Azure ML registry (the shared stack, docs/model-promotion.md, "Model
     promotion"). Default none. Groups are granted by the shared stack (its `mlinfra:registry.personas`, RB-11)."""
     ci: CiSettings | None = None
     """The stage's CI/CD environment(s): a GitHub environment and/or an Azure DevOps environment with
@@ -350,7 +350,7 @@ def _check_project_namespace(project: str) -> None:
     if stray:
         raise ConfigError(
             f"invalid stack config: {project}:{stray[0]}: the config namespace is {NAMESPACE!r} whatever the "
-            f"project's name; rename every '{project}:' key to '{NAMESPACE}:' (README, 'Renaming the project')"
+            f"project's name; rename every '{project}:' key to '{NAMESPACE}:' (docs/stages.md, 'Renaming the project')"
         )
 
 

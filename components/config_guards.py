@@ -163,6 +163,6 @@ def placeholder_problems(values: dict[str, Any]) -> list[str]:
         return []
     return [
         f"{short(key)}: still a placeholder (an id 00000000-0000-0000-0000-… or a '{PLACEHOLDER_NAMES[0]}' name); "
-        "replace it with your organisation's value (README, 'Placeholders')"
+        "replace it with your organisation's value (docs/deploying.md, 'Placeholders')"
         for key in found
     ]

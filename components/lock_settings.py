@@ -27,7 +27,7 @@ class LockSettings(Settings):
     kind: LockKind | None = None
     """CanNotDelete or None. Default: CanNotDelete in production stages (the catalog's production
     trait), None elsewhere. For a planned teardown of a production stage set None with
-    productionRelaxations.lock: <reason> and run `pulumi up` (it removes the locks; README,
+    productionRelaxations.lock: <reason> and run `pulumi up` (it removes the locks; docs/stages.md,
     "Planned teardown")."""
 
     def active(self, production: bool) -> bool:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 LOCK_NAME = "mlinfra-cannot-delete"
 """The name of every lock (at most 260 characters, none of < > % & : \\ ? / or control characters:
 Microsoft Learn REST, "Management Locks - Create Or Update At Resource Level", lockName)."""
-NOTES = "Managed by Pulumi (mlinfra). Planned teardown: README, 'Planned teardown'."
+NOTES = "Managed by Pulumi (mlinfra). Planned teardown: docs/stages.md, 'Planned teardown'."
 """The lock's notes (at most 512 characters: azure-native `ManagementLockByScope.notes`)."""
 
 

@@ -112,7 +112,7 @@ class MlStage(pulumi.ComponentResource):
             "stage": config.stage,
             "managed-by": "pulumi",
         }
-        # The shared registry (README "Model promotion"): its id comes from the shared stack's outputs.
+        # The shared registry (docs/model-promotion.md, "Model promotion"): its id comes from the shared stack's outputs.
         self.registry_reference = (
             registry_reference(name, config.registry.stack, self) if config.registry.stack else None
         )

@@ -3,8 +3,8 @@ values from `Pulumi.yaml` and `Pulumi.<stack>.yaml`.
 
 The CLI decodes both files with gopkg.in/yaml.v3 (pulumi/pulumi sdk/go/common/encoding/marshal.go
 imports `yaml "gopkg.in/yaml.v3"`; sdk/go.mod pins v3.0.1). yaml.v3 resolves plain scalars by
-YAML 1.2's core schema with few 1.1 leftovers (go-yaml/yaml resolve.go `resolveMapList`; README
-"Compatibility"):
+YAML 1.2's core schema with few 1.1 leftovers (go-yaml/yaml resolve.go `resolveMapList`; docs/configuration.md,
+"Config errors"):
 
 - booleans are only `true`/`True`/`TRUE` and `false`/`False`/`FALSE`; the YAML 1.1 words `yes`,
   `no`, `on`, `off`, `y`, `n` stay strings when decoded into an interface value (a config value

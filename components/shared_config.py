@@ -88,7 +88,7 @@ class RegistrySettings(Settings):
     public_network_access_enabled: StrictBool = False
     """true: clients on the Internet (GitHub-hosted runners of a publishing stage, laptops) reach the
     registry, its storage and its ACR, each request authenticated by Entra ID and allowed only by
-    the registry's role assignments (README, "Model promotion"). Default false: only clients whose
+    the registry's role assignments (docs/model-promotion.md, "Model promotion"). Default false: only clients whose
     network routes to the private endpoints and resolves their zones reach it; then privateEndpoint
     is required, and every stage that publishes or reads from its pipeline runs its jobs on private
     runners (ci.runnerGroup) in such a network (the estate verifier checks it, EV-12)."""

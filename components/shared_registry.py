@@ -1,5 +1,5 @@
 """`SharedRegistry`: the shared stack's Azure ML registry, which carries a model version from the
-stage that trains it to the stages that deploy it (README, "Model promotion").
+stage that trains it to the stages that deploy it (docs/model-promotion.md, "Model promotion").
 
 - Its own resource group, in the primary region, replicated to the configured regions; each region
   gets a system-created storage account and the registry's container registry (Premium: only

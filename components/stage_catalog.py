@@ -23,7 +23,7 @@ NAMESPACE = "mlinfra"
 CATALOG_KEY = "stages"
 SHARED_STACK = "shared"
 """The stack that holds what every stage shares (the Azure ML registry); not a stage, never in the
-catalog, deployed before the stages (README, "Model promotion")."""
+catalog, deployed before the stages (docs/model-promotion.md, "Model promotion")."""
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
 
@@ -36,7 +36,7 @@ class StageDefinition(Settings):
     code: Annotated[StrictStr, Field(pattern=r"^[a-z0-9]{3}$")]
     """3 lowercase letters or digits. The stage in compact names (storage, key vault, registry)."""
     production: StrictBool
-    """true for a stage with production data: the production rules apply (see "Production rules")."""
+    """true for a stage with production data: the production rules apply (docs/stages.md, "Production rules")."""
     data_science: StrictBool
     """true for a stage with non-production data, the only kind where data scientists get roles (RB-7)."""
 

@@ -179,7 +179,7 @@ class WorkspaceSettings(Settings):
     Default none: the stage creates its own workspace. A sharing stage creates no workspace, no
     resource group and nothing networked; it keeps its own CI identity, federated credentials and
     CI environment, and grants its personas and identity roles on the shared workspace's scopes,
-    which then hold for every stage that shares it (README, "One workspace or one per stage").
+    which then hold for every stage that shares it (docs/workspaces.md, "One workspace or one per stage").
     The owning stage decides every other key of this section and of network, storage, keyVault,
     containerRegistry, monitoring, compute and resourceProtection."""
     shared_with_data_science_reason: Reason | None = None

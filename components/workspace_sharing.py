@@ -1,5 +1,5 @@
 """The single-workspace topology as config rules: a stage that uses an earlier stage's workspace
-(`workspace.sharedFrom`) instead of its own (README, "One workspace or one per stage").
+(`workspace.sharedFrom`) instead of its own (docs/workspaces.md, "One workspace or one per stage").
 
 The owning stage is named by its stack, `<stage>` or `<workload>-<stage>`, at the end of the
 fully-qualified reference: that is how the sharing stage knows, before anything is registered,

@@ -1,6 +1,6 @@
-"""`python -m planner.config_reference [--write]`: the README's config reference tables (a stage's
-stack file, and the shared stack's), generated from the config models so the documentation cannot
-drift from what the program accepts. `--write` replaces the tables in README.md."""
+"""`python -m planner.config_reference [--write]`: the config reference tables of
+docs/configuration.md (a stage's stack file, and the shared stack's), generated from the config
+models so the documentation cannot drift from what the program accepts. `--write` replaces them."""
 
 import datetime
 import enum
@@ -161,19 +161,23 @@ def _table(rows: list[tuple[str, str, str, str]], begin: str, end: str) -> str:
     return "\n".join([begin, *lines, end])
 
 
-def write_readme(readme: Path) -> None:
-    text = readme.read_text()
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+"""The guide that holds the reference tables."""
+
+
+def write_page(page: Path = PAGE) -> None:
+    text = page.read_text()
     for begin, end, table in (
         (BEGIN, END, reference_table()),
         (SHARED_BEGIN, SHARED_END, shared_reference_table()),
     ):
         start, stop = text.index(begin), text.index(end) + len(end)
         text = text[:start] + table + text[stop:]
-    readme.write_text(text)
+    page.write_text(text)
 
 
 if __name__ == "__main__":
     if "--write" in sys.argv[1:]:
-        write_readme(Path(__file__).resolve().parent.parent / "README.md")
+        write_page()
     else:
         print(reference_table() + "\n\n" + shared_reference_table())

@@ -3,7 +3,7 @@
 (`mlinfra:stages` in Pulumi.yaml) and the stack files that exist.
 
 Only the regions between `# BEGIN GENERATED <region>` and `# END GENERATED <region>` are
-rewritten; the rest of each file is hand-written. `--write` also regenerates README's permission
+rewritten; the rest of each file is hand-written. `--write` also regenerates docs/identities.md's permission
 tables (`python -m planner permissions --write`), which have one table per stack file. Without `--write` it lists the files whose
 regions disagree with the catalog and exits 1 (what the test checks).
 """
@@ -163,11 +163,12 @@ def main(argv: list[str]) -> int:
         return 2
     for name in stale:
         print(f"{'regenerated' if write else 'out of date (run make workflows)'}: {name}")
-    if write:  # README's per-stack permission tables list every stack file, so a new stage adds one
-        from planner.permissions_command import write_readme
+    # The per-stack permission tables (docs/identities.md) list every stack file: a new stage adds one.
+    if write:
+        from planner.permissions_command import write_page
 
-        write_readme(ROOT)
-        print("regenerated: README.md (permission tables)")
+        write_page(ROOT)
+        print("regenerated: docs/identities.md (permission tables)")
     return 0 if write or not stale else 1
 
 

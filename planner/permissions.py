@@ -131,7 +131,7 @@ def requirements(plan: Plan, subscription_id: str) -> list[Requirement]:
             )
         )
     every_assignment = plan.of_type("azure-native:authorization:RoleAssignment")
-    # Assignments on the shared registry (README, "Model promotion") need rights on the registry only:
+    # Assignments on the shared registry (docs/model-promotion.md, "Model promotion") need rights on the registry only:
     # a stage's are in the shared stack's subscription, the shared stack's own groups' in its own (RB-11).
     remote = [
         a

@@ -1,8 +1,8 @@
 """`python -m planner permissions --stack <s> [--format text|markdown|json]`: what the infra
 deployer and the preview identity need for that stack, derived from its offline plan.
 
-`--readme` prints the README's generated permission tables (every stack); `--write` puts them
-into README.md between the permissions markers (a test keeps the two in sync).
+`--tables` prints the generated permission tables of every stack; `--write` puts them into
+docs/identities.md between the permissions markers (a test keeps the two in sync).
 """
 
 import argparse
@@ -28,7 +28,7 @@ def stack_requirements(project_dir: Path, stack: str, config_file: Path | None =
     return requirements(plan, subscription)
 
 
-def readme_section(project_dir: Path) -> str:
+def tables_section(project_dir: Path) -> str:
     from planner.permissions import to_markdown
 
     parts = [BEGIN]
@@ -39,11 +39,15 @@ def readme_section(project_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def write_readme(project_dir: Path) -> None:
-    readme = project_dir / "README.md"
-    text = readme.read_text()
+PAGE = Path("docs") / "identities.md"
+"""The guide that holds the tables, relative to the project directory."""
+
+
+def write_page(project_dir: Path) -> None:
+    page = project_dir / PAGE
+    text = page.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    readme.write_text(text[:start] + readme_section(project_dir) + text[end:])
+    page.write_text(text[:start] + tables_section(project_dir) + text[end:])
 
 
 def main(argv: list[str], project_dir: Path) -> int:
@@ -55,8 +59,8 @@ def main(argv: list[str], project_dir: Path) -> int:
     parser.add_argument(
         "--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml"
     )
-    parser.add_argument("--readme", action="store_true", help="print the README tables of every stack")
-    parser.add_argument("--write", action="store_true", help="write the README tables into README.md")
+    parser.add_argument("--tables", action="store_true", help="print the permission tables of every stack")
+    parser.add_argument("--write", action="store_true", help="write the tables into docs/identities.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(project_dir))
     from components.config import ConfigError
@@ -64,10 +68,10 @@ def main(argv: list[str], project_dir: Path) -> int:
 
     try:
         if args.write:
-            write_readme(project_dir)
+            write_page(project_dir)
             return 0
-        if args.readme:
-            sys.stdout.write(readme_section(project_dir) + "\n")
+        if args.tables:
+            sys.stdout.write(tables_section(project_dir) + "\n")
             return 0
         found = stack_requirements(project_dir, args.stack, args.config_file)
     except (ConfigError, StackFileError) as error:

@@ -1,5 +1,5 @@
 """Where the shipped files still hold a placeholder: every file and key a team fills in before the
-first real `pulumi up` (README, "Placeholders"; the same rule the programs apply under the real
+first real `pulumi up` (docs/deploying.md, "Placeholders"; the same rule the programs apply under the real
 engine, components/config_guards.py).
 
 The files are the estate's own: the stage project's `Pulumi.yaml` and stack files, the bootstrap

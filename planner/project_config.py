@@ -92,7 +92,7 @@ def _rename_hint(project: str, key: str) -> str:
     return (
         f" (the project was renamed from {NAMESPACE!r} to {project!r}; the config namespace stays "
         f"{NAMESPACE!r}: in Pulumi.yaml replace 'type'/'items'/'default' of every '{NAMESPACE}:' key "
-        "by 'value' with the same content, see README 'Renaming the project')"
+        "by 'value' with the same content, see docs/stages.md, 'Renaming the project')"
     )
 
 

@@ -1,4 +1,4 @@
-"""Renders a Plan as JSON (the contract described in README.md, version 1) or as a `pulumi preview`-like text tree."""
+"""Renders a Plan as JSON (the contract described in docs/planner.md, "What the planner is", version 1) or as a `pulumi preview`-like text tree."""
 
 import json
 from collections import Counter

@@ -1,20 +1,20 @@
-"""The README's config reference is the generated one, and it documents every key."""
+"""docs/configuration.md's config reference is the generated one, and it documents every key."""
 
 from components.config import StageSettings
 from components.shared_config import RegistrySettings
 from planner.config_reference import (
     BEGIN,
     END,
+    PAGE,
     SHARED_BEGIN,
     SHARED_END,
     reference_table,
     shared_reference_table,
 )
-from tests.conftest import PROJECT_DIR
 
 
-def test_readme_holds_the_current_generated_table():
-    readme = (PROJECT_DIR / "README.md").read_text()
+def test_the_configuration_guide_holds_the_current_generated_table():
+    readme = PAGE.read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     assert readme[start:end] == reference_table(), "run `venv/bin/python -m planner.config_reference --write`"
     start, end = readme.index(SHARED_BEGIN), readme.index(SHARED_END) + len(SHARED_END)

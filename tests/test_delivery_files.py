@@ -1,5 +1,5 @@
 """The delivery files follow the stage catalog: `make workflows` output is checked in, and adding a
-stage takes one catalog entry, one stack file and `make workflows` (README, "Adding a stage")."""
+stage takes one catalog entry, one stack file and `make workflows` (docs/stages.md, "Adding a stage")."""
 
 import os
 import shutil
@@ -19,17 +19,17 @@ SUITE_IN_COPY = [
     "tests/test_naming.py",
     "tests/test_delivery_files.py",
     "tests/test_config_reference.py",
-    "tests/test_permissions.py::test_readme_tables_are_generated",
+    "tests/test_permissions.py::test_the_identities_guide_holds_the_generated_tables",
     "tests/test_stages.py::test_shipped_stack_files_need_no_relaxation",
     "tests/test_stages.py::test_fails_when_the_stack_names_another_workload",
     "tests/test_stages.py::test_no_test_names_a_stage_unless_it_tests_that_stages_file",
     "tests/test_workflows.py::test_github_workflow_passes_every_check",
     "tests/test_workflows.py::test_azure_pipeline_passes_every_check",
     "tests/test_workflows.py::test_repository_uses_each_of_its_environments",
-    "tests/test_workflows.py::test_repository_environment_is_documented_in_readme",
+    "tests/test_workflows.py::test_repository_environment_is_documented",
 ]
 """What the scratch copy runs (a representative subset, to keep the suite fast): every stack-file
-invariant and naming rule over the catalog, the delivery files' checks and lints, the README
+invariant and naming rule over the catalog, the delivery files' checks and lints, the generated
 reference. `TEST_MLINFRA_STAGING_FULL_SUITE=1` runs the whole suite there instead. The suite's
 switches are outside the `MLINFRA_` namespace the plan key covers (planner/plan_cache.py): the
 copy's pytest finds the plans its `make workflows` stored."""
@@ -97,7 +97,7 @@ def _copy(tmp_path: Path) -> Path:
 
 
 def add_stage(project: Path, name: str, code: str, after: str, like: str) -> None:
-    """What README's "Adding a stage" says, done to a copy: one catalog entry, one stack file,
+    """What docs/stages.md, "Adding a stage" says, done to a copy: one catalog entry, one stack file,
     `make workflows`."""
     path = project / "Pulumi.yaml"
     text = path.read_text()

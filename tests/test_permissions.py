@@ -1,4 +1,4 @@
-"""`python -m planner permissions`: derived from the plan, for every stack, and the README's tables."""
+"""`python -m planner permissions`: derived from the plan, for every stack, and docs/identities.md's tables."""
 
 import json
 import subprocess
@@ -14,7 +14,7 @@ from planner.permissions import (
     ZONE_JOIN,
     requirements,
 )
-from planner.permissions_command import BEGIN, END, readme_section
+from planner.permissions_command import BEGIN, END, PAGE, tables_section
 from planner.stackfile import load_stack_config
 from tests.conftest import (
     GITHUB_STACKS,
@@ -165,10 +165,10 @@ def test_preview_identity_only_reads(stack_plans):
                 assert "write" not in r.permission.lower() and "Contributor" not in r.permission
 
 
-def test_readme_tables_are_generated():
-    readme = (PROJECT_DIR / "README.md").read_text()
+def test_the_identities_guide_holds_the_generated_tables():
+    readme = (PROJECT_DIR / PAGE).read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:end] == readme_section(PROJECT_DIR), (
+    assert readme[start:end] == tables_section(PROJECT_DIR), (
         "run `venv/bin/python -m planner permissions --write`"
     )
 

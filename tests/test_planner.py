@@ -139,7 +139,7 @@ def cli_subscription() -> str:
     return document["config"]["azure-native:subscriptionId"]
 
 
-# --- JSON contract (README.md, version 1) ---------------------------------------------
+# --- JSON contract (docs/planner.md, version 1) ---------------------------------------------
 
 
 def test_json_follows_the_contract(cli_json):

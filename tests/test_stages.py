@@ -359,7 +359,7 @@ def _catalog_words() -> set[str]:
 
 def test_no_test_names_a_stage_unless_it_tests_that_stages_file():
     """Tests run over the catalog and the stack files (conftest's selectors); a stage is named only
-    by a test of that stage's own file. So a new stage (README, "Adding a stage") is tested like the
+    by a test of that stage's own file. So a new stage (docs/stages.md, "Adding a stage") is tested like the
     others without editing a test."""
     allowed = set(STACK_FILE_TESTS) | set(NOT_A_STAGE) | set(SCRATCH_STAGE)
     offending = [

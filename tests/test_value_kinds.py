@@ -325,7 +325,7 @@ def test_fails_when_a_dns_zone_id_is_not_the_zone_it_is_keyed_on(wrong):
 
 
 def test_fails_when_a_stack_file_has_a_loopback_network_in_one_line_naming_key_and_value():
-    """End to end through the program: ConfigError, one line, key path and value (README, "Config errors")."""
+    """End to end through the program: ConfigError, one line, key path and value (docs/configuration.md, "Config errors")."""
     from tests.test_stage_network import refused
 
     network = {"addressSpace": "127.0.0.0/16", "endpointSubnetPrefix": "127.0.1.0/24"}

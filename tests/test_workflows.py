@@ -29,7 +29,7 @@ STACKS = available_stacks(ROOT)
 """The stack files that exist; the delivery files are generated from them (`make workflows`)."""
 REPO_ENVIRONMENTS = frozenset({"infra-preview", *(f"infra-{stack}" for stack in STACKS)})
 """This repository's own environments (GitHub and Azure DevOps): one per stack plus the preview
-one, set up by hand as README lists them."""
+one, set up by hand as docs/planner.md lists them."""
 STAGE_ENVIRONMENTS = frozenset({"dev", "preprod", "prod"})
 """The environments the ML project example's files name: mlinfra creates one per stack, named
 exactly like it (GH-1). The example is hand-written for the shipped catalog."""
@@ -146,13 +146,13 @@ def test_repository_uses_each_of_its_environments():
 
 
 @pytest.mark.parametrize("environment", sorted(REPO_ENVIRONMENTS))
-def test_repository_environment_is_documented_in_readme(environment):
-    # GH-1: an environment the README does not list is one nobody will set up and protect.
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    listed = re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", readme)
-    # A stack added later is covered by the README's rule "infra-<stack> for every stack file".
-    assert listed or (environment.startswith("infra-") and "`infra-<stack>`" in readme), (
-        f"README.md does not list `{environment}`"
+def test_repository_environment_is_documented(environment):
+    # GH-1: an environment the delivery guide does not list is one nobody will set up and protect.
+    guide = (ROOT / "docs" / "planner.md").read_text(encoding="utf-8")
+    listed = re.search(rf"(?<![\w-]){re.escape(environment)}(?![\w-])", guide)
+    # A stack added later is covered by the guide's rule "infra-<stack> for every stack file".
+    assert listed or (environment.startswith("infra-") and "`infra-<stack>`" in guide), (
+        f"docs/planner.md does not list `{environment}`"
     )
 
 
