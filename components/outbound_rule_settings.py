@@ -108,7 +108,14 @@ RuleName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
 class FirewallSku(StrEnum):
     """`managedNetwork.firewallSku` of the 2025-12-01 workspace API (Azure/azure-rest-api-specs
     specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/
-    stable/2025-12-01/workspaceRP.json, `FirewallSku`)."""
+    stable/2025-12-01/workspaceRP.json, `FirewallSku`).
+
+    Basic is no longer preview (review-3 R11): MicrosoftDocs/azure-ai-docs
+    articles/machine-learning/how-to-managed-network.md (ms.date 2025-05-23) titles the section
+    "Select an Azure Firewall version for allowed only approved outbound", without the earlier
+    "(Preview)": "By default, a Standard version of AzureFirewall is created. Optionally, you can
+    select to use a Basic version. You can change the firewall version used as needed." Premium
+    is not offered: "Managed virtual network doesn't support Premium SKU Azure Firewall"."""
 
     STANDARD = "Standard"
     BASIC = "Basic"

@@ -20,6 +20,7 @@ stage that trains it to the stages that deploy it (docs/model-promotion.md, "Mod
 - `protect` and `retainOnDelete` always: a registry's assets outlive any one deployment of it.
 - The custom reader role of `components.registry_roles`, assignable in the registry's group; its
   definition id and name are outputs, so a stage of any workload assigns this very role (RB-12).
+  Protected and retained like the registry: the stages' assignments outlive any one deployment.
 - The personas' grants on the registry (`mlinfra:registry.personas`): a group is granted here, once,
   never by a stage, so no two stacks manage one role assignment (RB-11).
 """
@@ -135,7 +136,9 @@ class SharedRegistry(pulumi.ComponentResource):
             scope=group_id,
             assignable_scopes=[group_id],
             permissions=[authorization.PermissionArgs(actions=list(READER_ACTIONS))],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
+            # Kept like the registry (review-3 R10): every stage assigns it, and ARM refuses to
+            # delete a role definition that still has assignments (RoleDefinitionHasAssignments).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[group], protect=True, retain_on_delete=True),
         )
         self.private_endpoints = []
         if settings.private_endpoint is not None:

@@ -27,7 +27,7 @@ import pytest
 from planner.doctor import azure
 from planner.doctor.http import Client, Response, WriteRefused, allowed, replay_key
 from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites
+from planner.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites, Registration
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "doctor"
@@ -75,6 +75,36 @@ def test_provider_registered_and_not():
         }
     )
     assert [r.status for r in azure.providers(client, SUB, ["A.B", "C.D", "E.F"])] == [OK, PROBLEM, CANNOT]
+
+
+def test_each_declared_registration_is_checked_in_its_subscription():
+    """The registrations prerequisites.yaml declares (EV-15's list, derived from the plans) are
+    what doctor asks ARM about, each in its own subscription; nothing else is asked."""
+    other = "00000000-0000-0000-0000-0000000000ab"
+    declared = Prerequisites(
+        items=(
+            Prerequisite(
+                "rp",
+                "t",
+                "o",
+                False,
+                resource_providers=(Registration(SUB, ("A.B",)), Registration(other, ("GitHub.Network",))),
+            ),
+        )
+    )
+    url = f"{ARM}/subscriptions/{other}/providers/GitHub.Network?api-version=2021-04-01"
+    client = Fake(
+        {
+            _provider_url("A.B"): (200, {"registrationState": "Registered"}),
+            url: (200, {"registrationState": "NotRegistered"}),
+        }
+    )
+    results = azure.registered_providers(client, declared)
+    assert [(r.subject, r.status) for r in results] == [
+        (f"A.B in subscription {SUB}", OK),
+        (f"GitHub.Network in subscription {other}", PROBLEM),
+    ]
+    assert results[1].fix == f"az provider register --namespace GitHub.Network --subscription {other}"
 
 
 def _grant_setup(blocks):

@@ -12,6 +12,7 @@ import pytest
 from planner.estate import command, prerequisites
 from planner.estate.prerequisites import PrerequisitesError
 
+SUB = "00000000-0000-0000-0000-000000000012"
 GRANT = "{principal: preview, scope: /subscriptions/0000, actions: [Microsoft.Network/*/read]}"
 CASES = {
     "top-level key": ("landingZones: {}\n", ("landingZones", "allowed: landingZone, prerequisites")),
@@ -40,6 +41,26 @@ CASES = {
     "grant of nothing": (
         "prerequisites: [{id: a, title: t, owner: o, grants: [{principal: preview, scope: /s}]}]\n",
         ("prerequisites[0].grants[0]", "grants nothing", "actions, dataActions or role"),
+    ),
+    "resource providers not a list": (
+        "prerequisites: [{id: a, title: t, owner: o, resourceProviders: {a: 1}}]\n",
+        ("prerequisites[0].resourceProviders must be a list", "{'a': 1}"),
+    ),
+    "registration with an unknown key": (
+        f"prerequisites: [{{id: a, title: t, owner: o, resourceProviders: [{{subscription: {SUB}, namespace: [A.B]}}]}}]\n",
+        ("prerequisites[0].resourceProviders[0]", "exactly subscription and namespaces", "'namespace'"),
+    ),
+    "registration subscription not a GUID": (
+        "prerequisites: [{id: a, title: t, owner: o, resourceProviders: [{subscription: dev, namespaces: [A.B]}]}]\n",
+        ("prerequisites[0].resourceProviders[0].subscription", "a GUID", "'dev'"),
+    ),
+    "registration namespace malformed": (
+        f"prerequisites: [{{id: a, title: t, owner: o, resourceProviders: [{{subscription: {SUB}, namespaces: [network]}}]}}]\n",
+        ("prerequisites[0].resourceProviders[0].namespaces", "'Microsoft.Network'", "['network']"),
+    ),
+    "registration subscription twice": (
+        f"prerequisites: [{{id: a, title: t, owner: o, resourceProviders: [{{subscription: {SUB}, namespaces: [A.B]}}, {{subscription: {SUB}, namespaces: [C.D]}}]}}]\n",
+        ("prerequisites[0].resourceProviders[1].subscription", SUB, "twice"),
     ),
 }
 
@@ -81,6 +102,18 @@ def test_valid_prerequisites_load(tmp_path):
         "/subscriptions/0000",
         ("Microsoft.Network/*/read",),
     )
+
+
+def test_resource_provider_registrations_load(tmp_path):
+    """Registrations are per subscription (lower case), and merge over prerequisites."""
+    text = (
+        f"prerequisites: [{{id: a, title: t, owner: o, resourceProviders: [{{subscription: {SUB.upper()}, "
+        "namespaces: [Microsoft.Network, GitHub.Network]}]}, "
+        f"{{id: b, title: t, owner: o, resourceProviders: [{{subscription: {SUB}, namespaces: [Microsoft.Storage]}}]}}]\n"
+    )
+    loaded = prerequisites.load(_write(tmp_path, text))
+    assert loaded.items[0].resource_providers[0].namespaces == ("Microsoft.Network", "GitHub.Network")
+    assert loaded.registrations() == {SUB: {"microsoft.network", "github.network", "microsoft.storage"}}
 
 
 def test_no_file_declares_nothing(tmp_path):

@@ -1,5 +1,6 @@
 """examples/ml-project: one model version goes dev -> registry -> preprod -> prod (issue 15)."""
 
+import json
 import re
 
 from lint.workflows import load, ml_extension_problems
@@ -55,3 +56,58 @@ def test_azure_example_passes_the_shared_version_on_and_deploys_it_twice():
     }
     assert len(set(sources.values())) == 1
     assert "az ml model share" in text and len(REGISTRY_URI.findall(text)) == 2
+
+
+def _github_jobs() -> dict[str, tuple[str, object, str]]:
+    """stage -> (job, runs-on, the job's text: env and scripts) of the GitHub example."""
+    jobs = load(GITHUB)["jobs"]
+    return {job["environment"]: (name, job["runs-on"], json.dumps(job)) for name, job in jobs.items()}
+
+
+def _azure_jobs() -> dict[str, tuple[str, object, str]]:
+    """stage -> (job, pool, the job's text: its stage's variables and its scripts) of the Azure DevOps example."""
+    document = load(AZURE)
+    found = {}
+    for stage in document["stages"]:
+        for job in stage["jobs"]:
+            text = json.dumps([stage.get("variables"), job])
+            found[job["environment"]] = (job["deployment"], job.get("pool", document["pool"]), text)
+    return found
+
+
+def _runs_in_group(platform: str, where) -> str | None:
+    """The runner group / agent pool a job runs in, None on hosted machines."""
+    if platform == "github":
+        return where.get("group") if isinstance(where, dict) else None
+    return None if "vmImage" in where else where.get("name")
+
+
+def test_every_promotion_step_runs_where_the_verifier_proves_its_registry_path():
+    """Issue 28: the example "can run its promotion from dev's runners". Each job runs where the
+    estate verifier models its stage's pipeline (mlinfra:ci.runnerGroup, else hosted machines on
+    the Internet), and from there EV-12 proves the registry path the job uses: publish for the job
+    that runs `az ml model share` (dev's), read for the jobs that deploy the registry's model URI."""
+    from planner.estate import prerequisites, reachability
+    from planner.estate.inventory import plan_estate
+    from tests.conftest import PROJECT_DIR
+
+    estate = plan_estate(PROJECT_DIR)
+    stacks = {s.stack: s for s in estate if s.kind == "stage"}
+    network = reachability.build_network(estate, prerequisites.load(PROJECT_DIR))
+    registries = reachability._registries(estate)
+    for platform, jobs in (("github", _github_jobs()), ("azure", _azure_jobs())):
+        assert set(jobs) == set(stacks), platform
+        for stage, (job, where, scripts) in jobs.items():
+            ci = stacks[stage].setting("mlinfra:ci") or {}
+            assert _runs_in_group(platform, where) == ci.get("runnerGroup"), (platform, job)
+            use = "publish" if "az ml model share" in scripts else "read"
+            assert use == "publish" or "azureml://registries/" in scripts, (platform, job)
+            runners = [
+                p
+                for p in reachability.registry_paths(stacks[stage], registries, network)
+                if p.client == "runners"
+            ]
+            assert [(p.use, p.exists) for p in runners] == [(use, True)], (platform, job, runners)
+    # The promotion starts on hosted runners: the one job that shares into the registry runs there.
+    (publisher,) = [where for _, where, text in _github_jobs().values() if "az ml model share" in text]
+    assert _runs_in_group("github", publisher) is None

@@ -9,7 +9,7 @@ from functools import cache
 import pytest
 
 from components.network_settings import PRIVATE_DNS_ZONES
-from components.outbound_rule_settings import RULE_SETS, RuleSet
+from components.outbound_rule_settings import RULE_SETS, FirewallSku, RuleSet
 from planner.recorder import Plan
 from planner.views import network_view
 from tests.conftest import (
@@ -452,6 +452,17 @@ def test_fails_when_a_service_tag_is_not_allowed(rejection, tag):  # noqa: F811
 def test_fails_when_an_outbound_rule_is_malformed(rejection, rule, needle):  # noqa: F811
     message = refused(rejection, **{"mlinfra:workspace": with_workspace(outboundRules={"my-rule": rule})})
     assert "mlinfra:workspace.outboundRules.my-rule" in message and needle in message
+
+
+def test_the_firewall_versions_are_the_generally_available_ones_the_api_takes():
+    """Review-3 R11 found Basic marked preview. MicrosoftDocs/azure-ai-docs how-to-managed-network.md
+    (ms.date 2025-05-23), "Select an Azure Firewall version for allowed only approved outbound",
+    no longer says "(Preview)": Standard by default, "Optionally, you can select to use a Basic
+    version", and "Managed virtual network doesn't support Premium SKU Azure Firewall". The
+    setting offers exactly the API's values (azure-native 3.29 machinelearningservices.FirewallSku)."""
+    from pulumi_azure_native.machinelearningservices import FirewallSku as ApiFirewallSku
+
+    assert {s.value for s in FirewallSku} == {s.value for s in ApiFirewallSku} == {"Standard", "Basic"}
 
 
 def test_fails_when_fqdn_rules_have_no_firewall_sku(rejection):  # noqa: F811

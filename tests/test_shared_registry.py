@@ -243,6 +243,16 @@ def test_reader_role_reads_only(shared_plan):
     assert shared_plan.outputs["registryReaderRoleName"] == role.inputs["roleName"]
 
 
+def test_the_reader_role_is_kept_while_stages_assign_it(shared_plan):
+    """Review-3 R10: every stage assigns the reader role, and ARM refuses to delete a role
+    definition that has assignments ("Before you can delete a custom role, you must remove any role
+    assignments that use the custom role", RoleDefinitionHasAssignments: Microsoft Learn, "Azure
+    custom roles"), so a teardown or a replacement of the shared stack would fail on it.
+    It is protected and retained like the registry."""
+    role = shared_plan.one("azure-native:authorization:RoleDefinition")
+    assert role.protect and role.retain_on_delete
+
+
 def test_personas_are_granted_on_the_registry_by_the_shared_stack(shared_plan):
     """Groups get registry access here, once for every stage (RB-11): read is the custom reader
     role, by its id under the registry's subscription, after the role exists (RB-12)."""

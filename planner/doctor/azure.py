@@ -13,15 +13,6 @@ from planner.estate import rbac
 from planner.estate.prerequisites import DeclaredGrant, Prerequisites
 
 ARM = "https://management.azure.com"
-REQUIRED_PROVIDERS = (
-    "Microsoft.MachineLearningServices",
-    "Microsoft.KeyVault",
-    "Microsoft.Storage",
-    "Microsoft.ContainerRegistry",
-    "Microsoft.Network",
-    "Microsoft.Insights",
-    "Microsoft.ManagedIdentity",
-)
 
 
 def subscription_of(resource_id: str) -> str:
@@ -29,7 +20,7 @@ def subscription_of(resource_id: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
 
 
-def providers(client: Client, subscription: str, names: Iterable[str] = REQUIRED_PROVIDERS) -> list[Result]:
+def providers(client: Client, subscription: str, names: Iterable[str]) -> list[Result]:
     """GET /subscriptions/{id}/providers/{namespace}: `registrationState` must be `Registered`."""
     results = []
     for name in names:
@@ -184,21 +175,21 @@ def deleted_key_vault(client: Client, subscription: str, location: str, name: st
     return cannot("key vault name", name, reply.status, reply.body)
 
 
-def subscriptions(declared: Prerequisites) -> list[str]:
-    ids = [
-        declared.landing_zone.hub_virtual_network_id or "",
-        *declared.landing_zone.spoke_virtual_network_ids,
-    ]
-    ids += [g.scope for i in declared.items for g in i.grants]
-    return sorted({s for s in map(subscription_of, ids) if s})
+def registered_providers(client: Client, declared: Prerequisites) -> list[Result]:
+    """Every registration `prerequisites.yaml` declares (`resourceProviders`, the list the estate
+    verifier derives from the plans, EV-15), checked in its subscription."""
+    results: list[Result] = []
+    for item in declared.items:
+        for registration in item.resource_providers:
+            results += providers(client, registration.subscription, registration.namespaces)
+    return results
 
 
 def all_checks(
     client: Client, declared: Prerequisites, key_vaults: list[tuple[str, str, str]]
 ) -> list[Result]:
     results: list[Result] = []
-    for sub in subscriptions(declared):
-        results += providers(client, sub)
+    results += registered_providers(client, declared)
     results += [deleted_key_vault(client, *kv) for kv in key_vaults]
     results += hub_grants(client, declared)
     results += dns_zones(client, declared)

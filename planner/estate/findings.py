@@ -19,6 +19,7 @@ RULES = {
     "EV-12": "a use on the delivery path has no network path to the service it needs",
     "EV-13": "a private registry whose storage or container registry has no private endpoint",
     "EV-14": "a compute identity has no data role on storage that takes no shared keys",
+    "EV-15": "a subscription is not registered for a resource provider its planned resources need, or is for one they don't",
 }
 """Rule id -> what it finds. Each is a row of docs/security-model.md section N, with its source."""
 

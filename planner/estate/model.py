@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.estate import inventory, prerequisites, reachability
+from planner.estate import inventory, prerequisites, providers, reachability
 from planner.estate.delivery import Run, delivery_runs
 from planner.estate.delivery_checks import check_delivery
 from planner.estate.findings import Finding
@@ -67,6 +67,10 @@ def _verify(estate: Estate, declared: prerequisites.Prerequisites) -> Estate:
         estate.stacks, network, declared.landing_zone.monitor_private_link_scope_id
     )
     found += reachability.check_compute_data(estate.stacks)
+    if estate.bootstrap is not None:
+        # prerequisites.yaml registers resource providers in the repository's subscriptions; an
+        # example's stacks deploy to subscriptions of their own (see build_example's note).
+        found += providers.check_registrations(estate.stacks, declared)
     estate.findings = sorted(set(found), key=lambda f: (int(f.rule.split("-")[1]), f.stack, f.message))
     return estate
 
@@ -86,6 +90,10 @@ def build_example(root: Path, directory: Path) -> Estate:
     estate = Estate(str(directory.relative_to(root)), inventory.plan_example(root, directory), [], None)
     estate.notes.append(
         "identities and delivery not verified: the example has no bootstrap stack or pipelines of its own"
+    )
+    estate.notes.append(
+        "resource provider registrations not verified: prerequisites.yaml registers them in the "
+        "repository's subscriptions (EV-15)"
     )
     return _verify(estate, declared)
 

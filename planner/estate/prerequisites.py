@@ -6,6 +6,7 @@ Read with the planner's own YAML reader (the Pulumi CLI's rules); a malformed fi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,16 @@ class DeclaredGrant:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """Resource providers registered in one subscription (`az provider register`)."""
+
+    subscription: str
+    """The subscription id (a GUID), lower case."""
+    namespaces: tuple[str, ...]
+    """Resource provider namespaces, as written (`Microsoft.Network`, `GitHub.Network`)."""
+
+
+@dataclass(frozen=True)
 class Prerequisite:
     id: str
     title: str
@@ -38,6 +49,8 @@ class Prerequisite:
     grants: tuple[DeclaredGrant, ...] = ()
     environments: tuple[str, ...] = ()
     """CI environments or service connections this prerequisite creates by hand."""
+    resource_providers: tuple[Registration, ...] = ()
+    """Resource providers this prerequisite registers, per subscription (EV-15)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,16 @@ class LandingZone:
 class Prerequisites:
     landing_zone: LandingZone = field(default_factory=LandingZone)
     items: tuple[Prerequisite, ...] = ()
+
+    def registrations(self) -> dict[str, set[str]]:
+        """Subscription id -> the namespaces (lower case) registered there, over every prerequisite."""
+        found: dict[str, set[str]] = {}
+        for item in self.items:
+            for registration in item.resource_providers:
+                found.setdefault(registration.subscription, set()).update(
+                    n.lower() for n in registration.namespaces
+                )
+        return found
 
 
 def _strings(where: str, value, *, key: str) -> tuple[str, ...]:
@@ -95,6 +118,41 @@ def _grant(where: str, entry) -> DeclaredGrant:
     if not (grant.actions or grant.data_actions or grant.role):
         raise PrerequisitesError(f"{FILE_NAME}: {where} grants nothing: give actions, dataActions or role")
     return grant
+
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+$")
+"""A resource provider namespace: dotted words (`Microsoft.MachineLearningServices`)."""
+
+
+def _registrations(where: str, value) -> tuple[Registration, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PrerequisitesError(f"{FILE_NAME}: {where}.resourceProviders must be a list, got {value!r}")
+    found: list[Registration] = []
+    for index, entry in enumerate(value):
+        at = f"{where}.resourceProviders[{index}]"
+        if not isinstance(entry, dict) or set(entry) != {"subscription", "namespaces"}:
+            raise PrerequisitesError(
+                f"{FILE_NAME}: {at} must be a mapping with exactly subscription and namespaces, got {entry!r}"
+            )
+        subscription = entry["subscription"]
+        if not isinstance(subscription, str) or not GUID.match(subscription):
+            raise PrerequisitesError(
+                f"{FILE_NAME}: {at}.subscription must be a subscription id (a GUID), got {subscription!r}"
+            )
+        namespaces = _strings(at, entry["namespaces"], key="namespaces")
+        bad = [n for n in namespaces if not NAMESPACE.match(n)]
+        if not namespaces or bad:
+            raise PrerequisitesError(
+                f"{FILE_NAME}: {at}.namespaces must list resource provider namespaces such as "
+                f"'Microsoft.Network', got {list(namespaces)!r}"
+            )
+        if any(r.subscription == subscription.lower() for r in found):
+            raise PrerequisitesError(f"{FILE_NAME}: {at}.subscription {subscription!r} is listed twice")
+        found.append(Registration(subscription.lower(), namespaces))
+    return tuple(found)
 
 
 def load(root: Path) -> Prerequisites:
@@ -146,6 +204,7 @@ def load(root: Path) -> Prerequisites:
                 done,
                 tuple(_grant(f"{where}.grants[{i}]", grant) for i, grant in enumerate(grants)),
                 _strings(where, entry.get("environments"), key="environments"),
+                _registrations(where, entry.get("resourceProviders")),
             )
         )
     return Prerequisites(landing_zone, tuple(items))
