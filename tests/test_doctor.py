@@ -62,6 +62,28 @@ def test_only_the_listed_read_posts_pass():
     assert Client(replay=Path("/nonexistent")).request("POST", ok).status == 0
 
 
+def test_a_read_post_is_recorded_under_its_url_and_body():
+    url = (
+        f"{ARM}/subscriptions/{SUB}/providers/Microsoft.KeyVault/checkNameAvailability?api-version=2023-07-01"
+    )
+    assert allowed("POST", url)
+    one = replay_key("POST", url, {"name": "kva", "type": "Microsoft.KeyVault/vaults"})
+    other = replay_key("POST", url, {"type": "Microsoft.KeyVault/vaults", "name": "kvb"})
+    assert one != other and one == replay_key(
+        "POST", url, {"type": "Microsoft.KeyVault/vaults", "name": "kva"}
+    )
+    assert replay_key("GET", url) != one
+
+
+def test_doctors_modules_import_no_sdk_until_a_live_run():
+    code = (
+        "import sys; import planner.doctor.command, planner.doctor.estate_checks; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'msal', 'httpx')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
 def _provider_url(name):
     return f"{ARM}/subscriptions/{SUB}/providers/{name}?api-version=2021-04-01"
 
@@ -158,19 +180,70 @@ KV = f"{SUB}/westeurope/kv-mlops-dev-weu"
 
 
 def test_shipped_healthy_replay_exits_0():
-    run = _run("--replay", str(DATA / "healthy"), "--key-vault", KV)
+    run = _run("--replay", str(DATA / "healthy"), "--estate", "--key-vault", KV)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PROBLEM" not in run.stdout
+    for check in ("deployer rights", "key vault name", "compute quota", "Graph app roles", "state backend"):
+        assert f"OK           {check}:" in run.stdout, check
+
+
+def _problems(directory, *args):
+    run = _run("--replay", str(DATA / directory), *args, "--format", "json")
+    results = json.loads(run.stdout)["results"]
+    return run, results, [r for r in results if r["status"] == PROBLEM]
 
 
 def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
-    run = _run("--replay", str(DATA / "unhealthy"), "--key-vault", KV, "--format", "json")
+    run, results, problems = _problems("unhealthy", "--estate", "--key-vault", KV)
     assert run.returncode == 1, run.stderr
-    problems = [r for r in json.loads(run.stdout)["results"] if r["status"] == PROBLEM]
-    checks = {r["check"] for r in problems}
-    assert {"resource provider", "key vault name", "private DNS zone", "hub gateway transit"} <= checks
     assert all(r.get("fix") for r in problems)
-    assert any(r["status"] == CANNOT for r in json.loads(run.stdout)["results"])
+    assert any(r["status"] == CANNOT for r in results)
+    found = {(r["check"], r["subject"]) for r in problems}
+    # the five that issue 29 names
+    assert ("resource provider", f"Microsoft.MachineLearningServices in subscription {SUB}") in found
+    [vault] = [r for r in problems if r["subject"] == "dev: key vault kvchurndevla167"]
+    assert (
+        "soft-deleted" in vault["detail"]
+        and "az keyvault purge" in vault["fix"]
+        and "uniqueSuffix" in vault["fix"]
+    )
+    [graph] = [r for r in problems if r["check"] == "Graph app roles"]
+    assert (
+        graph["detail"] == "no admin consent for Directory.Read.All" and "prod deployer" in graph["subject"]
+    )
+    [subject] = [r for r in problems if r["check"] == "GitHub OIDC subject"]
+    assert (
+        subject["subject"] == "contoso/churn-mlops (immutable)"
+        and "use_immutable_subject is False" in subject["detail"]
+    )
+    hub = [
+        r
+        for r in problems
+        if r["check"] in ("declared grant", "deployer rights") and "rg-dns-hub" in r["subject"]
+    ]
+    assert hub and all("hub-dns-zones-join" in r["fix"] for r in hub)
+    # and each of the other checks' problem path
+    checks = {r["check"] for r in problems}
+    assert {
+        "storage account name",
+        "compute quota",
+        "Azure DevOps entitlement",
+        "Azure DevOps service connection",
+        "state backend",
+        "private DNS zone",
+        "hub gateway transit",
+    } <= checks
+
+
+def test_one_stack_checks_only_what_it_needs():
+    run, results, problems = _problems("unhealthy", "--stack", "dev")
+    subjects = " ".join(r["subject"] for r in results)
+    assert (
+        "kvchurndevla167" in subjects
+        and "kvchurnprdh73j4" not in subjects
+        and "preview identity" not in subjects
+    )
+    assert any(r["subject"] == "dev: key vault kvchurndevla167" for r in problems)
 
 
 def test_usage_errors_exit_2_with_one_line():
@@ -178,6 +251,12 @@ def test_usage_errors_exit_2_with_one_line():
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     run = _run("--key-vault", "bad")
     assert run.returncode == 2 and run.stderr.startswith("error:")
+    run = _run("--replay", str(DATA / "healthy"), "--stack", "qa")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--stack 'qa'" in run.stderr
+    run = _run("--stack", "dev", "--estate")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    run = _run("--replay", str(DATA / "healthy"), "--estate", "--bootstrap-outputs", "/nonexistent.json")
+    assert run.returncode == 2 and "--bootstrap-outputs" in run.stderr
 
 
 def test_live_without_an_azure_credential_exits_2_saying_what_to_log_in_with():
