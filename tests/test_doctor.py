@@ -237,6 +237,8 @@ def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
 
 def test_one_stack_checks_only_what_it_needs():
     run, results, problems = _problems("unhealthy", "--stack", "dev")
+    assert run.returncode == 1, run.stderr
+    assert not [r for r in results if r["check"] == "declared grant"]  # no grant of dev is declared
     subjects = " ".join(r["subject"] for r in results)
     assert (
         "kvchurndevla167" in subjects

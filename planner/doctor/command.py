@@ -39,6 +39,19 @@ def _azure_tokens() -> dict[str, str] | None:
     return tokens
 
 
+def _for_stacks(declared, stacks: list[str] | None):
+    """The prerequisites with only the grants of the selected stacks' deployers (all without --stack)."""
+    if not stacks:
+        return declared
+    from dataclasses import replace
+
+    principals = {f"deployer:{s}" for s in stacks}
+    items = tuple(
+        replace(i, grants=tuple(g for g in i.grants if g.principal in principals)) for i in declared.items
+    )
+    return replace(declared, items=items)
+
+
 def main(argv: list[str], project_dir: Path) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m planner doctor", description=(__doc__ or "").splitlines()[0]
@@ -140,9 +153,10 @@ def main(argv: list[str], project_dir: Path) -> int:
             tokens["api.github.com"] = os.environ["GITHUB_TOKEN"]
         client = Client(tokens=tokens)
     try:
-        results = azure.all_checks(client, declared, vaults)
+        selected = _for_stacks(declared, args.stack)
+        results = azure.all_checks(client, selected, vaults)
         if plan is not None:
-            known = set(azure.subscriptions(declared))
+            known = set(azure.subscriptions(selected))
             repositories = list(dict.fromkeys(repositories + estate_checks.repositories(plan)))
             results += estate_checks.run(client, plan, declared, known)
         results += github.all_checks(client, repositories)
