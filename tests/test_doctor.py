@@ -28,6 +28,7 @@ from planner.doctor import azure
 from planner.doctor.http import Client, Response, WriteRefused, allowed, replay_key
 from planner.doctor.report import CANNOT, OK, PROBLEM
 from planner.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites
+from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "doctor"
@@ -193,24 +194,26 @@ def _problems(directory, *args):
     return run, results, [r for r in results if r["status"] == PROBLEM]
 
 
+def _stack_of(result: dict) -> str:
+    """The stack a per-stack result is about (its subject starts with `<stack>: `)."""
+    return result["subject"].split(": ", 1)[0]
+
+
 def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
     run, results, problems = _problems("unhealthy", "--estate", "--key-vault", KV)
     assert run.returncode == 1, run.stderr
     assert all(r.get("fix") for r in problems)
     assert any(r["status"] == CANNOT for r in results)
-    found = {(r["check"], r["subject"]) for r in problems}
     # the five that issue 29 names
-    assert ("resource provider", f"Microsoft.MachineLearningServices in subscription {SUB}") in found
-    [vault] = [r for r in problems if r["subject"] == "dev: key vault kvchurndevla167"]
-    assert (
-        "soft-deleted" in vault["detail"]
-        and "az keyvault purge" in vault["fix"]
-        and "uniqueSuffix" in vault["fix"]
+    assert any(
+        r["check"] == "resource provider" and "registrationState NotRegistered" in r["detail"]
+        for r in problems
     )
+    [vault] = [r for r in problems if r["check"] == "key vault name" and _stack_of(r) in STACKS]
+    assert "soft-deleted" in vault["detail"] and "az keyvault purge" in vault["fix"]
+    assert f"uniqueSuffix in Pulumi.{_stack_of(vault)}.yaml" in vault["fix"]
     [graph] = [r for r in problems if r["check"] == "Graph app roles"]
-    assert (
-        graph["detail"] == "no admin consent for Directory.Read.All" and "prod deployer" in graph["subject"]
-    )
+    assert graph["detail"] == "no admin consent for Directory.Read.All" and "deployer" in graph["subject"]
     [subject] = [r for r in problems if r["check"] == "GitHub OIDC subject"]
     assert (
         subject["subject"] == "contoso/churn-mlops (immutable)"
@@ -221,7 +224,8 @@ def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
         for r in problems
         if r["check"] in ("declared grant", "deployer rights") and "rg-dns-hub" in r["subject"]
     ]
-    assert hub and all("hub-dns-zones-join" in r["fix"] for r in hub)
+    assert {r["check"] for r in hub} == {"declared grant", "deployer rights"}
+    assert all("hub-dns-zones-join" in r["fix"] for r in hub)
     # and each of the other checks' problem path
     checks = {r["check"] for r in problems}
     assert {
@@ -236,16 +240,18 @@ def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
 
 
 def test_one_stack_checks_only_what_it_needs():
-    run, results, problems = _problems("unhealthy", "--stack", "dev")
+    _, _, estate = _problems("unhealthy", "--estate")
+    [vault] = [r for r in estate if r["check"] == "key vault name"]
+    stack = _stack_of(vault)
+    run, results, problems = _problems("unhealthy", "--stack", stack)
     assert run.returncode == 1, run.stderr
-    assert not [r for r in results if r["check"] == "declared grant"]  # no grant of dev is declared
-    subjects = " ".join(r["subject"] for r in results)
-    assert (
-        "kvchurndevla167" in subjects
-        and "kvchurnprdh73j4" not in subjects
-        and "preview identity" not in subjects
-    )
-    assert any(r["subject"] == "dev: key vault kvchurndevla167" for r in problems)
+    assert vault in problems
+    others = {s for s in STACKS if s != stack}
+    assert not [r for r in results if r["check"].endswith(" name") and _stack_of(r) in others]
+    assert not [r for r in results if "preview identity" in r["subject"]]
+    assert not [
+        r for r in results if r["check"] == "declared grant" and f"deployer:{stack} " not in r["subject"]
+    ]
 
 
 def test_usage_errors_exit_2_with_one_line():
@@ -255,7 +261,7 @@ def test_usage_errors_exit_2_with_one_line():
     assert run.returncode == 2 and run.stderr.startswith("error:")
     run = _run("--replay", str(DATA / "healthy"), "--stack", "qa")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--stack 'qa'" in run.stderr
-    run = _run("--stack", "dev", "--estate")
+    run = _run("--stack", STACKS[0], "--estate")
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     run = _run("--replay", str(DATA / "healthy"), "--estate", "--bootstrap-outputs", "/nonexistent.json")
     assert run.returncode == 2 and "--bootstrap-outputs" in run.stderr

@@ -19,8 +19,8 @@ CLIENT = "22222222-0000-4000-8000-000000000002"
 PROJECTS = "https://dev.azure.com/contoso/_apis/projects?$top=1&api-version=7.1"
 PROJECT = "https://dev.azure.com/contoso/_apis/projects/mlinfra?api-version=7.1"
 MEMBERS = "https://vsaex.dev.azure.com/contoso/_apis/serviceprincipalentitlements?api-version=7.1-preview.1"
-ENDPOINT = "https://dev.azure.com/contoso/mlinfra/_apis/serviceendpoint/endpoints?endpointNames=spn-mlinfra-dev&api-version=7.1"
-DEV = Identity("deployer:dev", "managed-identity", "c", "p", ["spn-mlinfra-dev"])
+ENDPOINT = "https://dev.azure.com/contoso/mlinfra/_apis/serviceendpoint/endpoints?endpointNames=spn-mlinfra-qa&api-version=7.1"
+DEV = Identity("deployer:qa", "managed-identity", "c", "p", ["spn-mlinfra-qa"])
 
 
 def member(oid: str, status: str = "active") -> dict:
@@ -30,7 +30,7 @@ def member(oid: str, status: str = "active") -> dict:
             "subjectKind": "servicePrincipal",
             "origin": "aad",
             "originId": oid,
-            "displayName": "deploy-dev",
+            "displayName": "deploy-qa",
         },
         "accessLevel": {"accountLicenseType": "express", "licensingSource": "account", "status": status},
     }
@@ -41,14 +41,14 @@ def endpoint(scheme: str = "WorkloadIdentityFederation", principal: str = CLIENT
     if scheme == "WorkloadIdentityFederation":
         parameters |= {
             "workloadIdentityFederationIssuer": "https://vstoken.dev.azure.com/6f2c1a8e",
-            "workloadIdentityFederationSubject": "sc://contoso/mlinfra/spn-mlinfra-dev",
+            "workloadIdentityFederationSubject": "sc://contoso/mlinfra/spn-mlinfra-qa",
         }
     return {
         "count": 1,
         "value": [
             {
                 "id": "e1",
-                "name": "spn-mlinfra-dev",
+                "name": "spn-mlinfra-qa",
                 "type": "azurerm",
                 "authorization": {"scheme": scheme, "parameters": parameters},
                 "isReady": True,
@@ -70,7 +70,7 @@ def answers(**overrides) -> Answers:
 
 def run(client: Answers):
     return ado.all_checks(
-        client, ORG, [DEV], [("dev", "spn-mlinfra-dev")], {"deployer:dev": OID}, {"deployer:dev": CLIENT}
+        client, ORG, [DEV], [("qa", "spn-mlinfra-qa")], {"deployer:qa": OID}, {"deployer:qa": CLIENT}
     )
 
 
@@ -84,7 +84,7 @@ def test_a_healthy_organization_and_the_connections_issuer_and_subject_preview()
     ]
     assert (
         results[-1].detail
-        == "issuer https://vstoken.dev.azure.com/6f2c1a8e, subject sc://contoso/mlinfra/spn-mlinfra-dev"
+        == "issuer https://vstoken.dev.azure.com/6f2c1a8e, subject sc://contoso/mlinfra/spn-mlinfra-qa"
     )
 
 
@@ -113,11 +113,11 @@ def test_fails_when_the_connection_is_missing_uses_a_secret_or_federates_another
 
 
 def test_cannot_check_without_the_object_id_or_an_answer():
-    results = ado.all_checks(answers(), ORG, [DEV], [("dev", "spn-mlinfra-dev")], {}, {})
+    results = ado.all_checks(answers(), ORG, [DEV], [("qa", "spn-mlinfra-qa")], {}, {})
     assert results[2].status == CANNOT
     assert run(Answers({PROJECTS: (401, {})}))[0].status == CANNOT
 
 
 def test_nothing_to_check_when_no_stack_runs_in_azure_devops():
     assert ado.all_checks(answers(), ORG, [DEV], [], {}, {}) == []
-    assert ado.all_checks(answers(), None, [DEV], [("dev", "spn-mlinfra-dev")], {}, {}) == []
+    assert ado.all_checks(answers(), None, [DEV], [("qa", "spn-mlinfra-qa")], {}, {}) == []

@@ -23,6 +23,8 @@ from tests.doctor_answers import Answers, post_key
 ARM = names.ARM
 SUB = "00000000-0000-0000-0000-000000000012"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-churn-dev-weu/providers"
+STACK = "qa"
+"""A stack label; the checks only print it (not a catalog stage, so no stage is named here)."""
 
 
 def planned(kind: str, name: str, path: str) -> PlannedName:
@@ -82,22 +84,22 @@ def test_a_free_vault_name_is_ok_after_all_three_calls():
             post_key(*_check(VAULT)): (200, {"nameAvailable": True}),
         }
     )
-    result = names.check(client, VAULT, "dev")
+    result = names.check(client, VAULT, STACK)
     assert result.status == OK and result.detail == "free"
     assert [m for m, _, _ in client.asked] == ["GET", "GET", "POST"]
 
 
 def test_fails_when_a_soft_deleted_vault_holds_the_name_and_the_fix_purges_or_rotates_the_suffix():
     client = Answers({_get(VAULT): NOT_FOUND, DELETED_URL: (200, _deleted(False))})
-    result = names.check(client, VAULT, "dev")
+    result = names.check(client, VAULT, STACK)
     assert result.status == PROBLEM and "soft-deleted" in result.detail and "2026-12-08" in result.detail
     assert "az keyvault purge --name kvchurndevla167 --location westeurope" in result.fix
-    assert "mlinfra:uniqueSuffix in Pulumi.dev.yaml" in result.fix
+    assert f"mlinfra:uniqueSuffix in Pulumi.{STACK}.yaml" in result.fix
 
 
 def test_fails_when_purge_protection_keeps_the_name_and_only_the_suffix_helps():
     client = Answers({_get(VAULT): NOT_FOUND, DELETED_URL: (200, _deleted(True))})
-    result = names.check(client, VAULT, "dev")
+    result = names.check(client, VAULT, STACK)
     assert result.status == PROBLEM and result.fix.startswith("purge protection keeps it until 2026-12-08")
     assert "az keyvault purge" not in result.fix and "uniqueSuffix" in result.fix
 
@@ -109,7 +111,7 @@ def test_fails_when_another_subscription_holds_a_global_name():
         "message": "The registry crchurndevla167 is already in use.",
     }
     client = Answers({_get(REGISTRY): NOT_FOUND, post_key(*_check(REGISTRY)): (200, taken)})
-    result = names.check(client, REGISTRY, "dev")
+    result = names.check(client, REGISTRY, STACK)
     assert result.status == PROBLEM and result.detail.startswith("AlreadyExists: The registry")
     assert "uniqueSuffix" in result.fix
 
@@ -117,7 +119,7 @@ def test_fails_when_another_subscription_holds_a_global_name():
 @pytest.mark.parametrize("planned_name", [VAULT, STORAGE, REGISTRY, WORKSPACE])
 def test_a_name_the_stage_already_holds_is_its_own(planned_name):
     client = Answers({_get(planned_name): (200, {"id": planned_name.arm_id, "name": planned_name.name})})
-    result = names.check(client, planned_name, "dev")
+    result = names.check(client, planned_name, STACK)
     assert result.status == OK and "the stage's own" in result.detail
     assert len(client.asked) == 1  # no availability question for a name the stage holds
 
@@ -139,22 +141,22 @@ def test_storage_name_free_and_taken():
             ),
         }
     )
-    assert names.check(free, STORAGE, "dev").status == OK
-    assert names.check(taken, STORAGE, "dev").status == PROBLEM
+    assert names.check(free, STORAGE, STACK).status == OK
+    assert names.check(taken, STORAGE, STACK).status == PROBLEM
 
 
 def test_an_aml_workspace_name_is_cannot_check_when_no_live_workspace_holds_it():
-    result = names.check(Answers({_get(WORKSPACE): NOT_FOUND}), WORKSPACE, "dev")
+    result = names.check(Answers({_get(WORKSPACE): NOT_FOUND}), WORKSPACE, STACK)
     assert result.status == CANNOT and "soft-deleted" in result.detail
 
 
 def test_cannot_check_when_arm_refuses():
     assert (
         names.check(
-            Answers({_get(STORAGE): (403, {"error": {"code": "AuthorizationFailed"}})}), STORAGE, "dev"
+            Answers({_get(STORAGE): (403, {"error": {"code": "AuthorizationFailed"}})}), STORAGE, STACK
         ).status
         == CANNOT
     )
     assert (
-        names.check(Answers({_get(VAULT): NOT_FOUND, DELETED_URL: (403, {})}), VAULT, "dev").status == CANNOT
+        names.check(Answers({_get(VAULT): NOT_FOUND, DELETED_URL: (403, {})}), VAULT, STACK).status == CANNOT
     )

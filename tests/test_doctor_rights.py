@@ -34,7 +34,7 @@ DECLARED = Prerequisites(
             False,
             grants=(
                 DeclaredGrant(
-                    "deployer:preprod",
+                    "deployer:qa",
                     "/subscriptions/00000000-0000-0000-0000-000000000008/resourceGroups/rg-dns-hub",
                     actions=(JOIN,),
                 ),
@@ -45,12 +45,13 @@ DECLARED = Prerequisites(
 
 
 class _Stack:
-    label = "preprod"
-    stack = "preprod"
+    """A stack's label and name as the check prints them (not a catalog stage)."""
+
+    label = stack = "qa"
 
 
 def target(*scopes: ScopeNeed) -> StackTarget:
-    identity = Identity("deployer:preprod", "managed-identity", "c", "p", ["infra-preprod"])
+    identity = Identity("deployer:qa", "managed-identity", "c", "p", ["infra-qa"])
     return StackTarget(_Stack(), identity, list(scopes))  # type: ignore[arg-type]
 
 
