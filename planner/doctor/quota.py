@@ -128,7 +128,8 @@ def region(client: Client, subscription: str, location: str, clusters: list[Clus
                 )
             )
         else:
-            results.append(Result(CHECK, label, OK, f"needs {vcpus} vCPUs, {limit - used} of {limit} free"))
+            free = "no regional limit" if limit < 0 else f"{limit - used} of {limit} free"
+            results.append(Result(CHECK, label, OK, f"needs {vcpus} vCPUs, {free}"))
     return results
 
 

@@ -62,7 +62,7 @@ def stack_rights(
                     CHECK,
                     subject,
                     CANNOT,
-                    "HTTP 404: the scope does not exist yet (another stack's up creates it)",
+                    "HTTP 404: the scope does not exist yet (an up creates it, e.g. a registry's managed resource group)",
                 )
             )
             continue

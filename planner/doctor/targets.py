@@ -1,7 +1,7 @@
 """What doctor checks for a stack, derived from the estate model (`planner.estate.model.build`):
 the rights its deployer needs at each scope (the estate verifier's own needs), the globally unique
 names it will create, its compute clusters, its CI repository and service connection, and the
-state backend every stack shares. Pure: no I/O beyond planning the estate offline."""
+state backend every stack shares. No I/O: it reads an estate model already planned offline."""
 
 from __future__ import annotations
 
