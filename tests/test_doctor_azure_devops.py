@@ -121,3 +121,10 @@ def test_cannot_check_without_the_object_id_or_an_answer():
 def test_nothing_to_check_when_no_stack_runs_in_azure_devops():
     assert ado.all_checks(answers(), ORG, [DEV], [], {}, {}) == []
     assert ado.all_checks(answers(), None, [DEV], [("qa", "spn-mlinfra-qa")], {}, {}) == []
+
+
+def test_a_deployer_on_a_later_page_of_entitlements_is_found():
+    later = f"{MEMBERS}&continuationToken=page2"
+    client = answers(MEMBERS=(200, {"members": [member("someone-else")], "continuationToken": "page2"}))
+    client.answers[later] = (200, {"members": [member(OID)], "continuationToken": None})
+    assert run(client)[2].status == OK

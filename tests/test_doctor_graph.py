@@ -93,3 +93,17 @@ def test_the_object_id_is_found_from_the_client_id_when_bootstrap_outputs_only_t
         }
     )
     assert [r.status for r in graph.all_checks(answers, [preview], {}, {"preview": "cid-5"})] == [OK]
+
+
+def test_a_role_on_a_later_page_counts():
+    page_two = f"{graph.API}/servicePrincipals/{OBJECT_ID}/appRoleAssignments?$skiptoken=X"
+    answers = Answers(
+        {
+            SP_URL: (200, {"id": GRAPH_SP}),
+            ASSIGNMENTS: (200, {"value": [assignment(WANTED[0])], "@odata.nextLink": page_two}),
+            page_two: (200, {"value": [assignment(WANTED[1])]}),
+        }
+    )
+    assert [
+        r.status for r in graph.all_checks(answers, [deployer(*WANTED)], {"deployer:prod": OBJECT_ID})
+    ] == [OK]

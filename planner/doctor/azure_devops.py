@@ -8,7 +8,8 @@ Calls (Azure DevOps REST 7.1, the token is an Entra token for Azure DevOps' reso
   Get: `state` is `wellFormed` for a usable project);
 - `GET https://vsaex.dev.azure.com/{org}/_apis/serviceprincipalentitlements` (Service Principal
   Entitlements; `members[]` of `servicePrincipal.originId`, the Entra object id bootstrap entitles
-  with origin `aad` (bootstrap/azure_devops.py), and `accessLevel.status`);
+  with origin `aad` (bootstrap/azure_devops.py), and `accessLevel.status`; further pages through
+  `continuationToken`);
 - `GET {org}/{project}/_apis/serviceendpoint/endpoints?endpointNames={name}` (Endpoints - Get
   Service Endpoints By Names: `authorization.scheme` `WorkloadIdentityFederation` and its
   `parameters.workloadIdentityFederationIssuer` / `workloadIdentityFederationSubject` /
@@ -28,6 +29,8 @@ from planner.estate.identities import Identity
 VERSION = "7.1"
 ENTITLEMENTS_VERSION = "7.1-preview.1"
 WIF = "WorkloadIdentityFederation"
+MAX_PAGES = 50
+"""Pages of entitlements followed through `continuationToken` before giving up."""
 
 
 def _organization(url: str) -> str:
@@ -83,15 +86,19 @@ def entitlements(
     client: Client, ado: AzureDevOps, identities: list[Identity], object_ids: dict[str, str]
 ) -> list[Result]:
     org = _organization(ado.organization_url)
-    reply = client.get(
-        f"https://vsaex.dev.azure.com/{org}/_apis/serviceprincipalentitlements?api-version={ENTITLEMENTS_VERSION}"
-    )
-    if reply.status != 200:
-        return [cannot("Azure DevOps entitlement", i.label, reply.status, reply.body) for i in identities]
-    members = {
-        str((m.get("servicePrincipal") or {}).get("originId", "")).lower(): m
-        for m in reply.body.get("members", [])
-    }
+    base = f"https://vsaex.dev.azure.com/{org}/_apis/serviceprincipalentitlements?api-version={ENTITLEMENTS_VERSION}"
+    members: dict[str, dict] = {}
+    url = base
+    for _ in range(MAX_PAGES):
+        reply = client.get(url)
+        if reply.status != 200:
+            return [cannot("Azure DevOps entitlement", i.label, reply.status, reply.body) for i in identities]
+        for m in reply.body.get("members", []):
+            members[str((m.get("servicePrincipal") or {}).get("originId", "")).lower()] = m
+        token = reply.body.get("continuationToken")
+        if not token:
+            break
+        url = f"{base}&continuationToken={quote(str(token))}"
     results = []
     for identity in identities:
         object_id = object_ids.get(identity.id)

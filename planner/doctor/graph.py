@@ -22,6 +22,7 @@ API = "https://graph.microsoft.com/v1.0"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 """Microsoft Graph's well-known application id (its service principal's appId in every tenant)."""
 CHECK = "Graph app roles"
+MAX_PAGES = 50
 
 
 def graph_service_principal(client: Client) -> tuple[str | None, Result | None]:
@@ -48,14 +49,20 @@ def app_roles(client: Client, identity: Identity, object_id: str | None, graph_i
             CANNOT,
             "its object id is unknown: pass --bootstrap-outputs (pulumi stack output --json --cwd bootstrap)",
         )
-    reply = client.get(f"{API}/servicePrincipals/{object_id}/appRoleAssignments")
-    if reply.status != 200:
-        return cannot(CHECK, subject, reply.status, reply.body)
-    held = {
-        str(a.get("appRoleId", "")).lower()
-        for a in reply.body.get("value", [])
-        if str(a.get("resourceId", "")).lower() == graph_id.lower()
-    }
+    held: set[str] = set()
+    url: str | None = f"{API}/servicePrincipals/{object_id}/appRoleAssignments"
+    for _ in range(MAX_PAGES):
+        if url is None:
+            break
+        reply = client.get(url)
+        if reply.status != 200:
+            return cannot(CHECK, subject, reply.status, reply.body)
+        held |= {
+            str(a.get("appRoleId", "")).lower()
+            for a in reply.body.get("value", [])
+            if str(a.get("resourceId", "")).lower() == graph_id.lower()
+        }
+        url = reply.body.get("@odata.nextLink")  # Graph paging: the next page's absolute URL
     missing = sorted(expected - held, key=_name)
     if missing:
         names = ", ".join(_name(r) for r in missing)
