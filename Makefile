@@ -121,13 +121,11 @@ from-zero: $(VENV)/.synced
 	$(no-stack)
 	@$(PY) -m planner from-zero
 
-# Read-only live preflight of the tenant (docs/doctor.md).
-# REPLAY=<dir> runs it over recorded responses instead.
-# Estate-wide so far (prerequisites.yaml); no per-STACK selection yet.
+# Read-only live preflight of the tenant (docs/doctor.md): every stack of the estate, or
+# STACK=<s> alone. REPLAY=<dir> runs it over recorded responses instead.
 REPLAY ?=
 doctor: $(VENV)/.synced
-	$(no-stack)
-	@$(PY) -m planner doctor $(if $(REPLAY),--replay $(REPLAY)) --format $(FORMAT)
+	@$(PY) -m planner doctor $(if $(STACK),--stack $(STACK),--estate) $(if $(REPLAY),--replay $(REPLAY)) --format $(FORMAT)
 
 # Lint, format check and types.
 # ruff, pyright against the SDKs' own type information;

@@ -28,6 +28,7 @@ from planner.doctor import azure
 from planner.doctor.http import Client, Response, WriteRefused, allowed, replay_key
 from planner.doctor.report import CANNOT, OK, PROBLEM
 from planner.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites, Registration
+from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "doctor"
@@ -60,6 +61,28 @@ def test_a_write_verb_is_refused_before_any_io(method, tmp_path):
 def test_only_the_listed_read_posts_pass():
     ok = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.Storage/checkNameAvailability?api-version=2023-05-01"
     assert Client(replay=Path("/nonexistent")).request("POST", ok).status == 0
+
+
+def test_a_read_post_is_recorded_under_its_url_and_body():
+    url = (
+        f"{ARM}/subscriptions/{SUB}/providers/Microsoft.KeyVault/checkNameAvailability?api-version=2023-07-01"
+    )
+    assert allowed("POST", url)
+    one = replay_key("POST", url, {"name": "kva", "type": "Microsoft.KeyVault/vaults"})
+    other = replay_key("POST", url, {"type": "Microsoft.KeyVault/vaults", "name": "kvb"})
+    assert one != other and one == replay_key(
+        "POST", url, {"type": "Microsoft.KeyVault/vaults", "name": "kva"}
+    )
+    assert replay_key("GET", url) != one
+
+
+def test_doctors_modules_import_no_sdk_until_a_live_run():
+    code = (
+        "import sys; import planner.doctor.command, planner.doctor.estate_checks; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'msal', 'httpx')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
 
 
 def _provider_url(name):
@@ -188,19 +211,77 @@ KV = f"{SUB}/westeurope/kv-mlops-dev-weu"
 
 
 def test_shipped_healthy_replay_exits_0():
-    run = _run("--replay", str(DATA / "healthy"), "--key-vault", KV)
+    run = _run("--replay", str(DATA / "healthy"), "--estate", "--key-vault", KV)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PROBLEM" not in run.stdout
+    for check in ("deployer rights", "key vault name", "compute quota", "Graph app roles", "state backend"):
+        assert f"OK           {check}:" in run.stdout, check
+
+
+def _problems(directory, *args):
+    run = _run("--replay", str(DATA / directory), *args, "--format", "json")
+    results = json.loads(run.stdout)["results"]
+    return run, results, [r for r in results if r["status"] == PROBLEM]
+
+
+def _stack_of(result: dict) -> str:
+    """The stack a per-stack result is about (its subject starts with `<stack>: `)."""
+    return result["subject"].split(": ", 1)[0]
 
 
 def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
-    run = _run("--replay", str(DATA / "unhealthy"), "--key-vault", KV, "--format", "json")
+    run, results, problems = _problems("unhealthy", "--estate", "--key-vault", KV)
     assert run.returncode == 1, run.stderr
-    problems = [r for r in json.loads(run.stdout)["results"] if r["status"] == PROBLEM]
-    checks = {r["check"] for r in problems}
-    assert {"resource provider", "key vault name", "private DNS zone", "hub gateway transit"} <= checks
     assert all(r.get("fix") for r in problems)
-    assert any(r["status"] == CANNOT for r in json.loads(run.stdout)["results"])
+    assert any(r["status"] == CANNOT for r in results)
+    # the five that issue 29 names
+    assert any(
+        r["check"] == "resource provider" and "registrationState NotRegistered" in r["detail"]
+        for r in problems
+    )
+    [vault] = [r for r in problems if r["check"] == "key vault name" and _stack_of(r) in STACKS]
+    assert "soft-deleted" in vault["detail"] and "az keyvault purge" in vault["fix"]
+    assert f"uniqueSuffix in Pulumi.{_stack_of(vault)}.yaml" in vault["fix"]
+    [graph] = [r for r in problems if r["check"] == "Graph app roles"]
+    assert graph["detail"] == "no admin consent for Directory.Read.All" and "deployer" in graph["subject"]
+    [subject] = [r for r in problems if r["check"] == "GitHub OIDC subject"]
+    assert (
+        subject["subject"] == "contoso/churn-mlops (immutable)"
+        and "use_immutable_subject is False" in subject["detail"]
+    )
+    hub = [
+        r
+        for r in problems
+        if r["check"] in ("declared grant", "deployer rights") and "rg-dns-hub" in r["subject"]
+    ]
+    assert {r["check"] for r in hub} == {"declared grant", "deployer rights"}
+    assert all("hub-dns-zones-join" in r["fix"] for r in hub)
+    # and each of the other checks' problem path
+    checks = {r["check"] for r in problems}
+    assert {
+        "storage account name",
+        "compute quota",
+        "Azure DevOps entitlement",
+        "Azure DevOps service connection",
+        "state backend",
+        "private DNS zone",
+        "hub gateway transit",
+    } <= checks
+
+
+def test_one_stack_checks_only_what_it_needs():
+    _, _, estate = _problems("unhealthy", "--estate")
+    [vault] = [r for r in estate if r["check"] == "key vault name"]
+    stack = _stack_of(vault)
+    run, results, problems = _problems("unhealthy", "--stack", stack)
+    assert run.returncode == 1, run.stderr
+    assert vault in problems
+    others = {s for s in STACKS if s != stack}
+    assert not [r for r in results if r["check"].endswith(" name") and _stack_of(r) in others]
+    assert not [r for r in results if "preview identity" in r["subject"]]
+    assert not [
+        r for r in results if r["check"] == "declared grant" and f"deployer:{stack} " not in r["subject"]
+    ]
 
 
 def test_usage_errors_exit_2_with_one_line():
@@ -208,6 +289,12 @@ def test_usage_errors_exit_2_with_one_line():
     assert run.returncode == 2 and run.stderr.count("\n") == 1
     run = _run("--key-vault", "bad")
     assert run.returncode == 2 and run.stderr.startswith("error:")
+    run = _run("--replay", str(DATA / "healthy"), "--stack", "qa")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--stack 'qa'" in run.stderr
+    run = _run("--stack", STACKS[0], "--estate")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    run = _run("--replay", str(DATA / "healthy"), "--estate", "--bootstrap-outputs", "/nonexistent.json")
+    assert run.returncode == 2 and "--bootstrap-outputs" in run.stderr
 
 
 def test_live_without_an_azure_credential_exits_2_saying_what_to_log_in_with():

@@ -1,4 +1,4 @@
-"""`python -m planner doctor [--replay DIR] [--key-vault SUB/LOCATION/NAME ...] [--github OWNER/NAME=FORMAT ...] [--format text|json]`:
+"""`python -m planner doctor [--stack S ... | --estate] [--replay DIR] [--bootstrap-outputs FILE] [--key-vault SUB/LOCATION/NAME ...] [--github OWNER/NAME=FORMAT ...] [--format text|json]`:
 a strictly read-only live preflight (docs/doctor.md). Exit 0 when every check is OK or
 CANNOT-CHECK, 1 on any PROBLEM, 2 on a usage or configuration error or no credential at all."""
 
@@ -10,17 +10,46 @@ import os
 import sys
 from pathlib import Path
 
+ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
+"""Azure DevOps' Entra application id: an Entra token for it authenticates Azure DevOps REST."""
+SCOPES = {
+    "management.azure.com": "https://management.azure.com/.default",
+    "graph.microsoft.com": "https://graph.microsoft.com/.default",
+    "dev.azure.com": f"{ADO_RESOURCE}/.default",
+    "vsaex.dev.azure.com": f"{ADO_RESOURCE}/.default",
+}
 
-def _azure_token() -> str | None:
-    """An ARM token through azure-identity (DefaultAzureCredential), loaded only here."""
+
+def _azure_tokens() -> dict[str, str] | None:
+    """Tokens per host through azure-identity (DefaultAzureCredential), loaded only here. None
+    without an ARM token; Graph and Azure DevOps are left out when their token cannot be had
+    (their checks then say CANNOT-CHECK: no credential)."""
     try:
         from azure.identity import DefaultAzureCredential  # pyright: ignore[reportMissingImports]
     except ImportError:
         return None
-    try:
-        return DefaultAzureCredential().get_token("https://management.azure.com/.default").token
-    except Exception:
-        return None
+    credential = DefaultAzureCredential()
+    tokens: dict[str, str] = {}
+    for host, scope in SCOPES.items():
+        try:
+            tokens[host] = credential.get_token(scope).token
+        except Exception:
+            if host == "management.azure.com":
+                return None
+    return tokens
+
+
+def _for_stacks(declared, stacks: list[str] | None):
+    """The prerequisites with only the grants of the selected stacks' deployers (all without --stack)."""
+    if not stacks:
+        return declared
+    from dataclasses import replace
+
+    principals = {f"deployer:{s}" for s in stacks}
+    items = tuple(
+        replace(i, grants=tuple(g for g in i.grants if g.principal in principals)) for i in declared.items
+    )
+    return replace(declared, items=items)
 
 
 def main(argv: list[str], project_dir: Path) -> int:
@@ -45,15 +74,33 @@ def main(argv: list[str], project_dir: Path) -> int:
         help="a repository and its oidcSubjectFormat (classic, immutable, custom, custom:ids) to check; "
         "live, GITHUB_TOKEN is the token",
     )
+    parser.add_argument(
+        "--stack",
+        action="append",
+        default=None,
+        metavar="S",
+        help="check what stack S needs (its deployer's rights, names, quota, CI, state); repeatable",
+    )
+    parser.add_argument("--estate", action="store_true", help="check every stack of the estate")
+    parser.add_argument(
+        "--bootstrap-outputs",
+        type=Path,
+        metavar="FILE",
+        help="bootstrap's `pulumi stack output --json` (the identities' real ids); default with --replay: "
+        "DIR/bootstrap-outputs.json",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--project-dir", type=Path, default=project_dir)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
 
-    from planner.doctor import azure, github, report
+    from planner.doctor import azure, estate_checks, github, report
     from planner.doctor.http import Client
     from planner.estate import prerequisites
 
+    if args.stack and args.estate:
+        print("error: give --stack or --estate, not both", file=sys.stderr)
+        return 2
     try:
         declared = prerequisites.load(args.project_dir.resolve())
         vaults = []
@@ -76,23 +123,44 @@ def main(argv: list[str], project_dir: Path) -> int:
             repositories.append((repository, subject_format))
         if args.replay is not None and not args.replay.is_dir():
             raise ValueError(f"--replay {args.replay}: not a directory")
+        outputs_file = args.bootstrap_outputs
+        if outputs_file is None and args.replay is not None:
+            outputs_file = args.replay / "bootstrap-outputs.json"
+        elif outputs_file is not None and not outputs_file.is_file():
+            raise ValueError(f"--bootstrap-outputs {outputs_file}: no such file")
+        plan = (
+            estate_checks.plan(args.project_dir.resolve(), None if args.estate else args.stack, outputs_file)
+            if args.estate or args.stack
+            else None
+        )
     except (prerequisites.PrerequisitesError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # the estate's stacks failed to plan
+        if args.debug:
+            raise
+        print(f"error: planning the estate failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
 
     if args.replay is not None:
         client = Client(replay=args.replay)
     else:
-        token = _azure_token()
-        if token is None:
+        tokens = _azure_tokens()
+        if tokens is None:
             print("error: no Azure credential: run `az login` (or set up workload identity)", file=sys.stderr)
             return 2
-        tokens = {"management.azure.com": token}
         if os.environ.get("GITHUB_TOKEN"):
             tokens["api.github.com"] = os.environ["GITHUB_TOKEN"]
         client = Client(tokens=tokens)
     try:
-        results = azure.all_checks(client, declared, vaults) + github.all_checks(client, repositories)
+        selected = _for_stacks(declared, args.stack)
+        results = azure.all_checks(client, selected, vaults)
+        if plan is not None:
+            # Subscriptions whose registrations prerequisites.yaml declares (EV-15) were checked above.
+            known = {r.subscription for item in declared.items for r in item.resource_providers}
+            repositories = list(dict.fromkeys(repositories + estate_checks.repositories(plan)))
+            results += estate_checks.run(client, plan, declared, known)
+        results += github.all_checks(client, repositories)
     except Exception as error:
         if args.debug:
             raise

@@ -20,6 +20,10 @@ READ_POSTS = (
     re.compile(
         r"^https://management\.azure\.com/subscriptions/[^/]+/providers/Microsoft\.ContainerRegistry/checkNameAvailability\?"
     ),
+    # Microsoft.KeyVault checkNameAvailability (Vaults_CheckNameAvailability): a name lookup.
+    re.compile(
+        r"^https://management\.azure\.com/subscriptions/[^/]+/providers/Microsoft\.KeyVault/checkNameAvailability\?"
+    ),
 )
 
 
@@ -33,9 +37,12 @@ class Response:
     body: dict
 
 
-def replay_key(method: str, url: str) -> str:
-    """The recorded file for a request: `<METHOD>-<sha256(url)[:16]>.json`."""
-    return f"{method.upper()}-{hashlib.sha256(url.encode()).hexdigest()[:16]}.json"
+def replay_key(method: str, url: str, body: dict | None = None) -> str:
+    """The recorded file for a request: `<METHOD>-<sha256(url)[:16]>.json`; a request with a body
+    (the checkNameAvailability POSTs, one URL per subscription for every name) hashes the URL, a
+    newline and the body's canonical JSON."""
+    text = url if body is None else url + "\n" + json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return f"{method.upper()}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
 
 
 def allowed(method: str, url: str) -> bool:
@@ -54,7 +61,7 @@ class Client:
         if not allowed(method, url):
             raise WriteRefused(f"doctor is read-only: {method.upper()} {url} refused")
         if self.replay is not None:
-            path = self.replay / replay_key(method, url)
+            path = self.replay / replay_key(method, url, body)
             if not path.exists():
                 return Response(0, {"error": f"no recorded response for {method.upper()} {url}"})
             recorded = json.loads(path.read_text(encoding="utf-8"))
@@ -83,3 +90,7 @@ class Client:
 
     def get(self, url: str) -> Response:
         return self.request("GET", url)
+
+    def post(self, url: str, body: dict) -> Response:
+        """A read POST (READ_POSTS); anything else is refused."""
+        return self.request("POST", url, body)

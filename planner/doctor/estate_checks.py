@@ -1,0 +1,52 @@
+"""`--stack` / `--estate`: plan the estate offline (planner/estate/model.py) and run every check
+it implies, in the order a first `up` meets them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from planner.doctor import azure, azure_devops, graph, names, quota, rights, state_backend, targets
+from planner.doctor.http import Client
+from planner.doctor.report import Result
+from planner.estate.prerequisites import Prerequisites
+
+
+def plan(root: Path, stacks: list[str] | None, outputs_file: Path | None) -> targets.EstateTarget:
+    """The estate's targets for `stacks` (None: all). Raises ValueError on an unknown stack."""
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))  # the stage project's components, as `planner estate` does
+    from planner.estate import model
+
+    return targets.build(model.build(root), stacks, targets.load_outputs(outputs_file))
+
+
+def repositories(estate: targets.EstateTarget) -> list[tuple[str, str]]:
+    """(owner/name, oidcSubjectFormat) of the infra repository and every selected stage's CI repository."""
+    found = [estate.infra_repository] if estate.infra_repository else []
+    found += [t.repository for t in estate.stacks if t.repository]
+    return list(dict.fromkeys(found))
+
+
+def run(
+    client: Client, estate: targets.EstateTarget, declared: Prerequisites, known: set[str]
+) -> list[Result]:
+    """`known`: subscriptions whose providers the prerequisites checks already covered."""
+    results: list[Result] = []
+    for subscription in sorted({t.stack.subscription_id for t in estate.stacks} - known - {""}):
+        results += azure.providers(client, subscription)
+    results += names.all_checks(client, [(t.label, n) for t in estate.stacks for n in t.names])
+    state_scopes = {s.lower() for s in (estate.state_container, estate.secrets_key) if s}
+    results += rights.all_checks(client, estate.stacks, declared, state_scopes)
+    results += quota.all_checks(client, [c for t in estate.stacks for c in t.clusters])
+    results += graph.all_checks(client, estate.identities, estate.principal_ids, estate.client_ids)
+    results += azure_devops.all_checks(
+        client,
+        estate.azure_devops,
+        estate.identities,
+        [(t.stack.stack, t.service_connection) for t in estate.stacks if t.service_connection],
+        estate.principal_ids,
+        estate.client_ids,
+    )
+    results += state_backend.all_checks(client, estate.state_container, estate.secrets_key)
+    return results
