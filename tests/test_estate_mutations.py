@@ -497,3 +497,139 @@ def test_a_private_registry_reached_only_from_private_runners_is_clean(shipped):
         [s for s in stacks if s.stack not in internet], lambda s: s.kind == "shared", _private_registry
     )
     assert _lines(_findings(kept, runs, declared)) == []
+
+
+# --- the other rules, one mutation each ------------------------------------------------------------
+
+OWNER_GUID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+"""Owner (Microsoft Learn, Azure built-in roles): outside every condition bootstrap writes (RB-1)."""
+
+
+def _conditioned_assignment(stacks: list[StackPlan]) -> tuple[str, str]:
+    """(stack, role assignment) of a stage that its deployer may grant only under an ABAC condition."""
+    for stack in stacks:
+        if stack.kind == "stage":
+            for assignment in stack.plan.of_type(ROLE_ASSIGNMENT):
+                if assignment.inputs.get("principalType") == "Group":
+                    return stack.stack, assignment.name
+    pytest.skip("no stage grants a role to a group")
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (
+            lambda inputs: inputs.update(
+                roleDefinitionId=inputs["roleDefinitionId"].rsplit("/", 1)[0] + "/" + OWNER_GUID
+            ),
+            OWNER_GUID,
+        ),
+        (lambda inputs: inputs.update(principalType="User"), "to User"),
+    ],
+    ids=["escalating role", "user principal"],
+)
+def test_fails_when_a_stage_grants_outside_its_deployers_condition(shipped, change, needle):
+    """review-3-azure R3 (the condition must permit exactly the roles and principal types the stack
+    grants; RB-1): Role Based Access Control Administrator under bootstrap's condition allows
+    roleAssignments/write only for the listed roles to groups and service principals (Microsoft
+    Learn, "Examples to delegate Azure role assignment management with conditions"). A planned
+    assignment of Owner, or to a user, is allowed by the role but not by its condition (EV-3)."""
+    stacks, runs, declared = shipped
+    stack, name = _conditioned_assignment(stacks)
+
+    def edit(plan):
+        change(next(r for r in plan.of_type(ROLE_ASSIGNMENT) if r.name == name).inputs)
+
+    findings = _findings(_edited(stacks, lambda s: s.stack == stack, edit), runs, declared)
+    assert [(f.rule, f.stack, f.resource) for f in findings] == [("EV-3", stack, name)], _lines(findings)
+    assert "outside its ABAC condition" in findings[0].message and needle in findings[0].message
+
+
+def test_fails_when_an_environment_names_no_identity(shipped):
+    """review-3-identity-ci B2 ("an identity that nothing creates"): a job's GitHub environment exists
+    but no AZURE_CLIENT_ID variable there names an identity bootstrap creates, so `azure/login`
+    signs in as nobody (EV-7)."""
+    stacks, runs, declared = shipped
+    environment = next(r.environment for r in runs if r.platform == "github" and r.operation == "up")
+
+    def drop(plan):
+        plan.resources = [
+            r
+            for r in plan.resources
+            if not (
+                r.type == "github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable"
+                and r.inputs.get("variableName") == "AZURE_CLIENT_ID"
+                and r.inputs.get("environment") == environment
+            )
+        ]
+
+    findings = _findings(_edited(stacks, lambda s: s.kind == "bootstrap", drop), runs, declared)
+    assert [(f.rule, f.identity) for f in findings] == [("EV-7", environment)], _lines(findings)
+
+
+def test_fails_when_a_deployed_stack_has_no_state(shipped):
+    """A stack a pipeline deploys must exist on the state backend before its first `up` (bootstrap's
+    stackInitCommands: `pulumi stack init` with the secrets provider); without it the job's `pulumi
+    up --stack` stops at "no stack named" (EV-7)."""
+    stacks, runs, declared = shipped
+    deployed = next(r.stack for r in runs if r.operation == "up")
+
+    def drop(plan):
+        plan.outputs["stackInitCommands"] = [
+            c for c in plan.outputs["stackInitCommands"] if f"pulumi stack init {deployed} " not in f"{c} "
+        ]
+
+    findings = _findings(_edited(stacks, lambda s: s.kind == "bootstrap", drop), runs, declared)
+    assert {(f.rule, f.stack) for f in findings} == {("EV-7", deployed)}, _lines(findings)
+    assert "never create on the state backend" in findings[0].message
+
+
+def test_fails_when_a_job_deploys_a_stack_before_the_stack_it_references(shipped):
+    """review-3-identity-ci B2: every stage job waits for the job that deploys the shared stack it
+    reads through a stack reference; a job that does not wait may read outputs that do not exist
+    yet (EV-8). Waiting through another job counts (the shipped chain)."""
+    stacks, runs, declared = shipped
+    from planner.estate.delivery_checks import referenced_stacks
+
+    referencing = {s.stack for s in stacks if s.kind == "stage" and referenced_stacks(s)}
+    run = next(r for r in runs if r.operation == "up" and r.stack in referencing and r.needs)
+    edited = [dataclasses.replace(r, needs=()) if r == run else r for r in runs]
+    findings = _findings(stacks, edited, declared)
+    # The jobs after it in the chain waited for the reference through it: they are reported too.
+    assert {f.rule for f in findings} == {"EV-8"} and all(f.message.startswith(run.file) for f in findings)
+    assert any(f"{run.where} deploys {run.stack} without waiting for" in f.message for f in findings)
+
+
+def test_fails_when_a_cluster_identity_has_no_data_role_on_keyless_storage(shipped):
+    """review-3-azure F6: with shared keys off, a cluster's managed identity needs a blob data role on
+    the workspace storage ("Grant compute managed identity at least Storage Blob Data Reader role on
+    the storage account", MicrosoftDocs/azure-ai-docs how-to-identity-based-service-authentication.md;
+    EV-14)."""
+    from planner.mock_cloud import system_principal_id
+
+    stacks, runs, declared = shipped
+    clusters = {
+        stack.stack: {
+            system_principal_id(stack.arm_id(c) or "")
+            for c in stack.plan.of_type("azure-native:machinelearningservices:Compute")
+        }
+        for stack in stacks
+        if stack.kind == "stage"
+        and any(
+            a.inputs.get("allowSharedKeyAccess") is False
+            for a in stack.plan.of_type("azure-native:storage:StorageAccount")
+        )
+    }
+    stack = next((name for name, principals in clusters.items() if principals), None)
+    if stack is None:
+        pytest.skip("no stage with keyless storage has a cluster")
+
+    def drop(plan):
+        plan.resources = [
+            r
+            for r in plan.resources
+            if not (r.type == ROLE_ASSIGNMENT and r.inputs.get("principalId") in clusters[stack])
+        ]
+
+    findings = _findings(_edited(stacks, lambda s: s.stack == stack, drop), runs, declared)
+    assert findings and {(f.rule, f.stack) for f in findings} == {("EV-14", stack)}, _lines(findings)

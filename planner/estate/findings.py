@@ -1,4 +1,4 @@
-"""Findings of the estate verifier, and the rules they cite (defined in docs/security-model.md, section N)."""
+"""Findings of the estate verifier, and the rules they cite (defined in docs/security-model.md, section O)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ RULES = {
     "EV-13": "a private registry whose storage or container registry has no private endpoint",
     "EV-14": "a compute identity has no data role on storage that takes no shared keys",
 }
-"""Rule id -> what it finds. Each is a row of docs/security-model.md section N, with its source."""
+"""Rule id -> what it finds. Each is a row of docs/security-model.md section O, with its source."""
 
 
 @dataclass(frozen=True, order=True)
