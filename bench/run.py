@@ -46,9 +46,12 @@ ESTATE_COMMANDS: list[tuple[str, Callable[[str, tuple[str, ...]], list[str]]]] =
         "`doctor --replay` of the shipped healthy responses",
         lambda python, stacks: [python, "-m", "planner", "doctor", "--replay", "tests/data/doctor/healthy"],
     ),
-    # Hook for issue 32's other budgets, once the commands exist: the estate verifier (at most
-    # 1.5x planning every stack) and `doctor --replay` get one line each here, for example
-    # ("estate verifier", lambda python, stacks: [python, "-m", "planner", "verify", ...]).
+    (
+        # Issue 26's budget: at most 1.5x planning every stack. The repository's estate only (no
+        # --examples): bootstrap, shared and every stage, whatever stacks the bench was given.
+        "`planner estate`, the repository's estate (bootstrap, shared, every stage)",
+        lambda python, stacks: [python, "-m", "planner", "estate"],
+    ),
 ]
 
 

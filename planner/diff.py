@@ -450,10 +450,15 @@ def _show(value: Any) -> str:
     return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
-def to_document(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> dict[str, Any]:
+def to_document(
+    base_ref: str, base_commit: str, diffs: list[StackDiff], estate: Any = None
+) -> dict[str, Any]:
+    """The JSON report; `estate` (a `planner.diff_estate.EstateChange`, or None when the diff does
+    not cover the estate) becomes `estate`: {"introduced", "resolved", "note"} or null."""
     return {
         "version": 1,
         "base": {"ref": base_ref, "commit": base_commit},
+        "estate": estate.to_json() if estate is not None else None,
         "stacks": [
             {
                 "stack": d.stack,
@@ -464,5 +469,5 @@ def to_document(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> dict
             }
             for d in diffs
         ],
-        "changed": any(d.changed for d in diffs),
+        "changed": any(d.changed for d in diffs) or bool(estate and estate.introduced),
     }

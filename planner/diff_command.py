@@ -1,15 +1,19 @@
 """`python -m planner diff`: what this working tree changes against a git revision, per stack.
 
-Exit status: 0 (no changes, or changes without --exit-code), 1 (changes, with --exit-code),
-2 (bad arguments, a revision that cannot be planned, invalid config in the working tree). With
-invalid config the report still comes out, naming the error for each stack it affects.
+A diff of every stack of a repository's stage project shows first the estate verifier's findings
+the change introduces and those it resolves (`planner.diff_estate`, docs/estate.md).
+
+Exit status: 0 (no changes, or changes without --exit-code), 1 (changes or an introduced estate
+finding, with --exit-code), 2 (bad arguments, a revision that cannot be planned, invalid config in
+the working tree). With invalid config the report still comes out, naming the error for each
+stack it affects.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from planner import plan_cache
+from planner import diff_estate, plan_cache
 from planner.check import policy_findings
 from planner.diff import StackDiff, diff_plans
 from planner.diff_render import diff_json, diff_markdown, diff_text
@@ -40,15 +44,23 @@ def main(argv: list[str], project_dir: Path) -> int:
         "--format", choices=sorted(FORMATS), default="text", help="output format; default text"
     )
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
-    parser.add_argument("--exit-code", action="store_true", help="exit 1 when any stack changes")
+    parser.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when any stack changes or an estate finding is introduced",
+    )
     parser.add_argument("--project-dir", type=Path, default=project_dir, help="Pulumi project directory")
     args = parser.parse_args(argv)
     project_dir = args.project_dir.resolve()
+    # The estate is every stack at once: verified when the diff covers every stack of it.
+    estate: diff_estate.EstateChange | None = (
+        diff_estate.EstateChange() if not args.stack and diff_estate.applies(project_dir) else None
+    )
     try:
         commit = resolve(project_dir, args.base)
-        if unchanged_since(project_dir, commit):  # same code, same config: same plans
+        if unchanged_since(project_dir, commit):  # same code, same config: same plans, same estate
             stacks = args.stack or available_stacks(project_dir)
-            return _report(args, commit, [StackDiff(stack) for stack in stacks], stacks)
+            return _report(args, commit, [StackDiff(stack) for stack in stacks], estate)
         with checkout(project_dir, commit) as base_dir:
             stacks = args.stack or sorted(
                 set(available_stacks(project_dir)) | set(available_stacks(base_dir))
@@ -65,6 +77,11 @@ def main(argv: list[str], project_dir: Path) -> int:
             else:
                 head |= finish_plans(start_plans(project_dir, unplanned, cache), "the working tree")
             base |= finish_plans(base_run, f"{args.base}")
+            if estate is not None:
+                # After both revisions' stacks are planned: the verifiers find them in the cache.
+                base_estate = diff_estate.start(base_dir, cache)
+                head_estate = diff_estate.here(project_dir, cache)
+                estate = diff_estate.compare(diff_estate.finish(base_estate), head_estate, args.base)
     except RevisionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -83,7 +100,7 @@ def main(argv: list[str], project_dir: Path) -> int:
             diff.findings += policy_findings(
                 diff.stack, base.get(diff.stack), head.get(diff.stack), project_dir
             )
-    status = _report(args, commit, diffs, stacks)
+    status = _report(args, commit, diffs, estate)
     if broken:
         print(
             "error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()),
@@ -93,13 +110,16 @@ def main(argv: list[str], project_dir: Path) -> int:
     return status
 
 
-def _report(args: argparse.Namespace, commit: str, diffs: list[StackDiff], stacks: list[str]) -> int:
-    report = FORMATS[args.format](args.base, commit, diffs)
+def _report(
+    args: argparse.Namespace, commit: str, diffs: list[StackDiff], estate: diff_estate.EstateChange | None
+) -> int:
+    report = FORMATS[args.format](args.base, commit, diffs, estate)
     if args.output:
         args.output.write_text(report)
     else:
         sys.stdout.write(report)
-    return 1 if args.exit_code and any(diff.changed for diff in diffs) else 0
+    changed = any(diff.changed for diff in diffs) or bool(estate and estate.introduced)
+    return 1 if args.exit_code and changed else 0
 
 
 def _diff(stack: str, base: dict | None, head: dict | None, ref: str) -> StackDiff:

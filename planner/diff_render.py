@@ -1,8 +1,10 @@
-"""Plan diffs as text (terminal), Markdown (a PR comment) and JSON."""
+"""Plan diffs as text (terminal), Markdown (a PR comment) and JSON; the estate findings a change
+introduces come first in each."""
 
 import json
 
 from planner.diff import StackDiff, shown_inputs, to_document
+from planner.diff_estate import EstateChange
 
 COMMENT_MARKER = "<!-- mlinfra-plan-diff -->"
 """Lets a workflow find and update its one PR comment."""
@@ -10,8 +12,27 @@ COMMENT_LIMIT = 65_536
 """GitHub's maximum comment size; past it the Markdown drops resource details, then findings."""
 
 
-def diff_json(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
-    return json.dumps(to_document(base_ref, base_commit, diffs), indent=2) + "\n"
+def diff_json(
+    base_ref: str, base_commit: str, diffs: list[StackDiff], estate: EstateChange | None = None
+) -> str:
+    return json.dumps(to_document(base_ref, base_commit, diffs, estate), indent=2) + "\n"
+
+
+def _finding(finding: dict[str, str]) -> str:
+    return f"{finding['stack']}: {finding['message']} [{finding['rule']}]"
+
+
+def _estate_lines(estate: EstateChange | None) -> list[str]:
+    """The estate part of the text report: introduced findings, then resolved ones, then the note."""
+    if estate is None:
+        return []
+    lines = [
+        "",
+        f"== estate (planner estate): {len(estate.introduced)} introduced, {len(estate.resolved)} resolved",
+    ]
+    lines += [f"   + {_finding(f)}" for f in estate.introduced]
+    lines += [f"   - resolved: {_finding(f)}" for f in estate.resolved]
+    return lines + ([f"   note: {estate.note}"] if estate.note else [])
 
 
 def _value(value) -> str:
@@ -26,8 +47,11 @@ def _input(change: dict) -> tuple[str, str]:
     return change["path"], f"{_value(change['before'])} -> {_value(change['after'])}{who}"
 
 
-def diff_text(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
+def diff_text(
+    base_ref: str, base_commit: str, diffs: list[StackDiff], estate: EstateChange | None = None
+) -> str:
     lines = [f"Plan diff against {base_ref} ({base_commit[:12]}): offline, mock engine."]
+    lines += _estate_lines(estate)
     for diff in diffs:
         counts = diff.counts()
         lines += [
@@ -49,10 +73,16 @@ def diff_text(base_ref: str, base_commit: str, diffs: list[StackDiff]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], limit: int = COMMENT_LIMIT) -> str:
+def diff_markdown(
+    base_ref: str,
+    base_commit: str,
+    diffs: list[StackDiff],
+    estate: EstateChange | None = None,
+    limit: int = COMMENT_LIMIT,
+) -> str:
     """The PR comment; shortened to fit `limit` characters, findings kept longest."""
     for detail in ("full", "counts", "findings-capped"):
-        text = _markdown(base_ref, base_commit, diffs, detail, limit)
+        text = _markdown(base_ref, base_commit, diffs, estate, detail, limit)
         if len(text) <= limit:
             return text
     return (
@@ -61,10 +91,34 @@ def diff_markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], limit
     )
 
 
-def _markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], detail: str, limit: int) -> str:
+def _markdown_estate(estate: EstateChange | None, budget: int | None) -> list[str]:
+    if estate is None or not (estate.introduced or estate.resolved or estate.note):
+        return []
+    lines = ["", "#### Estate findings (`planner estate`)", ""]
+    if estate.note:
+        lines += [f"> {_escape(estate.note)}", ""]
+    shown = estate.introduced[:budget] if budget else estate.introduced
+    lines += [f"- **introduced** {_escape(_finding(f))}" for f in shown]
+    if len(shown) < len(estate.introduced):
+        lines.append(f"- … {len(estate.introduced) - len(shown)} more in the job summary artifact")
+    resolved = estate.resolved[:budget] if budget else estate.resolved
+    lines += [f"- resolved: {_escape(_finding(f))}" for f in resolved]
+    return lines
+
+
+def _markdown(
+    base_ref: str,
+    base_commit: str,
+    diffs: list[StackDiff],
+    estate: EstateChange | None,
+    detail: str,
+    limit: int,
+) -> str:
+    budget = max(20, limit // 200) if detail == "findings-capped" else None
     lines = [
         COMMENT_MARKER,
         f"### Plan diff against `{base_ref}` (`{base_commit[:12]}`)",
+        *_markdown_estate(estate, budget),
         "",
         "| Stack | Security-relevant | Added | Changed | Replaced | Removed |",
         "|---|---|---|---|---|---|",
@@ -76,7 +130,6 @@ def _markdown(base_ref: str, base_commit: str, diffs: list[StackDiff], detail: s
         )
     if not any(diff.changed for diff in diffs):
         lines += ["", "No changes: every stack plans the same as the base."]
-    budget = max(20, limit // 200) if detail == "findings-capped" else None
     for diff in diffs:
         if not diff.changed and not diff.note:
             continue

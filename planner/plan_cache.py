@@ -137,6 +137,9 @@ def _stack_files(project_dir: Path) -> list[tuple[str, str, str]]:
     enclosing = next((parent for parent in project_dir.parents if (parent / "Pulumi.yaml").is_file()), None)
     if enclosing is not None:
         files += [("enclosing project", path) for path in sorted(enclosing.glob("Pulumi*.yaml"))]
+        # bootstrap/ reads the landing zone's DNS zones there (bootstrap/stack_facts.py hub_zones).
+        declared = enclosing / "prerequisites.yaml"
+        files += [("enclosing project", declared)] if declared.is_file() else []
     return [(where, path.name, _digest_document(path)) for where, path in files]
 
 

@@ -310,3 +310,14 @@ def test_the_working_tree_planned_in_this_process_answers_as_the_child_does(stac
     cache = plan_cache.cache_dir(PROJECT_DIR)  # the session's: the child reads the plan, as the diff does
     child = revisions.finish_plans(revisions.start_plans(PROJECT_DIR, stacks, cache), "the working tree")
     assert here == child == {STACKS[0]: json.loads(to_json(stack_plans[STACKS[0]])), "nostackfile": None}
+
+
+def test_the_bootstrap_project_misses_when_the_landing_zone_changes(project):
+    """bootstrap/stack_facts.py `hub_zones` reads the enclosing project's prerequisites.yaml (the
+    zones it leaves to the hub team's grant): that file is in the bootstrap plan's key, and a
+    stage's plan, which never reads it, keeps its key."""
+    before, stage = key(project / "bootstrap", "platform"), key(project, STACKS[0])
+    declared = project / "prerequisites.yaml"
+    declared.write_text(declared.read_text().replace("rg-dns-hub/", "rg-dns-hub-2/"))
+    assert key(project / "bootstrap", "platform") != before
+    assert key(project, STACKS[0]) == stage

@@ -12,7 +12,7 @@ from tests.conftest import STACKS
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "docs" / "security-model.md"
 
-CODE = re.compile(r"\b(?:(?:ML|ST|KV|ACR|AI|RB|ID|GH|ADO|PU|SC)-\d{1,2}|T-\d{1,2}|P\d{1,2})\b")
+CODE = re.compile(r"\b(?:(?:ML|ST|KV|ACR|AI|RB|ID|GH|ADO|PU|SC|EV)-\d{1,2}|T-\d{1,2}|P\d{1,2})\b")
 """A rule code: a family and a number (`ML-1`, `ACR-3`, `T-05`), or a pitfall (`P3`, no hyphen).
 At most two digits, so ticket numbers such as `ML-1234` are not codes."""
 
@@ -112,6 +112,7 @@ def texts() -> dict[Path, str]:
         ("TLS1_2, T-SQL, Standard_P1, P1v2, SKU P2V3", []),
         ("ticket ML-1234, suffix AB-12, IPv4 10.0.0.0/24, sha 8e3af657-a8ff", []),
         ("XML-1, ID-1x, GH-9b, aP3", []),
+        ("EV-2 and EV-14 (estate), REV-1, EV-123", ["EV-2", "EV-14"]),
     ],
 )
 def test_code_pattern_matches_rule_codes_only(text, codes):
@@ -136,6 +137,15 @@ def test_every_rule_code_used_in_the_repository_is_defined(model, texts):
     assert uses == [], "rule codes used but not defined in docs/security-model.md:\n" + "\n".join(uses)
 
 
+def test_every_estate_rule_the_verifier_reports_is_defined(model):
+    """The estate verifier's rule ids (planner/estate/findings.py RULES, the ids its findings carry)
+    are exactly section O's rows: each finding's id is defined, and no row is left without a rule."""
+    from planner.estate.findings import RULES
+
+    defined = {code for code in defined_codes(model) if code.startswith("EV-")}
+    assert sorted(RULES) == sorted(defined)
+
+
 def test_fails_when_a_code_is_used_but_not_defined(model, tmp_path):
     stray = tmp_path / "stray.py"
     unknown = "GH-" + "99"  # spelt apart so this file itself stays clean
@@ -153,9 +163,9 @@ def test_every_code_the_doc_cites_is_defined_in_it(model):
 
 def test_model_has_a_rule_table_per_area(model):
     tables = rule_tables(model)
-    assert len(tables) >= 13  # A-L and N: ML, ST, KV, ACR, AI, RB, ID, GH, ADO, PU, T, P, SC
+    assert len(tables) >= 14  # A-L, N and O: ML, ST, KV, ACR, AI, RB, ID, GH, ADO, PU, T, P, SC, EV
     families = {re.sub(r"-?\d+$", "", row[0]) for table in tables for row in table[1:]}
-    assert families == {"ML", "ST", "KV", "ACR", "AI", "RB", "ID", "GH", "ADO", "PU", "T", "P", "SC"}
+    assert families == {"ML", "ST", "KV", "ACR", "AI", "RB", "ID", "GH", "ADO", "PU", "T", "P", "SC", "EV"}
 
 
 def test_every_rule_table_has_the_required_columns(model):

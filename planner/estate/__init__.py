@@ -5,5 +5,5 @@ The model (DESIGN.md, "Round 3"): the stacks and their plans (`inventory`), who 
 identity holds (`rbac`, `rights`), the network paths each use on the delivery path needs
 (`reachability`), and the prerequisites people fulfil by hand (`prerequisites`, read from
 `prerequisites.yaml`). `model.build()` puts it together; `command` is `python -m planner estate`.
-Every finding carries a rule id defined in docs/security-model.md (section E).
+Every finding carries a rule id defined in docs/security-model.md (section O).
 """

@@ -1,4 +1,4 @@
-"""Findings of the estate verifier, and the rules they cite (defined in docs/security-model.md, section N)."""
+"""Findings of the estate verifier, and the rules they cite (defined in docs/security-model.md, section O)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ RULES = {
     "EV-14": "a compute identity has no data role on storage that takes no shared keys",
     "EV-15": "a subscription is not registered for a resource provider its planned resources need, or is for one they don't",
 }
-"""Rule id -> what it finds. Each is a row of docs/security-model.md section N, with its source."""
+"""Rule id -> what it finds. Each is a row of docs/security-model.md section O, with its source."""
 
 
 @dataclass(frozen=True, order=True)

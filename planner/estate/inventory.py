@@ -67,11 +67,14 @@ def _kind(stack: str) -> str:
     return "shared" if is_shared_stack(stack) else "stage"
 
 
+def plan_bootstrap(root: Path) -> list[StackPlan]:
+    """The bootstrap project's stacks of the repository at `root`."""
+    return [_plan("bootstrap", root / BOOTSTRAP_DIR, s, None) for s in available_stacks(root / BOOTSTRAP_DIR)]
+
+
 def plan_estate(root: Path) -> list[StackPlan]:
     """Every stack the repository at `root` ships: bootstrap's first, then the shared stacks, then the stages."""
-    stacks = [
-        _plan("bootstrap", root / BOOTSTRAP_DIR, s, None) for s in available_stacks(root / BOOTSTRAP_DIR)
-    ]
+    stacks = plan_bootstrap(root)
     project = sorted(available_stacks(root), key=lambda s: (_kind(s) != "shared", s))
     stacks += [_plan(_kind(stack), root, stack, None) for stack in project]
     return stacks

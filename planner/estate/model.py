@@ -75,12 +75,20 @@ def _verify(estate: Estate, declared: prerequisites.Prerequisites) -> Estate:
     return estate
 
 
+def verify(
+    stacks: list[StackPlan], runs: list[Run], declared: prerequisites.Prerequisites, name: str = "repository"
+) -> Estate:
+    """The estate of planned `stacks`, the pipeline `runs` and the `declared` prerequisites, with
+    its findings: what `build` does after planning and reading the files. Tests and `planner diff`
+    call it with plans and runs they have already (edited, or read from another revision)."""
+    bootstrap = read_bootstrap([s for s in stacks if s.kind == "bootstrap"], declared)
+    return _verify(Estate(name, stacks, runs, bootstrap), declared)
+
+
 def build(root: Path) -> Estate:
     """The repository's own estate: bootstrap, shared, every stage stack, and the delivery files."""
     declared = prerequisites.load(root)
-    stacks = inventory.plan_estate(root)
-    bootstrap = read_bootstrap([s for s in stacks if s.kind == "bootstrap"], declared)
-    return _verify(Estate("repository", stacks, delivery_runs(root), bootstrap), declared)
+    return verify(inventory.plan_estate(root), delivery_runs(root), declared)
 
 
 def build_example(root: Path, directory: Path) -> Estate:
