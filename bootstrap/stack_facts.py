@@ -95,7 +95,14 @@ class StageFacts:
     def custom_role_scopes(self) -> list[tuple[CustomRole, str]]:
         """Where its deployer needs each of bootstrap's custom roles."""
         subscription = f"/subscriptions/{self.subscription_id}"
-        scopes = [(JOINER, scope) for scope in (*self.subnet_ids, *self.dns_zone_ids)]
+        # Contributor on its own subscription already allows joining there (its actions are `*`):
+        # the joiner role is for subnets and zones in other subscriptions only (least privilege).
+        own = f"{subscription}/".lower()
+        scopes = [
+            (JOINER, scope)
+            for scope in (*self.subnet_ids, *self.dns_zone_ids)
+            if not scope.lower().startswith(own)
+        ]
         if self.defines_roles:
             # At the subscription: bootstrap runs before the stack creates the registry's resource
             # group, and an assignment's scope must exist.

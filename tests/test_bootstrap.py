@@ -33,6 +33,10 @@ ONE = next(iter(STAGES))
 """A stage for tests that give bootstrap a single stage of their own."""
 
 
+def _subscription(stack: str) -> str:
+    return load_stack_config(PROJECT_DIR, stack).values["azure-native:subscriptionId"]
+
+
 def stage_setting(stage: str, key: str) -> dict:
     """A stage stack file's `mlinfra:<key>` (project defaults applied), parsed."""
     return json.loads(load_stack_config(PROJECT_DIR, stage).values.get(f"mlinfra:{key}", "{}"))
@@ -49,12 +53,14 @@ def platform() -> Plan:
 
 
 def join_role(plan: Plan):
-    (role,) = [
+    """Bootstrap's private endpoint joiner role, or None when no deployer needs it."""
+    roles = [
         r
         for r in plan.of_type("azure-native:authorization:RoleDefinition")
         if r.name == "private-endpoint-join-role"
     ]
-    return role
+    assert len(roles) <= 1
+    return roles[0] if roles else None
 
 
 def assignments(plan: Plan, role_guid: str) -> list:
@@ -224,39 +230,63 @@ def test_preview_identity_reads_only(platform):
 
 
 def test_join_rights_on_existing_subnet_and_hub_zones(platform):
-    """A stage that points at an existing subnet and hub DNS zones: its deployer gets a custom role
-    with subnets/join/action and privateDnsZones/join/action there (Microsoft Learn, "Azure RBAC
-    permissions for Azure Private Link"); the deployers of the other stages get none."""
-    role = join_role(platform).inputs
-    actions = role["permissions"][0]["actions"]
-    assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
-    assert "Microsoft.Network/privateDnsZones/join/action" in actions
-    joins = assignments(platform, role["roleDefinitionId"])
-    joined = {
-        stage: endpoints
-        for stage in BOOTSTRAP_STAGES
-        if {"subnetId", "dnsZoneIds"}
-        & set(
-            endpoints := (
-                stage_setting(stage, "registry")
-                if is_shared_stack(stage)
-                else stage_setting(stage, "network")
-            ).get("privateEndpoint" if is_shared_stack(stage) else "privateEndpoints")
-            or {}
+    """A stage that points at an existing subnet and zones outside the landing zone's: its deployer
+    gets a custom role with subnets/join/action and privateDnsZones/join/action there (Microsoft
+    Learn, "Azure RBAC permissions for Azure Private Link"), except in its own subscription, where
+    its Contributor (actions `*`) already allows both; the deployers of the other stages get none."""
+    role = join_role(platform)
+    expected = {}
+    for stage in BOOTSTRAP_STAGES:
+        section = (
+            stage_setting(stage, "registry") if is_shared_stack(stage) else stage_setting(stage, "network")
         )
-    }
-    if not joined:
-        pytest.skip("no stage joins an existing subnet or hub zones")
-    for stage, endpoints in joined.items():
-        # A stage that creates its network but registers in the hub's zones (preprod) joins the zones only.
+        endpoints = section.get("privateEndpoint" if is_shared_stack(stage) else "privateEndpoints") or {}
         subnet = {endpoints["subnetId"]} if "subnetId" in endpoints else set()
         # The landing zone's zones are joined through the hub team's grant (prerequisites.yaml).
         zones = {
             z for z in endpoints.get("dnsZoneIds", {}).values() if z.lower() not in hub_zones(PROJECT_DIR)
         }
-        expected = subnet | zones
-        assert {a.inputs["scope"] for a in joins if f"deploy-{stage}-" in a.name} == expected
-    assert all(any(f"deploy-{stage}-" in a.name for stage in joined) for a in joins)
+        own = f"/subscriptions/{_subscription(stage)}/".lower()
+        scopes = {scope for scope in subnet | zones if not scope.lower().startswith(own)}
+        if scopes:
+            expected[stage] = scopes
+    if role is None:
+        assert expected == {}, "stages join outside their subscription, but bootstrap plans no join role"
+        return
+    actions = role.inputs["permissions"][0]["actions"]
+    assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
+    assert "Microsoft.Network/privateDnsZones/join/action" in actions
+    joins = assignments(platform, role.inputs["roleDefinitionId"])
+    granted = {
+        stage: {a.inputs["scope"] for a in joins if f"deploy-{stage}-" in a.name}
+        for stage in BOOTSTRAP_STAGES
+    }
+    assert {stage: scopes for stage, scopes in granted.items() if scopes} == expected
+
+
+def test_the_joiner_role_is_only_for_subnets_and_zones_in_another_subscription():
+    """Least privilege: Contributor on the deployer's own subscription allows the joins there, so
+    bootstrap assigns its joiner role only where that Contributor does not reach."""
+    from bootstrap.rbac import JOINER
+    from bootstrap.stack_facts import StageFacts
+
+    own = "/subscriptions/00000000-0000-0000-0000-000000000015/resourceGroups/rg/providers/Microsoft.Network"
+    other = (
+        "/subscriptions/00000000-0000-0000-0000-000000000099/resourceGroups/rg/providers/Microsoft.Network"
+    )
+    facts = StageFacts(
+        stage="a-stage",
+        subscription_id="00000000-0000-0000-0000-000000000015",
+        tenant_id="00000000-0000-0000-0000-000000000001",
+        deploys_entra_application=False,
+        subnet_ids=(f"{own}/virtualNetworks/v/subnets/s", f"{other}/virtualNetworks/v/subnets/s"),
+        dns_zone_ids=(f"{own.upper()}/privateDnsZones/z", f"{other}/privateDnsZones/z"),
+        github_repository=None,
+    )
+    assert facts.custom_role_scopes() == [
+        (JOINER, f"{other}/virtualNetworks/v/subnets/s"),
+        (JOINER, f"{other}/privateDnsZones/z"),
+    ]
 
 
 def test_hub_zones_are_joined_through_the_hub_teams_declared_grant():
@@ -516,7 +546,8 @@ def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platfo
     deployer of each stage joins existing subnets and hub DNS zones."""
     from planner.permissions import requirements
 
-    role_guid = join_role(platform).inputs["roleDefinitionId"]
+    role = join_role(platform)
+    role_guid = role.inputs["roleDefinitionId"] if role is not None else None
     for stage in STAGES:
         derived = {
             r.scope
@@ -527,10 +558,18 @@ def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platfo
             if "join/action" in r.permission
         }
         granted = {
-            a.inputs["scope"] for a in assignments(platform, role_guid) if f"deploy-{stage}-" in a.name
+            a.inputs["scope"]
+            for a in (assignments(platform, role_guid) if role_guid else [])
+            if f"deploy-{stage}-" in a.name
         }
-        # Less the landing zone's zones: the hub team's grant (the test above).
-        assert granted == {scope for scope in derived if scope.lower() not in hub_zones(PROJECT_DIR)}, stage
+        # Less the landing zone's zones (the hub team's grant, the test above) and what the deployer's
+        # Contributor on its own subscription already allows.
+        own = f"/subscriptions/{_subscription(stage)}/".lower()
+        assert granted == {
+            scope
+            for scope in derived
+            if scope.lower() not in hub_zones(PROJECT_DIR) and not scope.lower().startswith(own)
+        }, stage
 
 
 def test_administrators_reach_state_and_key_through_roles(platform):
