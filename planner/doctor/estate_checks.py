@@ -8,7 +8,7 @@ from pathlib import Path
 
 from planner.doctor import azure, azure_devops, graph, names, quota, rights, state_backend, targets
 from planner.doctor.http import Client
-from planner.doctor.report import Result
+from planner.doctor.report import CANNOT, Result
 from planner.estate.prerequisites import Prerequisites
 
 
@@ -31,10 +31,19 @@ def repositories(estate: targets.EstateTarget) -> list[tuple[str, str]]:
 def run(
     client: Client, estate: targets.EstateTarget, declared: Prerequisites, known: set[str]
 ) -> list[Result]:
-    """`known`: subscriptions whose providers the prerequisites checks already covered."""
+    """`known`: subscriptions whose registrations prerequisites.yaml declares (checked already)."""
     results: list[Result] = []
     for subscription in sorted({t.stack.subscription_id for t in estate.stacks} - known - {""}):
-        results += azure.providers(client, subscription)
+        # Nothing to ask for: which namespaces it needs is the estate verifier's (EV-15) to say.
+        results.append(
+            Result(
+                "resource provider",
+                f"subscription {subscription}",
+                CANNOT,
+                "no registration declared for it in prerequisites.yaml resourceProviders",
+                "add the namespaces `planner estate` reports for it (EV-15)",
+            )
+        )
     results += names.all_checks(client, [(t.label, n) for t in estate.stacks for n in t.names])
     state_scopes = {s.lower() for s in (estate.state_container, estate.secrets_key) if s}
     results += rights.all_checks(client, estate.stacks, declared, state_scopes)
