@@ -9,9 +9,11 @@ from pathlib import Path
 
 import yaml
 
+from components.config_error import ConfigSources
 from components.pulumi_yaml import CliSafeLoader
 from planner.project_config import ProjectConfigError
 from planner.project_config import apply as apply_project_config
+from planner.project_config import declarations as project_declarations
 
 SECRET_PLACEHOLDER = "[secret]"
 """What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
@@ -98,6 +100,14 @@ class StackConfig:
     source: Path | None = None
     """The stack file the values came from; stack references look for their stack files next to it
     first (an example's stacks refer to each other), then in the project (`planner.stack_references`)."""
+    from_project: frozenset[str] = frozenset()
+    """The keys whose value is `Pulumi.yaml`'s: the stack file leaves them out."""
+
+    @property
+    def sources(self) -> ConfigSources:
+        """The files the values came from, for messages that name the file of each key."""
+        stack_file = self.source.name if self.source is not None else f"Pulumi.{self.stack}.yaml"
+        return ConfigSources(stack_file, self.from_project)
 
 
 def project_name(project_dir: Path) -> str:
@@ -118,7 +128,10 @@ def available_stacks(project_dir: Path) -> list[str]:
 
 def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = None) -> StackConfig:
     """The config the CLI would hand the program for `stack`: from `Pulumi.<stack>.yaml`, or from
-    `config_file` (what `pulumi up --stack <stack> --config-file <path>` reads)."""
+    `config_file` (what `pulumi up --stack <stack> --config-file <path>` reads).
+
+    Every problem of both files at once, one per line of the StackFileError, the project file's
+    first (the CLI reads it first), each line naming its file."""
     path = config_file or project_dir / f"Pulumi.{stack}.yaml"
     if path.is_dir():
         raise StackFileError(f"{path}: a directory where the stack file belongs; expected a YAML file")
@@ -128,30 +141,66 @@ def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = 
         raise StackFileError(
             f"no stack file {path.name} for stack {stack!r}; stacks: {', '.join(available_stacks(project_dir)) or 'none'}"
         )
-    document = _read_yaml(path) or {}
+    project_problems: list[str] = []
+    try:
+        project = _read_yaml(project_dir / "Pulumi.yaml")
+        name = project_name(project_dir)
+    except StackFileError as error:
+        project, name = {}, None
+        project_problems.append(str(error))
+    values, secret_keys, stack_problems = _stack_values(path)
+    merged: dict[str, str] = {}
+    if name is not None:
+        try:  # project defaults first, the stack's own values over them, as the CLI does
+            if stack_problems:  # the project's own declarations still have their say
+                project_declarations(name, project.get("config"))
+            else:
+                merged = apply_project_config(name, project.get("config"), values, path.name, _engine_string)
+        except ProjectConfigError as error:
+            for line in str(error).splitlines():
+                if line.startswith(f"Stack '{path.name}'"):
+                    stack_problems.append(f"{path.name}: {line}")
+                elif line.startswith(f"{path.name}: "):
+                    stack_problems.append(line)
+                else:
+                    project_problems.append(
+                        line if line.startswith("Pulumi.yaml: ") else f"Pulumi.yaml: {line}"
+                    )
+    if project_problems or stack_problems:
+        raise StackFileError("\n".join(project_problems + stack_problems))
+    assert name is not None
+    return StackConfig(name, stack, merged, tuple(secret_keys), path, frozenset(set(merged) - set(values)))
+
+
+def _stack_values(path: Path) -> tuple[dict[str, object], list[str], list[str]]:
+    """The stack file's config values (secure values redacted), its secret keys, and its problems."""
+    try:
+        document = _read_yaml(path) or {}
+    except StackFileError as error:
+        return {}, [], [str(error)]
+    problems = []
     if isinstance(document, dict):
-        unknown = [key for key in document if key not in STACK_FILE_KEYS]
-        if unknown:
-            raise StackFileError("\n".join(f"{path.name}: {_unknown_top_level(key)}" for key in unknown))
+        problems += [
+            f"{path.name}: {_unknown_top_level(key)}" for key in document if key not in STACK_FILE_KEYS
+        ]
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
-        raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
+        return (
+            {},
+            [],
+            [*problems, f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values"],
+        )
     values: dict[str, object] = {}
     secret_keys: list[str] = []
     for key, value in config.items():
         if not isinstance(key, str) or ":" not in key:
-            raise StackFileError(f"{path.name}: config key {key!r} must look like '<namespace>:<key>'")
+            problems.append(f"{path.name}: config key {_short(repr(key))} must look like '<namespace>:<key>'")
+            continue
         value, secret = _redact_secure(value)
         values[key] = value
         if secret:
             secret_keys.append(key)
-    project = _read_yaml(project_dir / "Pulumi.yaml")
-    name = project_name(project_dir)
-    try:  # project defaults first, the stack's own values over them, as the CLI does
-        merged = apply_project_config(name, project.get("config"), values, path.name, _engine_string)
-    except ProjectConfigError as error:
-        raise StackFileError(str(error)) from None
-    return StackConfig(name, stack, merged, tuple(secret_keys), path)
+    return values, secret_keys, problems
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -1,10 +1,16 @@
 """Config errors name every problem at once, each with its full key path, and a misspelt key gets
 the closest allowed one (issue 30, "Messages")."""
 
+import dataclasses
+import json
+
 import pytest
 
 from components.config import ConfigError
-from tests.conftest import STACKS, plan, setting
+from components.config_error import ConfigSources, stack_sources
+from planner.recorder import main_program, record
+from planner.stackfile import load_stack_config
+from tests.conftest import PROJECT_DIR, STACKS, plan, planner_cli, problem_lines, setting, stack_config
 
 
 def _error(**overrides) -> str:
@@ -51,3 +57,110 @@ def test_a_key_far_from_every_allowed_one_gets_no_guess():
         "mlinfra:zzzzqqq: unknown key" in message
         and "did you mean" not in message.split("mlinfra:zzzzqqq")[1].split(";")[1]
     )
+
+
+# --- one line per problem, each naming its file ---------------------------------------------
+
+
+def _refusal(config) -> ConfigError:
+    with pytest.raises(ConfigError) as error:
+        record(main_program(PROJECT_DIR), config)
+    return error.value
+
+
+def test_problems_of_two_files_come_at_once_in_file_order_each_naming_its_file(monkeypatch):
+    """A catalog problem of Pulumi.yaml and two unknown keys of the stack file: three lines, the
+    project file's first (the CLI reads it first) although the program finds it last."""
+    from components import config as config_module
+
+    real = stack_config(STACKS[0])
+    catalog = json.loads(real.values["mlinfra:stages"])
+    both = [{**catalog[0], "production": True, "dataScience": True}, *catalog[1:]]
+    monkeypatch.setattr(config_module, "declared_catalog", lambda: both)
+    values = {**real.values, "mlinfra:stages": json.dumps(both), "mlinfra:tagz": "{}", "mlinfra:netwrk": "{}"}
+    lines = str(_refusal(dataclasses.replace(real, values=values))).splitlines()
+    stack_file = f"Pulumi.{STACKS[0]}.yaml"
+    assert [line.split(": ", 2)[:2] for line in lines] == [
+        ["Pulumi.yaml", "mlinfra:stages"],
+        [stack_file, "mlinfra:tagz"],
+        [stack_file, "mlinfra:netwrk"],
+    ]
+    assert problem_lines("\n".join(lines))
+
+
+def test_a_config_file_is_named_as_given(tmp_path):
+    """`--config-file` names the file the values came from, not Pulumi.<stack>.yaml."""
+    path = tmp_path / "other.yaml"
+    path.write_text((PROJECT_DIR / f"Pulumi.{STACKS[0]}.yaml").read_text() + "  mlinfra:tagz: {}\n")
+    message = str(_refusal(load_stack_config(PROJECT_DIR, STACKS[0], path)))
+    assert message.startswith("other.yaml: mlinfra:tagz: unknown key; allowed keys: ")
+
+
+def test_a_message_with_semicolons_stays_one_problem():
+    """Messages contain `;` ("got X; expected Y"), so problems are a list, never split on it."""
+    error = ConfigError(
+        ["mlinfra:a: got 1; expected 2; see README", "mlinfra:b: unknown key; allowed keys: c"]
+    )
+    assert len(error.problems) == 2
+    assert error.lines(ConfigSources("Pulumi.dev.yaml")) == [
+        "Pulumi.dev.yaml: mlinfra:a: got 1; expected 2; see README",
+        "Pulumi.dev.yaml: mlinfra:b: unknown key; allowed keys: c",
+    ]
+
+
+def test_a_rule_over_a_section_gives_each_of_its_problems_a_line():
+    """A section's validator raises one error; each of its lines is a problem of that key."""
+    error = ConfigError(["mlinfra:ci.github.oidc: claimKeys must include repo\njobWorkflowRef is required"])
+    assert error.problems == (
+        "mlinfra:ci.github.oidc: claimKeys must include repo",
+        "mlinfra:ci.github.oidc: jobWorkflowRef is required",
+    )
+
+
+def test_check_prints_every_problem_on_its_own_line_naming_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        (PROJECT_DIR / f"Pulumi.{STACKS[0]}.yaml").read_text()
+        + "  mlinfra:bogusKey: 1\n  mlinfra:otherBogus: x\n"
+    )
+    result = planner_cli("check", "--stack", STACKS[0], "--config-file", str(path))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and result.stdout == ""
+    assert [line.split(": ", 3)[:3] for line in lines] == [
+        ["error", "bad.yaml", "mlinfra:bogusKey"],
+        ["error", "bad.yaml", "mlinfra:otherBogus"],
+    ]
+    assert all("unknown key; allowed keys: " in line for line in lines)
+
+
+def test_fails_when_both_files_are_malformed_with_every_problem_of_each(tmp_path):
+    """File-level problems (what the CLI itself refuses) of both files at once, in file order."""
+    project = (PROJECT_DIR / "Pulumi.yaml").read_text()
+    (tmp_path / "Pulumi.yaml").write_text(
+        project.replace(
+            "config:\n", "config:\n  mlinfra:a:\n    typo: 1\n  azure-native:b:\n    default: 2\n", 1
+        )
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text("confg: {}\nconfig:\n  nonamespace: 1\n")
+    result = planner_cli("--project-dir", str(tmp_path), "--stack", "dev")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: Pulumi.yaml: config 'mlinfra:a': unknown attribute 'typo'",
+        "error: Pulumi.yaml: Configuration key 'azure-native:b' is not namespaced by the project and should "
+        "not define a default value. Did you mean to use the 'value' attribute instead of 'default'?",
+        "error: Pulumi.dev.yaml: top-level key 'confg' is not a stack-file key; expected config, secretsprovider, "
+        "encryptedkey, encryptionsalt, environment; did you mean config?",
+        "error: Pulumi.dev.yaml: config key 'nonamespace' must look like '<namespace>:<key>'",
+    ]
+
+
+def test_the_program_names_pulumi_yaml_for_a_value_the_stack_file_leaves_to_it(tmp_path):
+    """Under `pulumi up` the program finds the files itself: a key the stack file does not set and
+    whose value is the project's is Pulumi.yaml's; anything else is the stack file's."""
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  mlinfra:workload: churn\n")
+    project = {"name": "mlinfra", "config": {"mlinfra:stages": {"default": [1]}, "mlinfra:tags": {"a": "b"}}}
+    values = {"mlinfra:workload": "churn", "mlinfra:stages": "[1]", "mlinfra:tags": '{"c": "d"}'}
+    sources = stack_sources("dev", values, project, tmp_path)
+    assert sources.stack_file == "Pulumi.dev.yaml" and sources.from_project == {"mlinfra:stages"}
+    assert sources.file_of("mlinfra:stages.0.code") == "Pulumi.yaml"
+    assert sources.file_of("mlinfra:tags") == sources.file_of("mlinfra:workload") == "Pulumi.dev.yaml"
