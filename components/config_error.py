@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from components.pulumi_yaml import CliSafeLoader
+from components.cli_yaml import parse as parse_yaml
 
 PROJECT_FILE_NAME = "Pulumi.yaml"
 
@@ -50,9 +50,9 @@ def stack_sources(
     a stack file that cannot be read leaves the comparison of values to decide."""
     stack_file = directory / f"Pulumi.{stack}.yaml"
     try:
-        document = yaml.load(stack_file.read_text(encoding="utf-8"), Loader=CliSafeLoader)
+        document = parse_yaml(stack_file.read_text(encoding="utf-8"))
         stack_keys = set(document.get("config") or {})
-    except (OSError, yaml.YAMLError, AttributeError, TypeError, RecursionError):
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError):
         stack_keys = set()
     name = str(project.get("name") or "")
     declared = project.get("config")

@@ -102,9 +102,9 @@ def test_a_message_with_semicolons_stays_one_problem():
         ["mlinfra:a: got 1; expected 2; see README", "mlinfra:b: unknown key; allowed keys: c"]
     )
     assert len(error.problems) == 2
-    assert error.lines(ConfigSources("Pulumi.dev.yaml")) == [
-        "Pulumi.dev.yaml: mlinfra:a: got 1; expected 2; see README",
-        "Pulumi.dev.yaml: mlinfra:b: unknown key; allowed keys: c",
+    assert error.lines(ConfigSources("Pulumi.scratch.yaml")) == [
+        "Pulumi.scratch.yaml: mlinfra:a: got 1; expected 2; see README",
+        "Pulumi.scratch.yaml: mlinfra:b: unknown key; allowed keys: c",
     ]
 
 
@@ -141,26 +141,26 @@ def test_fails_when_both_files_are_malformed_with_every_problem_of_each(tmp_path
             "config:\n", "config:\n  mlinfra:a:\n    typo: 1\n  azure-native:b:\n    default: 2\n", 1
         )
     )
-    (tmp_path / "Pulumi.dev.yaml").write_text("confg: {}\nconfig:\n  nonamespace: 1\n")
-    result = planner_cli("--project-dir", str(tmp_path), "--stack", "dev")
+    (tmp_path / "Pulumi.scratch.yaml").write_text("confg: {}\nconfig:\n  nonamespace: 1\n")
+    result = planner_cli("--project-dir", str(tmp_path), "--stack", "scratch")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: Pulumi.yaml: config 'mlinfra:a': unknown attribute 'typo'",
         "error: Pulumi.yaml: Configuration key 'azure-native:b' is not namespaced by the project and should "
         "not define a default value. Did you mean to use the 'value' attribute instead of 'default'?",
-        "error: Pulumi.dev.yaml: top-level key 'confg' is not a stack-file key; expected config, secretsprovider, "
+        "error: Pulumi.scratch.yaml: top-level key 'confg' is not a stack-file key; expected config, secretsprovider, "
         "encryptedkey, encryptionsalt, environment; did you mean config?",
-        "error: Pulumi.dev.yaml: config key 'nonamespace' must look like '<namespace>:<key>'",
+        "error: Pulumi.scratch.yaml: config key 'nonamespace' must look like '<namespace>:<key>'",
     ]
 
 
 def test_the_program_names_pulumi_yaml_for_a_value_the_stack_file_leaves_to_it(tmp_path):
     """Under `pulumi up` the program finds the files itself: a key the stack file does not set and
     whose value is the project's is Pulumi.yaml's; anything else is the stack file's."""
-    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  mlinfra:workload: churn\n")
+    (tmp_path / "Pulumi.scratch.yaml").write_text("config:\n  mlinfra:workload: churn\n")
     project = {"name": "mlinfra", "config": {"mlinfra:stages": {"default": [1]}, "mlinfra:tags": {"a": "b"}}}
     values = {"mlinfra:workload": "churn", "mlinfra:stages": "[1]", "mlinfra:tags": '{"c": "d"}'}
-    sources = stack_sources("dev", values, project, tmp_path)
-    assert sources.stack_file == "Pulumi.dev.yaml" and sources.from_project == {"mlinfra:stages"}
+    sources = stack_sources("scratch", values, project, tmp_path)
+    assert sources.stack_file == "Pulumi.scratch.yaml" and sources.from_project == {"mlinfra:stages"}
     assert sources.file_of("mlinfra:stages.0.code") == "Pulumi.yaml"
-    assert sources.file_of("mlinfra:tags") == sources.file_of("mlinfra:workload") == "Pulumi.dev.yaml"
+    assert sources.file_of("mlinfra:tags") == sources.file_of("mlinfra:workload") == "Pulumi.scratch.yaml"
