@@ -5,12 +5,25 @@ import dataclasses
 import json
 
 import pytest
+import yaml
 
+from components.cli_yaml import parse
 from components.config import ConfigError
 from components.config_error import ConfigSources, stack_sources
 from planner.recorder import main_program, record
 from planner.stackfile import load_stack_config
-from tests.conftest import PROJECT_DIR, STACKS, plan, planner_cli, problem_lines, setting, stack_config
+from tests.conftest import (
+    NON_PRODUCTION_STACK,
+    OWNERS,
+    PRODUCTION_STACK,
+    PROJECT_DIR,
+    STACKS,
+    plan,
+    planner_cli,
+    problem_lines,
+    setting,
+    stack_config,
+)
 
 
 def _error(**overrides) -> str:
@@ -164,3 +177,100 @@ def test_the_program_names_pulumi_yaml_for_a_value_the_stack_file_leaves_to_it(t
     assert sources.stack_file == "Pulumi.scratch.yaml" and sources.from_project == {"mlinfra:stages"}
     assert sources.file_of("mlinfra:stages.0.code") == "Pulumi.yaml"
     assert sources.file_of("mlinfra:tags") == sources.file_of("mlinfra:workload") == "Pulumi.scratch.yaml"
+
+
+# --- security-rules.md's bad-input cases through the command line -----------------------------
+
+
+def _set(path: str, value):
+    """An edit of a stack file's config: `path` is `<namespace>:<key>[.<nested>...]`, None deletes."""
+
+    def edit(config: dict) -> None:
+        key, *nested = path.split(".")
+        if not nested:
+            config.pop(key, None) if value is None else config.__setitem__(key, value)
+            return
+        section = config.setdefault(key, {})
+        for part in nested[:-1]:
+            section = section.setdefault(part, {})
+        section[nested[-1]] = value
+
+    return edit
+
+
+BAD_INPUTS = [
+    ("T-01", NON_PRODUCTION_STACK, _set("mlinfra:stage", "Prod "), "mlinfra:stage", 'got "Prod "'),
+    (
+        "T-03",
+        NON_PRODUCTION_STACK,
+        _set("azure-native:subscriptionId", None),
+        "azure-native:subscriptionId",
+        "required",
+    ),
+    (
+        "T-05",
+        NON_PRODUCTION_STACK,
+        _set("azure-native:location", "westeurpe"),
+        "azure-native:location",
+        'got "westeurpe"',
+    ),
+    (
+        "T-06",
+        NON_PRODUCTION_STACK,
+        _set("mlinfra:workload", "Churn-Team"),
+        "mlinfra:workload",
+        'got "Churn-Team"',
+    ),
+    (
+        "T-11",
+        PRODUCTION_STACK,
+        _set("mlinfra:ci.github.reviewers", {}),
+        "mlinfra:ci.github.reviewers",
+        "GH-2",
+    ),
+    (
+        "T-20",
+        PRODUCTION_STACK,
+        _set(
+            "mlinfra:personas.dataScientists",
+            {"groupObjectId": OWNERS[0], "roles": {"workspace": ["AzureML Data Scientist"]}},
+        ),
+        "mlinfra:personas.dataScientists",
+        "RB-7",
+    ),
+    (
+        "T-25",
+        PRODUCTION_STACK,
+        _set("mlinfra:keyVault.purgeProtectionEnabled", False),
+        "mlinfra:keyVault.purgeProtectionEnabled",
+        "got false",
+    ),
+    (
+        "T-26",
+        NON_PRODUCTION_STACK,
+        _set("azure-native:clientSecret", "abc"),
+        "azure-native:clientSecret",
+        "in plain text",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "stack", "edit", "key", "needle"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS]
+)
+def test_fails_on_each_bad_input_with_a_line_naming_file_key_and_value(
+    tmp_path, case, stack, edit, key, needle
+):
+    """security-rules.md (b): every config-level case exits 2, each problem one line that names
+    the file, the key and (where one was given) the value received."""
+    document = parse((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
+    edit(document["config"])
+    path = tmp_path / "bad-input.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = planner_cli("check", "--stack", stack, "--config-file", str(path))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert all(line.startswith("error: bad-input.yaml: ") for line in lines), result.stderr
+    problem_lines("\n".join(line.removeprefix("error: ") for line in lines))
+    assert [line for line in lines if f": {key}" in line and needle in line], (case, result.stderr)
+    assert case != "T-26" or "abc" not in result.stderr  # a secret's value is never shown
