@@ -239,14 +239,14 @@ BAD_INPUTS = [
         "RB-7",
     ),
     (
-        "T-25",
+        "purge-protection-off",
         PRODUCTION_STACK,
         _set("mlinfra:keyVault.purgeProtectionEnabled", False),
         "mlinfra:keyVault.purgeProtectionEnabled",
         "got false",
     ),
     (
-        "T-26",
+        "plaintext-secret",
         NON_PRODUCTION_STACK,
         _set("azure-native:clientSecret", "abc"),
         "azure-native:clientSecret",
@@ -273,4 +273,4 @@ def test_fails_on_each_bad_input_with_a_line_naming_file_key_and_value(
     assert all(line.startswith("error: bad-input.yaml: ") for line in lines), result.stderr
     problem_lines("\n".join(line.removeprefix("error: ") for line in lines))
     assert [line for line in lines if f": {key}" in line and needle in line], (case, result.stderr)
-    assert case != "T-26" or "abc" not in result.stderr  # a secret's value is never shown
+    assert case != "plaintext-secret" or "abc" not in result.stderr  # a secret's value is never shown
