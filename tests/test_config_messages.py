@@ -130,13 +130,14 @@ def test_a_rule_over_a_section_gives_each_of_its_problems_a_line():
     )
 
 
-def test_check_prints_every_problem_on_its_own_line_naming_the_file(tmp_path):
+@pytest.mark.parametrize("command", [["check"], [], ["permissions"]], ids=["check", "plan", "permissions"])
+def test_every_command_prints_every_problem_on_its_own_line_naming_the_file(tmp_path, command):
     path = tmp_path / "bad.yaml"
     path.write_text(
         (PROJECT_DIR / f"Pulumi.{STACKS[0]}.yaml").read_text()
         + "  mlinfra:bogusKey: 1\n  mlinfra:otherBogus: x\n"
     )
-    result = planner_cli("check", "--stack", STACKS[0], "--config-file", str(path))
+    result = planner_cli(*command, "--stack", STACKS[0], "--config-file", str(path))
     lines = result.stderr.splitlines()
     assert result.returncode == 2 and result.stdout == ""
     assert [line.split(": ", 3)[:3] for line in lines] == [
