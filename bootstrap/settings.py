@@ -17,7 +17,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from bootstrap.stack_facts import STAGE_PROJECT_DIR, StageFacts, project_stacks, stage_facts
+from bootstrap.stack_facts import STAGE_PROJECT_DIR, StageFacts, bootstrap_error, project_stacks, stage_facts
 from components import config_guards as guards
 from components.access_settings import IdentityKind, owner_ids
 from components.ci_names import ADO_SECURITY_GROUP
@@ -27,7 +27,6 @@ from components.ci_settings import (
     GitHubReviewers,
     InGitHubRepositoryWithSubject,
 )
-from components.config import ConfigError
 from components.config_guards import placeholder_problems
 from components.settings_base import Guid, Settings, distinct
 
@@ -200,21 +199,20 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
                 "the object ids (GUIDs) of the administrators who own the Entra applications (P17)"
             )
     if problems or config is None:
-        raise ConfigError("invalid bootstrap config: " + "; ".join(problems))
+        raise bootstrap_error(problems)
     stacks = project_stacks(STAGE_PROJECT_DIR)
     unknown = [stage for stage in config.stages if stage not in stacks]
     if unknown:
-        raise ConfigError(
-            "invalid bootstrap config: "
-            + "; ".join(
+        raise bootstrap_error(
+            [
                 f"{namespace}:stages.{stage}: no stack of that name in the stage project; expected one of "
                 f"{', '.join(stacks)}{guards.did_you_mean(stage, stacks)}"
                 for stage in unknown
-            )
+            ]
         )
     if not stacks:
-        raise ConfigError(
-            f"invalid bootstrap config: {namespace}:stages: the stage project {STAGE_PROJECT_DIR} has no stack file; "
+        raise bootstrap_error(
+            f"{namespace}:stages: the stage project {STAGE_PROJECT_DIR} has no stack file; "
             "expected Pulumi.<stage>.yaml for each stage of its catalog"
         )
     facts = [stage_facts(namespace, stack, config.tenant_id, STAGE_PROJECT_DIR) for stack in stacks]
@@ -223,20 +221,19 @@ def load_bootstrap_config() -> tuple[BootstrapConfig, list[StageFacts]]:
         f for f in facts if f.azure_devops_organization and f.azure_devops_organization != organization
     ]
     if elsewhere:
-        raise ConfigError(
-            "invalid bootstrap config: "
-            + "; ".join(
+        raise bootstrap_error(
+            [
                 f"{namespace}:azureDevOps.organizationUrl: got {json.dumps(organization)}; stage {f.stage} runs its "
                 f"pipelines in {f.azure_devops_organization} (Pulumi.{f.stage}.yaml ci.azureDevOps.organizationUrl), "
                 "where its deployer creates the stage's environment and connection; expected that organization, "
                 "so bootstrap entitles the deployer there"
                 for f in elsewhere
-            )
+            ]
         )
     owners = sorted({fact.github_repository.split("/")[0] for fact in facts if fact.github_repository})
     if len(owners) > 1:
-        raise ConfigError(
-            f"invalid bootstrap config: {namespace}:stages: the stages' ML repositories belong to {', '.join(owners)}; "
+        raise bootstrap_error(
+            f"{namespace}:stages: the stages' ML repositories belong to {', '.join(owners)}; "
             "expected one owner (one GitHub App installation token covers one owner's repositories)"
         )
     return config, facts

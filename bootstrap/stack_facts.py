@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from bootstrap.abac import PRINCIPAL_TYPES, unprivileged_roles
 from bootstrap.rbac import JOINER, LOCK_AUTHOR, REGISTRY_ENDPOINT_APPROVER, ROLE_AUTHOR, CustomRole
 from components.access_settings import DeploymentIdentitySettings, IdentityKind
-from components.config import ConfigError
+from components.config import ConfigError, config_error
 from components.lock_settings import LockSettings
 from components.naming import NamingError, shared_names
 from components.network_settings import NetworkSettings
@@ -145,9 +145,17 @@ def _decode(value: Any) -> Any:
         return value
 
 
+BOOTSTRAP_PROJECT_FILE = Path(__file__).resolve().parent / "Pulumi.yaml"
+
+
+def bootstrap_error(problems: str | list[str]) -> ConfigError:
+    """A ConfigError of the bootstrap stack: each problem set against bootstrap's own files."""
+    return config_error(problems, BOOTSTRAP_PROJECT_FILE)
+
+
 def _invalid(key: str, stack: str, error: ValidationError) -> ConfigError:
-    return ConfigError(
-        f"invalid bootstrap config: {key}: Pulumi.{stack}.yaml is not valid; plan it first "
+    return bootstrap_error(
+        f"{key}: Pulumi.{stack}.yaml is not valid; plan it first "
         f"(python -m planner --stack {stack}): {error.errors(include_url=False)[0]['msg']}"
     )
 
@@ -158,7 +166,7 @@ def hub_zones(project_dir: Path) -> frozenset[str]:
     try:
         zones = prerequisites.load(project_dir).landing_zone.private_dns_zone_ids
     except prerequisites.PrerequisitesError as error:
-        raise ConfigError(f"invalid bootstrap config: {error}") from None
+        raise bootstrap_error(str(error)) from None
     return frozenset(zone.lower() for zone in zones)
 
 
@@ -173,20 +181,18 @@ def stage_facts(namespace: str, stage: str, tenant_id: str, project_dir: Path | 
     try:
         stack = load_stack_config(project_dir, stage)
     except StackFileError as error:
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: no stack of that name in the stage project ({error}); "
+        raise bootstrap_error(
+            f"{key}: no stack of that name in the stage project ({error}); "
             f"expected one of {', '.join(project_stacks(project_dir))}"
         ) from None
     project = stack.project
     subscription = stack.values.get("azure-native:subscriptionId")
     stage_tenant = stack.values.get("azure-native:tenantId")
     if not subscription or not stage_tenant:
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: Pulumi.{stage}.yaml sets no azure-native:subscriptionId/tenantId"
-        )
+        raise bootstrap_error(f"{key}: Pulumi.{stage}.yaml sets no azure-native:subscriptionId/tenantId")
     if stage_tenant.lower() != tenant_id.lower():
-        raise ConfigError(
-            f"invalid bootstrap config: {key}: got stage tenant {json.dumps(stage_tenant)}; expected the bootstrap "
+        raise bootstrap_error(
+            f"{key}: got stage tenant {json.dumps(stage_tenant)}; expected the bootstrap "
             f"tenant {tenant_id} (an identity signs in to its own tenant only)"
         )
     if is_shared_stack(stage):
@@ -296,7 +302,7 @@ def _shared_facts(key: str, stack, subscription: str, tenant: str, project_dir: 
     try:
         shared_names(workload=workload, location=location)  # refused here, not at the shared stack's `up`
     except NamingError as error:
-        raise ConfigError(f"invalid bootstrap config: {key}: Pulumi.{stack.stack}.yaml: {error}") from None
+        raise bootstrap_error(f"{key}: Pulumi.{stack.stack}.yaml: {error}") from None
     reader = reader_role(workload)
     roles = tuple(
         sorted({registry_role(p.access, reader) for p in settings.personas.values()}, key=lambda r: r.name)

@@ -137,7 +137,7 @@ class GitHubOidcSubjectClaims(Settings):
             if key not in keys and value is not None:
                 problems.append(f"{field} is set but claimKeys do not include {key.value}")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line (ConfigError)
         return self
 
 
@@ -370,5 +370,5 @@ class CiSettings(Settings):
                     f"the {key} section is set but platform is {self.platform.value!r}; remove it or change platform"
                 )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line (ConfigError)
         return self

@@ -14,6 +14,7 @@ import datetime
 import json
 import types
 import typing
+from pathlib import Path
 from typing import Annotated, Any
 
 import pulumi
@@ -37,6 +38,7 @@ from components.ci_names import (
 )
 from components.ci_settings import CiSettings
 from components.compute_settings import ComputeSettings
+from components.config_error import ConfigError, ConfigSources, stack_sources
 from components.credential_names import (
     azure_devops_credential_name,
     collisions,
@@ -60,6 +62,7 @@ from components.stage_catalog import (
     StageDefinition,
     catalog_problems,
     declared_catalog,
+    project_document,
     split_stack_name,
 )
 from components.value_kinds import Reason
@@ -73,11 +76,6 @@ from components.workspace_settings import (
     WorkspaceSettings,
 )
 from components.workspace_sharing import sharing_problems
-
-
-class ConfigError(pulumi.RunError):
-    """Invalid stack configuration. A RunError, so `pulumi up` prints the message without a traceback."""
-
 
 DATA_SCIENTISTS = "dataScientists"
 ML_ENGINEERS = "mlEngineers"
@@ -293,33 +291,27 @@ def load_stage_config() -> StageConfig:
         config = StageConfig.model_validate(raw, by_name=False)  # only the documented camelCase keys
     except ValidationError as error:
         details = error.errors(include_url=False)
-        problems += _in_project_file(namespace, raw, [_describe(namespace, detail) for detail in details])
+        problems += [_describe(namespace, detail) for detail in details]
         problems += _partial_problems(namespace, raw, details)
-        raise _config_error(problems) from None
-    catalog = _in_project_file(namespace, raw, _catalog_problems(namespace, config))
-    problems += catalog or _consistency_problems(namespace, config)
-    _raise(problems)
+        raise config_error(problems) from None
+    problems += _catalog_problems(namespace, config) or _consistency_problems(namespace, config)
+    if problems:
+        raise config_error(problems)
     return config
 
 
-def _in_project_file(namespace: str, raw: dict[str, Any], problems: list[str]) -> list[str]:
-    """Problems of the stage catalog name Pulumi.yaml when the catalog is the project's (the stack
-    file did not set it): the fix belongs there, not in the stack file."""
-    if not PROJECT_FILE.is_file() or raw.get(CATALOG_KEY) != declared_catalog():
-        return problems
-    key = f"{namespace}:{CATALOG_KEY}"
-    return [f"{PROJECT_FILE.name}: {problem}" if problem.startswith(key) else problem for problem in problems]
+def current_sources(project_file: Path = PROJECT_FILE) -> ConfigSources:
+    """The files the current stack's config came from, as the CLI reads them without
+    `--config-file` (the planner, which read the files itself, names them exactly)."""
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    document = project_document(project_file) if project_file.is_file() else {}
+    return stack_sources(pulumi.get_stack(), values, document, project_file.parent)
 
 
-def _raise(problems: list[str]) -> None:
-    """Raise the ConfigError of `problems`, if there is any."""
-    if problems:
-        raise _config_error(problems)
-
-
-def _config_error(problems: list[str]) -> ConfigError:
-    """One ConfigError naming every problem (values and keys in them are already shortened)."""
-    return ConfigError("invalid stack config: " + "; ".join(dict.fromkeys(problems)))
+def config_error(problems: str | list[str], project_file: Path = PROJECT_FILE) -> ConfigError:
+    """The ConfigError of `problems` (keys and values in them already shortened), each problem
+    set against the file its key's value came from (`project_file` or the stack file beside it)."""
+    return ConfigError(problems, current_sources(project_file))
 
 
 def _partial_problems(namespace: str, raw: dict[str, Any], details: list[ErrorDetails]) -> list[str]:
@@ -348,9 +340,12 @@ def _check_project_namespace(project: str) -> None:
         return
     stray = sorted(key for key in _namespace_values(project) if key)
     if stray:
-        raise ConfigError(
-            f"invalid stack config: {project}:{stray[0]}: the config namespace is {NAMESPACE!r} whatever the "
-            f"project's name; rename every '{project}:' key to '{NAMESPACE}:' (docs/stages.md, 'Renaming the project')"
+        raise config_error(
+            [
+                f"{project}:{key}: the config namespace is {NAMESPACE!r} whatever the project's name; "
+                f"rename every '{project}:' key to '{NAMESPACE}:' (docs/stages.md, 'Renaming the project')"
+                for key in stray
+            ]
         )
 
 
@@ -366,7 +361,7 @@ def _catalog_problems(namespace: str, config: StageConfig) -> list[str]:
                 "and change Pulumi.yaml instead"
             )
     if problems:
-        return [f"{key}: " + "; ".join(problems)]
+        return [f"{key}: {problem}" for problem in problems]
     names = [stage.name for stage in config.stages]
     workload, stage = split_stack_name(config.stack)
     if stage not in names:

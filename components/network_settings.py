@@ -201,7 +201,7 @@ class HubPeeringSettings(Settings):
                 "holds peer/action there too: set peerRight granted (declared in prerequisites.yaml)"
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line (ConfigError)
         return self
 
     @property
@@ -318,7 +318,7 @@ class PrivateEndpointSettings(Settings):
                 "the stage creates and links to it, so leave dnsZoneIds out"
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line (ConfigError)
         return self
 
 

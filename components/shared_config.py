@@ -11,7 +11,7 @@ import pulumi
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, ValidationError, model_validator
 
 from components import config_guards as guards
-from components.config import NAMESPACE, ConfigError, _decode, _namespace_values, _region, _tags
+from components.config import NAMESPACE, _decode, _namespace_values, _region, _tags, config_error
 from components.diagnostic_settings import RegistryDiagnosticsSettings
 from components.naming import NamingError, SharedNames, shared_names
 from components.network_settings import PRIVATE_DNS_ZONES, _subnet_id
@@ -54,7 +54,7 @@ class RegistryPrivateEndpoint(Settings):
             raise ValueError(f"dnsZoneIds: expected the zone(s) {', '.join(missing)}")
         problems = zone_id_problems(self.dns_zone_ids)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem per line (ConfigError)
         return self
 
 
@@ -186,7 +186,7 @@ def load_shared_config() -> SharedConfig:
     except NamingError as error:
         problems.append(f"{NAMESPACE}:workload: {error}")
     if problems or config is None:
-        raise ConfigError("invalid stack config: " + "; ".join(problems))
+        raise config_error(problems)
     return config
 
 

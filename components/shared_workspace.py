@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 
 from components.access_settings import Persona
-from components.config import ConfigError
+from components.config import config_error
 from components.grants import Scope
 
 SCOPE_OUTPUTS = {
@@ -139,25 +139,25 @@ class SharedWorkspace(pulumi.ComponentResource):
         """The owner's personas, once its outputs agree with this stage's config."""
         key = "mlinfra:workspace.sharedFrom"
         if stage != args.owner_stage:
-            raise ConfigError(
-                f"invalid stack config: {key}: got {json.dumps(args.stack)}; that stack exports stage "
+            raise config_error(
+                f"{key}: got {json.dumps(args.stack)}; that stack exports stage "
                 f"{json.dumps(stage)}, not {json.dumps(args.owner_stage)} as its name says (ML-16)"
             )
         if shared_from:
-            raise ConfigError(
-                f"invalid stack config: {key}: got {json.dumps(args.stack)}; that stage shares the workspace of "
+            raise config_error(
+                f"{key}: got {json.dumps(args.stack)}; that stage shares the workspace of "
                 f"{json.dumps(shared_from)} itself: name the owner (ML-16)"
             )
         if network == "private" and args.hosted_runners:
-            raise ConfigError(
-                "invalid stack config: mlinfra:ci.runnerGroup: required: the shared workspace of "
+            raise config_error(
+                "mlinfra:ci.runnerGroup: required: the shared workspace of "
                 f"{args.owner_stage} is private, so CI jobs must run on machines inside its network; expected "
                 "the runner group (GitHub) or agent pool (Azure DevOps) that reaches it"
             )
         twice = overlap(ours, owner)
         if twice:
-            raise ConfigError(
-                f"invalid stack config: mlinfra:personas: {'; '.join(twice)} is already granted by {args.owner_stage} "
+            raise config_error(
+                f"mlinfra:personas: {', '.join(twice)} is already granted by {args.owner_stage} "
                 "on the shared workspace and holds here too; remove it (Azure refuses a second assignment, RB-6, RB-10)"
             )
         return owner

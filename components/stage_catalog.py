@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, StrictBool, StrictStr
 
-from components.pulumi_yaml import CliSafeLoader
+from components.cli_yaml import YamlRefused
+from components.cli_yaml import parse as parse_yaml
+from components.config_error import ConfigError
 from components.settings_base import Settings
 
 NAMESPACE = "mlinfra"
@@ -77,7 +79,10 @@ def project_document(project_file: Path = PROJECT_FILE) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _parse_project(text: str) -> dict[str, Any]:
-    document = yaml.load(text, Loader=CliSafeLoader)  # the CLI's scalars (yes/no stay strings)
+    try:  # the CLI's scalars (yes/no stay strings) and its YAML library's limits
+        document = parse_yaml(text)
+    except (YamlRefused, yaml.YAMLError) as error:  # the planner refuses it first; under the CLI, one line
+        raise ConfigError(f"{PROJECT_FILE.name}: {' '.join(str(error).split())}") from None
     return document if isinstance(document, dict) else {}
 
 

@@ -16,7 +16,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from planner.failures import program_failure, quiet_async_leftovers
+from planner.failures import config_failure, program_failure, quiet_async_leftovers
 from planner.render import to_json, to_text
 from planner.stackfile import StackFileError
 
@@ -80,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = args.stack or _first_stack(args.project_dir.resolve())
         plan = plan_stack(args.project_dir.resolve(), stack, args.config_file)
     except (ConfigError, StackFileError) as error:
-        for line in str(error).splitlines() or [type(error).__name__]:
-            print(f"error: {line}", file=sys.stderr)  # one line per problem
-        return 2
+        return config_failure(error)
     except Exception as error:
         if args.debug:
             raise

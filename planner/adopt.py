@@ -113,12 +113,12 @@ def main(argv: list[str], project_dir: Path) -> int:
     directory = project_dir / args.project_dir if args.project_dir else project_dir
     sys.path.insert(0, str(project_dir))
     from components.config import ConfigError
+    from planner.failures import config_failure
     from planner.recorder import plan_stack
 
     try:
         plan = plan_stack(directory, args.stack, None)
         print(command(plan, args.resource, args.import_id, args.stack))
     except (AdoptError, ConfigError, StackFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return config_failure(error)
     return 0

@@ -263,6 +263,7 @@ def _check_stack(
 ) -> int:
     """Check one stack and print its report; its exit status. `label` starts its error lines."""
     from components.config import ConfigError
+    from planner.failures import config_failure
     from planner.recorder import plan_stack
     from planner.stackfile import StackFileError
 
@@ -273,7 +274,7 @@ def _check_stack(
     try:
         plan = plan_stack(project, stack, args.config_file).to_json()
     except (ConfigError, StackFileError) as error:
-        return _failed(error, label)
+        return config_failure(error, label)
     except Exception as error:
         if args.debug:
             raise

@@ -102,10 +102,9 @@ def main(argv: list[str], project_dir: Path) -> int:
             )
     status = _report(args, commit, diffs, estate)
     if broken:
-        print(
-            "error: " + "; ".join(f"stack {stack}: {message}" for stack, message in broken.items()),
-            file=sys.stderr,
-        )
+        for stack, message in broken.items():  # one line per problem, each naming its stack
+            for line in message.splitlines():
+                print(f"error: stack {stack}: {line}", file=sys.stderr)
         return 2
     return status
 

@@ -60,7 +60,7 @@ def diff_text(
             + (", ".join(f"{n} {k}" for k, n in counts.items()) if diff.changed else "no changes"),
         ]
         if diff.note:
-            lines.append(f"   note: {diff.note}")
+            lines += [f"   note: {line}" for line in diff.note.splitlines()]  # one line per problem
         if diff.findings:
             lines.append("   Security-relevant:")
             lines += [f"   ! [{f.category}] {f.text}" for f in diff.findings]
@@ -135,7 +135,7 @@ def _markdown(
             continue
         lines += ["", f"#### `{diff.stack}`"]
         if diff.note:
-            lines += ["", f"> {diff.note}"]
+            lines += ["", *(f"> {line}  " for line in diff.note.splitlines())]  # hard breaks: a line each
         if diff.findings:
             lines += ["", "**Security-relevant changes**", ""]
             shown = diff.findings[:budget] if budget else diff.findings

@@ -1,9 +1,26 @@
-"""How the planner's commands report a program that fails under the mock engine: one line on
-stderr and exit status 1 (`--debug` re-raises for the traceback instead)."""
+"""How the planner's commands report failures on stderr: a refused config or file, one line per
+problem and exit status 2; a program that fails under the mock engine, one line and exit status 1
+(`--debug` re-raises for the traceback instead)."""
 
 import logging
 import sys
 import warnings
+
+
+def refusal_lines(error: Exception) -> list[str]:
+    """The lines of a refusal: a ConfigError's or a file's problems, one per line (each already
+    names its file and key), whitespace inside a line collapsed."""
+    return [" ".join(line.split()) for line in str(error).splitlines() if line.strip()] or [
+        type(error).__name__
+    ]
+
+
+def config_failure(error: Exception, label: str = "") -> int:
+    """Print every problem of a refused config (after `label`, e.g. "stack dev: "), one per line,
+    and return the exit status 2."""
+    for line in refusal_lines(error):
+        print(f"error: {label}{line}", file=sys.stderr)
+    return 2
 
 
 def program_failure(error: Exception, label: str = "") -> int:

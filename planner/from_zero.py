@@ -16,6 +16,7 @@ from pathlib import Path
 
 from components.stage_catalog import deployment_order, is_shared_stack
 from planner.estate.prerequisites import PrerequisitesError, load
+from planner.failures import config_failure
 from planner.placeholders import BOOTSTRAP_DIR, placeholders
 from planner.stackfile import StackFileError, available_stacks, load_stack_config
 
@@ -211,8 +212,7 @@ def main(argv: list[str], project_dir: Path) -> int:
     try:
         text = render(project_dir)
     except (StackFileError, PrerequisitesError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return config_failure(error)
     page = project_dir / PAGE
     if args.check:
         if not page.is_file() or page.read_text(encoding="utf-8") != text:

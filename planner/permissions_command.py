@@ -63,6 +63,7 @@ def main(argv: list[str], project_dir: Path) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(project_dir))
     from components.config import ConfigError
+    from planner.failures import config_failure
     from planner.permissions import to_markdown, to_text
 
     try:
@@ -74,8 +75,7 @@ def main(argv: list[str], project_dir: Path) -> int:
             return 0
         found = stack_requirements(project_dir, args.stack, args.config_file)
     except (ConfigError, StackFileError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return config_failure(error)
     if args.format == "json":
         sys.stdout.write(json.dumps([asdict(item) for item in found], indent=2) + "\n")
     elif args.format == "markdown":

@@ -31,59 +31,63 @@ def _full_key(project: str, key: str) -> str:
 
 
 def declarations(project: str, config: object) -> dict[str, dict]:
-    """The `config:` section as the CLI reads it: shorthand rewritten, then validated."""
+    """The `config:` section as the CLI reads it: shorthand rewritten, then validated. Every key's
+    problem at once (the first of each key), one per line of the ProjectConfigError."""
     if config is None:
         return {}
     if not isinstance(config, dict):
         raise ProjectConfigError("Pulumi.yaml: 'config' must be a mapping of config keys")
     result = {}
+    problems = []
     for key, declaration in config.items():
         by_project = _namespaced_by_project(project, key)
         if not isinstance(declaration, dict):  # shorthand (RewriteShorthandConfigValues)
             declaration = {"default": declaration} if by_project else {"value": declaration}
-        unknown = sorted(set(declaration) - {"type", "items", "description", "secret", "default", "value"})
-        if unknown:
-            raise ProjectConfigError(f"Pulumi.yaml: config '{key}': unknown attribute '{unknown[0]}'")
-        if "default" in declaration and "value" in declaration:
-            raise ProjectConfigError(
-                f"project config '{key}' cannot have both a 'default' and 'value' attribute"
-            )
-        if by_project:
-            kind = declaration.get("type")
-            if kind is not None and kind not in _TYPES:
-                raise ProjectConfigError(
-                    f"Pulumi.yaml: config '{key}': type must be one of {', '.join(_TYPES)}"
-                )
-            if kind == "array" and not declaration.get("items"):
-                raise ProjectConfigError(
-                    f"The configuration key '{key}' declares an array but does not specify the "
-                    "underlying type via the 'items' attribute"
-                )
-            if (
-                kind is not None
-                and "default" in declaration
-                and not valid(kind, declaration.get("items"), declaration["default"])
-            ):
-                raise ProjectConfigError(
-                    f"The default value specified for configuration key '{key}' is not of the expected type '{kind}'"
-                )
+        if problem := _declaration_problem(project, key, declaration, by_project):
+            problems.append(problem)
         else:
-            hint = _rename_hint(project, key)
-            if "type" in declaration:
-                raise ProjectConfigError(
-                    f"Configuration key '{key}' is not namespaced by the project and should not define a type{hint}"
-                )
-            if "default" in declaration:
-                raise ProjectConfigError(
-                    f"Configuration key '{key}' is not namespaced by the project and should not define a "
-                    f"default value. Did you mean to use the 'value' attribute instead of 'default'?{hint}"
-                )
-            if "value" not in declaration:
-                raise ProjectConfigError(
-                    f"Configuration key '{key}' is namespaced and must provide an attribute 'value'"
-                )
-        result[_full_key(project, key)] = declaration
+            result[_full_key(project, key)] = declaration
+    if problems:
+        raise ProjectConfigError("\n".join(problems))
     return result
+
+
+def _declaration_problem(project: str, key: str, declaration: dict, by_project: bool) -> str | None:
+    """What the CLI refuses in one key's declaration (`Project.Validate`), if anything."""
+    unknown = sorted(set(declaration) - {"type", "items", "description", "secret", "default", "value"})
+    if unknown:
+        return f"Pulumi.yaml: config '{key}': unknown attribute '{unknown[0]}'"
+    if "default" in declaration and "value" in declaration:
+        return f"project config '{key}' cannot have both a 'default' and 'value' attribute"
+    if by_project:
+        kind = declaration.get("type")
+        if kind is not None and kind not in _TYPES:
+            return f"Pulumi.yaml: config '{key}': type must be one of {', '.join(_TYPES)}"
+        if kind == "array" and not declaration.get("items"):
+            return (
+                f"The configuration key '{key}' declares an array but does not specify the "
+                "underlying type via the 'items' attribute"
+            )
+        if (
+            kind is not None
+            and "default" in declaration
+            and not valid(kind, declaration.get("items"), declaration["default"])
+        ):
+            return f"The default value specified for configuration key '{key}' is not of the expected type '{kind}'"
+        return None
+    hint = _rename_hint(project, key)
+    if "type" in declaration:
+        return (
+            f"Configuration key '{key}' is not namespaced by the project and should not define a type{hint}"
+        )
+    if "default" in declaration:
+        return (
+            f"Configuration key '{key}' is not namespaced by the project and should not define a "
+            f"default value. Did you mean to use the 'value' attribute instead of 'default'?{hint}"
+        )
+    if "value" not in declaration:
+        return f"Configuration key '{key}' is namespaced and must provide an attribute 'value'"
+    return None
 
 
 def _rename_hint(project: str, key: str) -> str:
@@ -126,8 +130,9 @@ def apply(
     every project key the stack does not set. Returns engine strings (via `encode`)."""
     declared = declarations(project, config)
     catalog_key = f"{NAMESPACE}:{CATALOG_KEY}"
+    problems = []
     if catalog_key in stack_values:
-        raise ProjectConfigError(
+        problems.append(
             f"{stack_file}: {catalog_key}: set by the stack file; the stage catalog belongs to the project, "
             "declare stages in Pulumi.yaml only"
         )
@@ -138,9 +143,7 @@ def apply(
             and kind is not None
             and not valid(kind, declaration.get("items"), stack_values[key])
         ):
-            raise ProjectConfigError(
-                f"Stack '{stack_file}' with configuration key '{key}' must be of type '{kind}'"
-            )
+            problems.append(f"Stack '{stack_file}' with configuration key '{key}' must be of type '{kind}'")
     merged = {key: encode(value) for key, value in stack_values.items()}
     for key, declaration in sorted(declared.items()):
         if key in merged:
@@ -148,5 +151,7 @@ def apply(
         if "value" in declaration or "default" in declaration:
             merged[key] = encode(declaration.get("value", declaration.get("default")))
         elif key.startswith(f"{project}:"):
-            raise ProjectConfigError(f"Stack '{stack_file}' is missing configuration value '{key}'")
+            problems.append(f"Stack '{stack_file}' is missing configuration value '{key}'")
+    if problems:
+        raise ProjectConfigError("\n".join(problems))
     return merged

@@ -262,7 +262,8 @@ referenced and found no plan of (`planner.stack_references`)."""
 def record(program: Callable[[], None], config: StackConfig) -> Plan:
     """Run `program` as stack `config.stack` under the mock engine and return what it registered.
 
-    Exceptions the program raises (a ConfigError, for example) propagate unchanged. Stack
+    Exceptions the program raises propagate; a ConfigError's problems are set against the files
+    `config` came from (which the program, run without the CLI, cannot know). Stack
     references are answered by planning the referenced stack of the program's project
     (`planner.stack_references`); one that cannot be raises `StackReferenceError`. A run that
     referenced a stack with no plan at hand is run again once that stack is planned.
@@ -272,6 +273,10 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
             return _record_run(program, config)
         except ReferenceNotPlanned as missing:
             plan_missing(missing)
+        except Exception as error:
+            if hasattr(error, "sources"):  # a ConfigError: name the files this config came from
+                error.sources = config.sources  # type: ignore[attr-defined]
+            raise
     raise StackReferenceError(
         f"stack {config.stack}: still referencing unplanned stacks after {MAX_RUNS} runs"
     )

@@ -22,6 +22,9 @@ import json, sys
 from pathlib import Path
 from planner.recorder import plan_stack
 from planner.render import to_json
+def failure(error):
+    lines = [" ".join(line.split()) for line in str(error).splitlines() if line.strip()]
+    return "\\n".join(f"{type(error).__name__}: {line}" for line in lines) or type(error).__name__
 plans = {}
 for stack in json.loads(sys.argv[1]):
     if not (Path.cwd() / f"Pulumi.{stack}.yaml").is_file():
@@ -30,9 +33,16 @@ for stack in json.loads(sys.argv[1]):
     try:
         plans[stack] = json.loads(to_json(plan_stack(Path.cwd(), stack)))
     except Exception as error:
-        plans[stack] = {"error": " ".join(f"{type(error).__name__}: {error}".split())}
+        plans[stack] = {"error": failure(error)}
 sys.stdout.write(json.dumps(plans))
 """
+
+
+def failure(error: Exception) -> str:
+    """A stack's planning error as the diff reports it: one line per problem, each with the
+    error's type (the same text as `_BUNDLE`'s, which runs in a revision of its own)."""
+    lines = [" ".join(line.split()) for line in str(error).splitlines() if line.strip()]
+    return "\n".join(f"{type(error).__name__}: {line}" for line in lines) or type(error).__name__
 
 
 class RevisionError(Exception):
@@ -155,7 +165,7 @@ def plan_here(project_dir: Path, stacks: list[str]) -> dict[str, dict | None]:
         try:
             plans[stack] = json.loads(to_json(plan_stack(project_dir, stack)))
         except Exception as error:  # reported per stack, as the child does
-            plans[stack] = {"error": " ".join(f"{type(error).__name__}: {error}".split())}
+            plans[stack] = {"error": failure(error)}
     return plans
 
 

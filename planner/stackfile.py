@@ -9,63 +9,15 @@ from pathlib import Path
 
 import yaml
 
-from components.pulumi_yaml import CliSafeLoader
+from components.cli_yaml import MAX_FILE_BYTES, YamlRefused
+from components.cli_yaml import parse as parse_yaml
+from components.config_error import ConfigSources
 from planner.project_config import ProjectConfigError
 from planner.project_config import apply as apply_project_config
+from planner.project_config import declarations as project_declarations
 
 SECRET_PLACEHOLDER = "[secret]"
 """What a `secure:` value becomes offline: the planner has no key to decrypt it, and never prints it."""
-
-
-MAX_DEPTH = 32
-"""Nesting limit of a stack or project file (the deepest this project's files go is 6 levels): the
-YAML composer and the program's validation recurse per level, so a hostile file nested thousands
-deep would end in a RecursionError instead of one line."""
-
-MAX_FILE_BYTES = 1_000_000
-"""A stack file is a few kilobytes; anything this large is refused before it is parsed."""
-
-
-class _PulumiYamlLoader(CliSafeLoader):
-    """YAML as the Pulumi CLI reads it (`components.pulumi_yaml`): `2027-06-30` stays the string
-    it is, not a date, and `no`, `on`, `yes` stay strings, not booleans.
-
-    Stricter than the CLI in two ways: a key set twice in one mapping is refused (the CLI keeps
-    the last one, so a merge artifact would silently win), and aliases (`*name`) are refused, so an
-    alias bomb cannot expand into gigabytes; no stack file of this project needs them."""
-
-    def compose_node(self, parent, index):
-        self._depth = getattr(self, "_depth", 0) + 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise StackFileError(
-                    f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep; a stack file needs a few"
-                )
-            return self._compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def _compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise StackFileError(
-                f"line {event.start_mark.line + 1}: YAML alias *{_short(event.anchor)} refused; "
-                "write the value out (stack files take no anchors or aliases)"
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, str | int | float | bool) and key in seen:
-                raise StackFileError(
-                    f"line {key_node.start_mark.line + 1}: key {_short(str(key))} appears twice in one "
-                    "mapping; keep one (the Pulumi CLI would silently keep the last)"
-                )
-            seen.add(key) if isinstance(key, str | int | float | bool) else None
-        return super().construct_mapping(node, deep)
 
 
 STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
@@ -98,6 +50,14 @@ class StackConfig:
     source: Path | None = None
     """The stack file the values came from; stack references look for their stack files next to it
     first (an example's stacks refer to each other), then in the project (`planner.stack_references`)."""
+    from_project: frozenset[str] = frozenset()
+    """The keys whose value is `Pulumi.yaml`'s: the stack file leaves them out."""
+
+    @property
+    def sources(self) -> ConfigSources:
+        """The files the values came from, for messages that name the file of each key."""
+        stack_file = self.source.name if self.source is not None else f"Pulumi.{self.stack}.yaml"
+        return ConfigSources(stack_file, self.from_project)
 
 
 def project_name(project_dir: Path) -> str:
@@ -118,7 +78,10 @@ def available_stacks(project_dir: Path) -> list[str]:
 
 def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = None) -> StackConfig:
     """The config the CLI would hand the program for `stack`: from `Pulumi.<stack>.yaml`, or from
-    `config_file` (what `pulumi up --stack <stack> --config-file <path>` reads)."""
+    `config_file` (what `pulumi up --stack <stack> --config-file <path>` reads).
+
+    Every problem of both files at once, one per line of the StackFileError, the project file's
+    first (the CLI reads it first), each line naming its file."""
     path = config_file or project_dir / f"Pulumi.{stack}.yaml"
     if path.is_dir():
         raise StackFileError(f"{path}: a directory where the stack file belongs; expected a YAML file")
@@ -128,30 +91,66 @@ def load_stack_config(project_dir: Path, stack: str, config_file: Path | None = 
         raise StackFileError(
             f"no stack file {path.name} for stack {stack!r}; stacks: {', '.join(available_stacks(project_dir)) or 'none'}"
         )
-    document = _read_yaml(path) or {}
+    project_problems: list[str] = []
+    try:
+        project = _read_yaml(project_dir / "Pulumi.yaml")
+        name = project_name(project_dir)
+    except StackFileError as error:
+        project, name = {}, None
+        project_problems.append(str(error))
+    values, secret_keys, stack_problems = _stack_values(path)
+    merged: dict[str, str] = {}
+    if name is not None:
+        try:  # project defaults first, the stack's own values over them, as the CLI does
+            if stack_problems:  # the project's own declarations still have their say
+                project_declarations(name, project.get("config"))
+            else:
+                merged = apply_project_config(name, project.get("config"), values, path.name, _engine_string)
+        except ProjectConfigError as error:
+            for line in str(error).splitlines():
+                if line.startswith(f"Stack '{path.name}'"):
+                    stack_problems.append(f"{path.name}: {line}")
+                elif line.startswith(f"{path.name}: "):
+                    stack_problems.append(line)
+                else:
+                    project_problems.append(
+                        line if line.startswith("Pulumi.yaml: ") else f"Pulumi.yaml: {line}"
+                    )
+    if project_problems or stack_problems:
+        raise StackFileError("\n".join(project_problems + stack_problems))
+    assert name is not None
+    return StackConfig(name, stack, merged, tuple(secret_keys), path, frozenset(set(merged) - set(values)))
+
+
+def _stack_values(path: Path) -> tuple[dict[str, object], list[str], list[str]]:
+    """The stack file's config values (secure values redacted), its secret keys, and its problems."""
+    try:
+        document = _read_yaml(path) or {}
+    except StackFileError as error:
+        return {}, [], [str(error)]
+    problems = []
     if isinstance(document, dict):
-        unknown = [key for key in document if key not in STACK_FILE_KEYS]
-        if unknown:
-            raise StackFileError("\n".join(f"{path.name}: {_unknown_top_level(key)}" for key in unknown))
+        problems += [
+            f"{path.name}: {_unknown_top_level(key)}" for key in document if key not in STACK_FILE_KEYS
+        ]
     config = document.get("config", {}) if isinstance(document, dict) else None
     if not isinstance(config, dict):
-        raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
+        return (
+            {},
+            [],
+            [*problems, f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values"],
+        )
     values: dict[str, object] = {}
     secret_keys: list[str] = []
     for key, value in config.items():
         if not isinstance(key, str) or ":" not in key:
-            raise StackFileError(f"{path.name}: config key {key!r} must look like '<namespace>:<key>'")
+            problems.append(f"{path.name}: config key {_short(repr(key))} must look like '<namespace>:<key>'")
+            continue
         value, secret = _redact_secure(value)
         values[key] = value
         if secret:
             secret_keys.append(key)
-    project = _read_yaml(project_dir / "Pulumi.yaml")
-    name = project_name(project_dir)
-    try:  # project defaults first, the stack's own values over them, as the CLI does
-        merged = apply_project_config(name, project.get("config"), values, path.name, _engine_string)
-    except ProjectConfigError as error:
-        raise StackFileError(str(error)) from None
-    return StackConfig(name, stack, merged, tuple(secret_keys), path)
+    return values, secret_keys, problems
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -164,16 +163,23 @@ def _parse(text: str):
     """The YAML document in `text`, parsed once per text: the pure-Python loader this project's
     checks need costs milliseconds per file, and the same files are read again and again (every
     plan reads Pulumi.yaml; the tests read each stack file for each trait they select on)."""
-    return yaml.load(text, Loader=_PulumiYamlLoader)
+    return parse_yaml(text)
 
 
 def _read_yaml(path: Path):
+    """The document of the file at `path`, read as the CLI reads it (`components.cli_yaml`); a
+    StackFileError of one line naming the file for anything else."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size > MAX_FILE_BYTES:  # refused before a byte is read
             raise StackFileError(f"{size} bytes; a stack file may have at most {MAX_FILE_BYTES}")
-        text = path.read_bytes().decode("utf-8")
-        return copy.deepcopy(_parse(text))  # a copy: callers may change what they get
+        with path.open("rb") as handle:  # at most one byte past the limit: a pipe or device never ends
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise StackFileError(
+                f"more than {MAX_FILE_BYTES} bytes; a stack file may have at most {MAX_FILE_BYTES}"
+            )
+        return copy.deepcopy(_parse(data.decode("utf-8")))  # a copy: callers may change what they get
     except FileNotFoundError:
         raise StackFileError(f"{path} not found") from None
     except IsADirectoryError:
@@ -184,7 +190,7 @@ def _read_yaml(path: Path):
         raise StackFileError(
             f"{path.name}: not UTF-8 (byte {error.object[error.start]:#04x} at offset {error.start}); save it as UTF-8"
         ) from None
-    except StackFileError as error:
+    except (StackFileError, YamlRefused) as error:
         raise StackFileError(f"{path.name}: {error}") from None
     except yaml.YAMLError as error:
         raise StackFileError(

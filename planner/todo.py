@@ -13,12 +13,12 @@ import argparse
 import contextlib
 import ipaddress
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 from components.stage_catalog import deployment_order, is_shared_stack
 from planner.estate.prerequisites import PrerequisitesError, load
+from planner.failures import config_failure
 from planner.placeholders import placeholders
 from planner.stackfile import StackFileError, available_stacks, load_stack_config
 
@@ -89,8 +89,7 @@ def main(argv: list[str], project_dir: Path) -> int:
         left += [f"by hand      {p.id} ({p.owner}): {p.title}" for p in load(project_dir).items if not p.done]
         left += [f"copied       {line}" for line in copies(project_dir)]
     except (StackFileError, PrerequisitesError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return config_failure(error)
     if not left:
         print("Nothing left: every placeholder is replaced and every prerequisite is done.")
         return 0

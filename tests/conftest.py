@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -75,6 +76,18 @@ OWNERS = ["00000000-0000-0000-0000-000000000016", "00000000-0000-0000-0000-00000
 """Owner object ids for tests that build an Entra deployment identity (the dev stack file's)."""
 
 
+PROBLEM_LINE = re.compile(r"^[\w.-]+\.ya?ml: (?:[\w-]+:)?[^:\s][^:]*: \S")
+"""A config problem's line: `<file>: <full key path>: <problem>` (issue 30, "Messages")."""
+
+
+def problem_lines(message: str) -> str:
+    """`message` (a ConfigError's or a refused file's), after checking its form: one problem a
+    line, each naming its file and key."""
+    lines = message.splitlines()
+    assert lines and all(PROBLEM_LINE.match(line) for line in lines), message
+    return message
+
+
 def overridden(config: StackConfig, overrides: dict) -> StackConfig:
     """`config` with `overrides` ("ns:key" -> Python value as the YAML would hold it, None deletes)."""
     values = dict(config.values)
@@ -83,7 +96,8 @@ def overridden(config: StackConfig, overrides: dict) -> StackConfig:
             values.pop(key, None)
         else:
             values[key] = value if isinstance(value, str) else json.dumps(value)
-    return StackConfig(config.project, config.stack, values, config.secret_keys, config.source)
+    from_project = config.from_project - set(overrides)  # an override is the stack file's value
+    return StackConfig(config.project, config.stack, values, config.secret_keys, config.source, from_project)
 
 
 def stack_config(stack: str = "dev", **overrides) -> StackConfig:

@@ -17,6 +17,7 @@ from tests.conftest import (
     STACKS,
     first,
     plan,
+    problem_lines,
     setting,
     stacks_where,
     stage_of,
@@ -39,8 +40,7 @@ def refused(stack: str, **overrides) -> str:
     with pytest.raises(ConfigError) as error:
         plan(stack, **overrides)
     message = str(error.value)
-    assert "\n" not in message
-    return message
+    return problem_lines(message)
 
 
 @pytest.mark.parametrize("stack", OUTSIDE_DATA_SCIENCE)

@@ -18,7 +18,7 @@ from components.stage_catalog import is_shared_stack
 from planner import recorder
 from planner.recorder import Plan
 from planner.stackfile import available_stacks, load_stack_config
-from tests.conftest import overridden
+from tests.conftest import overridden, problem_lines
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
@@ -534,11 +534,10 @@ def test_bad_config_exits_2_from_the_command_line(tmp_path):
         text=True,
         check=False,
     )
-    assert (
-        result.returncode == 2
-        and result.stderr.count("\n") == 1
-        and "mlinfra-bootstrap:name" in result.stderr
-    )
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and "mlinfra-bootstrap:name" in result.stderr
+    assert all(problem_lines(line.removeprefix("error: ")) for line in lines)  # every problem, a line each
+    assert all(line.startswith(f"error: {bad.name}: ") for line in lines)
 
 
 def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platform, stack_plans):

@@ -207,7 +207,7 @@ def test_the_planner_exits_2_on_a_duplicate_key(tmp_path):
 )
 def test_fails_when_a_name_is_empty_blank_or_padded(rejection, key, value, expected):
     message = rejected(rejection, **{key: value})
-    assert message.startswith(f"invalid stack config: {key}"), message
+    assert message.startswith(f"Pulumi.{BASE}.yaml: {key}"), message
     assert expected in message.split(": got ")[0] + message and ": got " in message, message
 
 

@@ -19,6 +19,7 @@ from tests.conftest import (
     PROJECT_DIR,
     first,
     plan,
+    problem_lines,
     with_catalog_stage,
 )
 
@@ -104,7 +105,7 @@ def test_fails_when_two_credential_names_collide_after_sanitizing(monkeypatch):
     with pytest.raises(ConfigError) as error:
         plan_stack(PROJECT_DIR, "prod", BOTH)
     message = str(error.value)
-    assert "\n" not in message
+    problem_lines(message)
     assert "mlinfra:ci.azureDevOps.serviceConnectionName: its federated credential name" in message
     assert "ci.github.repository" in message
 

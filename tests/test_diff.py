@@ -616,3 +616,30 @@ def test_a_project_in_a_subfolder_is_compared_with_the_repository_at_the_base(re
     finally:
         readme.write_text(text)
     assert unchanged_since(bootstrap, "HEAD")
+
+
+def test_a_production_relaxation_shows_among_the_findings_with_its_reason():
+    """Issue 30, "Production relaxations": the diff names the relaxed rule and the stack file's
+    reason (planner/diff.py `_relaxation`); undoing it is a finding too."""
+    from planner.render import to_json
+    from tests.conftest import PRODUCTION_STACK, plan
+
+    reason = "the landing zone's Azure Policy deploys the diagnostic settings"
+    base = json.loads(to_json(plan(PRODUCTION_STACK)))
+    head = json.loads(
+        to_json(
+            plan(
+                PRODUCTION_STACK,
+                **{
+                    "mlinfra:diagnostics": {"enabled": False},
+                    "mlinfra:productionRelaxations": {"diagnostics": reason},
+                },
+            )
+        )
+    )
+    relaxed = [
+        f.text for f in diff_plans(PRODUCTION_STACK, base, head).findings if f.category == "relaxation"
+    ]
+    assert relaxed == [f"production rule diagnostics of stage {PRODUCTION_STACK} relaxed: {reason}"]
+    undone = [f.text for f in diff_plans(PRODUCTION_STACK, head, base).findings if f.category == "relaxation"]
+    assert undone == [f"production rule diagnostics of stage {PRODUCTION_STACK} no longer relaxed"]

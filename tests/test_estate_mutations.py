@@ -258,7 +258,7 @@ NEW_STAGE = ("staging", "stg")
 
 
 def _add_catalog_entry(project: Path, after: str) -> None:
-    """README, "Adding a stage", step 1: one catalog entry in Pulumi.yaml, after `after`."""
+    """docs/stages.md, "Adding a stage", step 1: one catalog entry in Pulumi.yaml, after `after`."""
     name, code = NEW_STAGE
     path = project / "Pulumi.yaml"
     text = path.read_text()
@@ -315,7 +315,7 @@ def staged(tmp_path) -> tuple[Path, str]:
 
 @pytest.mark.long
 def test_fails_when_a_catalog_stage_has_a_stack_file_but_no_pipeline_deploys_it(staged):
-    """README "Adding a stage" without step 3 (`make workflows`): bootstrap gives every stack file a
+    """docs/stages.md, "Adding a stage" without step 3 (`make workflows`): bootstrap gives every stack file a
     deployer and an environment whether its `stages` config lists it or not (bootstrap/settings.py),
     so the stack has an identity and state, and what is missing is delivery: no job deploys,
     previews or drift-checks it (EV-9; review-3-identity-ci B2, a stack with no delivery path)."""

@@ -26,6 +26,7 @@ from tests.conftest import (
     PROJECT_DIR,
     first,
     plan,
+    problem_lines,
     run_program,
     setting,
 )
@@ -202,8 +203,7 @@ def refused(stack: str, private_endpoints: dict) -> str:
     network = {**network_of(stack), "privateEndpoints": private_endpoints}
     with pytest.raises(ConfigError) as error:
         plan(stack, **{"mlinfra:network": network})
-    assert "\n" not in str(error.value)
-    return str(error.value)
+    return problem_lines(str(error.value))
 
 
 HUB_PEERING_KEY = "mlinfra:network.privateEndpoints.virtualNetwork.hubPeering"

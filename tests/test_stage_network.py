@@ -17,6 +17,7 @@ from tests.conftest import (
     PUBLIC_STACKS,
     first,
     plan,
+    problem_lines,
     run_program,
     setting,
 )
@@ -110,8 +111,7 @@ def refused(**network) -> str:
     }
     with pytest.raises(ConfigError) as error:
         plan(NON_PRODUCTION_STACK, **overrides)
-    assert "\n" not in str(error.value)
-    return str(error.value)
+    return problem_lines(str(error.value))
 
 
 def test_fails_when_a_private_stage_has_no_private_endpoints():

@@ -5,6 +5,7 @@ test_bootstrap), and a lifecycle rule deletes versions older than `versionRetent
 import pytest
 
 from components.config import ConfigError
+from tests.conftest import problem_lines
 from tests.test_bootstrap import NS, bootstrap_plan
 
 POLICY = "azure-native:storage:ManagementPolicy"
@@ -53,4 +54,4 @@ def test_fails_when_the_version_retention_is_not_a_whole_number_of_days_in_range
         bootstrap_plan("platform", **{f"{NS}:stateBackend": {"versionRetentionDays": days}})
     message = str(error.value)
     assert f"{NS}:stateBackend.versionRetentionDays: got" in message
-    assert "\n" not in message
+    problem_lines(message)

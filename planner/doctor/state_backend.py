@@ -23,7 +23,7 @@ from planner.estate import needs, rbac
 CHECK = "state backend"
 STORAGE = "2023-05-01"
 KEY_VAULT = "2023-07-01"
-BOOTSTRAP_FIX = "run bootstrap's `pulumi up` (it creates the state backend), as in README 'From zero'"
+BOOTSTRAP_FIX = "run bootstrap's `pulumi up` (it creates the state backend), as in docs/from-zero.md"
 
 
 def _account(container: str) -> str:

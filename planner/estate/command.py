@@ -39,7 +39,7 @@ def main(argv: list[str], project_dir: Path) -> int:
     from components.config import ConfigError
     from planner.estate import model
     from planner.estate.prerequisites import PrerequisitesError
-    from planner.failures import program_failure
+    from planner.failures import config_failure, program_failure
     from planner.stackfile import StackFileError
 
     try:
@@ -48,8 +48,7 @@ def main(argv: list[str], project_dir: Path) -> int:
         if args.examples:
             estates += [model.build_example(root, d) for d in model.example_directories(root)]
     except (ConfigError, StackFileError, PrerequisitesError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return config_failure(error)
     except Exception as error:
         if args.debug:
             raise

@@ -1,0 +1,186 @@
+"""Hostile files fail through the real command line in under 5 s and 300 MB, each with exit
+status 2 and one line naming the file and the limit (issue 30, "Done when").
+
+Each case runs `python -m planner ...` as its own process, measuring its wall time and, through
+`os.wait4`, the peak resident memory of that process alone. The bounds are the issue's targets,
+asserted as generous limits on the child's CPU time and memory (its wall time gets three times
+the margin, for a loaded machine): this is a refusal test, not a benchmark (a refusal takes about
+a second, most of it Python starting). The limits themselves, and why they sit where they do (the
+Pulumi CLI's YAML library, yaml.v3, and PyYAML's behaviour with aliases and nesting), are in
+`components/cli_yaml.py`.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from components.cli_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, parse
+from tests.conftest import PROJECT_DIR, STACKS, copy_repository
+
+SECONDS = 5
+"""The issue's bound, on the child's CPU time (user + system)."""
+WALL_SECONDS = 3 * SECONDS
+"""The bound on the child's wall time: a loaded CI machine may stall a process it does not run."""
+MEGABYTES = 300
+STACK = STACKS[0]
+
+
+def billion_laughs(indent: str = "  ") -> str:
+    """Nine anchors of nine aliases each: 9^9 (387 million) values once expanded."""
+    lines = [f'{indent}mlinfra:a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{indent}mlinfra:a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    return "config:\n" + "\n".join(lines) + "\n"
+
+
+def laughs(levels: int, fanout: int) -> str:
+    """`levels` anchors over the first, each a list of `fanout` aliases of the one before."""
+    lines = ["a0: &a0 [" + ",".join(["x"] * fanout) + "]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * fanout) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE = {
+    "billion-laughs": (billion_laughs(), "aliases expand to too much"),
+    "flow-nesting-10000": (
+        "config:\n  mlinfra:x: " + "[" * 10_000 + "]" * 10_000 + "\n",
+        f"{MAX_DEPTH} levels",
+    ),
+    "block-nesting-10000": (
+        "config:\n  mlinfra:x:\n" + "    " + "- " * 10_000 + "x\n",
+        f"{MAX_DEPTH} levels",
+    ),
+    "alias-of-itself": ("config:\n  mlinfra:x: &x [1, *x]\n", "anchor 'x' value contains itself"),
+    "values-120000": ("config:\n  mlinfra:x: [" + ",".join(["1"] * 120_000) + "]\n", f"{MAX_NODES:,} values"),
+}
+
+
+def run_measured(args: list[str], cwd: Path, tmp_path: Path) -> tuple[int, str, float, float, float]:
+    """`python -m planner *args`: its exit status, stderr, wall seconds, CPU seconds and peak RSS
+    in MB."""
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "planner", *args], cwd=cwd, stdout=stdout, stderr=stderr
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped above; keeps Popen from waiting again
+    cpu = usage.ru_utime + usage.ru_stime
+    return child.returncode, err.read_text(), seconds, cpu, usage.ru_maxrss / 1024  # Linux: kilobytes
+
+
+def assert_refused(result: tuple[int, str, float, float, float], file_name: str, needle: str) -> None:
+    status, stderr, seconds, cpu, megabytes = result
+    assert status == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {file_name}: ") and needle in lines[0], stderr
+    # The CPU time is what the refusal costs; the wall time also holds whatever else the machine
+    # runs at that moment (the test workers, other jobs), so it gets a wider margin.
+    assert cpu < SECONDS and seconds < WALL_SECONDS and megabytes < MEGABYTES, (cpu, seconds, megabytes)
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_fails_fast_on_a_hostile_stack_file(tmp_path, case):
+    text, needle = HOSTILE[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text)
+    result = run_measured(["check", "--stack", STACK, "--config-file", str(path)], PROJECT_DIR, tmp_path)
+    assert_refused(result, path.name, needle)
+
+
+def test_fails_fast_on_a_50_mb_stack_file_before_reading_it(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with path.open("w") as handle:
+        handle.write("config:\n")
+        line = "  mlinfra:pad: " + "x" * 1000 + "\n"
+        for _ in range(50 * 2**20 // len(line) + 1):  # line by line: this process stays small, and
+            handle.write(line)  # the child's peak memory (counted from before its exec) is its own
+    assert path.stat().st_size > 50 * 2**20
+    result = run_measured(["check", "--stack", STACK, "--config-file", str(path)], PROJECT_DIR, tmp_path)
+    assert_refused(result, path.name, f"at most {MAX_FILE_BYTES}")
+
+
+def test_fails_fast_on_a_stream_that_never_ends():
+    """A pipe or device has no size to check first: the reader reads one byte past the limit."""
+    from planner.stackfile import StackFileError, read_document
+
+    zero = Path("/dev/zero")
+    if not zero.exists():
+        pytest.skip("no /dev/zero here")
+    started = time.monotonic()
+    with pytest.raises(StackFileError, match=f"more than {MAX_FILE_BYTES} bytes"):
+        read_document(zero)
+    assert time.monotonic() - started < SECONDS
+
+
+def _project_with(tmp_path: Path, name: str, text: str) -> Path:
+    """A scratch project: the real Pulumi.yaml and stack file, with `name` replaced by `text`."""
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    for source in ("Pulumi.yaml", f"Pulumi.{STACK}.yaml"):
+        (project / source).write_text((PROJECT_DIR / source).read_text())
+    (project / name).write_text(text)
+    return project
+
+
+@pytest.mark.parametrize("case", ["billion-laughs", "flow-nesting-10000", "alias-of-itself"])
+def test_fails_fast_on_a_hostile_project_file(tmp_path, case):
+    text, needle = HOSTILE[case]
+    project = _project_with(tmp_path, "Pulumi.yaml", "name: mlinfra\nruntime: python\n" + text)
+    result = run_measured(["--project-dir", str(project), "--stack", STACK], PROJECT_DIR, tmp_path)
+    assert_refused(result, "Pulumi.yaml", needle)
+
+
+@pytest.mark.parametrize("case", ["billion-laughs", "block-nesting-10000"])
+def test_fails_fast_on_a_hostile_bootstrap_stack_file(tmp_path, case):
+    """bootstrap/ reads its stack file with the same reader (planner.stackfile)."""
+    text, needle = HOSTILE[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text.replace("mlinfra:", "mlinfra-bootstrap:"))
+    args = ["--project-dir", "bootstrap", "--stack", "platform", "--config-file", str(path)]
+    assert_refused(run_measured(args, PROJECT_DIR, tmp_path), path.name, needle)
+
+
+def test_fails_fast_on_a_hostile_prerequisites_file(tmp_path):
+    """prerequisites.yaml goes through the same reader (planner.estate.prerequisites)."""
+    root = copy_repository(tmp_path / "repository")
+    (root / "prerequisites.yaml").write_text(billion_laughs().replace("config:\n", "landingZone:\n"))
+    result = run_measured(["todo"], root, tmp_path)
+    assert_refused(result, "prerequisites.yaml", "aliases expand to too much")
+
+
+# --- what the CLI accepts is read the same ---------------------------------------------------
+
+
+def test_aliases_the_cli_accepts_are_read_as_it_reads_them():
+    """yaml.v3 decodes three levels of ten aliases (1000 values from 30); the planner too, and
+    with the values written out, as the CLI hands them to the program."""
+    document = parse(laughs(levels=3, fanout=10))
+    assert len(document["a2"]) == 10 and all(item == ["x"] * 10 for row in document["a2"] for item in row)
+
+
+def test_fails_when_aliases_expand_past_the_clis_ratio():
+    """One level more (10,000 values from 40) is past yaml.v3's `allowedAliasRatio`."""
+    from components.cli_yaml import YamlRefused
+
+    with pytest.raises(YamlRefused, match="excessive aliasing"):
+        parse(laughs(levels=4, fanout=10))
+
+
+def test_a_merge_key_through_an_alias_is_read_as_the_cli_reads_it():
+    assert parse("base: &b {a: 1}\ny:\n  <<: *b\n  c: 2\n")["y"] == {"a": 1, "c": 2}
+
+
+def test_fails_when_a_chain_of_aliases_nests_past_the_depth_limit():
+    from components.cli_yaml import YamlRefused
+
+    chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, MAX_DEPTH + 2))
+    with pytest.raises(YamlRefused, match="through alias"):
+        parse(chain)
+    assert parse("".join(chain.splitlines(keepends=True)[: MAX_DEPTH - 2]))  # shallower: read
