@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from planner.doctor import azure, azure_devops, graph, names, quota, rights, state_backend, targets
+from planner.doctor import azure_devops, graph, names, quota, rights, state_backend, targets
 from planner.doctor.http import Client
 from planner.doctor.report import CANNOT, Result
 from planner.estate.prerequisites import Prerequisites
