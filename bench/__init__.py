@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from components.stage_catalog import load_catalog
+from components.stage_catalog import deployment_order, load_catalog
 from planner.plan_cache import CACHE_VARIABLE
 from planner.stackfile import available_stacks
 
@@ -14,6 +14,9 @@ STACKS = tuple(
     if stage.name in available_stacks(PROJECT_DIR)
 )
 """The catalog's stages that have a stack file, in delivery order."""
+PROJECT_STACKS = tuple(deployment_order(available_stacks(PROJECT_DIR), PROJECT_DIR / "Pulumi.yaml"))
+"""Every stack of the stage project (the shared stack first, then the stages): the planner/floor
+table's rows, and with the bootstrap stack what "planning every stack" sums."""
 
 
 def measure_without_plan_cache() -> None:

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from bench import PROJECT_DIR, STACKS, floor, run
+from bench import PROJECT_DIR, PROJECT_STACKS, STACKS, floor, run
 from planner import recorder, stack_references
 from planner.stackfile import load_stack_config
 
@@ -57,7 +57,7 @@ def test_the_install_compiles_nothing_ahead():
 def test_bench_smoke_is_one_round_of_one_stack_without_the_suite():
     args = run.parse_arguments(["--smoke", "--output", "/tmp/x.md"])
     assert (args.runs, args.stacks, args.scales) == (1, STACKS[:1], run.SCALES[:1])
-    assert run.parse_arguments([]).stacks == STACKS
+    assert run.parse_arguments([]).stacks == PROJECT_STACKS and PROJECT_STACKS[1:] == STACKS
 
 
 def test_bench_smoke_target_writes_to_a_temporary_file_and_ci_runs_it_after_the_tests():
