@@ -122,10 +122,14 @@ from-zero: $(VENV)/.synced
 	@$(PY) -m planner from-zero
 
 # Read-only live preflight of the tenant (docs/doctor.md): every stack of the estate, or
-# STACK=<s> alone. REPLAY=<dir> runs it over recorded responses instead.
+# STACK=<s> alone. REPLAY=<dir> runs it over recorded responses instead; live, it first adds the
+# doctor dependency group (azure-identity) to ./venv, and BOOTSTRAP_OUTPUTS=<file> names
+# bootstrap's `pulumi stack output --json` (the deployers' real object ids).
 REPLAY ?=
+BOOTSTRAP_OUTPUTS ?=
 doctor: $(VENV)/.synced
-	@$(PY) -m planner doctor $(if $(STACK),--stack $(STACK),--estate) $(if $(REPLAY),--replay $(REPLAY)) --format $(FORMAT)
+	$(if $(REPLAY),,@$(UV) sync --locked --quiet --group doctor --python $(VENV_PYTHON))
+	@$(PY) -m planner doctor $(if $(STACK),--stack $(STACK),--estate) $(if $(REPLAY),--replay $(REPLAY)) $(if $(BOOTSTRAP_OUTPUTS),--bootstrap-outputs $(BOOTSTRAP_OUTPUTS)) --format $(FORMAT)
 
 # Lint, format check and types.
 # ruff, pyright against the SDKs' own type information;

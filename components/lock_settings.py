@@ -21,8 +21,8 @@ class LockKind(StrEnum):
 
 
 class LockSettings(Settings):
-    """`mlinfra:lock`: a management lock on the workspace, storage account, key vault and
-    container registry."""
+    """`mlinfra:lock`: a management lock on the workspace's storage account, key vault and
+    container registry (not on the workspace: components/locks.py)."""
 
     kind: LockKind | None = None
     """CanNotDelete or None. Default: CanNotDelete in production stages (the catalog's production

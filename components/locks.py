@@ -1,11 +1,17 @@
-"""`StageLocks`: one `CanNotDelete` management lock on each of a stage's stateful resources (the
-workspace, its storage account, key vault and container registry), next to Pulumi's `protect`.
+"""`StageLocks`: one `CanNotDelete` management lock on each of a stage's stores of data (the
+workspace's storage account, key vault and container registry), next to Pulumi's `protect`.
 
 Locks sit on the resources, not on the resource group: a lock applies to everything below its
 scope (Microsoft Learn REST, "Management Locks - Create Or Update At Resource Level": "When you
 apply a lock at a parent scope, all child resources inherit the same lock"), and a group lock would
 also stop the deletes a deployment makes in normal operation (private endpoints, role assignments,
-outbound rules, compute).
+outbound rules, compute). For the same reason the workspace itself is not locked: its children are
+what the ML engineers and this program replace every release (`workspaces/onlineEndpoints` and their
+deployments, `workspaces/computes`, `workspaces/outboundRules`), and the managed network's own
+operations fail under a lock (MicrosoftDocs/azure-ai-docs how-to-managed-network.md, Limitations:
+"Make sure there are no scope locks on the Azure Machine Learning resources and resource group").
+A deleted workspace stays recoverable for 14 days (docs/soft-delete.md), and Pulumi's `protect`
+covers it in the program.
 
 Creating or deleting a lock needs `Microsoft.Authorization/locks/write` or `.../delete` (same page:
 "Of the built-in roles, only Owner and User Access Administrator are granted those actions"), which
@@ -65,7 +71,6 @@ def stage_locks(
     if not config.lock.active(config.stage_definition.production):
         return None
     targets = {
-        "workspace": workspace.workspace_id,
         "storage": workspace.storage_account_id,
         "keyvault": workspace.key_vault_id,
         "registry": workspace.container_registry_id,

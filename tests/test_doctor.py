@@ -309,3 +309,23 @@ def test_live_without_an_azure_credential_exits_2_saying_what_to_log_in_with():
         env=env,
     )
     assert run.returncode == 2 and "az login" in run.stderr and run.stderr.count("\n") == 1
+
+
+def test_the_infra_pipelines_run_doctor_before_pulumi_up():
+    """Issue 29: each deploying job runs the read-only preflight, as the stack's deployer (signed
+    in by the step before), before `pulumi up`; on GitHub and on Azure DevOps."""
+    import yaml
+
+    github = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi-up.yml").read_text())
+    (job,) = github["jobs"].values()
+    runs = [str(step.get("run", "")) + str(step.get("with", {}).get("command", "")) for step in job["steps"]]
+    doctor = next(i for i, run in enumerate(runs) if run.startswith("make doctor STACK="))
+    up = next(i for i, step in enumerate(job["steps"]) if step.get("with", {}).get("command") == "up")
+    login = next(
+        i for i, step in enumerate(job["steps"]) if str(step.get("uses", "")).startswith("Azure/login")
+    )
+    assert login < doctor < up
+    text = (ROOT / "templates" / "pulumi-up.yml").read_text()
+    assert text.index("inlineScript: make doctor STACK=${{ parameters.stage }}") < text.index(
+        "pulumi up --yes"
+    )

@@ -18,7 +18,6 @@ from tests.test_config import Rejection
 LOCK = "azure-native:authorization:ManagementLockByScope"
 RELAXATION = "mlinfra:policy:ProductionRelaxation"
 LOCKED_TYPES = {
-    "azure-native:machinelearningservices:Workspace",
     "azure-native:storage:StorageAccount",
     "azure-native:keyvault:Vault",
     "azure-native:containerregistry:Registry",
@@ -132,3 +131,22 @@ def test_the_verifier_knows_a_lock_needs_lock_write_and_delete():
     ):
         permissions = roles[ROLES[name].guid].permissions
         assert [action_allowed(a, permissions) for a in LOCK_ACTIONS[1:]] == [allowed, allowed], name
+
+
+@pytest.mark.parametrize("stack", PRODUCTION_STACKS)
+def test_no_lock_sits_above_what_a_release_deletes(stack):
+    """A lock applies to every child of its scope ("When you apply a lock at a parent scope, all
+    child resources inherit the same lock": Microsoft Learn REST, "Management Locks - Create Or
+    Update At Resource Level"). The workspace's children are what a release replaces (online
+    endpoints and deployments, computes, outbound rules), and the managed network's operations fail
+    under a lock (MicrosoftDocs/azure-ai-docs how-to-managed-network.md, Limitations: "no scope
+    locks on the Azure Machine Learning resources and resource group"): no lock on the workspace,
+    its resource group or anything above."""
+    result = plan(stack)
+    workspaces = [r for r in result.resources if r.type == "azure-native:machinelearningservices:Workspace"]
+    assert workspaces
+    for lock in result.of_type(LOCK):
+        targets = {d for d in lock.dependencies}
+        assert not targets & {w.urn for w in workspaces}
+        scope = str(lock.inputs["scope"])
+        assert "/providers/" in scope and "Microsoft.MachineLearningServices/workspaces" not in scope

@@ -1,5 +1,6 @@
-"""Management locks of production stages (issue 33): the workspace, storage account, key vault and
-container registry each have a `CanNotDelete` lock that depends on them, so a delete from outside
+"""Management locks of production stages (issue 33): the storage account, key vault and container
+registry each have a `CanNotDelete` lock (not the workspace, whose children a release replaces:
+components/locks.py) that depends on them, so a delete from outside
 Pulumi (the portal, the CLI) fails too, which `protect` (PU-3) cannot stop.
 
 A lock names its resource by `scope`, unknown in a preview for a resource being created; the
@@ -10,7 +11,6 @@ from mlinfra_policy.common import get, stack_policy
 
 LOCK = "azure-native:authorization:ManagementLockByScope"
 LOCKED = (
-    "azure-native:machinelearningservices:Workspace",
     "azure-native:storage:StorageAccount",
     "azure-native:keyvault:Vault",
     "azure-native:containerregistry:Registry",
@@ -34,7 +34,7 @@ def _locked(args, production):
 POLICIES = [
     stack_policy(
         "production-resources-locked",
-        "Production workspaces, storage accounts, key vaults and registries carry a CanNotDelete lock (PU-3).",
+        "Production storage accounts, key vaults and registries carry a CanNotDelete lock (PU-3).",
         _locked,
         production_only=True,
     ),
