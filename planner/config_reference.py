@@ -88,10 +88,30 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
             if isinstance(item_type, type) and issubclass(item_type, BaseModel):
                 rows += _rows(item_type, f"{key}[].")
         elif typing.get_origin(annotation) is dict:
-            value_type = typing.get_args(annotation)[1]
-            if isinstance(value_type, type) and issubclass(value_type, BaseModel):
-                rows += _rows(value_type, f"{key}.<name>.")
+            rows += _member_rows(typing.get_args(annotation)[1], f"{key}.<name>.")
     return rows
+
+
+def _member_rows(value_type, prefix: str) -> list[tuple[str, str, str, str]]:
+    """The rows of a map's values: one model's keys, or, for a union of models (the outbound rules,
+    told apart by `type`), each member's keys once, each saying which members take it."""
+    if typing.get_origin(value_type) is typing.Annotated:
+        value_type = typing.get_args(value_type)[0]
+    if isinstance(value_type, type) and issubclass(value_type, BaseModel):
+        return _rows(value_type, prefix)
+    members = [m for m in typing.get_args(value_type) if isinstance(m, type) and issubclass(m, BaseModel)]
+    by_key: dict[str, tuple[tuple[str, str, str, str], list[str]]] = {}
+    for member in members:
+        literal = (
+            typing.get_args(member.model_fields["type"].annotation) if "type" in member.model_fields else ()
+        )
+        kind = str(literal[0]) if literal else member.__name__  # `type: Literal["FQDN"]` names the member
+        for row in _rows(member, prefix):
+            by_key.setdefault(row[0], (row, []))[1].append(kind)
+    return [
+        (key, kind, default, f"{'/'.join(kinds)} only: {doc}" if len(kinds) < len(members) else doc)
+        for key, ((_, kind, default, doc), kinds) in by_key.items()
+    ]
 
 
 def _project_defaults() -> dict[str, str]:

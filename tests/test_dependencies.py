@@ -146,7 +146,9 @@ def test_makefile_installs_the_locked_uv_and_syncs_the_venv_the_cli_uses():
     assert "sync --locked" in makefile
     # The venv's interpreter can differ from the one that runs pip for uv (Debian's has no pip).
     assert re.search(r"^VENV_PYTHON \?= \$\(PYTHON\)$", makefile, re.MULTILINE)
-    assert "--python $(PYTHON)" not in makefile and makefile.count("--python $(VENV_PYTHON)") == 3  # install, lock, doctor's group
+    assert (
+        "--python $(PYTHON)" not in makefile and makefile.count("--python $(VENV_PYTHON)") == 3
+    )  # install, lock, doctor's group
     # Bytecode is written on first import, even where PYTHONDONTWRITEBYTECODE is set
     # (tests/test_bench.py), never compiled ahead for every installed module.
     assert "unexport PYTHONDONTWRITEBYTECODE" in makefile
