@@ -115,6 +115,7 @@ class WorkspaceCompute(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
+                # R1: after the managed network's rules, or the first cluster provisions it mid-write.
                 depends_on=list(args.after) or None,
                 replace_on_changes=list(REPLACED_ON_CHANGE),
                 delete_before_replace=True,  # the new cluster has the same name (computeName)

@@ -170,6 +170,7 @@ class GitHubEnvironment(pulumi.ComponentResource):
                 settings.name,
                 settings.oidc_subject_format,
                 settings.oidc_subject_claims,
+                # The template changes the subject GitHub emits: only once its credentials trust it.
                 pulumi.ResourceOptions(parent=self, depends_on=credentials),
             )
 

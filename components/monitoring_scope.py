@@ -107,6 +107,7 @@ def managed_network_rule(
                 service_resource_id=scope_id, subresource_target=MONITOR_GROUP, spark_enabled=False
             ),
         ),
+        # One managed network: its rules are written one after another.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=after or None),
     )
 

@@ -100,6 +100,7 @@ class ManagedNetworkRules(pulumi.ComponentResource):
                 workspace_name=args.workspace_name,
                 resource_group_name=args.resource_group_name,
                 properties=_properties(rule, args),
+                # Each rule rewrites the one managed network: concurrent writes conflict.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
         self.register_outputs({})
