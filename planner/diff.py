@@ -67,6 +67,8 @@ class Finding:
     """relaxation, access, trust, environment, network, refused, protection or replacement."""
     text: str
     urn: str | None = None
+    stateful: bool = False
+    """A stateful resource is replaced or deleted: data, identity or history is lost. Listed first."""
 
 
 @dataclass
@@ -166,7 +168,12 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
                 else "DELETED"
             )
             result.findings.append(
-                Finding("replacement", f"stateful {_label(resource)} removed from the program: {fate}", urn)
+                Finding(
+                    "replacement",
+                    f"stateful {_label(resource)} removed from the program: {fate}",
+                    urn,
+                    stateful=fate == "DELETED",
+                )
             )
     for old_urn, new_urn in sorted(renamed.items()):
         resource = new[new_urn]
@@ -186,6 +193,7 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
                 f"{resource['name']}): without an alias it is deleted and created again"
                 + "".join(f"; {text}" for text in _consequences(old[old_urn], resource)),
                 new_urn,
+                stateful=resource["type"] in STATEFUL_TYPES,
             )
         )
     for urn in sorted(set(old) & set(new)):
@@ -193,7 +201,9 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
     _compare_access(result, base or {}, head or {})
     _compare_environments(result, base or {}, head or {})
     _name_principals(result, base or {}, head or {})
-    result.findings.sort(key=lambda f: CATEGORY_ORDER.index(f.category))
+    # What loses data first (a reviewer must not scroll past it), then by category.
+    result.findings.sort(key=lambda f: (not f.stateful, CATEGORY_ORDER.index(f.category)))
+    result.resources.sort(key=lambda r: not (r.change in ("replaced", "removed") and r.type in STATEFUL_TYPES))
     return result
 
 
@@ -253,6 +263,7 @@ def _compare(result: StackDiff, before: dict, after: dict) -> None:
                 f"{stateful}{_label(after)} is REPLACED (create-only {paths} changed)"
                 + "".join(f"; {text}" for text in _consequences(before, after)),
                 after["urn"],
+                stateful=bool(stateful),
             )
         )
     for change in changes:

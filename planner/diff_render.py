@@ -3,7 +3,7 @@ introduces come first in each."""
 
 import json
 
-from planner.diff import StackDiff, shown_inputs, to_document
+from planner.diff import Finding, StackDiff, shown_inputs, to_document
 from planner.diff_estate import EstateChange
 
 COMMENT_MARKER = "<!-- mlinfra-plan-diff -->"
@@ -35,6 +35,11 @@ def _estate_lines(estate: EstateChange | None) -> list[str]:
     return lines + ([f"   note: {estate.note}"] if estate.note else [])
 
 
+def _category(finding: Finding) -> str:
+    """A finding's label; a stateful resource replaced or deleted says so, as it comes first."""
+    return "DATA LOSS: " + finding.category if finding.stateful else finding.category
+
+
 def _value(value) -> str:
     return "(none)" if value is None else value if isinstance(value, str) else json.dumps(value)
 
@@ -63,7 +68,7 @@ def diff_text(
             lines += [f"   note: {line}" for line in diff.note.splitlines()]  # one line per problem
         if diff.findings:
             lines.append("   Security-relevant:")
-            lines += [f"   ! [{f.category}] {f.text}" for f in diff.findings]
+            lines += [f"   ! [{_category(f)}] {f.text}" for f in diff.findings]
         for resource in diff.resources:
             lines.append(
                 f"   {'+-~~'[['added', 'removed', 'changed', 'replaced'].index(resource.change)]} {resource.change:<8} {resource.type}  {resource.name}"
@@ -139,7 +144,7 @@ def _markdown(
         if diff.findings:
             lines += ["", "**Security-relevant changes**", ""]
             shown = diff.findings[:budget] if budget else diff.findings
-            lines += [f"- **{f.category}**: {_escape(f.text)}" for f in shown]
+            lines += [f"- **{_category(f)}**: {_escape(f.text)}" for f in shown]
             if len(shown) < len(diff.findings):
                 lines.append(f"- … {len(diff.findings) - len(shown)} more in the job summary artifact")
         if diff.resources and detail == "full":

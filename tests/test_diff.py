@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from planner.diff import diff_plans
+from planner.diff import CATEGORY_ORDER, diff_plans
 from planner.diff_render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown, diff_text
 from tests.conftest import PROJECT_DIR, copy_repository, first, setting, stacks_where, stage_of
 
@@ -643,3 +643,39 @@ def test_a_production_relaxation_shows_among_the_findings_with_its_reason():
     assert relaxed == [f"production rule diagnostics of stage {PRODUCTION_STACK} relaxed: {reason}"]
     undone = [f.text for f in diff_plans(PRODUCTION_STACK, head, base).findings if f.category == "relaxation"]
     assert undone == [f"production rule diagnostics of stage {PRODUCTION_STACK} no longer relaxed"]
+
+
+def test_stateful_replacements_are_listed_before_everything_else():
+    """Issue 31: a reviewer reads what loses data first. A stateful resource replaced (here by a
+    create-only input) or deleted comes before access, network and every other finding, in the
+    findings and in the resource list, and the text and Markdown say DATA LOSS."""
+    base = document(
+        resource("urn:a-plain", type_="azure-native:network:PrivateEndpoint", publicNetworkAccess="Disabled"),
+        resource("urn:z-st", accountName="st1", isHnsEnabled=False),
+        access=[grant("ops")],
+    )
+    head = document(
+        resource("urn:a-plain", type_="azure-native:network:PrivateEndpoint", publicNetworkAccess="Enabled"),
+        resource("urn:z-st", accountName="st1", isHnsEnabled=True),
+        access=[grant("ops"), grant("ds", "Contributor")],
+    )
+    diff = diff_plans(LABEL, base, head)
+    assert diff.findings[0].stateful and "REPLACED" in diff.findings[0].text
+    assert not any(f.stateful for f in diff.findings[1:])
+    assert [f.category for f in diff.findings[1:]] == sorted(
+        (f.category for f in diff.findings[1:]), key=CATEGORY_ORDER.index
+    )
+    assert diff.resources[0].urn == "urn:z-st"
+    text = diff_text("main", "0" * 40, [diff])
+    assert "! [DATA LOSS: replacement] stateful StorageAccount st1 is REPLACED" in text
+    assert text.index("DATA LOSS") < text.index("[access]") < text.index("[network]")
+    assert "**DATA LOSS: replacement**" in diff_markdown("main", "0" * 40, [diff])
+
+
+def test_a_retained_or_protected_stateful_removal_is_not_data_loss():
+    """retainOnDelete leaves the resource in Azure and protect blocks the delete (Pulumi resource
+    options), so neither loses data; a plain removal deletes it."""
+    for options, lost in (({"protect": True}, False), ({"retain": True}, False), ({}, True)):
+        base = document(resource("urn:st", accountName="st1", **options))
+        [finding] = diff_plans(LABEL, base, document()).findings
+        assert finding.stateful is lost, options
