@@ -1,4 +1,4 @@
-"""`python -m planner --stack <name> [--format text|json] [--config-file <path>]`: what `pulumi up` would create, offline.
+"""`python -m planner --stack <name> [--format text|markdown|json] [--config-file <path>]`: what `pulumi up` would create, offline.
 
 `python -m planner diff --base <git-ref> [...]` compares against another revision (see planner/diff_command.py).
 `python -m planner check --stack <name> [...]` runs the policy pack over the plan (see planner/check.py);
@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 from planner.failures import config_failure, program_failure, quiet_async_leftovers
-from planner.render import to_json, to_text
+from planner.render import to_json, to_markdown, to_text
 from planner.stackfile import StackFileError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-FORMATS = {"text": to_text, "json": to_json}
+FORMATS = {"text": to_text, "json": to_json, "markdown": to_markdown}
 # Subcommands: module with `main(argv, project_dir) -> int`, and a one-line summary for --help.
 COMMANDS = {
     "diff": ("planner.diff_command", "what this working tree changes against a git revision, per stack"),

@@ -203,7 +203,9 @@ def diff_plans(stack: str, base: dict | None, head: dict | None) -> StackDiff:
     _name_principals(result, base or {}, head or {})
     # What loses data first (a reviewer must not scroll past it), then by category.
     result.findings.sort(key=lambda f: (not f.stateful, CATEGORY_ORDER.index(f.category)))
-    result.resources.sort(key=lambda r: not (r.change in ("replaced", "removed") and r.type in STATEFUL_TYPES))
+    result.resources.sort(
+        key=lambda r: not (r.change in ("replaced", "removed") and r.type in STATEFUL_TYPES)
+    )
     return result
 
 

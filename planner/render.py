@@ -1,10 +1,13 @@
 """Renders a Plan as JSON (the contract described in docs/planner.md, "What the planner is", version 1) or as a `pulumi preview`-like text tree."""
 
 import json
+import shutil
+import textwrap
 from collections import Counter
 from typing import Any
 
 from planner.mock_cloud import ARM_TYPES, physical_name
+from planner.plan_summary import summarize, summary_lines
 from planner.recorder import Plan, Resource
 from planner.views import (
     SCOPE_ORDER,
@@ -29,28 +32,28 @@ def to_json(plan: Plan) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def to_text(plan: Plan) -> str:
+def to_markdown(plan: Plan) -> str:
+    """The Markdown plan (planner/render_markdown.py); its folded tree is the text plan at 120 columns."""
+    from planner.render_markdown import to_markdown as markdown
+
+    return markdown(plan, to_text(plan, width=120))
+
+
+def terminal_width() -> int:
+    """The terminal's width, COLUMNS when set (a pipe has no terminal), else 120."""
+    return max(60, shutil.get_terminal_size((120, 24)).columns)
+
+
+def to_text(plan: Plan, width: int | None = None) -> str:
+    """The summary first (what a reviewer weighs), then the tree wrapped to `width` columns."""
+    width = width or terminal_width()
     lines = [
         f"Plan of stack '{plan.stack}' (project '{plan.project}'): offline, mock engine, nothing is created.",
         "",
+        *_summary(plan, width),
         *_sharing_warning(plan),
     ]
-    rows = _tree_rows(plan)
-    type_width = max(len(prefix + r.type) for prefix, _, r in rows)
-    name_width = max(len(r.name) for _, _, r in rows)
-    lines.append(f"    {'Type':<{type_width}}  {'Name':<{name_width}}  Physical name")
-    for prefix, detail_prefix, resource in rows:
-        flags = " ".join(
-            flag
-            for flag, on in (("[protect]", resource.protect), ("[retain]", resource.retain_on_delete))
-            if on
-        )
-        physical = physical_name(resource.type, resource.inputs) or ""
-        lines.append(
-            f" +  {prefix + resource.type:<{type_width}}  {resource.name:<{name_width}}  {physical} {flags}".rstrip()
-        )
-        for key, value in _interesting_inputs(resource):
-            lines.append(f"    {detail_prefix}    {key}: {_scalar(value)}")
+    lines += _tree(plan, width)
     lines += ["", f"Resources: {len(plan.resources)} to create"]
     counts = Counter(resource.type for resource in plan.resources)
     for type_, count in sorted(counts.items()):
@@ -63,6 +66,63 @@ def to_text(plan: Plan) -> str:
         width = max(len(name) for name in plan.outputs)
         lines += [f"    {name:<{width}}: {_scalar(value)}" for name, value in plan.outputs.items()]
     return "\n".join(lines) + "\n"
+
+
+def _summary(plan: Plan, width: int) -> list[str]:
+    lines = ["Summary:"]
+    for heading, entries in summary_lines(summarize(plan), plan.stack):
+        lines.append(f"  {heading}:")
+        for entry in entries:
+            lines += textwrap.wrap(
+                entry, width, initial_indent="    ", subsequent_indent="      ", break_long_words=False
+            )
+    return [*lines, ""]
+
+
+def _tree(plan: Plan, width: int) -> list[str]:
+    """The resources as `pulumi preview` draws them: columns when they fit in `width`, otherwise
+    the name and physical name on a line of their own; inputs wrap (an ARM id stays whole)."""
+    rows = _tree_rows(plan)
+    type_width = max(len(prefix + r.type) for prefix, _, r in rows)
+    name_width = max(len(r.name) for _, _, r in rows)
+    widest = max(len(physical_name(r.type, r.inputs) or "") for _, _, r in rows)
+    columns = 4 + type_width + 2 + name_width + 2 + widest + 20 <= width
+    lines = [
+        f"    {'Type':<{type_width}}  {'Name':<{name_width}}  Physical name"
+        if columns
+        else "    Type / Name  Physical name"
+    ]
+    for prefix, detail_prefix, resource in rows:
+        flags = " ".join(
+            flag
+            for flag, on in (("[protect]", resource.protect), ("[retain]", resource.retain_on_delete))
+            if on
+        )
+        physical = physical_name(resource.type, resource.inputs) or ""
+        if columns:
+            lines.append(
+                f" +  {prefix + resource.type:<{type_width}}  {resource.name:<{name_width}}  {physical} {flags}".rstrip()
+            )
+        else:
+            lines.append(f" +  {prefix}{resource.type}")
+            lines += textwrap.wrap(
+                f"{resource.name}  {physical} {flags}".rstrip(),
+                width,
+                initial_indent=f"    {detail_prefix} ",
+                subsequent_indent=f"    {detail_prefix}   ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        for key, value in _interesting_inputs(resource):
+            lines += textwrap.wrap(
+                f"{key}: {_scalar(value)}",
+                width,
+                initial_indent=f"    {detail_prefix}    ",
+                subsequent_indent=f"    {detail_prefix}      ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+    return lines
 
 
 def _sharing_warning(plan: Plan) -> list[str]:
