@@ -48,7 +48,8 @@ def test_a_public_stage_says_what_is_public_and_a_private_one_says_nothing_is(st
 def test_the_tree_wraps_to_the_width_but_keeps_an_arm_id_whole(stack_plans, width):
     """Long lines break at spaces; a token longer than the width (an ARM id, a URL) is not cut,
     so it can be copied from the terminal."""
-    plan = stack_plans["prod"] if "prod" in stack_plans else next(iter(stack_plans.values()))
+    # The largest plan: the most nesting, the longest names and ids.
+    plan = max(stack_plans.values(), key=lambda plan: len(plan.resources))
     text = to_text(plan, width=width)
     tree = text[text.index(" +  pulumi:pulumi:Stack") : text.index("\nResources: ")]
     for line in tree.splitlines():
