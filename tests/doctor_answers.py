@@ -9,8 +9,9 @@ from planner.doctor.http import Client, Response, WriteRefused, allowed
 
 
 class Answers(Client):
-    """`answers`: URL -> (status, body), or (URL, body-of-POST) -> (status, body). Anything not
-    listed is answered like a missing credential (status 0), as the live client does."""
+    """`answers`: URL -> (status, body) or (status, body, headers), or (URL, body-of-POST) -> the
+    same. Anything not listed is answered like a missing credential (status 0), as the live client
+    does."""
 
     def __init__(self, answers: dict) -> None:
         super().__init__(replay=None)
@@ -22,8 +23,8 @@ class Answers(Client):
             raise WriteRefused(url)
         self.asked.append((method.upper(), url, body))
         key = (url, tuple(sorted(body.items()))) if body is not None else url
-        status, data = self.answers.get(key, self.answers.get(url, (0, {"error": "no credential"})))
-        return Response(status, data)
+        status, data, *headers = self.answers.get(key, self.answers.get(url, (0, {"error": "no credential"})))
+        return Response(status, data, headers[0] if headers else {})
 
 
 def post_key(url: str, body: dict) -> tuple[str, tuple]:

@@ -76,6 +76,17 @@ def test_a_read_post_is_recorded_under_its_url_and_body():
     assert replay_key("GET", url) != one
 
 
+def test_a_replayed_answer_keeps_its_headers_and_a_top_level_array_becomes_value(tmp_path):
+    """Azure DevOps' Graph lists page through the X-MS-ContinuationToken header, and its spec
+    types their body as an array (MicrosoftDocs/vsts-rest-api-specs graph/7.1 Service
+    Principals - List)."""
+    url = "https://vssps.dev.azure.com/contoso/_apis/graph/serviceprincipals?api-version=7.1-preview.1"
+    record = {"status": 200, "body": [{"originId": "o"}], "headers": {"X-MS-ContinuationToken": "t2"}}
+    (tmp_path / replay_key("GET", url)).write_text(json.dumps(record))
+    reply = Client(replay=tmp_path).get(url)
+    assert reply.body == {"value": [{"originId": "o"}]} and reply.headers == {"x-ms-continuationtoken": "t2"}
+
+
 def test_doctors_modules_import_no_sdk_until_a_live_run():
     code = (
         "import sys; import planner.doctor.command, planner.doctor.estate_checks; "
@@ -214,8 +225,19 @@ def test_shipped_healthy_replay_exits_0():
     run = _run("--replay", str(DATA / "healthy"), "--estate", "--key-vault", KV)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PROBLEM" not in run.stdout
-    for check in ("deployer rights", "key vault name", "compute quota", "Graph app roles", "state backend"):
+    for check in (
+        "deployer rights",
+        "key vault name",
+        "compute quota",
+        "VM size availability",
+        "Graph app roles",
+        "Azure DevOps entitlement",
+        "GitHub plan",
+        "GitHub reviewer",
+        "state backend",
+    ):
         assert f"OK           {check}:" in run.stdout, check
+    assert "CANNOT-CHECK firewall SKU availability:" in run.stdout
 
 
 def _problems(directory, *args):
@@ -256,13 +278,26 @@ def test_shipped_unhealthy_replay_exits_1_naming_each_problem_with_its_fix():
     ]
     assert {r["check"] for r in hub} == {"declared grant", "deployer rights"}
     assert all("hub-dns-zones-join" in r["fix"] for r in hub)
+    # the checks issue 29 adds for SKUs, the GitHub plan and reviewers, each with its fix
+    [size] = [r for r in problems if r["check"] == "VM size availability"]
+    assert "NotAvailableForSubscription" in size["detail"] and "vmSize" in size["fix"]
+    plans = [r for r in problems if r["check"] == "GitHub plan"]
+    assert plans and all("plan team" in r["detail"] and "GitHub Enterprise" in r["fix"] for r in plans)
+    reviewers = {r["detail"].split(":")[0]: r for r in problems if r["check"] == "GitHub reviewer"}
+    missing = reviewers["no such GitHub user"]
+    assert f"Pulumi.{_stack_of(missing)}.yaml mlinfra:ci.github.reviewers" in missing["fix"]
+    assert "permission none" in reviewers
+    assert any("has no access" in d for d in reviewers)
+    assert any(r["check"] == "firewall SKU availability" and r["status"] == CANNOT for r in results)
     # and each of the other checks' problem path
     checks = {r["check"] for r in problems}
     assert {
         "storage account name",
         "compute quota",
-        "Azure DevOps entitlement",
+        "VM size availability",
         "Azure DevOps service connection",
+        "GitHub plan",
+        "GitHub reviewer",
         "state backend",
         "private DNS zone",
         "hub gateway transit",

@@ -97,3 +97,82 @@ def test_estate_adds_the_preview_identity_and_real_ids_come_from_bootstrap_outpu
     assert every.infra_repository == ("contoso/mlinfra", "immutable")
     assert every.azure_devops == targets.AzureDevOps("https://dev.azure.com/contoso", "mlinfra")
     assert "preview" not in [i.id for i in targets.build(estate, [stack], outputs).identities]
+
+
+def test_a_workspace_with_fqdn_rules_has_a_firewall_of_its_planned_sku(estate):
+    every = targets.build(estate, None, {})
+    for target in every.stacks:
+        rules = [
+            r
+            for r in target.stack.plan.of_type(targets.OUTBOUND_RULE)
+            if (r.inputs.get("properties") or {}).get("type") == "FQDN"
+        ]
+        if not rules:
+            assert target.firewalls == []
+            continue
+        [workspace] = target.stack.plan.of_type(targets.WORKSPACE)
+        [firewall] = target.firewalls
+        assert firewall.fqdn_rules == len(rules)
+        assert firewall.sku == workspace.inputs["managedNetwork"]["firewallSku"]
+
+
+def test_each_stack_brings_its_stage_environment_and_its_infra_environment(estate):
+    every = targets.build(estate, None, {})
+    boot = next(s for s in estate.stacks if s.kind == "bootstrap")
+    infra_settings = boot.setting("mlinfra-bootstrap:stages")
+    for target in every.stacks:
+        stack = target.stack.stack
+        by_name = {e.environment: e for e in target.environments}
+        infra = by_name[f"infra-{stack}"]
+        assert infra.repository == every.infra_repository[0]
+        reviewers = (infra_settings.get(stack) or {}).get("reviewers") or {}
+        assert infra.users == tuple(reviewers.get("users") or ()) and infra.teams == tuple(
+            reviewers.get("teams") or ()
+        )
+        github = (_stack_file(stack).get("mlinfra:ci") or {}).get("github")
+        if github:
+            own = by_name[stack]
+            assert own.repository == github["repository"]
+            assert own.users == tuple((github.get("reviewers") or {}).get("users") or ())
+            assert own.wait_timer == int(github.get("waitTimer") or 0)
+            assert own.configured_in == f"Pulumi.{stack}.yaml mlinfra:ci.github.reviewers"
+    assert every.github_environments[-1].environment == "infra-preview"
+    assert "infra-preview" not in [
+        e.environment for e in targets.build(estate, [STACKS[0]], {}).github_environments
+    ]
+
+
+def test_no_shipped_stack_needs_azure_devops_but_its_pipelines_sign_identities_in(estate):
+    """No shipped stack plans azuredevops resources, so nobody needs an entitlement; the infra
+    pipelines still sign every deployer and the preview identity in through a connection."""
+    every = targets.build(estate, None, {})
+    assert every.azure_devops_users == {}
+    assert every.azure_devops_pipelines == {
+        i.id: next(e for e in i.environments if e.startswith("spn-")) for i in every.identities
+    }
+
+
+def test_a_stack_with_azure_devops_resources_needs_its_deployer_and_the_preview_identity_in_azure_devops(
+    estate,
+):
+    from dataclasses import replace
+
+    from planner.recorder import Resource
+
+    stack = STACKS[-1]
+    planted = Resource(
+        "urn:x", "azuredevops:index/environment:Environment", "env", True, None, {}, [], False, False
+    )
+    stacks = [
+        replace(s, plan=replace(s.plan, resources=[*s.plan.resources, planted])) if s.stack == stack else s
+        for s in estate.stacks
+    ]
+    every = targets.build(replace(estate, stacks=stacks), None, {})
+    assert set(every.azure_devops_users) == {f"deployer:{stack}", "preview"}
+    assert (
+        f"its up of {stack} creates Azure DevOps resources" in every.azure_devops_users[f"deployer:{stack}"]
+    )
+    assert "reads Azure DevOps resources" in every.azure_devops_users["preview"]
+    assert f"deployer:{stack}" not in every.azure_devops_pipelines
+    [target] = [t for t in every.stacks if t.stack.stack == stack]
+    assert target.azure_devops_resources

@@ -17,6 +17,7 @@ SCOPES = {
     "graph.microsoft.com": "https://graph.microsoft.com/.default",
     "dev.azure.com": f"{ADO_RESOURCE}/.default",
     "vsaex.dev.azure.com": f"{ADO_RESOURCE}/.default",
+    "vssps.dev.azure.com": f"{ADO_RESOURCE}/.default",
 }
 
 

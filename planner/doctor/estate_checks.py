@@ -6,7 +6,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from planner.doctor import azure_devops, graph, names, quota, rights, state_backend, targets
+from planner.doctor import (
+    availability,
+    azure_devops,
+    github_environments,
+    graph,
+    names,
+    quota,
+    rights,
+    state_backend,
+    targets,
+)
 from planner.doctor.http import Client
 from planner.doctor.report import CANNOT, Result
 from planner.estate.prerequisites import Prerequisites
@@ -48,6 +58,11 @@ def run(
     state_scopes = {s.lower() for s in (estate.state_container, estate.secrets_key) if s}
     results += rights.all_checks(client, estate.stacks, declared, state_scopes)
     results += quota.all_checks(client, [c for t in estate.stacks for c in t.clusters])
+    results += availability.all_checks(
+        client,
+        [c for t in estate.stacks for c in t.clusters],
+        [(t.label, f) for t in estate.stacks for f in t.firewalls],
+    )
     results += graph.all_checks(client, estate.identities, estate.principal_ids, estate.client_ids)
     results += azure_devops.all_checks(
         client,
@@ -56,6 +71,9 @@ def run(
         [(t.stack.stack, t.service_connection) for t in estate.stacks if t.service_connection],
         estate.principal_ids,
         estate.client_ids,
+        estate.azure_devops_users,
+        estate.azure_devops_pipelines,
     )
+    results += github_environments.all_checks(client, estate.github_environments)
     results += state_backend.all_checks(client, estate.state_container, estate.secrets_key)
     return results

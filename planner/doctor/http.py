@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 READ_POSTS = (
@@ -35,6 +35,13 @@ class WriteRefused(Exception):
 class Response:
     status: int
     body: dict
+    """The JSON answer; a top-level array comes as `{"value": [...]}` (Azure DevOps' Graph lists)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Response headers, names lower-cased (Azure DevOps pages through `x-ms-continuationtoken`)."""
+
+
+def _body(parsed: object) -> dict:
+    return parsed if isinstance(parsed, dict) else {"value": parsed}
 
 
 def replay_key(method: str, url: str, body: dict | None = None) -> str:
@@ -65,7 +72,8 @@ class Client:
             if not path.exists():
                 return Response(0, {"error": f"no recorded response for {method.upper()} {url}"})
             recorded = json.loads(path.read_text(encoding="utf-8"))
-            return Response(int(recorded["status"]), recorded.get("body") or {})
+            headers = {str(k).lower(): str(v) for k, v in (recorded.get("headers") or {}).items()}
+            return Response(int(recorded["status"]), _body(recorded.get("body") or {}), headers)
         import urllib.error
         import urllib.request
 
@@ -79,10 +87,11 @@ class Client:
         req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=30) as reply:
-                return Response(reply.status, json.loads(reply.read() or b"{}"))
+                headers = {k.lower(): v for k, v in reply.headers.items()}
+                return Response(reply.status, _body(json.loads(reply.read() or b"{}")), headers)
         except urllib.error.HTTPError as error:
             try:
-                return Response(error.code, json.loads(error.read() or b"{}"))
+                return Response(error.code, _body(json.loads(error.read() or b"{}")))
             except ValueError:
                 return Response(error.code, {})
         except OSError as error:

@@ -101,13 +101,17 @@ def check(client: Client, planned: PlannedName, stack: str) -> Result:
             return held
     if planned.kind == "AML workspace":
         # A workspace name is unique per resource group, so only a soft-deleted workspace of the
-        # same name there can hold it; ARM's workspace API lists none (docs/doctor.md, Unverified).
+        # same name there can hold it ("You can't reuse the name of a workspace that has been soft
+        # deleted": concept-soft-delete.md). No documented API lists those: workspaceRP.json
+        # 2025-12-01 has Workspaces Get/List/Delete(forceToPurge) but no deleted-workspace
+        # operation, the az ml extension has no list-deleted, and the article lists them in the
+        # portal only (docs/doctor.md, "What stays CANNOT-CHECK").
         return Result(
             f"{planned.kind} {CHECK}",
             subject,
             CANNOT,
-            "no live workspace holds it; ARM lists no soft-deleted workspaces, see the portal's "
-            "'Recently deleted' (purge: az ml workspace delete --permanently-delete)",
+            "no live workspace holds it; no documented API lists soft-deleted workspaces: see the portal's "
+            "Azure Machine Learning, 'Recently deleted' (purge: az ml workspace delete --permanently-delete)",
         )
     return _available(client, planned, stack)
 

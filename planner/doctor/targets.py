@@ -1,7 +1,8 @@
 """What doctor checks for a stack, derived from the estate model (`planner.estate.model.build`):
 the rights its deployer needs at each scope (the estate verifier's own needs), the globally unique
-names it will create, its compute clusters, its CI repository and service connection, and the
-state backend every stack shares. No I/O: it reads an estate model already planned offline."""
+names it will create, its compute clusters and managed-network firewall, its CI repository, GitHub
+environments and service connection, the identities Azure DevOps must know, and the state backend
+every stack shares. No I/O: it reads an estate model already planned offline."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ NAMED_TYPES = {
 or by a soft-deleted predecessor (key vault, AML workspace)."""
 COMPUTE = "azure-native:machinelearningservices:Compute"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+OUTBOUND_RULE = "azure-native:machinelearningservices:ManagedNetworkSettingsRule"
+AZURE_DEVOPS_TYPES = "azuredevops:"
+"""Resources of the azuredevops provider: a stack that plans one makes Azure DevOps REST calls as
+whoever runs it (its `up` creates them, a preview or drift refresh reads them)."""
+INFRA_ENVIRONMENT = "infra-{stack}"
+"""bootstrap/github_repository.py `environment_name`: the infra repository's environment of a stack."""
+PREVIEW_ENVIRONMENT = "infra-preview"
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,44 @@ class Cluster:
     low_priority: bool
     subscription: str
     location: str
+
+
+@dataclass(frozen=True)
+class Firewall:
+    """The Azure Firewall a workspace's managed network deploys for its FQDN outbound rules
+    (how-to-managed-network.md, "Select an Azure Firewall version")."""
+
+    workspace: str
+    sku: str
+    """`Standard` or `Basic` (`managedNetwork.firewallSku`); Standard when the plan sets none."""
+    fqdn_rules: int
+    location: str
+
+
+@dataclass(frozen=True)
+class GitHubEnvironment:
+    """One GitHub environment the estate creates: a stage's own (its program, `ci.github`) or a
+    stack's infra environment in the infra repository (bootstrap, `stages.<stack>`)."""
+
+    stack: str
+    repository: str
+    environment: str
+    users: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    wait_timer: int = 0
+    configured_in: str = ""
+    """Where its reviewers are configured (`Pulumi.prod.yaml mlinfra:ci.github.reviewers`)."""
+
+    @property
+    def protection_rules(self) -> list[str]:
+        """The rules beyond deployment branches it asks for (GitHub "Managing environments for
+        deployment": on Free, Pro and Team only public repositories get them)."""
+        rules = []
+        if self.users or self.teams:
+            rules.append(f"{len(self.users) + len(self.teams)} required reviewer(s)")
+        if self.wait_timer:
+            rules.append(f"a {self.wait_timer}-minute wait timer")
+        return rules
 
 
 @dataclass(frozen=True)
@@ -70,6 +117,11 @@ class StackTarget:
     """(owner/name, oidcSubjectFormat) of the stage's CI on GitHub."""
     service_connection: str | None = None
     """The Azure DevOps service connection its `up` runs through, when it has one."""
+    firewalls: list[Firewall] = field(default_factory=list)
+    environments: list[GitHubEnvironment] = field(default_factory=list)
+    """Its stage's GitHub environment and its infra environment (`infra-<stack>`)."""
+    azure_devops_resources: bool = False
+    """Its plan has azuredevops resources."""
 
     @property
     def label(self) -> str:
@@ -95,6 +147,15 @@ class EstateTarget:
     principal_ids: dict[str, str] = field(default_factory=dict)
     """Identity id (`deployer:<stack>`, `preview`) -> its real object id, from bootstrap's outputs."""
     client_ids: dict[str, str] = field(default_factory=dict)
+    github_environments: list[GitHubEnvironment] = field(default_factory=list)
+    """Every selected stack's environments, and `infra-preview` with --estate."""
+    azure_devops_users: dict[str, str] = field(default_factory=dict)
+    """Identity id -> why Azure DevOps must know it: it runs a stack whose plan has azuredevops
+    resources, so the provider calls Azure DevOps as that identity."""
+    azure_devops_pipelines: dict[str, str] = field(default_factory=dict)
+    """Identity id -> the service connection an Azure DevOps pipeline signs it in to Azure with,
+    for the selected identities that Azure DevOps need not know (no azuredevops resource in what
+    they run)."""
 
 
 def parent_scope(scope: str) -> str:
@@ -192,6 +253,113 @@ def _clusters(stack: StackPlan) -> list[Cluster]:
     return found
 
 
+def _firewalls(stack: StackPlan) -> list[Firewall]:
+    """A workspace with FQDN outbound rules (separate rule resources or inline) gets a firewall;
+    without one no firewall is deployed ("The firewall isn't created until you add an outbound
+    FQDN rule")."""
+    found = []
+    location = str(stack.config.get("azure-native:location", ""))
+    rules = stack.plan.of_type(OUTBOUND_RULE)
+    for workspace in stack.plan.of_type(WORKSPACE):
+        name = str(workspace.inputs.get("workspaceName") or workspace.name)
+        network = workspace.inputs.get("managedNetwork") or {}
+        inline = [r for r in (network.get("outboundRules") or {}).values() if (r or {}).get("type") == "FQDN"]
+        separate = [
+            r
+            for r in rules
+            if r.inputs.get("workspaceName") == name
+            and (r.inputs.get("properties") or {}).get("type") == "FQDN"
+        ]
+        count = len(inline) + len(separate)
+        if count:
+            found.append(
+                Firewall(
+                    name,
+                    str(network.get("firewallSku") or "Standard"),
+                    count,
+                    str(workspace.inputs.get("location") or location),
+                )
+            )
+    return found
+
+
+def _reviewers(section: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    reviewers = (section or {}).get("reviewers") if isinstance(section, dict) else None
+    reviewers = reviewers if isinstance(reviewers, dict) else {}
+    return tuple(str(u) for u in reviewers.get("users") or ()), tuple(
+        str(t) for t in reviewers.get("teams") or ()
+    )
+
+
+def _stage_environment(stack: StackPlan) -> GitHubEnvironment | None:
+    """The stage's own environment, named after the stack (components/ml_stage.py)."""
+    ci = stack.setting("mlinfra:ci") or {}
+    github = ci.get("github") if isinstance(ci, dict) else None
+    if not isinstance(github, dict) or not github.get("repository"):
+        return None
+    users, teams = _reviewers(github)
+    file = stack.config_file.name if stack.config_file else f"Pulumi.{stack.stack}.yaml"
+    return GitHubEnvironment(
+        stack.label,
+        str(github["repository"]),
+        stack.stack,
+        users,
+        teams,
+        int(github.get("waitTimer") or 0),
+        f"{file} mlinfra:ci.github.reviewers",
+    )
+
+
+def _infra_environment(boot: StackPlan | None, stack: str | None) -> GitHubEnvironment | None:
+    """`infra-<stack>` (or `infra-preview` when `stack` is None) in bootstrap's infra repository,
+    its reviewers from `mlinfra-bootstrap:stages.<stack>` (bootstrap/settings.py)."""
+    infra = boot.setting("mlinfra-bootstrap:github") if boot else None
+    if boot is None or not isinstance(infra, dict) or not infra.get("repository"):
+        return None
+    if stack is None:
+        return GitHubEnvironment("preview", str(infra["repository"]), PREVIEW_ENVIRONMENT)
+    settings = (boot.setting("mlinfra-bootstrap:stages") or {}).get(stack) or {}
+    users, teams = _reviewers(settings)
+    return GitHubEnvironment(
+        stack,
+        str(infra["repository"]),
+        INFRA_ENVIRONMENT.format(stack=stack),
+        users,
+        teams,
+        int(settings.get("waitTimer") or 0) if isinstance(settings, dict) else 0,
+        f"bootstrap/Pulumi.{boot.stack}.yaml mlinfra-bootstrap:stages.{stack}.reviewers",
+    )
+
+
+def _azure_devops_resources(stack: StackPlan) -> bool:
+    return any(r.custom and r.type.startswith(AZURE_DEVOPS_TYPES) for r in stack.plan.resources)
+
+
+def _azure_devops_identities(estate: Estate, chosen: list[Identity]) -> tuple[dict[str, str], dict[str, str]]:
+    """Which chosen identities Azure DevOps must know (they run a stack with azuredevops resources,
+    on either platform), and which merely sign in to Azure from an Azure DevOps pipeline."""
+    by_environment = {env: i for i in chosen for env in i.environments}
+    ado_stacks = {s.stack for s in estate.stacks if s.kind != "bootstrap" and _azure_devops_resources(s)}
+    users: dict[str, list[str]] = defaultdict(list)
+    pipelines: dict[str, str] = {}
+    for run in estate.runs:
+        # GitHub jobs sign in through their environment, Azure DevOps jobs through their connection.
+        identity = by_environment.get(
+            str(run.environment if run.platform == "github" else run.service_connection)
+        )
+        if identity is None:
+            continue
+        if run.stack in ado_stacks:
+            verb = "creates" if run.operation == "up" else "reads"
+            reason = f"its {run.operation} of {run.stack} {verb} Azure DevOps resources"
+            if reason not in users[identity.id]:
+                users[identity.id].append(reason)
+        elif run.platform == "azure-devops" and run.service_connection:
+            pipelines.setdefault(identity.id, run.service_connection)
+    needed = {k: "; ".join(v) for k, v in users.items()}
+    return needed, {k: v for k, v in pipelines.items() if k not in needed}
+
+
 def load_outputs(path: Path | None) -> dict:
     """Bootstrap's stack outputs (`pulumi stack output --json --stack <s> --cwd bootstrap`): the
     real ids of the identities it created; the offline model only has the mock engine's."""
@@ -214,6 +382,7 @@ def build(estate: Estate, selected: list[str] | None, outputs: dict) -> EstateTa
             raise ValueError(f"--stack {unknown[0]!r}: not a stack of this estate; known: {', '.join(known)}")
     stacks = [s for s in deployable if selected is None or s.stack in selected]
     identities = bootstrap.identities if bootstrap else {}
+    boot = next((s for s in estate.stacks if s.kind == "bootstrap"), None)
     state = (bootstrap.state_container, bootstrap.secrets_key) if bootstrap else (None, None)
     targets = []
     for stack in stacks:
@@ -238,12 +407,23 @@ def build(estate: Estate, selected: list[str] | None, outputs: dict) -> EstateTa
                 if isinstance(github, dict) and github.get("repository")
                 else None,
                 connection,
+                _firewalls(stack),
+                [
+                    e
+                    for e in (_stage_environment(stack), _infra_environment(boot, stack.stack))
+                    if e is not None
+                ],
+                _azure_devops_resources(stack),
             )
         )
     chosen = [t.deployer for t in targets if t.deployer is not None]
     if selected is None and "preview" in identities:
         chosen.append(identities["preview"])
-    boot = next((s for s in estate.stacks if s.kind == "bootstrap"), None)
+    environments = [e for t in targets for e in t.environments]
+    preview_environment = _infra_environment(boot, None) if selected is None else None
+    if preview_environment is not None:
+        environments.append(preview_environment)
+    ado_users, ado_pipelines = _azure_devops_identities(estate, chosen)
     infra = boot.setting("mlinfra-bootstrap:github") if boot else None
     ado = boot.setting("mlinfra-bootstrap:azureDevOps") if boot else None
     principal_ids = {f"deployer:{k}": str(v) for k, v in (outputs.get("deployerPrincipalIds") or {}).items()}
@@ -265,4 +445,7 @@ def build(estate: Estate, selected: list[str] | None, outputs: dict) -> EstateTa
         else None,
         principal_ids,
         client_ids,
+        environments,
+        ado_users,
+        ado_pipelines,
     )

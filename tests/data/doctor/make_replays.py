@@ -13,6 +13,7 @@ unhealthy directory differs where `UNHEALTHY` says.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -52,11 +53,18 @@ UNHEALTHY = {
     "hub grant withheld": "hub-dns-zones-join",
     "graph role missing": ("prod", "7ab1d382-f21e-4acd-a863-ba3e13f7da61"),  # Directory.Read.All
     "quota used": "00000000-0000-0000-0000-000000000015",
-    "not entitled": "preprod",
     "secret scheme": "spn-mlinfra-prod",
     "repository subject": "contoso/churn-mlops",
     "versioning off": True,
+    "vm size restricted": ("00000000-0000-0000-0000-000000000003", "Standard_DS3_v2"),
+    "github plan": "team",  # private repositories with reviewers and wait timers need Enterprise
+    "no such user": "sam-mle",
+    "user without access": "octocat",
+    "team without access": ("ml-engineers", "contoso/churn-mlops"),
 }
+HEALTHY_PLAN = "enterprise"
+ZONE_RESTRICTED = "00000000-0000-0000-0000-000000000015"
+"""The healthy directory's subscription whose DS3_v2 is closed in one zone only (still OK)."""
 
 
 def _not_found(code: str, what: str) -> tuple[int, dict]:
@@ -81,17 +89,19 @@ class Responder(Client):
         if path.exists():
             recorded = json.loads(path.read_text(encoding="utf-8"))
             return Response(int(recorded["status"]), recorded.get("body") or {})
-        status, answer = self.answer(method, url, body)
+        status, answer, *headers = self.answer(method, url, body)
         record = {"method": method.upper(), "url": url, "status": status, "body": answer}
+        if headers:
+            record["headers"] = headers[0]
         if body is not None:
             record["request"] = body
         path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         self.written += 1
-        return Response(status, answer)
+        return Response(status, answer, headers[0] if headers else {})
 
     # --- the answers -------------------------------------------------------------------------
 
-    def answer(self, method: str, url: str, body: dict | None) -> tuple[int, dict]:
+    def answer(self, method: str, url: str, body: dict | None) -> tuple:
         path = url.split("?", 1)[0]
         host = url.split("/")[2]
         if host == "graph.microsoft.com":
@@ -101,6 +111,8 @@ class Responder(Client):
         if host == "api.github.com":
             return self.github(path)
         resource = path.removeprefix("https://management.azure.com")
+        if path.endswith("/providers/Microsoft.Compute/skus"):
+            return 200, self.resource_skus(resource.split("/")[2], url)
         if path.endswith("/checkNameAvailability"):
             return self.name_available(body or {})
         if path.endswith("/providers/Microsoft.Authorization/permissions"):
@@ -133,6 +145,56 @@ class Responder(Client):
             group = resource.split("/")[4]
             return _not_found("ResourceGroupNotFound", f"resource group '{group}'")
         return _not_found("ResourceNotFound", f"resource '{resource}'")
+
+    def resource_skus(self, subscription: str, url: str) -> dict:
+        """ResourceSkus_List (compute 2021-07-01, examples/skus/ListAvailableResourceSkusForARegion.json:
+        `value[]` of resourceType, name, tier, size, family, locations, locationInfo, capabilities,
+        restrictions; `nextLink` null). Restrictions in the spec's ResourceSkuRestrictions shape."""
+        location = url.split("location%20eq%20%27", 1)[1].split("%27", 1)[0]
+        restricted_sub, restricted_size = UNHEALTHY["vm size restricted"]
+        value = []
+        for name, vcpus, memory in (
+            ("Standard_DS2_v2", 2, 7),
+            ("Standard_DS3_v2", 4, 14),
+            ("Standard_DS4_v2", 8, 28),
+        ):
+            restrictions = []
+            if self.unhealthy and subscription == restricted_sub and name == restricted_size:
+                restrictions.append(
+                    {
+                        "type": "Location",
+                        "values": [location],
+                        "restrictionInfo": {"locations": [location]},
+                        "reasonCode": "NotAvailableForSubscription",
+                    }
+                )
+            if not self.unhealthy and subscription == ZONE_RESTRICTED and name == "Standard_DS3_v2":
+                restrictions.append(
+                    {
+                        "type": "Zone",
+                        "values": [location],
+                        "restrictionInfo": {"locations": [location], "zones": ["1"]},
+                        "reasonCode": "NotAvailableForSubscription",
+                    }
+                )
+            value.append(
+                {
+                    "resourceType": "virtualMachines",
+                    "locations": [location],
+                    "capabilities": [
+                        {"name": "vCPUs", "value": str(vcpus)},
+                        {"name": "MemoryGB", "value": str(memory)},
+                        {"name": "LowPriorityCapable", "value": "True"},
+                    ],
+                    "locationInfo": [{"location": location, "zones": ["1", "2", "3"]}],
+                    "name": name,
+                    "tier": "Standard",
+                    "size": name.removeprefix("Standard_"),
+                    "family": "standardDSv2Family",
+                    "restrictions": restrictions,
+                }
+            )
+        return {"value": value, "nextLink": None}
 
     def name_available(self, body: dict) -> tuple[int, dict]:
         # Storage 2023-05-01 StorageAccountCheckNameAvailability.json, Container Registry 2023-07-01
@@ -247,27 +309,48 @@ class Responder(Client):
             return 200, {"count": 1, "value": [project]}
         if "/_apis/projects/" in path:  # Projects - Get
             return 200, project
-        if path.endswith("/serviceprincipalentitlements"):
-            # Service Principal Entitlements (memberentitlementmanagement 7.1-preview): members[].
-            members = [
-                {
-                    "id": f"ado-{oid[-4:]}",
-                    "servicePrincipal": {
+        if path.endswith("/_apis/graph/serviceprincipals"):
+            # Graph, Service Principals - List (7.1-preview.1, GetAllServicePrincipals.json): every
+            # deployer and the preview identity, one page (no X-MS-ContinuationToken header).
+            oids = [*OUTPUTS["deployerPrincipalIds"].items(), ("preview", PREVIEW_OBJECT_ID)]
+            return 200, {
+                "count": len(oids),
+                "value": [
+                    {
                         "subjectKind": "servicePrincipal",
+                        "applicationId": OUTPUTS["deployerClientIds"].get(stack, OUTPUTS["previewClientId"]),
                         "origin": "aad",
                         "originId": oid,
                         "displayName": f"deploy-{stack}",
-                    },
-                    "accessLevel": {
-                        "accountLicenseType": "express",
-                        "licensingSource": "account",
-                        "status": "active",
-                    },
-                }
-                for stack, oid in OUTPUTS["deployerPrincipalIds"].items()
-                if not (self.unhealthy and stack == UNHEALTHY["not entitled"])
-            ]
-            return 200, {"members": members, "continuationToken": None, "totalCount": len(members)}
+                        "descriptor": f"aadsp.{stack}",
+                    }
+                    for stack, oid in oids
+                ],
+            }
+        if (
+            "/_apis/graph/storagekeys/" in path
+        ):  # Storage Keys - Get (7.1, GetStorageKeyBySubjectDescriptor.json)
+            descriptor = path.rsplit("/", 1)[1]
+            return 200, {
+                "value": f"5e0c0000-0000-4000-8000-{hashlib.sha256(descriptor.encode()).hexdigest()[:12]}"
+            }
+        if "/_apis/serviceprincipalentitlements/" in path:
+            # Service Principal Entitlements - Get (7.1-preview.1, GET__..._ServicePrincipalEntitlementById.json).
+            return 200, {
+                "id": path.rsplit("/", 1)[1],
+                "accessLevel": {
+                    "licensingSource": "account",
+                    "accountLicenseType": "express",
+                    "msdnLicenseType": "none",
+                    "licenseDisplayName": "Basic",
+                    "status": "active",
+                    "statusMessage": "",
+                    "assignmentSource": "unknown",
+                },
+                "projectEntitlements": [],
+                "extensions": [],
+                "groupAssignments": [],
+            }
         if path.endswith("/_apis/serviceendpoint/endpoints"):
             # Endpoints - Get Service Endpoints By Names (serviceendpoint 7.1).
             name = url.split("endpointNames=", 1)[1].split("&", 1)[0]
@@ -311,14 +394,75 @@ class Responder(Client):
         return 404, {"message": f"no such Azure DevOps resource: {path}"}
 
     def github(self, path: str) -> tuple[int, dict]:
-        # GitHub REST "Get the customization template for an OIDC subject claim for a repository".
-        repository = path.split("/repos/", 1)[1].split("/actions", 1)[0]
-        immutable = not (self.unhealthy and repository == UNHEALTHY["repository subject"])
-        return 200, {
-            "use_default": False,
-            "include_claim_keys": ["repo", "context"],
-            "use_immutable_subject": immutable,
-        }
+        rest = path.removeprefix("https://api.github.com")
+        if rest.endswith("/actions/oidc/customization/sub"):
+            # GitHub REST "Get the customization template for an OIDC subject claim for a repository".
+            repository = rest.split("/repos/", 1)[1].split("/actions", 1)[0]
+            immutable = not (self.unhealthy and repository == UNHEALTHY["repository subject"])
+            return 200, {
+                "use_default": False,
+                "include_claim_keys": ["repo", "context"],
+                "use_immutable_subject": immutable,
+            }
+        parts = rest.strip("/").split("/")
+        if parts[0] == "repos" and len(parts) == 3:
+            # "Get a repository" (full-repository: visibility, private, owner as simple-user).
+            owner, name = parts[1], parts[2]
+            return 200, {
+                "id": 700000000 + len(name),
+                "name": name,
+                "full_name": f"{owner}/{name}",
+                "private": True,
+                "visibility": "private",
+                "owner": {"login": owner, "id": 9919, "type": "Organization", "site_admin": False},
+                "default_branch": "main",
+            }
+        if parts[0] == "repos" and parts[3:4] == ["collaborators"]:
+            # "Get repository permissions for a user" (repository-collaborator-permission).
+            login = parts[4]
+            permission = "none" if self.unhealthy and login == UNHEALTHY["user without access"] else "write"
+            return 200, {
+                "permission": permission,
+                "role_name": permission,
+                "user": {"login": login, "id": 100000 + len(login), "type": "User", "site_admin": False},
+            }
+        if parts[0] == "orgs" and len(parts) == 2:
+            # "Get an organization", as an owner sees it (organization-full: plan).
+            plan = UNHEALTHY["github plan"] if self.unhealthy else HEALTHY_PLAN
+            return 200, {
+                "login": parts[1],
+                "id": 9919,
+                "type": "Organization",
+                "plan": {
+                    "name": plan,
+                    "space": 976562499,
+                    "private_repos": 999999,
+                    "filled_seats": 42,
+                    "seats": 50,
+                },
+            }
+        if parts[0] == "orgs" and parts[2] == "teams" and len(parts) == 4:
+            # "Get a team by name" (team-full).
+            return 200, {
+                "id": 5000000 + len(parts[3]),
+                "name": parts[3],
+                "slug": parts[3],
+                "privacy": "closed",
+                "permission": "pull",
+                "organization": {"login": parts[1]},
+            }
+        if parts[0] == "orgs" and parts[2] == "teams" and parts[4:5] == ["repos"]:
+            # "Check team permissions for a repository": 204 without the repository media type, 404 if none.
+            slug, repository = parts[3], "/".join(parts[5:7])
+            if self.unhealthy and (slug, repository) == UNHEALTHY["team without access"]:
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 204, {}
+        if parts[0] == "users" and len(parts) == 2:
+            # "Get a user" (public-user).
+            if self.unhealthy and parts[1] == UNHEALTHY["no such user"]:
+                return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+            return 200, {"login": parts[1], "id": 100000 + len(parts[1]), "type": "User", "site_admin": False}
+        return 404, {"message": "Not Found"}
 
 
 def vm_sizes() -> dict:
@@ -458,7 +602,8 @@ def main() -> None:
         client = Responder(variant, estate, declared)
         kv = ("00000000-0000-0000-0000-000000000008", "westeurope", "kv-mlops-dev-weu")
         azure.all_checks(client, declared, [kv])
-        estate_checks.run(client, estate, declared, set(azure.subscriptions(declared)))
+        known = {r.subscription for item in declared.items for r in item.resource_providers}
+        estate_checks.run(client, estate, declared, known)
         github.all_checks(client, estate_checks.repositories(estate))
         print(f"{variant}: {client.written} new recorded response(s)")
 
