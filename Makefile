@@ -3,6 +3,8 @@
 # Nothing needed beforehand but Python 3.11+ (with pip) and make: uv comes from the package index.
 VENV   ?= venv
 PY     := $(VENV)/bin/python
+# The console script (pyproject.toml, [project.scripts]); `$(PY) -m mlinfra` is the same.
+MLINFRA := $(VENV)/bin/mlinfra
 PYTHON ?= python3
 # The interpreter ./venv is built on: any CPython 3.11+ (default PYTHON). A build with PGO and LTO
 # (Debian's /usr/bin/python3, python.org's) runs the planner and the tests about a quarter faster
@@ -14,7 +16,7 @@ TOOLS  := .tools
 
 # uv at the version uv.lock pins (dependency group `uv`): the one on PATH when it is that version,
 # otherwise a private copy that pip installs, hash-checked against uv.lock, into .tools/.
-UV_VERSION := $(shell $(PYTHON) -m lint.lockfile uv-version)
+UV_VERSION := $(shell $(PYTHON) -m mlinfra.lint.lockfile uv-version)
 ifeq ($(word 2,$(shell uv --version 2>/dev/null)),$(UV_VERSION))
 UV     := uv
 UV_DEP :=
@@ -38,7 +40,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 $(TOOLS)/bin/uv: uv.lock
 	@mkdir -p $(TOOLS)
-	$(PYTHON) -m lint.lockfile uv-requirement > $(TOOLS)/uv-requirement.txt
+	$(PYTHON) -m mlinfra.lint.lockfile uv-requirement > $(TOOLS)/uv-requirement.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 		--only-binary :all: --upgrade --root-user-action=ignore --target $(TOOLS) -r $(TOOLS)/uv-requirement.txt
 	@touch $@
@@ -63,23 +65,23 @@ deps: $(VENV)/.synced
 # Offline plan of one stack (STACK; CONFIG_FILE for an example's file).
 # STACK defaults to the catalog's first stage.
 plan: $(VENV)/.synced
-	@$(PY) -m planner $(if $(STACK),--stack $(STACK)) $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE)) --format $(FORMAT)
+	@$(MLINFRA) $(if $(STACK),--stack $(STACK)) $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE)) --format $(FORMAT)
 
 # What this working tree changes against BASE (a git revision), per stack.
 # FORMAT=markdown for a PR comment.
 BASE ?= HEAD
 diff: $(VENV)/.synced
 	$(no-stack)
-	@$(PY) -m planner diff --base $(BASE) --format $(FORMAT)
+	@$(MLINFRA) diff --base $(BASE) --format $(FORMAT)
 
 # Offline plan of the bootstrap project (state backend, infra identities, infra repository).
 BOOTSTRAP_STACK ?= platform
 bootstrap-plan: $(VENV)/.synced
-	@$(PY) -m planner --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
+	@$(MLINFRA) --project-dir bootstrap --stack $(BOOTSTRAP_STACK) --format $(FORMAT)
 
 # The test suite, one worker per core.
 # pytest-xdist; the workers and the planner's child processes share the
-# plan cache in .cache/plans (planner/plan_cache.py), so a stack is planned once per content.
+# plan cache in .cache/plans (mlinfra/planner/plan_cache.py), so a stack is planned once per content.
 # worksteal: an idle worker takes tests queued for a busy one (the `long` ones run first).
 test: $(VENV)/.synced
 	$(no-stack)
@@ -92,44 +94,44 @@ STACKS   := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 EXAMPLES := $(wildcard examples/*/Pulumi.*.yaml)
 check: $(VENV)/.synced
 ifneq ($(STACK),)
-	@$(PY) -m planner check --stack $(STACK) $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE))
+	@$(MLINFRA) check --stack $(STACK) $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE))
 else
 	$(no-stack)
-	@$(PY) -m planner check $(foreach stack,$(STACKS),--stack $(stack))
+	@$(MLINFRA) check $(foreach stack,$(STACKS),--stack $(stack))
 	@for file in $(EXAMPLES); do \
 		stack=$${file##*/Pulumi.}; stack=$${stack%.yaml}; \
-		echo "$$file:"; $(PY) -m planner check --stack $$stack --config-file $$file || exit 1; \
+		echo "$$file:"; $(MLINFRA) check --stack $$stack --config-file $$file || exit 1; \
 	done
 endif
 
 # The estate verifier over the repository and each example, offline.
-# planner/estate: every stack, identity, pipeline and network path of the
+# mlinfra/estate: every stack, identity, pipeline and network path of the
 # repository and of each example, offline; fails on any finding.
 verify: $(VENV)/.synced
 	$(no-stack)
-	@$(PY) -m planner estate --examples
+	@$(MLINFRA) estate --examples
 
 # What is left before the first real `pulumi up`.
 # Placeholders per file and key, prerequisites not
 # done, stacks copying another's subscription, range or owners (offline, a second).
 todo: $(VENV)/.synced
 	$(no-stack)
-	@$(PY) -m planner todo
+	@$(MLINFRA) todo
 
 # docs/from-zero.md from the repository's files (a test fails when it is stale).
 from-zero: $(VENV)/.synced
 	$(no-stack)
-	@$(PY) -m planner from-zero
+	@$(MLINFRA) from-zero
 
-# Read-only live preflight of the tenant (docs/doctor.md): every stack of the estate, or
-# STACK=<s> alone. REPLAY=<dir> runs it over recorded responses instead; live, it first adds the
+# Read-only live preflight of the tenant (docs/doctor.md): the estate, or STACK=<s> alone.
+# REPLAY=<dir> runs it over recorded responses instead; live, it first adds the
 # doctor dependency group (azure-identity) to ./venv, and BOOTSTRAP_OUTPUTS=<file> names
 # bootstrap's `pulumi stack output --json` (the deployers' real object ids).
 REPLAY ?=
 BOOTSTRAP_OUTPUTS ?=
 doctor: $(VENV)/.synced
 	$(if $(REPLAY),,@$(UV) sync --locked --quiet --group doctor --python $(VENV_PYTHON))
-	@$(PY) -m planner doctor $(if $(STACK),--stack $(STACK),--estate) $(if $(REPLAY),--replay $(REPLAY)) $(if $(BOOTSTRAP_OUTPUTS),--bootstrap-outputs $(BOOTSTRAP_OUTPUTS)) --format $(FORMAT)
+	@$(MLINFRA) doctor $(if $(STACK),--stack $(STACK),--estate) $(if $(REPLAY),--replay $(REPLAY)) $(if $(BOOTSTRAP_OUTPUTS),--bootstrap-outputs $(BOOTSTRAP_OUTPUTS)) --format $(FORMAT)
 
 # Lint, format check and types.
 # ruff, pyright against the SDKs' own type information;
@@ -143,26 +145,26 @@ lint: $(VENV)/.synced
 # The benchmarks; writes docs/benchmarks.md.
 # Planner cost against the Pulumi-runtime floor, scaling, graph depth.
 bench: $(VENV)/.synced
-	$(PY) -m bench.run
+	$(PY) -m mlinfra.bench.run
 
 # CI's smoke of the bench: one round, one stack, into a temporary file.
 # .ci/run; no ratio judged; fails when the bench
 # breaks. Writes to a new temporary folder, never to the committed docs/benchmarks.md.
 bench-smoke: $(VENV)/.synced
-	$(PY) -m bench.run --smoke --output "$$(mktemp -d)/benchmarks.md"
-	$(PY) -m bench.first_run --dry-run
+	$(PY) -m mlinfra.bench.run --smoke --output "$$(mktemp -d)/benchmarks.md"
+	$(PY) -m mlinfra.bench.first_run --dry-run
 
 # Time a fresh clone's first plan, this Makefile against the one before issue 32.
 # TEST=1 also times the first make test; the table goes to docs/benchmarks.md.
 ROUNDS ?= 3
 bench-first-run: $(VENV)/.synced
-	$(PY) -m bench.first_run --rounds $(ROUNDS) $(if $(TEST),--test)
+	$(PY) -m mlinfra.bench.first_run --rounds $(ROUNDS) $(if $(TEST),--test)
 
 # Update every pin to its newest release of the same major version, and re-lock.
 # Every exact pin in pyproject.toml to the newest release of its major version
 # (.pulumi-version follows pulumi), transitive packages to their newest, uv.lock rewritten, venv synced.
 lock: $(UV_DEP)
-	$(PYTHON) -m lint.lockfile upgrade $(UV)
+	$(PYTHON) -m mlinfra.lint.lockfile upgrade $(UV)
 	$(UV) sync --locked --quiet --python $(VENV_PYTHON)
 	@touch $(VENV)/.synced
 
@@ -170,7 +172,7 @@ lock: $(UV_DEP)
 # Stage lists and matrices of .github/workflows, azure-pipelines.yml and templates/ from the stage
 # catalog (mlinfra:stages in Pulumi.yaml) and the stack files; run after adding a stage or a stack.
 workflows: $(VENV)/.synced
-	$(PY) -m planner.delivery_files --write
+	$(PY) -m mlinfra.repository.delivery_files --write
 
 # Remove ./venv, the tools and the caches.
 clean:

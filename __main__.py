@@ -3,12 +3,13 @@ the catalog: load its config, build the stage, export what pipelines need."""
 
 import pulumi
 
-from components.config import StageConfig, load_stage_config
-from components.ml_stage import MlStage, MlStageArgs
-from components.shared_config import load_shared_config
-from components.shared_registry import SharedRegistry
-from components.shared_workspace import persona_roles
-from components.stage_catalog import is_shared_stack
+from mlinfra.config.loading import load_stage_config
+from mlinfra.config.shared_config import load_shared_config
+from mlinfra.config.stage_config import StageConfig
+from mlinfra.facts.stack_names import is_shared_stack
+from mlinfra.shared.shared_registry import SharedRegistry
+from mlinfra.stage.ml_stage import MlStage, MlStageArgs
+from mlinfra.stage.shared_workspace import persona_roles
 
 
 def shared_stack() -> None:
@@ -53,7 +54,7 @@ def stage_stack() -> None:
     pulumi.export("workspaceName", stage.workspace_name)
     pulumi.export("workspaceId", stage.workspace_id)
     if stage.workspace is not None:
-        # What a stage that shares this workspace reads (components/shared_workspace.py, ML-16).
+        # What a stage that shares this workspace reads (mlinfra/stage/shared_workspace.py, ML-16).
         export_shared_scopes(stage, config)
     else:
         pulumi.export("sharedFrom", config.workspace.shared_from)

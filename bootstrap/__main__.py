@@ -7,7 +7,7 @@ commands that initialise the stage stacks on the backend it creates.
 import sys
 from pathlib import Path
 
-# `pulumi up` runs this file with bootstrap/ on sys.path; the stage project's components and
+# `pulumi up` runs this file with bootstrap/ on sys.path; the repository's `mlinfra` package and
 # this package are imported from the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -10,7 +10,7 @@ action, because `write` is checked on `@Request` attributes and `delete` on `@Re
 
 from collections.abc import Iterable
 
-from components.roles import ROLES, Role
+from mlinfra.facts.roles import ROLES, Role
 
 CONDITION_VERSION = "2.0"
 """The only version Azure accepts for role-assignment conditions."""
@@ -20,7 +20,7 @@ PRINCIPAL_TYPES = ("ServicePrincipal", "Group")
 
 
 def assignable_roles() -> list[Role]:
-    """The catalog roles the stage program may grant (components/config.py refuses the escalating
+    """The catalog roles the stage program may grant (mlinfra/config/stage_config.py refuses the escalating
     ones for every holder), in catalog order."""
     return [role for role in ROLES.values() if not role.escalates]
 

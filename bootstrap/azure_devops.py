@@ -7,7 +7,7 @@
 - `spn-mlinfra-preview`, trusted by the read-only preview identity, for azure-pipelines-drift.yml
   (no environment: drift deploys nothing);
 - only the listed pipelines are authorized on each (ADO-2), as for a stage's own environment
-  (components/azure_devops_environment.py, reused here).
+  (mlinfra/access/azure_devops_environment.py, reused here).
 
 A stage whose own pipelines run in Azure DevOps has its deployer create the stage's environment
 and connection there: the deployer is entitled in the organization (ServicePrincipalEntitlement,
@@ -22,8 +22,8 @@ import pulumi
 import pulumi_azuredevops as ado
 
 from bootstrap.settings import InfraAzureDevOpsSettings, InfraEnvironmentSettings
-from components.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
-from components.deployment_identity import DeploymentIdentity
+from mlinfra.access.azure_devops_environment import AzureDevOpsEnvironment, AzureDevOpsEnvironmentArgs
+from mlinfra.access.deployment_identity import DeploymentIdentity
 
 SERVICE_CONNECTION_PREFIX = "spn-mlinfra-"
 """What templates/pulumi-up.yml and azure-pipelines-drift.yml name the connections after."""

@@ -17,10 +17,10 @@ import pulumi
 import pulumi_github as github
 
 from bootstrap.settings import GitHubRepositorySettings, InfraEnvironmentSettings
-from components.ci_settings import GitHubBranchPolicy, GitHubSettings
-from components.deployment_identity import DeploymentIdentity
-from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
-from components.github_oidc import subject_claim_template
+from mlinfra.access.deployment_identity import DeploymentIdentity
+from mlinfra.access.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+from mlinfra.access.github_oidc import subject_claim_template
+from mlinfra.settings.ci_settings import GitHubBranchPolicy, GitHubSettings
 
 PREVIEW_ENVIRONMENT = "infra-preview"
 DEPLOY_BRANCH = "main"
@@ -114,7 +114,7 @@ class InfraRepository(pulumi.ComponentResource):
             )
         )
         # R1: one template for the repository, switched only once every environment's credential
-        # for the format exists (components.github_oidc).
+        # for the format exists (mlinfra.access.github_oidc).
         subject_claim_template(
             f"{name}-subject-claims",
             repo.name,

@@ -22,9 +22,9 @@ from bootstrap import graph, rbac
 from bootstrap.abac import PRINCIPAL_TYPES, delegation_condition
 from bootstrap.settings import InfraEnvironmentSettings, PreviewSettings, StageFacts
 from bootstrap.state_backend import StateBackend
-from components.access_settings import IdentityKind
-from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from components.roles import Role
+from mlinfra.access.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from mlinfra.facts.roles import Role
+from mlinfra.settings.access_settings import IdentityKind
 
 
 @dataclass(frozen=True, kw_only=True)

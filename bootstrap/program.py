@@ -21,7 +21,7 @@ from bootstrap.identities import (
 from bootstrap.names import BootstrapNames
 from bootstrap.settings import load_bootstrap_config
 from bootstrap.state_backend import StateBackend, StateBackendArgs
-from components.access_settings import IdentityKind
+from mlinfra.settings.access_settings import IdentityKind
 
 
 def stack_init_command(stage: str, secrets_provider: str) -> str:

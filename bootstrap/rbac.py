@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
-from components.roles import ROLES, Role
+from mlinfra.facts.roles import ROLES, Role
 
 NAMESPACE = uuid.UUID("5d0f3a52-91c4-4e57-b1f6-2c3e8a7d9b10")
 """uuid5 namespace of bootstrap's assignment and role-definition names."""

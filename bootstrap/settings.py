@@ -18,17 +18,17 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, StrictStr, Va
 from pydantic_core import ErrorDetails
 
 from bootstrap.stack_facts import STAGE_PROJECT_DIR, StageFacts, bootstrap_error, project_stacks, stage_facts
-from components import config_guards as guards
-from components.access_settings import IdentityKind, owner_ids
-from components.ci_names import ADO_SECURITY_GROUP
-from components.ci_settings import (
+from mlinfra.config import config_guards as guards
+from mlinfra.config.config_guards import placeholder_problems
+from mlinfra.facts.ci_names import ADO_SECURITY_GROUP
+from mlinfra.settings.access_settings import IdentityKind, owner_ids
+from mlinfra.settings.ci_settings import (
     AzureDevOpsSettings,
     GitHubRepository,
     GitHubReviewers,
     InGitHubRepositoryWithSubject,
 )
-from components.config_guards import placeholder_problems
-from components.settings_base import Guid, Settings, distinct
+from mlinfra.settings.settings_base import Guid, Settings, distinct
 
 AZURE_KEYS = ("subscriptionId", "tenantId", "location")
 

@@ -23,25 +23,21 @@ from pydantic import ValidationError
 
 from bootstrap.abac import PRINCIPAL_TYPES, unprivileged_roles
 from bootstrap.rbac import JOINER, LOCK_AUTHOR, REGISTRY_ENDPOINT_APPROVER, ROLE_AUTHOR, CustomRole
-from components.access_settings import DeploymentIdentitySettings, IdentityKind
-from components.config import ConfigError, config_error
-from components.lock_settings import LockSettings
-from components.naming import NamingError, shared_names
-from components.network_settings import NetworkSettings
-from components.registry_access_settings import RegistryAccessSettings, approval_roles
-from components.registry_roles import RegistryAccess, reader_role, registry_role
-from components.roles import ROLES, Role
-from components.shared_config import RegistrySettings
-from components.stage_catalog import (
-    PROJECT_FILE,
-    deployment_order,
-    is_shared_stack,
-    load_catalog,
-    split_stack_name,
-)
-from components.workspace_settings import WorkspaceSettings
-from planner.estate import prerequisites
-from planner.stackfile import StackFileError, available_stacks, load_stack_config
+from mlinfra.config.config_error import ConfigError
+from mlinfra.config.loading import config_error
+from mlinfra.config.shared_config import RegistrySettings
+from mlinfra.config.stage_catalog import PROJECT_FILE, deployment_order, load_catalog
+from mlinfra.estate import prerequisites
+from mlinfra.facts.naming import NamingError, shared_names
+from mlinfra.facts.registry_roles import RegistryAccess, reader_role, registry_role
+from mlinfra.facts.roles import ROLES, Role
+from mlinfra.facts.stack_names import is_shared_stack, split_stack_name
+from mlinfra.planner.stackfile import StackFileError, available_stacks, load_stack_config
+from mlinfra.settings.access_settings import DeploymentIdentitySettings, IdentityKind
+from mlinfra.settings.lock_settings import LockSettings
+from mlinfra.settings.network_settings import NetworkSettings
+from mlinfra.settings.registry_access_settings import RegistryAccessSettings, approval_roles
+from mlinfra.settings.workspace_settings import WorkspaceSettings
 
 STAGE_PROJECT_DIR = PROJECT_FILE.parent
 """The stage project (mlinfra) whose stacks the infra pipelines deploy."""
@@ -80,7 +76,7 @@ class StageFacts:
     defines_roles: bool = False
     """It creates custom role definitions (the shared stack's registry reader role)."""
     manages_locks: bool = False
-    """Its plan places or removes management locks (a production stage: components/lock_settings.py)."""
+    """Its plan places or removes management locks (a production stage: mlinfra/settings/lock_settings.py)."""
     registry_endpoint_scope: str | None = None
     """The shared registry's subscription, where its managed network's endpoint to the registry is
     approved (its deployer initiates it)."""
@@ -156,7 +152,7 @@ def bootstrap_error(problems: str | list[str]) -> ConfigError:
 def _invalid(key: str, stack: str, error: ValidationError) -> ConfigError:
     return bootstrap_error(
         f"{key}: Pulumi.{stack}.yaml is not valid; plan it first "
-        f"(python -m planner --stack {stack}): {error.errors(include_url=False)[0]['msg']}"
+        f"(mlinfra --stack {stack}): {error.errors(include_url=False)[0]['msg']}"
     )
 
 
@@ -276,7 +272,7 @@ def _registry_delegation(
     if registry.workspace_identity:
         accesses.add(RegistryAccess.READ)
     # With the approver role its workspace identity approves its managed network's endpoint to the
-    # registry (components/registry_access_settings.py, approval_roles).
+    # registry (mlinfra/settings/registry_access_settings.py, approval_roles).
     roles = tuple(
         sorted({registry_role(access, reader) for access in accesses} | set(approvers), key=lambda r: r.name)
     )

@@ -1,7 +1,7 @@
 """Entry point the Pulumi CLI runs (`python policy/`): serves the pack's policies over gRPC.
 
 Only this file builds the `PolicyPack`, whose constructor blocks forever; the policies live in
-`mlinfra_policy`, which the offline checker (`python -m planner check`) and the tests import.
+`mlinfra_policy`, which the offline checker (`mlinfra check`) and the tests import.
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack

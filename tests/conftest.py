@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from components.stage_catalog import is_shared_stack, load_catalog, split_stack_name
-from planner import recorder, stack_references
-from planner.plan_cache import CACHE_VARIABLE
-from planner.recorder import Plan, record
-from planner.stackfile import StackConfig, available_stacks, load_stack_config
+from mlinfra.config.stage_catalog import load_catalog
+from mlinfra.facts.stack_names import is_shared_stack, split_stack_name
+from mlinfra.planner import recorder, stack_references
+from mlinfra.planner.plan_cache import CACHE_VARIABLE
+from mlinfra.planner.recorder import Plan, record
+from mlinfra.planner.stackfile import StackConfig, available_stacks, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# One plan cache for the session's processes and scratch copies of the project (planner/plan_cache.py:
+# One plan cache for the session's processes and scratch copies of the project (mlinfra/planner/plan_cache.py:
 # the key is the content, not the location), unless the caller chose one (or `off`).
 os.environ.setdefault(CACHE_VARIABLE, str(PROJECT_DIR / ".cache" / "plans"))
 LOCAL_STATE = ("venv", ".venv", ".tools", ".cache", ".git", "__pycache__", ".pytest_cache")
@@ -128,10 +129,10 @@ def pytest_collection_modifyitems(items):
 
 
 def planner_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
-    """`python -m planner *args` from `cwd`, run by its `main` in this process: its exit status and
+    """`mlinfra *args` from `cwd`, run by its `main` in this process: its exit status and
     what it prints, without a child process loading the SDKs again (seconds each time). The tests
     of the process itself (no traceback, `--help`, scratch copies with other code) start one."""
-    from planner.__main__ import main
+    from mlinfra.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -140,7 +141,7 @@ def planner_cli(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProc
         except SystemExit as exit_:  # argparse's usage errors, as the process would exit
             returncode = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return subprocess.CompletedProcess(
-        ["python", "-m", "planner", *args], returncode, stdout.getvalue(), stderr.getvalue()
+        ["python", "-m", "mlinfra", *args], returncode, stdout.getvalue(), stderr.getvalue()
     )
 
 
@@ -155,7 +156,7 @@ def _no_cached_plans_under_monkeypatch(request):
     cache keys on files and the environment, not on attributes a test replaced. Stack references
     still read it (the shared stack is planned unpatched first, `_referenced_stacks_planned_first`);
     a reference planned during the test gets a memo of its own, so outputs a patched program
-    produced never answer another test's reference (planner/stack_references.py `_planned_here`).
+    produced never answer another test's reference (mlinfra/planner/stack_references.py `_planned_here`).
     The plan cache's own tests (marked `plan_cache`) patch around it and keep it."""
     if "monkeypatch" in request.fixturenames and not request.node.get_closest_marker("plan_cache"):
         monkeypatch = request.getfixturevalue("monkeypatch")
@@ -167,7 +168,7 @@ def _no_cached_plans_under_monkeypatch(request):
 def _referenced_stacks_planned_first():
     """The stacks the stages reference (the shared registry's), planned in this process before any
     test: a stage's first run then reads their outputs from the plan cache instead of stopping to
-    plan them and running again (planner/stack_references.py)."""
+    plan them and running again (mlinfra/planner/stack_references.py)."""
     for stack in SHARED_STACKS:
         plan(stack)
 

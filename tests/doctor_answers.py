@@ -1,11 +1,11 @@
 """A doctor client answering from a dict of recorded answers, for the doctor's check tests.
 
-It keeps the read-only rule (planner/doctor/http.py `allowed`) and records every request, so a
+It keeps the read-only rule (mlinfra/doctor/http.py `allowed`) and records every request, so a
 test can assert which calls a check made."""
 
 from __future__ import annotations
 
-from planner.doctor.http import Client, Response, WriteRefused, allowed
+from mlinfra.doctor.http import Client, Response, WriteRefused, allowed
 
 
 class Answers(Client):

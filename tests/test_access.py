@@ -2,9 +2,9 @@
 
 import pulumi
 
-from components.access import StageAccess, StageAccessArgs
-from components.access_settings import Persona, ScopedRoles
-from components.grants import HolderKind, Principal, PrincipalType, Scope
+from mlinfra.access.access import StageAccess, StageAccessArgs
+from mlinfra.access.grants import HolderKind, Principal, PrincipalType, Scope
+from mlinfra.settings.access_settings import Persona, ScopedRoles
 from tests.conftest import run_program
 
 SUB = "00000000-0000-0000-0000-000000000012"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from components.config import ConfigError
+from mlinfra.config.config_error import ConfigError
 from tests.conftest import (
     DATA_SCIENCE_STACK,
     NON_PRODUCTION_STACK,

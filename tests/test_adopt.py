@@ -1,4 +1,4 @@
-"""`planner adopt` (review-3-identity-ci R6): the `pulumi import` command for an object that
+"""`mlinfra adopt` (review-3-identity-ci R6): the `pulumi import` command for an object that
 already exists, named as the program declares it, with the id in the provider's import form."""
 
 import shlex
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from planner.adopt import AdoptError, command, id_pattern, import_example
+from mlinfra.review.adopt import AdoptError, command, id_pattern, import_example
 from tests.test_bootstrap import PROJECT_DIR, bootstrap_plan
 
 ADOPTABLE = (
@@ -83,7 +83,7 @@ def test_the_cli_exits_2_with_one_line():
         [
             sys.executable,
             "-m",
-            "planner",
+            "mlinfra",
             "adopt",
             "--project-dir",
             "bootstrap",

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.recorder import Plan, plan_config
-from planner.stackfile import load_stack_config
-from planner.views import access_view
+from mlinfra.planner.recorder import Plan, plan_config
+from mlinfra.planner.stackfile import load_stack_config
+from mlinfra.planner.views import access_view
 from tests.conftest import PROJECT_DIR, SHARED_STACKS, STACKS, plan
 
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"

@@ -5,15 +5,15 @@ import re
 
 import pytest
 
-from components.access_settings import IdentityKind
-from components.azure_devops_environment import (
+from mlinfra.access.azure_devops_environment import (
     AzureDevOpsEnvironment,
     AzureDevOpsEnvironmentArgs,
 )
-from components.ci_settings import AzureDevOpsSettings
-from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from planner.recorder import plan_stack
-from planner.views import environments_view
+from mlinfra.access.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from mlinfra.planner.recorder import plan_stack
+from mlinfra.planner.views import environments_view
+from mlinfra.settings.access_settings import IdentityKind
+from mlinfra.settings.ci_settings import AzureDevOpsSettings
 from tests.conftest import (
     DATA_SCIENCE_STACK,
     OWNERS,
@@ -176,8 +176,8 @@ def test_no_approvers_means_no_approval_check_and_no_lock_when_asked():
 
 def test_managed_identity_credentials_are_written_one_after_the_other():
     # P15: with a managed identity, GitHub's and Azure DevOps' credentials are serialized.
-    from components.ci_settings import GitHubSettings
-    from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+    from mlinfra.access.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+    from mlinfra.settings.ci_settings import GitHubSettings
 
     def program():
         identity = DeploymentIdentity(

@@ -6,9 +6,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from bench import PROJECT_DIR, PROJECT_STACKS, STACKS, floor, run
-from planner import recorder, stack_references
-from planner.stackfile import load_stack_config
+from mlinfra.bench import PROJECT_DIR, PROJECT_STACKS, STACKS, floor, run
+from mlinfra.planner import recorder, stack_references
+from mlinfra.planner.stackfile import load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")
@@ -62,7 +62,7 @@ def test_bench_smoke_is_one_round_of_one_stack_without_the_suite():
 
 def test_bench_smoke_target_writes_to_a_temporary_file_and_ci_runs_it_after_the_tests():
     recipe = _recipe("bench-smoke")
-    assert "-m bench.run --smoke --output" in recipe and "mktemp -d" in recipe
+    assert "-m mlinfra.bench.run --smoke --output" in recipe and "mktemp -d" in recipe
     assert "docs/benchmarks.md" not in recipe
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert ci.index("make bench-smoke") > ci.index("make test")
@@ -96,21 +96,21 @@ def test_floor_registers_the_same_resources_with_the_same_parents_and_providers(
 
 
 def test_importing_the_bench_leaves_the_suite_s_plan_cache_on():
-    """bench/__init__.py: the benchmarks switch the plan cache off in their own processes only.
+    """mlinfra/bench/__init__.py: the benchmarks switch the plan cache off in their own processes only.
     Switching it off at import turned it off for every later test in this worker (CI on 0b67b77:
     tests/test_plan_cache.py failed after tests/test_bench.py)."""
     import os
 
-    from planner.plan_cache import CACHE_VARIABLE
+    from mlinfra.planner.plan_cache import CACHE_VARIABLE
 
     assert os.environ.get(CACHE_VARIABLE, "").lower() != "off"
 
 
 def test_the_first_run_bench_compares_against_the_compile_everything_install():
-    """bench/first_run.py's `before` is HEAD's Makefile with the install of fff3cbc^ (uv's
+    """mlinfra/bench/first_run.py's `before` is HEAD's Makefile with the install of fff3cbc^ (uv's
     UV_COMPILE_BYTECODE=1, every installed module, and PYTHONDONTWRITEBYTECODE left as the
     environment sets it) instead of writing bytecode on first import."""
-    from bench.first_run import LAZY_STEP, before_makefile
+    from mlinfra.bench.first_run import LAZY_STEP, before_makefile
 
     today = (PROJECT_DIR / "Makefile").read_text()
     before = before_makefile(today)
@@ -124,7 +124,7 @@ def test_the_first_run_bench_compares_against_the_compile_everything_install():
 def test_the_first_run_bench_leaves_out_only_tests_that_exist():
     """The `before` variant fails the tests of today's install by design; the bench deselects
     exactly those in both variants, and each still exists (a renamed test would be run again)."""
-    from bench.first_run import MAKEFILE_TESTS
+    from mlinfra.bench.first_run import MAKEFILE_TESTS
 
     for test in MAKEFILE_TESTS:
         path, name = test.split("::")

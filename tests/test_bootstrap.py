@@ -12,12 +12,12 @@ import pytest
 from bootstrap import graph
 from bootstrap.abac import CONDITION_VERSION, assignable_roles, delegation_condition, unprivileged_roles
 from bootstrap.stack_facts import hub_zones, project_stacks
-from components.config import ConfigError
-from components.roles import ROLES
-from components.stage_catalog import is_shared_stack
-from planner import recorder
-from planner.recorder import Plan
-from planner.stackfile import available_stacks, load_stack_config
+from mlinfra.config.config_error import ConfigError
+from mlinfra.facts.roles import ROLES
+from mlinfra.facts.stack_names import is_shared_stack
+from mlinfra.planner import recorder
+from mlinfra.planner.recorder import Plan
+from mlinfra.planner.stackfile import available_stacks, load_stack_config
 from tests.conftest import overridden, problem_lines
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -111,7 +111,7 @@ def test_rbac_administrator_carries_the_condition(platform):
     deployer the catalog roles at its subscription; at the registry's subscription only the
     registry roles, to service principals (its own identities); the shared stack's deployer the
     registry roles, to groups (the personas)."""
-    from components.registry_roles import reader_role
+    from mlinfra.facts.registry_roles import reader_role
 
     found = assignments(platform, ROLES["Role Based Access Control Administrator"].guid)
     shared_sub = load_stack_config(PROJECT_DIR, "shared").values["azure-native:subscriptionId"]
@@ -292,9 +292,9 @@ def test_the_joiner_role_is_only_for_subnets_and_zones_in_another_subscription()
 def test_hub_zones_are_joined_through_the_hub_teams_declared_grant():
     """Bootstrap's administrator holds no rights in the hub, so it grants no join on the landing
     zone's private DNS zones; every stack that registers in one has the hub team's grant declared
-    (prerequisites.yaml, counted by the estate verifier and checked live by `planner doctor`)."""
-    from planner.estate.prerequisites import load
-    from planner.estate.rbac import scope_covers
+    (prerequisites.yaml, counted by the estate verifier and checked live by `mlinfra doctor`)."""
+    from mlinfra.estate.prerequisites import load
+    from mlinfra.facts.rbac import scope_covers
 
     declared = load(PROJECT_DIR)
     hub = hub_zones(PROJECT_DIR)
@@ -335,7 +335,7 @@ def test_graph_app_role_for_stages_that_deploy_entra_apps(platform):
     # Graph's own service principal is looked up, never adopted: `use_existing` would PATCH the
     # Microsoft-owned object (terraform-provider-azuread@v3.8.0 service_principal_resource.go
     # L396-399, L548-561; review-3-identity-ci R5). The app roles target the looked-up object id.
-    from planner.mock_cloud import service_principal_object_id
+    from mlinfra.planner.mock_cloud import service_principal_object_id
 
     assert not [
         r
@@ -442,7 +442,7 @@ def test_managed_identity_kind_has_no_entra_app():
             {f"{NS}:github": {"repository": "no-slash", "oidcSubjectFormat": "legacy"}},
             f'{NS}:github.repository: got "no-slash"',
         ),
-        (  # the same owner/name rule as a stage's ci.github.repository (components/ci_settings.py)
+        (  # the same owner/name rule as a stage's ci.github.repository (mlinfra/settings/ci_settings.py)
             {f"{NS}:github": {"repository": "-contoso/infra", "oidcSubjectFormat": "legacy"}},
             f'{NS}:github.repository: got "-contoso/infra"',
         ),
@@ -497,7 +497,7 @@ def test_every_bootstrap_stack_plans_from_the_command_line():
             [
                 sys.executable,
                 "-m",
-                "planner",
+                "mlinfra",
                 "--project-dir",
                 "bootstrap",
                 "--stack",
@@ -521,7 +521,7 @@ def test_bad_config_exits_2_from_the_command_line(tmp_path):
         [
             sys.executable,
             "-m",
-            "planner",
+            "mlinfra",
             "--project-dir",
             "bootstrap",
             "--stack",
@@ -541,9 +541,9 @@ def test_bad_config_exits_2_from_the_command_line(tmp_path):
 
 
 def test_bootstrap_grants_the_join_rights_the_permissions_command_derives(platform, stack_plans):
-    """bootstrap (from the stack files) and `planner permissions` (from the plan) agree on where the
+    """bootstrap (from the stack files) and `mlinfra permissions` (from the plan) agree on where the
     deployer of each stage joins existing subnets and hub DNS zones."""
-    from planner.permissions import requirements
+    from mlinfra.review.permissions import requirements
 
     role = join_role(platform)
     role_guid = role.inputs["roleDefinitionId"] if role is not None else None
@@ -618,7 +618,7 @@ def test_fails_when_ml_repositories_have_several_owners(tmp_path, monkeypatch):
 def test_required_checks_are_the_checks_the_pull_request_workflow_reports(platform):
     """GitHub names a job's check after its `name:` (default: the job id) and a matrix job's as
     `<name> (<matrix values>)`; a required check nobody reports blocks every merge."""
-    from lint.workflows import jobs, load
+    from mlinfra.lint.workflows import jobs, load
 
     workflow = jobs(load(PROJECT_DIR / ".github" / "workflows" / "pull-request.yml"))
     reported = set()
@@ -680,7 +680,7 @@ def test_the_state_key_role_is_key_vault_crypto_user():
 def test_fails_when_a_bootstrap_key_is_under_a_misspelt_namespace(key):
     """The bootstrap program reads only its own namespace (the project name, bootstrap/Pulumi.yaml)
     and the providers': a key under any other is silently dropped by the engine, so refused
-    (components/config_guards.py namespace_problems, as for the stages)."""
+    (mlinfra/config/config_guards.py namespace_problems, as for the stages)."""
     with pytest.raises(ConfigError) as error:
         bootstrap_plan(**{key: {"x": 1}})
     assert f"{key}: unknown config namespace" in str(error.value)

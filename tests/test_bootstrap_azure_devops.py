@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bootstrap.stack_facts import project_stacks
-from components.config import ConfigError
+from mlinfra.config.config_error import ConfigError
 from tests.test_bootstrap import NS, PROJECT_DIR, bootstrap_plan
 
 ENVIRONMENT = "azuredevops:index/environment:Environment"
@@ -161,10 +161,10 @@ def test_what_bootstrap_cannot_create_is_declared():
 
 
 def test_the_verifier_binds_each_connection_to_its_identity():
-    """planner/estate/identities.py: an Azure DevOps job signs in as the identity its service
+    """mlinfra/estate/identities.py: an Azure DevOps job signs in as the identity its service
     connection federates with (the connection's service principal), so the verifier checks the
     rights of Azure DevOps runs as it does GitHub's."""
-    from planner.estate import model
+    from mlinfra.estate import model
 
     estate = model.build(PROJECT_DIR)
     assert estate.bootstrap is not None

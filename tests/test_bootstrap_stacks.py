@@ -11,10 +11,10 @@ import pytest
 
 from bootstrap import graph, rbac
 from bootstrap.stack_facts import hub_zones, project_stacks
-from components.config import ConfigError
-from components.registry_roles import reader_role
-from components.roles import ROLES
-from planner.stackfile import load_stack_config
+from mlinfra.config.config_error import ConfigError
+from mlinfra.facts.registry_roles import reader_role
+from mlinfra.facts.roles import ROLES
+from mlinfra.planner.stackfile import load_stack_config
 from tests.test_bootstrap import BOOTSTRAP_DIR, NS, PROJECT_DIR, bootstrap_plan
 
 SHARED = "shared"
@@ -40,7 +40,7 @@ def by_name(plan, prefix: str) -> list:
 def test_stacks_come_from_the_stage_project_shared_first():
     """The deployment order the workflows follow: shared before the stages that read it, then the
     catalog's order (Pulumi.yaml `mlinfra:stages`)."""
-    from components.stage_catalog import load_catalog
+    from mlinfra.config.stage_catalog import load_catalog
 
     stacks = project_stacks(PROJECT_DIR)
     assert stacks[0] == SHARED
@@ -214,9 +214,10 @@ def test_production_deployers_may_place_and_remove_locks(platform):
     """Microsoft Learn, "Lock your resources to protect your infrastructure": creating or deleting a
     lock needs Microsoft.Authorization/locks/* (Contributor's notActions exclude
     Microsoft.Authorization/*/Write and */Delete). A production stage locks its stateful resources
-    (components/lock_settings.py) and keeps the right while a planned teardown lifts them; other
+    (mlinfra/settings/lock_settings.py) and keeps the right while a planned teardown lifts them; other
     stages get nothing."""
-    from components.stage_catalog import load_catalog, split_stack_name
+    from mlinfra.config.stage_catalog import load_catalog
+    from mlinfra.facts.stack_names import split_stack_name
 
     (role,) = [
         r
@@ -283,12 +284,12 @@ def test_stages_with_a_registry_rule_may_have_it_approved(platform):
     (MicrosoftDocs/azure-ai-docs how-to-managed-network.md, "Approval of private endpoints"). So
     the deployer may grant the workspace identity the approver role on the registry, and holds the
     approval action itself, both at the registry's subscription."""
-    from components.registry_access_settings import (
+    from mlinfra.settings.registry_access_settings import (
         CONNECTION_APPROVER,
         RegistryAccessSettings,
         makes_registry_rule,
     )
-    from components.workspace_settings import WorkspaceSettings
+    from mlinfra.settings.workspace_settings import WorkspaceSettings
 
     (role,) = [
         r

@@ -1,4 +1,4 @@
-"""The vendored Azure built-in role definitions (planner/estate/data/builtin_roles.json).
+"""The vendored Azure built-in role definitions (mlinfra/facts/data/builtin_roles.json).
 
 Every definition was copied from easimon/azure-builtin-roles, a scheduled archive of
 `az role definition list` (built-in roles only, one file per role under azure-roles/);
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bootstrap.rbac import KEY_VAULT_CRYPTO_USER
-from components.roles import ROLES
+from mlinfra.facts.roles import ROLES
 
-DATA = Path(__file__).resolve().parent.parent / "planner" / "estate" / "data" / "builtin_roles.json"
+DATA = Path(__file__).resolve().parent.parent / "mlinfra" / "facts" / "data" / "builtin_roles.json"
 LISTS = ("actions", "notActions", "dataActions", "notDataActions")
 
 

@@ -1,7 +1,7 @@
-"""`python -m planner check` and `policy-config`: every shipped stack and example is clean (the
+"""`mlinfra check` and `policy-config`: every shipped stack and example is clean (the
 check's evaluation in-process, on the plans the other tests share), and, as a user or CI runs the
 commands, a violation injected into a component of a scratch copy of the repository
-fails the check, the pack starts the way the Pulumi CLI starts it, and `planner diff` reports the
+fails the check, the pack starts the way the Pulumi CLI starts it, and `mlinfra diff` reports the
 violations a change introduces."""
 
 import json
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.check import check_plan, policy_findings
-from planner.check_config import load_pack
-from planner.recorder import plan_config
-from planner.stackfile import load_stack_config
+from mlinfra.planner.recorder import plan_config
+from mlinfra.planner.stackfile import load_stack_config
+from mlinfra.review.check import check_plan, policy_findings
+from mlinfra.review.check_config import load_pack
 from tests.conftest import (
     CATALOG,
     NON_PRODUCTION_STACK,
@@ -32,7 +32,7 @@ EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))
 
 def _planner(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "planner", *args],
+        [sys.executable, "-m", "mlinfra", *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -75,7 +75,7 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
     """A code change, not a config change, weakens a resource: the check catches it, blocking in
     a production stage and advisory in the others."""
     project = _scratch_copy(tmp_path)
-    module = project / "components" / "ml_workspace.py"
+    module = project / "mlinfra" / "stage" / "ml_workspace.py"
     source = module.read_text()
     assert "allow_blob_public_access=False," in source
     module.write_text(source.replace("allow_blob_public_access=False,", "allow_blob_public_access=True,", 1))
@@ -89,6 +89,7 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
             PRODUCTION_STACK,
             "--project-dir",
             str(project),
+            cwd=project,  # the copy's own `mlinfra`, as a checkout runs its code
         )
     )
     assert both.returncode == 1, both.stderr  # the highest status: prod's mandatory violation
@@ -99,7 +100,7 @@ def test_fails_when_a_component_turns_on_public_blob_access(tmp_path):
 
 
 def _reports(stdout: str) -> dict[str, str]:
-    """`planner check` text output of several stacks -> stack: its block (from `stack <name>:`)."""
+    """`mlinfra check` text output of several stacks -> stack: its block (from `stack <name>:`)."""
     blocks = re.split(r"^(?=stack \S+: )", stdout, flags=re.MULTILINE)
     return {block.split(":", 1)[0].removeprefix("stack "): block for block in blocks if block}
 

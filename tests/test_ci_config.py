@@ -3,7 +3,7 @@ with one line naming the key (issue: CI/CD environments, item 1)."""
 
 import pytest
 
-from components.config import ConfigError
+from mlinfra.config.config_error import ConfigError
 from tests.conftest import NON_PRODUCTION_STACK, PRODUCTION_STACKS, plan, problem_lines
 
 REPO = "contoso/churn-mlops"
@@ -126,7 +126,7 @@ def test_fails_when_production_protection_is_weakened(stack, setting, needle):
 def test_fails_when_a_production_environment_deploys_any_tag(stack, pattern):
     """GitHub Docs, "Managing environments for deployment": deployment tag rules are fnmatch name
     patterns, so `*` admits every tag anyone with push access creates; the Azure DevOps gate takes
-    named refs only (ADO-3, components/production_rules.py). A production tag pattern needs a
+    named refs only (ADO-3, mlinfra/config/rules/production_rules.py). A production tag pattern needs a
     literal prefix (GH-3)."""
     policy = {"branchPatterns": ["main"], "tagPatterns": [pattern]}
     message = refused(stack, github(reviewers={"teams": ["ml-engineers"]}, branchPolicy=policy))

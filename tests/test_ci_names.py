@@ -8,11 +8,13 @@ import json
 
 import pytest
 
-from components import ci_names
-from components.ci_settings import CiSettings
-from components.config import StageConfig, derived_name_problems, load_stage_config
-from components.naming import RULES
-from planner.recorder import plan_stack
+from mlinfra.config.loading import load_stage_config
+from mlinfra.config.rules.consistency import derived_name_problems
+from mlinfra.config.stage_config import StageConfig
+from mlinfra.facts import ci_names
+from mlinfra.facts.naming import RULES
+from mlinfra.planner.recorder import plan_stack
+from mlinfra.settings.ci_settings import CiSettings
 from tests.conftest import (
     DATA_SCIENCE_STACK,
     NON_PRODUCTION_STACK,
@@ -132,7 +134,7 @@ def test_the_github_secret_and_variable_rule(name):
 
 
 def test_every_github_secret_and_variable_name_follows_the_rule(stack_plans):
-    """The names are fixed in components/ml_stage.py; every mode's names are planned and checked,
+    """The names are fixed in mlinfra/stage/ml_stage.py; every mode's names are planned and checked,
     client-secret mode included (it adds AZURE_CREDENTIALS)."""
     expiry = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
     identity = {"owners": OWNERS, "credential": "client-secret", "clientSecretExpiry": expiry}
@@ -206,7 +208,7 @@ def test_the_app_registration_display_name_fits_graph_and_managed_identity_rules
     """hashicorp/terraform-provider-azuread internal/services/applications/application_resource.go
     checks `display_name` only with `validation.StringIsNotEmpty`; Microsoft Graph's application
     resource allows 256 characters ("Maximum length is 256 characters"). The deployment identity's
-    name serves both kinds, so it follows the stricter managed-identity rule (3-120, components/naming.py)."""
+    name serves both kinds, so it follows the stricter managed-identity rule (3-120, mlinfra/facts/naming.py)."""
     rule = RULES["deployment_identity"]
     assert rule.min_length >= 1 and rule.max_length <= 256
     result = plan(DATA_SCIENCE_STACK)

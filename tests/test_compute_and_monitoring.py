@@ -7,13 +7,13 @@ import copy
 
 import pytest
 
-from components.compute import JOB_DATA_ROLE, REPLACED_ON_CHANGE
-from components.ml_workspace import ACR_SERVER_SET, MANAGED_NETWORK_SERVER_SET
-from planner.estate import prerequisites, reachability
-from planner.estate.inventory import StackPlan
-from planner.estate.rbac import action_allowed, builtin_roles
-from planner.mock_cloud import system_principal_id
-from planner.recorder import Plan, Resource
+from mlinfra.estate import prerequisites, reachability
+from mlinfra.estate.inventory import StackPlan
+from mlinfra.facts.rbac import action_allowed, builtin_roles
+from mlinfra.planner.mock_cloud import system_principal_id
+from mlinfra.planner.recorder import Plan, Resource
+from mlinfra.stage.compute import JOB_DATA_ROLE, REPLACED_ON_CHANGE
+from mlinfra.stage.ml_workspace import ACR_SERVER_SET, MANAGED_NETWORK_SERVER_SET
 from tests.conftest import (
     JOINED_NETWORK_STACKS,
     PRIVATE_STACKS,
@@ -55,7 +55,7 @@ MANAGED_STACKS = tuple(
 
 def arm_id(result: Plan, resource: Resource, subscription: str) -> str:
     """The id the mock cloud gives a resource (what its outputs and the verifier see)."""
-    from planner.mock_cloud import arm_resource_id
+    from mlinfra.planner.mock_cloud import arm_resource_id
 
     found = arm_resource_id(resource.type, resource.inputs, subscription, resource.name)
     assert found is not None
@@ -95,7 +95,7 @@ def test_each_cluster_identity_gets_blob_data_contributor_on_keyless_storage(sta
 
 
 def test_the_role_is_the_vendored_built_in_with_blob_read_and_write():
-    """The GUID is Azure's built-in Storage Blob Data Contributor (planner/estate/data/builtin_roles.json,
+    """The GUID is Azure's built-in Storage Blob Data Contributor (mlinfra/facts/data/builtin_roles.json,
     vendored from Microsoft Learn's built-in roles): blob read and write are data actions of it."""
     role = builtin_roles()[JOB_DATA_ROLE.guid]
     assert role.name == JOB_DATA_ROLE.name
@@ -537,8 +537,8 @@ def test_the_workspace_identity_approves_its_managed_endpoint_to_its_own_scope()
     """how-to-managed-network.md (azure-ai-docs d675e2ff), "Approval of private endpoints": since
     2025-04-30 the workspace identity must hold the right to approve its managed network's
     connections; the Azure AI Enterprise Network Connection Approver role covers Azure Monitor. The
-    vendored built-in definition (planner/estate/data/builtin_roles.json) allows the AMPLS approval."""
-    from components.roles import ROLES
+    vendored built-in definition (mlinfra/facts/data/builtin_roles.json) allows the AMPLS approval."""
+    from mlinfra.facts.roles import ROLES
 
     role = ROLES["Azure AI Enterprise Network Connection Approver"]
     definition = builtin_roles()[role.guid]

@@ -1,4 +1,4 @@
-"""components.config: bad stack config stops the program before anything is registered,
+"""mlinfra.config.stage_config: bad stack config stops the program before anything is registered,
 with one line naming the key, the value received and what is allowed; left-out config
 gets the secure choice.
 
@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from components.config import ConfigError
-from planner import recorder
-from planner.stackfile import StackConfig
+from mlinfra.config.config_error import ConfigError
+from mlinfra.planner import recorder
+from mlinfra.planner.stackfile import StackConfig
 from tests.conftest import (
     CATALOG,
     NON_PRODUCTION_STACK,

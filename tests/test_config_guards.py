@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from components import config_guards
-from components.ci_names import ADO_PROJECT
-from components.config import ConfigError
-from planner import recorder
-from planner.stackfile import StackFileError, load_stack_config
+from mlinfra.config import config_guards
+from mlinfra.config.config_error import ConfigError
+from mlinfra.facts.ci_names import ADO_PROJECT
+from mlinfra.planner import recorder
+from mlinfra.planner.stackfile import StackFileError, load_stack_config
 from tests.conftest import (
     CATALOG,
     NON_PRODUCTION_STACK,
@@ -113,7 +113,7 @@ def test_a_provider_credential_may_be_secure():
 
 @pytest.mark.parametrize("key", sorted(config_guards.SECRET_KEYS))
 def test_fails_when_a_provider_credential_is_in_plain_text(rejection, key):
-    """Every key the providers' schemas mark secret (components/data/provider_config_secrets.json,
+    """Every key the providers' schemas mark secret (mlinfra/facts/data/provider_config_secrets.json,
     extracted from each schema's `config.variables` with `secret: true`, checked against the
     installed SDKs' config/vars.py in tests/test_provider_secrets.py): in plain text in a committed
     stack file it would be published with the repository (PU-13)."""
@@ -316,7 +316,7 @@ def test_fails_when_a_private_stage_has_ci_but_no_runner_group(rejection):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_file_states_its_stage(stack):
-    from components.stage_catalog import split_stack_name
+    from mlinfra.facts.stack_names import split_stack_name
 
     assert load_stack_config(PROJECT_DIR, stack).values["mlinfra:stage"] == split_stack_name(stack)[1]
 
@@ -355,7 +355,7 @@ def test_fails_when_the_project_file_sets_the_stage(rejection, monkeypatch, tmp_
 def _imported():
     """The program's modules (the provider SDKs take seconds to import) are loaded before any
     timing: the limits are on refusing the input, not on starting Python."""
-    import components.ml_stage  # noqa: F401
+    import mlinfra.stage.ml_stage  # noqa: F401
 
 
 def bounded(action):
@@ -647,14 +647,14 @@ def test_bootstrap_plans_its_shipped_placeholders_offline():
 def test_the_planner_prints_no_asyncio_notes_around_a_config_error(tmp_path):
     """A config error stops the program with SDK outputs pending; asyncio (in debug mode, which
     PYTHONASYNCIODEBUG turns on: Python docs, "Developing with asyncio") logs slow callbacks and
-    Python warns of coroutines never awaited. Only `--debug` shows them (planner/failures.py)."""
+    Python warns of coroutines never awaited. Only `--debug` shows them (mlinfra/planner/failures.py)."""
     import os
     import sys
 
     path = tmp_path / f"Pulumi.{BASE}.yaml"
     path.write_text(base_file_with("  mlinfra:surprise: open\n"))
     run = lambda *extra: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "planner", "--stack", BASE, "--config-file", str(path), *extra],
+        [sys.executable, "-m", "mlinfra", "--stack", BASE, "--config-file", str(path), *extra],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -7,11 +7,10 @@ import json
 import pytest
 import yaml
 
-from components.cli_yaml import parse
-from components.config import ConfigError
-from components.config_error import ConfigSources, stack_sources
-from planner.recorder import main_program, record
-from planner.stackfile import load_stack_config
+from mlinfra.config.cli_yaml import parse
+from mlinfra.config.config_error import ConfigError, ConfigSources, stack_sources
+from mlinfra.planner.recorder import main_program, record
+from mlinfra.planner.stackfile import load_stack_config
 from tests.conftest import (
     NON_PRODUCTION_STACK,
     OWNERS,
@@ -84,7 +83,7 @@ def _refusal(config) -> ConfigError:
 def test_problems_of_two_files_come_at_once_in_file_order_each_naming_its_file(monkeypatch):
     """A catalog problem of Pulumi.yaml and two unknown keys of the stack file: three lines, the
     project file's first (the CLI reads it first) although the program finds it last."""
-    from components import config as config_module
+    from mlinfra.config import loading as config_module
 
     real = stack_config(STACKS[0])
     catalog = json.loads(real.values["mlinfra:stages"])

@@ -1,8 +1,8 @@
 """docs/configuration.md's config reference is the generated one, and it documents every key."""
 
-from components.config import StageSettings
-from components.shared_config import RegistrySettings
-from planner.config_reference import (
+from mlinfra.config.shared_config import RegistrySettings
+from mlinfra.config.stage_config import StageSettings
+from mlinfra.repository.config_reference import (
     BEGIN,
     END,
     PAGE,
@@ -16,10 +16,12 @@ from planner.config_reference import (
 def test_the_configuration_guide_holds_the_current_generated_table():
     readme = PAGE.read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:end] == reference_table(), "run `venv/bin/python -m planner.config_reference --write`"
+    assert readme[start:end] == reference_table(), (
+        "run `venv/bin/python -m mlinfra.repository.config_reference --write`"
+    )
     start, end = readme.index(SHARED_BEGIN), readme.index(SHARED_END) + len(SHARED_END)
     assert readme[start:end] == shared_reference_table(), (
-        "run `venv/bin/python -m planner.config_reference --write`"
+        "run `venv/bin/python -m mlinfra.repository.config_reference --write`"
     )
 
 
@@ -84,4 +86,6 @@ def test_every_key_of_every_model_is_in_the_reference():
             for name, field in model.model_fields.items()
             if (field.alias or name) not in segments
         ]
-        assert missing == [], "run `venv/bin/python -m planner.config_reference --write`, or document these"
+        assert missing == [], (
+            "run `venv/bin/python -m mlinfra.repository.config_reference --write`, or document these"
+        )

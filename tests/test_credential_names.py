@@ -2,16 +2,16 @@
 
 import pytest
 
-from components import config as config_module
-from components.config import ConfigError
-from components.credential_names import (
+from mlinfra.config.config_error import ConfigError
+from mlinfra.config.rules import consistency as config_module
+from mlinfra.facts.credential_names import (
     MAX_LENGTH,
     NAME_PATTERN,
     azure_devops_credential_name,
     credential_name,
     github_credential_name,
 )
-from planner.recorder import plan_stack
+from mlinfra.planner.recorder import plan_stack
 from tests.conftest import (
     OWNERS,
     PRIVATE_STACKS,

@@ -16,8 +16,8 @@ import pulumi_github as github
 import pytest
 import yaml
 
-from planner.recorder import DefaultProviderDisabled
-from planner.stackfile import StackFileError
+from mlinfra.planner.recorder import DefaultProviderDisabled
+from mlinfra.planner.stackfile import StackFileError
 from tests.conftest import PROJECT_DIR, STACKS, copy_repository, run_program
 
 DISABLED = {"azuread", "github", "azuredevops"}
@@ -89,7 +89,7 @@ def test_the_planner_cli_reports_a_forgotten_provider_with_exit_status_1(tmp_pat
         " variable_name='V', value='v')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", STACKS[0], "--project-dir", str(project)],
+        [sys.executable, "-m", "mlinfra", "--stack", STACKS[0], "--project-dir", str(project)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

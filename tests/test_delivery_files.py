@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner.delivery_files import BEGIN, regions, render, stacks_by_stage, stale_files
+from mlinfra.repository.delivery_files import BEGIN, regions, render, stacks_by_stage, stale_files
 from tests.conftest import CATALOG, SHARED_STACKS, STACKS, copy_repository
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ SUITE_IN_COPY = [
 """What the scratch copy runs (a representative subset, to keep the suite fast): every stack-file
 invariant and naming rule over the catalog, the delivery files' checks and lints, the generated
 reference. `TEST_MLINFRA_STAGING_FULL_SUITE=1` runs the whole suite there instead. The suite's
-switches are outside the `MLINFRA_` namespace the plan key covers (planner/plan_cache.py): the
+switches are outside the `MLINFRA_` namespace the plan key covers (mlinfra/planner/plan_cache.py): the
 copy's pytest finds the plans its `make workflows` stored."""
 
 
@@ -71,7 +71,7 @@ def test_fails_when_a_generated_region_lost_its_markers():
 
 def test_stacks_of_one_stage_deploy_side_by_side_after_the_previous_stage():
     stages = [("one", ["one", "a-one"]), ("two", ["two"])]
-    from planner.delivery_files import _deploy_jobs, _pipeline_stages
+    from mlinfra.repository.delivery_files import _deploy_jobs, _pipeline_stages
 
     deploy = yaml.safe_load("\n".join(["jobs:", *_deploy_jobs(stages)]))["jobs"]
     assert "needs" not in deploy["up-a-one"] and deploy["up-two"]["needs"] == ["up-one", "up-a-one"]
@@ -111,7 +111,9 @@ def add_stage(project: Path, name: str, code: str, after: str, like: str) -> Non
     # Its own settings where the copied file names its stage (runner group, comments, placeholders).
     stack = (project / f"Pulumi.{like}.yaml").read_text().replace(like, name)
     (project / f"Pulumi.{name}.yaml").write_text(f"# Stage {name}: production-like rehearsal.\n{stack}")
-    subprocess.run([sys.executable, "-m", "planner.delivery_files", "--write"], cwd=project, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "mlinfra.repository.delivery_files", "--write"], cwd=project, check=True
+    )
 
 
 @pytest.mark.long

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lint import lockfile
-from lint.workflows import load, uv_setup_problems
+from mlinfra.lint import lockfile
+from mlinfra.lint.workflows import load, uv_setup_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = lockfile.load(ROOT / "pyproject.toml")
@@ -152,7 +152,7 @@ def test_makefile_installs_the_locked_uv_and_syncs_the_venv_the_cli_uses():
     # Bytecode is written on first import, even where PYTHONDONTWRITEBYTECODE is set
     # (tests/test_bench.py), never compiled ahead for every installed module.
     assert "unexport PYTHONDONTWRITEBYTECODE" in makefile
-    assert "--require-hashes" in makefile and "lint.lockfile uv-requirement" in makefile
+    assert "--require-hashes" in makefile and "mlinfra.lint.lockfile uv-requirement" in makefile
 
 
 # --- every Pulumi project uses the same path ----------------------------------------------------

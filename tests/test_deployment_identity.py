@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from components.access_settings import CredentialMode, IdentityKind
-from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from mlinfra.access.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from mlinfra.settings.access_settings import CredentialMode, IdentityKind
 from tests.conftest import OWNERS, PRODUCTION_STACK, STACKS, plan, run_program, setting, stacks_where
 
 ENTRA_APPLICATION_STACKS = stacks_where(
@@ -119,7 +119,7 @@ def test_owners_are_the_configured_ones_never_the_caller(stack_plans, stack):
     tf.Difference(existingOwners, desiredOwners)`), service_principal_resource.go likewise; with
     owners left out it removes the caller after creation (`removeCallerOwner`). So owners must be
     a stable, configured list: with the ambient caller, every run by another identity flips them."""
-    from planner.stackfile import load_stack_config
+    from mlinfra.planner.stackfile import load_stack_config
     from tests.conftest import PROJECT_DIR
 
     configured = json.loads(load_stack_config(PROJECT_DIR, stack).values["mlinfra:deploymentIdentity"])[

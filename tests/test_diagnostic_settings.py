@@ -1,4 +1,4 @@
-"""components.diagnostic_settings and components.diagnostics: which logs and metrics each resource
+"""mlinfra.settings.diagnostic_settings and mlinfra.stage.diagnostics: which logs and metrics each resource
 type sends (every row checked against Microsoft's reference), the stage's and the shared registry's
 settings as planned from the real stack files, their config errors, and what the estate verifier
 knows of their rights. Assertions are on the recorded plans."""
@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from components.diagnostic_settings import (
+from mlinfra.estate.inventory import StackPlan
+from mlinfra.estate.needs import deployer_needs, preview_needs
+from mlinfra.settings.diagnostic_settings import (
     METRICS_ONLY,
     SUPPORT,
     CategoryGroup,
     log_group,
     metric_category,
 )
-from components.diagnostics import SETTING_NAME
-from planner.estate.inventory import StackPlan
-from planner.estate.needs import deployer_needs, preview_needs
+from mlinfra.stage.diagnostics import SETTING_NAME
 from tests.conftest import (
     NON_PRODUCTION_STACK,
     PRODUCTION_STACK,
@@ -250,8 +250,8 @@ def test_the_verifier_knows_what_a_setting_needs():
 def test_what_production_plans_meets_the_pack(settings):
     """The policy `production-diagnostic-settings` passes whatever a valid production config plans,
     metrics off included (the storage account's own setting then goes: it has metrics only)."""
-    from planner.check import check_plan
-    from planner.check_config import load_pack
+    from mlinfra.review.check import check_plan
+    from mlinfra.review.check_config import load_pack
     from tests.conftest import PROJECT_DIR
 
     pack = load_pack(PROJECT_DIR)

@@ -1,4 +1,4 @@
-"""The plan diff: findings from plan documents, and `python -m planner diff` on a real git history."""
+"""The plan diff: findings from plan documents, and `mlinfra diff` on a real git history."""
 
 import io
 import json
@@ -9,8 +9,8 @@ import tarfile
 
 import pytest
 
-from planner.diff import CATEGORY_ORDER, diff_plans
-from planner.diff_render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown, diff_text
+from mlinfra.diff.compare import CATEGORY_ORDER, diff_plans
+from mlinfra.diff.render import COMMENT_LIMIT, COMMENT_MARKER, diff_markdown, diff_text
 from tests.conftest import PROJECT_DIR, copy_repository, first, setting, stacks_where, stage_of
 
 STORAGE = "azure-native:storage:StorageAccount"
@@ -370,7 +370,7 @@ def test_markdown_fits_a_github_comment():
 def repository(tmp_path_factory, stack_plans):
     """A copy of this project as a git repository with one commit; tests change a stack file of it
     (`diff_stack`) in the working tree. Its stacks are planned in this process first (`stack_plans`):
-    the copy's code is this checkout's, so `planner diff` reads its base plans from the plan cache."""
+    the copy's code is this checkout's, so `mlinfra diff` reads its base plans from the plan cache."""
     root = copy_repository(tmp_path_factory.mktemp("repo"))
     git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
@@ -386,7 +386,7 @@ def diff_stack() -> str:
 
 def run_diff(root, stack, *args):
     return subprocess.run(
-        [sys.executable, "-m", "planner", "diff", "--stack", stack, "--base", "HEAD", *args],
+        [sys.executable, "-m", "mlinfra", "diff", "--stack", stack, "--base", "HEAD", *args],
         cwd=root,
         capture_output=True,
         text=True,
@@ -438,7 +438,7 @@ def test_an_added_role_assignment_is_listed_first_in_every_format(repository, di
 
 def test_fails_when_the_base_is_unknown(repository):
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "diff", "--base", "no-such-ref"],
+        [sys.executable, "-m", "mlinfra", "diff", "--base", "no-such-ref"],
         cwd=repository,
         capture_output=True,
         text=True,
@@ -460,11 +460,11 @@ def test_an_edit_that_changes_no_plan_gives_an_empty_report(repository, diff_sta
 
 
 def test_unchanged_since_sees_edits_and_untracked_files(repository):
-    from planner.revisions import resolve, unchanged_since
+    from mlinfra.planner.revisions import resolve, unchanged_since
 
     head = resolve(repository, "HEAD")
     assert unchanged_since(repository, head)
-    extra = repository / "components" / "new_module.py"
+    extra = repository / "mlinfra" / "new_module.py"
     extra.write_text("")
     try:
         assert not unchanged_since(repository, head)
@@ -500,7 +500,7 @@ def test_renaming_the_workload_keeps_entra_ids_and_credentials():
     (hashicorp/terraform-provider-azuread application_resource.go: display_name is not ForceNew), so
     its client id stays, the service principal (client_id ForceNew) and the federated credentials
     (application_id ForceNew) are not replaced."""
-    from planner.render import to_json
+    from mlinfra.planner.render import to_json
     from tests.conftest import plan
 
     stack = first(ENTRA_APPLICATION_STACKS)
@@ -525,15 +525,15 @@ def test_make_diff_runs_the_planner_diff():
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].endswith("-m planner diff --base main --format markdown")
+    assert result.stdout.splitlines()[-1].endswith("mlinfra diff --base main --format markdown")
 
 
 def test_planner_help_lists_the_diff_command():
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True
+        [sys.executable, "-m", "mlinfra", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True
     )
     assert result.returncode == 0
-    assert re.search(r"^commands:\n  diff +what this working tree changes", result.stdout, re.MULTILINE)
+    assert re.search(r"^  diff +what this working tree changes", result.stdout, re.MULTILINE)
 
 
 def _archive(tmp_path) -> tarfile.TarFile:
@@ -557,7 +557,7 @@ def _archive(tmp_path) -> tarfile.TarFile:
 def test_a_revision_is_extracted_with_nothing_outside_its_directory(tmp_path, monkeypatch):
     """tarfile's "data" filter (PEP 706) exists from Python 3.11.4; requires-python admits 3.11.0,
     and Debian 12's python3 is 3.11.2: without the filter only files and folders inside are taken."""
-    from planner.revisions import extract
+    from mlinfra.planner.revisions import extract
 
     target = tmp_path / "base"
     target.mkdir()
@@ -569,7 +569,7 @@ def test_a_revision_is_extracted_with_nothing_outside_its_directory(tmp_path, mo
 
 
 def test_a_revision_archive_that_climbs_out_is_refused_by_the_data_filter(tmp_path):
-    from planner.revisions import extract
+    from mlinfra.planner.revisions import extract
 
     if not hasattr(tarfile, "data_filter"):
         pytest.skip("this Python has no extraction filters (before 3.11.4)")
@@ -585,7 +585,7 @@ def test_a_project_in_a_subfolder_is_compared_with_the_repository_at_the_base(re
     revision is the whole repository at the base (`git archive` run from the top; from inside a
     subfolder it keeps only that folder's paths and fails: "current working directory is
     untracked"), and an edit outside the subfolder is an edit for it too."""
-    from planner.revisions import unchanged_since
+    from mlinfra.planner.revisions import unchanged_since
 
     bootstrap = repository / "bootstrap"
     stack_file = bootstrap / "Pulumi.platform.yaml"
@@ -594,7 +594,7 @@ def test_a_project_in_a_subfolder_is_compared_with_the_repository_at_the_base(re
     try:
         assert "blobSoftDeleteDays: 45" in stack_file.read_text()  # the edit took effect
         result = subprocess.run(
-            [sys.executable, "-m", "planner", "diff", "--project-dir", "bootstrap", "--format", "json"],
+            [sys.executable, "-m", "mlinfra", "diff", "--project-dir", "bootstrap", "--format", "json"],
             cwd=repository,
             capture_output=True,
             text=True,
@@ -620,8 +620,8 @@ def test_a_project_in_a_subfolder_is_compared_with_the_repository_at_the_base(re
 
 def test_a_production_relaxation_shows_among_the_findings_with_its_reason():
     """Issue 30, "Production relaxations": the diff names the relaxed rule and the stack file's
-    reason (planner/diff.py `_relaxation`); undoing it is a finding too."""
-    from planner.render import to_json
+    reason (mlinfra/diff/compare.py `_relaxation`); undoing it is a finding too."""
+    from mlinfra.planner.render import to_json
     from tests.conftest import PRODUCTION_STACK, plan
 
     reason = "the landing zone's Azure Policy deploys the diagnostic settings"

@@ -1,4 +1,4 @@
-"""`planner diff` shows first the estate findings a change introduces (planner/diff_estate.py,
+"""`mlinfra diff` shows first the estate findings a change introduces (mlinfra/diff/estate.py,
 issue 26): the working tree's findings the base's estate does not have, each revision verified by
 its own planner, and those the change resolves."""
 
@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from planner.diff import StackDiff
-from planner.diff_estate import EstateChange, compare
-from planner.diff_render import diff_json, diff_markdown, diff_text
+from mlinfra.diff.compare import StackDiff
+from mlinfra.diff.estate import EstateChange, compare
+from mlinfra.diff.render import diff_json, diff_markdown, diff_text
 from tests.conftest import STACKS, copy_repository
 
 
@@ -94,7 +94,7 @@ def test_a_change_that_introduces_an_estate_finding_shows_it_first(repository):
     workflow.write_text(original.replace(environment, environment.split(":")[0] + ": infra-nowhere", 1))
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "planner", "diff", "--base", "HEAD", "--format", "json", "--exit-code"],
+            [sys.executable, "-m", "mlinfra", "diff", "--base", "HEAD", "--format", "json", "--exit-code"],
             cwd=repository,
             capture_output=True,
             text=True,
@@ -103,7 +103,7 @@ def test_a_change_that_introduces_an_estate_finding_shows_it_first(repository):
             [
                 sys.executable,
                 "-m",
-                "planner",
+                "mlinfra",
                 "diff",
                 "--base",
                 "HEAD",

@@ -1,7 +1,7 @@
 """The diff reports the exposure changes private stages add (issue 17): outbound rules, peerings,
 public node IPs, monitoring ingestion/query and local auth."""
 
-from planner.diff import diff_plans
+from mlinfra.diff.compare import diff_plans
 
 
 def resource(urn, type_, **inputs):

@@ -1,4 +1,4 @@
-"""planner doctor (issue 29): the read-only client, each Azure check's OK and PROBLEM paths over
+"""mlinfra doctor (issue 29): the read-only client, each Azure check's OK and PROBLEM paths over
 recorded responses, and the shipped replay directories.
 
 Response shapes follow the ARM REST specs (Azure/azure-rest-api-specs). Checked in this work:
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.doctor import azure
-from planner.doctor.http import Client, Response, WriteRefused, allowed, replay_key
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites, Registration
+from mlinfra.doctor.azure import arm as azure
+from mlinfra.doctor.http import Client, Response, WriteRefused, allowed, replay_key
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.estate.prerequisites import DeclaredGrant, LandingZone, Prerequisite, Prerequisites, Registration
 from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def test_a_replayed_answer_keeps_its_headers_and_a_top_level_array_becomes_value
 
 def test_doctors_modules_import_no_sdk_until_a_live_run():
     code = (
-        "import sys; import planner.doctor.command, planner.doctor.estate_checks; "
+        "import sys; import mlinfra.doctor.command, mlinfra.doctor.estate_checks; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'msal', 'httpx')))"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -210,7 +210,7 @@ def test_soft_deleted_key_vault():
 
 def _run(*args):
     return subprocess.run(
-        [sys.executable, "-m", "planner", "doctor", *args],
+        [sys.executable, "-m", "mlinfra", "doctor", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -336,7 +336,7 @@ def test_live_without_an_azure_credential_exits_2_saying_what_to_log_in_with():
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("AZURE_", "IDENTITY_"))}
     env["PATH"] = "/nonexistent"  # no `az` to fall back on
     run = subprocess.run(
-        [sys.executable, "-m", "planner", "doctor"],
+        [sys.executable, "-m", "mlinfra", "doctor"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""planner doctor's SKU and feature availability (planner/doctor/availability.py).
+"""mlinfra doctor's SKU and feature availability (mlinfra/doctor/azure/availability.py).
 
 VM sizes over answers shaped like ResourceSkus_List in Azure/azure-rest-api-specs
 specification/compute/resource-manager/Microsoft.Compute/Skus/stable/2021-07-01/examples/skus/
@@ -10,9 +10,9 @@ as Microsoft Learn "Resolve errors for SKU not available" shows them. The firewa
 CANNOT-CHECK: MicrosoftDocs/azure-ai-docs how-to-managed-network.md ("Select an Azure Firewall
 version") has the managed network deploy it, and no spec lists firewall SKUs per region."""
 
-from planner.doctor import availability
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.doctor.targets import Cluster, Firewall
+from mlinfra.doctor.azure import availability
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.targets import Cluster, Firewall
 from tests.doctor_answers import Answers
 
 SUB = "00000000-0000-0000-0000-000000000015"

@@ -1,4 +1,4 @@
-"""planner doctor's Azure DevOps checks (planner/doctor/azure_devops.py) over answers shaped like
+"""mlinfra doctor's Azure DevOps checks (mlinfra/doctor/ci/azure_devops.py) over answers shaped like
 the Azure DevOps REST 7.1 examples in MicrosoftDocs/vsts-rest-api-specs:
 - Projects - List / Get (`state: wellFormed`);
 - specification/graph/7.1/httpExamples/ServicePrincipals/GetAllServicePrincipals.json (`count`,
@@ -17,10 +17,10 @@ The Stakeholder rule is MicrosoftDocs/azure-devops-docs "Stakeholder access quic
 (Azure Pipelines, private project: view and approve only; variable groups for public projects).
 No live organization has answered these [unverified: docs/doctor.md]."""
 
-from planner.doctor import azure_devops as ado
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.doctor.targets import AzureDevOps
-from planner.estate.identities import Identity
+from mlinfra.doctor.ci import azure_devops as ado
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.targets import AzureDevOps
+from mlinfra.estate.identities import Identity
 from tests.doctor_answers import Answers
 
 ORG = AzureDevOps("https://dev.azure.com/contoso", "mlinfra")

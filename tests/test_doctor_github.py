@@ -1,4 +1,4 @@
-"""planner doctor's GitHub check (review-3 R1): the ids GitHub puts in `sub` against the
+"""mlinfra doctor's GitHub check (review-3 R1): the ids GitHub puts in `sub` against the
 configured `oidcSubjectFormat`, over recorded answers of
 `GET /repos/{owner}/{repo}/actions/oidc/customization/sub`.
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.doctor import github
-from planner.doctor.http import Client, replay_key
-from planner.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.ci import github
+from mlinfra.doctor.http import Client, replay_key
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
 
 ROOT = Path(__file__).resolve().parent.parent
 REPOSITORY = "contoso/churn-mlops"
@@ -62,7 +62,7 @@ def test_cannot_check_without_the_field_or_the_permission(tmp_path):
 
 def _run(*args):
     return subprocess.run(
-        [sys.executable, "-m", "planner", "doctor", *args],
+        [sys.executable, "-m", "mlinfra", "doctor", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

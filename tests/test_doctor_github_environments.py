@@ -1,4 +1,4 @@
-"""planner doctor's GitHub environment checks (planner/doctor/github_environments.py): the plan
+"""mlinfra doctor's GitHub environment checks (mlinfra/doctor/ci/github_environments.py): the plan
 against what each environment asks for, and every configured reviewer.
 
 Rules: docs.github.com "Managing environments for deployment", "Who can use this feature?"
@@ -15,9 +15,9 @@ github/resource_github_organization_settings.go."""
 
 import pytest
 
-from planner.doctor import github_environments as gh
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.doctor.targets import GitHubEnvironment
+from mlinfra.doctor.ci import github_environments as gh
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.targets import GitHubEnvironment
 from tests.doctor_answers import Answers
 
 API = gh.API

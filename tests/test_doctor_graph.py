@@ -1,15 +1,15 @@
-"""planner doctor's Microsoft Graph check (planner/doctor/graph.py): each deployer holds, with
+"""mlinfra doctor's Microsoft Graph check (mlinfra/doctor/azure/graph.py): each deployer holds, with
 admin consent, the Graph app roles bootstrap grants it. Answers are shaped like Microsoft Graph
 v1.0's own examples: "List appRoleAssignments granted to a service principal"
 (learn.microsoft.com/graph/api/serviceprincipal-list-approleassignments: `value[]` of id,
 appRoleId, principalId, principalType, resourceDisplayName, resourceId) and "Get
 servicePrincipal" addressed by appId. App role ids: Microsoft Graph permissions reference (the
-same table as planner/estate/needs.py)."""
+same table as mlinfra/estate/needs.py)."""
 
-from planner.doctor import graph
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.estate import needs
-from planner.estate.identities import Identity
+from mlinfra.doctor.azure import graph
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.estate import needs
+from mlinfra.estate.identities import Identity
 from tests.doctor_answers import Answers
 
 GRAPH_SP = "7ea9e944-71ce-443d-811c-71e8047b41ae"

@@ -1,4 +1,4 @@
-"""planner doctor's name checks (planner/doctor/names.py) over recorded answers shaped like the
+"""mlinfra doctor's name checks (mlinfra/doctor/azure/names.py) over recorded answers shaped like the
 Azure/azure-rest-api-specs examples:
 - Vaults_GetDeleted: specification/keyvault/resource-manager/Microsoft.KeyVault/stable/2023-07-01/
   examples/listDeletedVaults.json (one item of `value`: id, name, type, properties.vaultId,
@@ -15,9 +15,9 @@ Azure/azure-rest-api-specs examples:
 
 import pytest
 
-from planner.doctor import names
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.doctor.targets import PlannedName
+from mlinfra.doctor.azure import names
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.targets import PlannedName
 from tests.doctor_answers import Answers, post_key
 
 ARM = names.ARM

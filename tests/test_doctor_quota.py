@@ -1,4 +1,4 @@
-"""planner doctor's AML compute quota (planner/doctor/quota.py) over answers shaped like the spec
+"""mlinfra doctor's AML compute quota (mlinfra/doctor/azure/quota.py) over answers shaped like the spec
 examples of machine learning services 2024-04-01 in Azure/azure-rest-api-specs:
 specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/
 2024-04-01/examples/VirtualMachineSize/list.json (`value[]`: name, family `standardDSv2Family`,
@@ -7,9 +7,9 @@ vCPUs) and .../examples/Usage/list.json (`value[]`: id ending
 usages`, currentValue, limit; the regional `dedicatedCores/usages` total). AML clusters count
 against this quota, not Microsoft.Compute's."""
 
-from planner.doctor import quota
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.doctor.targets import Cluster
+from mlinfra.doctor.azure import quota
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.targets import Cluster
 from tests.doctor_answers import Answers
 
 SUB = "00000000-0000-0000-0000-000000000015"

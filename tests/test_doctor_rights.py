@@ -1,14 +1,14 @@
-"""planner doctor's deployer rights (planner/doctor/rights.py): the estate verifier's needs of a
+"""mlinfra doctor's deployer rights (mlinfra/doctor/azure/rights.py): the estate verifier's needs of a
 stack, at the nearest existing scope, against the caller's permissions there (authorization
 2022-04-01 Permissions_ListForResourceGroup / _ListForResource; Permission shape: actions,
 notActions, dataActions, notDataActions, Azure/bicep-types-az generated/authorization/
-microsoft.authorization/2022-04-01/types.md), evaluated by planner/estate/rbac.py."""
+microsoft.authorization/2022-04-01/types.md), evaluated by mlinfra/facts/rbac.py."""
 
-from planner.doctor import rights
-from planner.doctor.report import CANNOT, OK, PROBLEM
-from planner.doctor.targets import ScopeNeed, StackTarget
-from planner.estate.identities import Identity
-from planner.estate.prerequisites import DeclaredGrant, Prerequisite, Prerequisites
+from mlinfra.doctor.azure import rights
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.targets import ScopeNeed, StackTarget
+from mlinfra.estate.identities import Identity
+from mlinfra.estate.prerequisites import DeclaredGrant, Prerequisite, Prerequisites
 from tests.doctor_answers import Answers
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000003"

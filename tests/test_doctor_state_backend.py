@@ -1,4 +1,4 @@
-"""planner doctor's state backend checks (planner/doctor/state_backend.py) over answers shaped
+"""mlinfra doctor's state backend checks (mlinfra/doctor/azure/state_backend.py) over answers shaped
 like the Azure/azure-rest-api-specs examples: BlobServices_GetServiceProperties
 (specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/examples/
 BlobServicesGet.json, `properties.isVersioningEnabled`), BlobContainers_Get (same folder), Keys_Get
@@ -6,8 +6,8 @@ BlobServicesGet.json, `properties.isVersioningEnabled`), BlobContainers_Get (sam
 `properties.attributes.enabled`, `properties.keyOps`) and the caller's permissions
 (authorization 2022-04-01 Permission: actions, notActions, dataActions, notDataActions)."""
 
-from planner.doctor import state_backend as state
-from planner.doctor.report import CANNOT, OK, PROBLEM
+from mlinfra.doctor.azure import state_backend as state
+from mlinfra.doctor.report import CANNOT, OK, PROBLEM
 from tests.doctor_answers import Answers
 
 ARM = state.ARM

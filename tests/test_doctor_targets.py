@@ -1,4 +1,4 @@
-"""planner doctor's targets (planner/doctor/targets.py): what `--stack` / `--estate` check, derived
+"""mlinfra doctor's targets (mlinfra/doctor/targets.py): what `--stack` / `--estate` check, derived
 from the repository's own estate model, and the scope each need is asked at before the first up."""
 
 import sys
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.doctor import targets
-from planner.estate import needs
+from mlinfra.doctor import targets
+from mlinfra.estate import needs
 from tests.conftest import SHARED_STACKS, STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +18,7 @@ VAULT = f"{RG}/providers/Microsoft.KeyVault/vaults/kv"
 @pytest.fixture(scope="module")
 def estate():
     sys.path.insert(0, str(ROOT))
-    from planner.estate import model
+    from mlinfra.estate import model
 
     return model.build(ROOT)
 
@@ -48,7 +48,7 @@ def test_fails_when_a_stack_is_not_in_the_estate(estate):
 
 
 def _stack_file(stack: str) -> dict:
-    from planner.stackfile import read_document
+    from mlinfra.planner.stackfile import read_document
 
     return read_document(ROOT / f"Pulumi.{stack}.yaml")["config"]
 
@@ -157,7 +157,7 @@ def test_a_stack_with_azure_devops_resources_needs_its_deployer_and_the_preview_
 ):
     from dataclasses import replace
 
-    from planner.recorder import Resource
+    from mlinfra.planner.recorder import Resource
 
     stack = STACKS[-1]
     planted = Resource(

@@ -1,13 +1,13 @@
 """Drift detection (issue 16): the scheduled GitHub workflow and Azure pipeline run
 `pulumi preview --refresh --expect-no-changes` per stack with the preview identity, report drift
-in one issue per stack, and `lint.workflows` catches each way to get that wrong."""
+in one issue per stack, and `mlinfra.lint.workflows` catches each way to get that wrong."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lint.workflows import (
+from mlinfra.lint.workflows import (
     azure_drift_problems,
     drift_problems,
     jobs,

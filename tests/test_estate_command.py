@@ -1,4 +1,4 @@
-"""`python -m planner estate` (planner/estate/command.py): its output, its JSON contract, its exit
+"""`mlinfra estate` (mlinfra/estate/command.py): its output, its JSON contract, its exit
 statuses (0 clean, 1 findings, 2 bad input) and `--expected` (docs/estate.md).
 
 The copies below edit a workflow only, which changes no plan: their plans are this checkout's,
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.estate import command
+from mlinfra.estate import command
 from tests.conftest import PROJECT_DIR, copy_repository, planner_cli
 
 TOP_LEVEL = {"estate", "stacks", "identities", "runs", "findings", "notes"}

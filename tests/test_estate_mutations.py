@@ -6,7 +6,7 @@ Two ways to mutate. Plans, runs and prerequisites already made are edited in mem
 with `model.verify` (the verifier reads nothing else): cheap enough to drop every grant bootstrap
 plans, one at a time. Edits that the programs themselves must see (a stack file, the catalog,
 prerequisites.yaml) go to a scratch copy of the repository (`tests.conftest.copy_repository`),
-verified by `python -m planner estate --format json` run in the copy: the bootstrap program reads
+verified by `mlinfra estate --format json` run in the copy: the bootstrap program reads
 the stage project beside the `components` it imports (bootstrap/stack_facts.py STAGE_PROJECT_DIR),
 which in this process is this checkout's, not the copy's. Its plans share the session's plan cache,
 so only the stacks an edit touches are planned again. An edit of the delivery files alone changes
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner.estate import inventory, model, prerequisites
-from planner.estate.delivery import delivery_runs
-from planner.estate.findings import Finding
-from planner.estate.identities import Identity, read_bootstrap
-from planner.estate.inventory import StackPlan
-from planner.estate.needs import GRAPH_NAMES
-from planner.estate.rbac import Grant, action_allowed, allowing, scope_covers
-from planner.stackfile import read_document
+from mlinfra.estate import inventory, model, prerequisites
+from mlinfra.estate.delivery import delivery_runs
+from mlinfra.estate.findings import Finding
+from mlinfra.estate.identities import Identity, read_bootstrap
+from mlinfra.estate.inventory import StackPlan
+from mlinfra.estate.needs import GRAPH_NAMES
+from mlinfra.facts.rbac import Grant, action_allowed, allowing, scope_covers
+from mlinfra.planner.stackfile import read_document
 from tests.conftest import CATALOG, PROJECT_DIR, copy_repository, first, setting, stacks_where
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
@@ -86,10 +86,10 @@ class Verified:
 
 
 def _verify_copy(project: Path) -> Verified:
-    """`python -m planner estate --format json` in the scratch copy: its identities and findings;
+    """`mlinfra estate --format json` in the scratch copy: its identities and findings;
     the exit status is 1 exactly when there are findings."""
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "estate", "--format", "json"],
+        [sys.executable, "-m", "mlinfra", "estate", "--format", "json"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -245,7 +245,7 @@ def test_a_grant_dropped_and_declared_as_a_prerequisite_is_held(shipped):
 
 
 def _builtin_names() -> set[str]:
-    from planner.estate.rbac import builtin_roles
+    from mlinfra.facts.rbac import builtin_roles
 
     return {role.name for role in builtin_roles().values()}
 
@@ -297,7 +297,9 @@ def _declare_like(project: Path, like: str) -> None:
 
 def _make_workflows(project: Path) -> None:
     """Step 3: `make workflows`."""
-    subprocess.run([sys.executable, "-m", "planner.delivery_files", "--write"], cwd=project, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "mlinfra.repository.delivery_files", "--write"], cwd=project, check=True
+    )
 
 
 @pytest.fixture
@@ -589,7 +591,7 @@ def test_fails_when_a_job_deploys_a_stack_before_the_stack_it_references(shipped
     reads through a stack reference; a job that does not wait may read outputs that do not exist
     yet (EV-8). Waiting through another job counts (the shipped chain)."""
     stacks, runs, declared = shipped
-    from planner.estate.delivery_checks import referenced_stacks
+    from mlinfra.estate.delivery_checks import referenced_stacks
 
     referencing = {s.stack for s in stacks if s.kind == "stage" and referenced_stacks(s)}
     run = next(r for r in runs if r.operation == "up" and r.stack in referencing and r.needs)
@@ -605,7 +607,7 @@ def test_fails_when_a_cluster_identity_has_no_data_role_on_keyless_storage(shipp
     the workspace storage ("Grant compute managed identity at least Storage Blob Data Reader role on
     the storage account", MicrosoftDocs/azure-ai-docs how-to-identity-based-service-authentication.md;
     EV-14)."""
-    from planner.mock_cloud import system_principal_id
+    from mlinfra.planner.mock_cloud import system_principal_id
 
     stacks, runs, declared = shipped
     clusters = {

@@ -1,5 +1,5 @@
-"""prerequisites.yaml errors (planner/estate/prerequisites.py): each a one-line error naming the
-file, the key, the value received and what is allowed, and `planner estate` exits 2 on it.
+"""prerequisites.yaml errors (mlinfra/estate/prerequisites.py): each a one-line error naming the
+file, the key, the value received and what is allowed, and `mlinfra estate` exits 2 on it.
 
 Source: docs/DESIGN Round 3, "Prerequisites are data, not prose"; STYLE.md (CDK guidelines:
 error messages say what went wrong and show the value received).
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from planner.estate import command, prerequisites
-from planner.estate.prerequisites import PrerequisitesError
+from mlinfra.estate import command, prerequisites
+from mlinfra.estate.prerequisites import PrerequisitesError
 
 SUB = "00000000-0000-0000-0000-000000000012"
 GRANT = "{principal: preview, scope: /subscriptions/0000, actions: [Microsoft.Network/*/read]}"
@@ -83,7 +83,7 @@ def test_fails_when_prerequisites_are_malformed(tmp_path, case):
 
 
 def test_fails_when_prerequisites_are_malformed_with_exit_2(tmp_path, capsys):
-    """`planner estate` reads prerequisites.yaml before planning: bad input is exit 2, one line."""
+    """`mlinfra estate` reads prerequisites.yaml before planning: bad input is exit 2, one line."""
     _write(tmp_path, "landingZones: {}\n")
     assert command.main(["--project-dir", str(tmp_path)], tmp_path) == 2
     err = capsys.readouterr().err.strip()

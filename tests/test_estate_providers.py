@@ -1,4 +1,4 @@
-"""planner/estate/providers.py (EV-15, review-3-azure R5): the resource providers each subscription
+"""mlinfra/estate/providers.py (EV-15, review-3-azure R5): the resource providers each subscription
 needs registered come from the plans, and prerequisites.yaml's `resourceProviders` registers exactly
 those. azure-native registers none (pulumi/pulumi-azure-native#3479: "The subscription ... is not
 registered to use microsoft.insights"), so a missing one fails the first `up` with
@@ -9,9 +9,9 @@ import dataclasses
 
 import pytest
 
-from planner.estate import prerequisites, providers
-from planner.estate.inventory import StackPlan, plan_estate
-from planner.estate.prerequisites import Prerequisite, Prerequisites, Registration
+from mlinfra.estate import prerequisites, providers
+from mlinfra.estate.inventory import StackPlan, plan_estate
+from mlinfra.estate.prerequisites import Prerequisite, Prerequisites, Registration
 from tests.conftest import PROJECT_DIR, first, plan, stacks_where
 from tests.test_private_stage import GITHUB_HOSTED_RUNNERS, hub_peering, private_stage, with_network
 

@@ -1,4 +1,4 @@
-"""The estate verifier's RBAC matcher (planner/estate/rbac.py).
+"""The estate verifier's RBAC matcher (mlinfra/facts/rbac.py).
 
 Source: Microsoft Learn, "Understand Azure role definitions" (actions, notActions, dataActions,
 wildcards, case-insensitive matching), "Understand scope for Azure RBAC" (an assignment applies at
@@ -6,8 +6,8 @@ its scope and below) and "Examples to delegate Azure role assignment management 
 (the condition shape bootstrap/abac.py writes); an unknown condition allows nothing.
 """
 
-from planner.estate import rbac
-from planner.estate.rbac import Grant, Permission, RoleDefinition
+from mlinfra.facts import rbac
+from mlinfra.facts.rbac import Grant, Permission, RoleDefinition
 
 RG = "/subscriptions/0000/resourceGroups/rg-a"
 CONTRIBUTOR_LIKE = RoleDefinition(
@@ -73,7 +73,7 @@ def test_scope_covers_itself_and_children_only():
 
 
 def test_builtin_roles_resolve_by_guid():
-    """Vendored built-in roles (planner/estate/data/builtin_roles.json): Reader reads everything."""
+    """Vendored built-in roles (mlinfra/facts/data/builtin_roles.json): Reader reads everything."""
     reader = rbac.builtin_roles()[READER_ROLE]
     assert reader.name == "Reader"
     assert rbac.action_allowed("Microsoft.Network/virtualNetworks/read", reader.permissions)

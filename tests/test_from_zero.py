@@ -1,4 +1,4 @@
-"""docs/from-zero.md and `planner todo` (issue 27: the "From zero" steps come from the repository's
+"""docs/from-zero.md and `mlinfra todo` (issue 27: the "From zero" steps come from the repository's
 data and cover every placeholder of every file; issue 31: `todo`), and the first run in order:
 bootstrap, then shared, then each stage, each from the previous one's outputs, verified as one
 estate."""
@@ -10,17 +10,18 @@ import sys
 
 import pytest
 
-from components.stage_catalog import deployment_order, is_shared_stack
-from planner import from_zero, todo
-from planner.estate import model
-from planner.estate.prerequisites import load
-from planner.placeholders import is_placeholder, placeholders
-from planner.stackfile import available_stacks, load_stack_config
+from mlinfra.config.stage_catalog import deployment_order
+from mlinfra.estate import model
+from mlinfra.estate.prerequisites import load
+from mlinfra.facts.stack_names import is_shared_stack
+from mlinfra.planner.stackfile import available_stacks, load_stack_config
+from mlinfra.repository import from_zero, todo
+from mlinfra.repository.placeholders import is_placeholder, placeholders
 from tests.conftest import copy_repository
 from tests.test_bootstrap import BOOTSTRAP_DIR, PROJECT_DIR, bootstrap_plan
 
 IDENTITY_AND_DELIVERY = {"EV-1", "EV-3", "EV-4", "EV-5", "EV-6", "EV-7", "EV-8", "EV-9"}
-"""The estate verifier's identity, rights and delivery rules (planner/estate/findings.py)."""
+"""The estate verifier's identity, rights and delivery rules (mlinfra/estate/findings.py)."""
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_every_placeholder_of_every_file_is_named(page):
 
 
 def test_the_placeholder_rule_is_the_programs_rule():
-    """The page lists what the programs refuse under the real engine (components/config_guards.py)."""
+    """The page lists what the programs refuse under the real engine (mlinfra/config/config_guards.py)."""
     assert is_placeholder("00000000-0000-0000-0000-000000000012")
     assert is_placeholder("https://dev.azure.com/contoso")
     assert is_placeholder("contoso/churn-mlops")
@@ -103,7 +104,7 @@ def test_todo_lists_placeholders_prerequisites_and_copies(tmp_path, capsys):
 
 def test_todo_from_the_command_line_is_quick():
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "todo"],
+        [sys.executable, "-m", "mlinfra", "todo"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

@@ -6,17 +6,17 @@ import re
 
 import pytest
 
-from components.access_settings import IdentityKind
-from components.ci_settings import GitHubSettings
-from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from components.github_environment import (
+from mlinfra.access.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from mlinfra.access.github_environment import (
     GITHUB_OIDC_ISSUER,
     GitHubEnvironment,
     GitHubEnvironmentArgs,
 )
-from planner.mock_cloud import ArmMocks, placeholder_number
-from planner.recorder import Plan
-from planner.views import environments_view
+from mlinfra.planner.mock_cloud import ArmMocks, placeholder_number
+from mlinfra.planner.recorder import Plan
+from mlinfra.planner.views import environments_view
+from mlinfra.settings.access_settings import IdentityKind
+from mlinfra.settings.ci_settings import GitHubSettings
 from tests.conftest import (
     GITHUB_STACKS,
     OWNERS,
@@ -168,8 +168,8 @@ class FailingLookups(ArmMocks):
 
 
 def test_fails_when_a_reviewer_lookup_fails_and_creates_no_environment(monkeypatch):
-    from planner import recorder
-    from planner.recorder import RecordingMonitor
+    from mlinfra.planner import recorder
+    from mlinfra.planner.recorder import RecordingMonitor
 
     monitors = []
 
@@ -294,7 +294,7 @@ def test_subject_uses_githubs_canonical_case(monkeypatch, subject_format, expect
     `sub`, so the subject takes `owner.login` and `full_name` from GitHub's `GET /repos/{owner}/{repo}`
     answer (docs.github.com/rest/repos/repos#get-a-repository), not the config string's case, in
     every format."""
-    from planner import recorder
+    from mlinfra.planner import recorder
 
     monkeypatch.setattr(recorder, "ArmMocks", CanonicalCaseLookups)
     result = build({**PROD, "oidcSubjectFormat": subject_format})

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lint.workflows import PINNED_ACTIONS, jobs, load
+from mlinfra.lint.workflows import PINNED_ACTIONS, jobs, load
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ACTION = "actions/create-github-app-token"

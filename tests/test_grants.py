@@ -5,7 +5,7 @@ import uuid
 
 import pulumi
 
-from components.grants import (
+from mlinfra.access.grants import (
     HolderKind,
     Principal,
     PrincipalType,
@@ -13,9 +13,9 @@ from components.grants import (
     assignment_name,
     description,
     grant,
-    parse_description,
 )
-from components.roles import ROLES
+from mlinfra.facts.grant_description import parse_description
+from mlinfra.facts.roles import ROLES
 from tests.conftest import run_program
 
 SUB = "00000000-0000-0000-0000-000000000012"

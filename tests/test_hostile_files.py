@@ -1,7 +1,7 @@
 """Hostile files fail through the real command line in under 5 s and 300 MB, each with exit
 status 2 and one line naming the file and the limit (issue 30, "Done when").
 
-Each case runs `python -m planner ...` as its own process, measuring its wall time and, through
+Each case runs `mlinfra ...` as its own process, measuring its wall time and, through
 `os.wait4`, its CPU time and peak resident memory. The child is started by a small launcher, not by
 the pytest worker: Linux carries the peak of the process that forks into the child's
 `ru_maxrss` across exec (fs/exec.c, `setmax_mm_hiwater_rss`), so a child of a worker that had
@@ -10,7 +10,7 @@ asserted as generous limits on the child's CPU time and memory (its wall time ge
 the margin, for a loaded machine): this is a refusal test, not a benchmark (a refusal takes about
 a second, most of it Python starting). The limits themselves, and why they sit where they do (the
 Pulumi CLI's YAML library, yaml.v3, and PyYAML's behaviour with aliases and nesting), are in
-`components/cli_yaml.py`.
+`mlinfra/config/cli_yaml.py`.
 """
 
 import json
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from components.cli_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, parse
+from mlinfra.config.cli_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, parse
 from tests.conftest import PROJECT_DIR, STACKS, copy_repository
 
 SECONDS = 5
@@ -77,7 +77,7 @@ RSS (kB on Linux)."""
 
 
 def run_measured(args: list[str], cwd: Path, tmp_path: Path) -> tuple[int, str, float, float, float]:
-    """`python -m planner *args`: its exit status, stderr, wall seconds, CPU seconds and peak RSS
+    """`mlinfra *args`: its exit status, stderr, wall seconds, CPU seconds and peak RSS
     in MB."""
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     started = time.monotonic()
@@ -92,7 +92,7 @@ def run_measured(args: list[str], cwd: Path, tmp_path: Path) -> tuple[int, str, 
             str(err),
             sys.executable,
             "-m",
-            "planner",
+            "mlinfra",
             *args,
         ],
         cwd=cwd,
@@ -139,7 +139,7 @@ def test_fails_fast_on_a_50_mb_stack_file_before_reading_it(tmp_path):
 
 def test_fails_fast_on_a_stream_that_never_ends():
     """A pipe or device has no size to check first: the reader reads one byte past the limit."""
-    from planner.stackfile import StackFileError, read_document
+    from mlinfra.planner.stackfile import StackFileError, read_document
 
     zero = Path("/dev/zero")
     if not zero.exists():
@@ -170,7 +170,7 @@ def test_fails_fast_on_a_hostile_project_file(tmp_path, case):
 
 @pytest.mark.parametrize("case", ["billion-laughs", "block-nesting-10000"])
 def test_fails_fast_on_a_hostile_bootstrap_stack_file(tmp_path, case):
-    """bootstrap/ reads its stack file with the same reader (planner.stackfile)."""
+    """bootstrap/ reads its stack file with the same reader (mlinfra.planner.stackfile)."""
     text, needle = HOSTILE[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text(text.replace("mlinfra:", "mlinfra-bootstrap:"))
@@ -179,7 +179,7 @@ def test_fails_fast_on_a_hostile_bootstrap_stack_file(tmp_path, case):
 
 
 def test_fails_fast_on_a_hostile_prerequisites_file(tmp_path):
-    """prerequisites.yaml goes through the same reader (planner.estate.prerequisites)."""
+    """prerequisites.yaml goes through the same reader (mlinfra.estate.prerequisites)."""
     root = copy_repository(tmp_path / "repository")
     (root / "prerequisites.yaml").write_text(billion_laughs().replace("config:\n", "landingZone:\n"))
     result = run_measured(["todo"], root, tmp_path)
@@ -198,7 +198,7 @@ def test_aliases_the_cli_accepts_are_read_as_it_reads_them():
 
 def test_fails_when_aliases_expand_past_the_clis_ratio():
     """One level more (10,000 values from 40) is past yaml.v3's `allowedAliasRatio`."""
-    from components.cli_yaml import YamlRefused
+    from mlinfra.config.cli_yaml import YamlRefused
 
     with pytest.raises(YamlRefused, match="excessive aliasing"):
         parse(laughs(levels=4, fanout=10))
@@ -209,7 +209,7 @@ def test_a_merge_key_through_an_alias_is_read_as_the_cli_reads_it():
 
 
 def test_fails_when_a_chain_of_aliases_nests_past_the_depth_limit():
-    from components.cli_yaml import YamlRefused
+    from mlinfra.config.cli_yaml import YamlRefused
 
     chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, MAX_DEPTH + 2))
     with pytest.raises(YamlRefused, match="through alias"):

@@ -15,11 +15,11 @@ import pytest
 from pulumi_azure_native import network as azure_network
 from pulumi_azure_native import privatedns
 
-from components.config import ConfigError
-from components.network_settings import PRIVATE_DNS_ZONES, PrivateEndpointSettings
-from components.stage_network import PEER_ACTION, StageNetwork, StageNetworkArgs
-from planner.estate import model
-from planner.stackfile import read_document
+from mlinfra.config.config_error import ConfigError
+from mlinfra.estate import model
+from mlinfra.planner.stackfile import read_document
+from mlinfra.settings.network_settings import PRIVATE_DNS_ZONES, PrivateEndpointSettings
+from mlinfra.stage.stage_network import PEER_ACTION, StageNetwork, StageNetworkArgs
 from tests.conftest import (
     CREATED_NETWORK_STACKS,
     JOINED_NETWORK_STACKS,
@@ -305,7 +305,7 @@ def _declared(principal: str, action: str) -> list[str]:
 @pytest.mark.parametrize("stack", HUB_STACKS)
 def test_a_granted_peering_is_a_declared_prerequisite(stack):
     """peerRight granted is true only with the hub team's grant declared in prerequisites.yaml,
-    which the estate verifier counts (EV-2) and `planner doctor` checks live."""
+    which the estate verifier counts (EV-2) and `mlinfra doctor` checks live."""
     peering = network_of(stack)["privateEndpoints"]["virtualNetwork"]["hubPeering"]
     declared = [s.lower() for s in _declared(f"deployer:{stack}", PEER_ACTION)]
     assert (peering.get("peerRight") == "granted") == (peering["remoteVirtualNetworkId"].lower() in declared)

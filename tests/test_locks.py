@@ -1,4 +1,4 @@
-"""components.lock_settings and components.locks: CanNotDelete management locks on production's
+"""mlinfra.settings.lock_settings and mlinfra.stage.locks: CanNotDelete management locks on production's
 stateful resources, their escape hatch for a planned teardown, their config errors, and the rights
 the estate verifier knows they need. Assertions are on the recorded plans of the real stack files."""
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from components.locks import LOCK_NAME, NOTES
-from components.roles import ROLES
-from planner.estate.inventory import StackPlan
-from planner.estate.needs import deployer_needs
-from planner.estate.rbac import action_allowed, builtin_roles
+from mlinfra.estate.inventory import StackPlan
+from mlinfra.estate.needs import deployer_needs
+from mlinfra.facts.rbac import action_allowed, builtin_roles
+from mlinfra.facts.roles import ROLES
+from mlinfra.stage.locks import LOCK_NAME, NOTES
 from tests.conftest import NON_PRODUCTION_STACK, PRODUCTION_STACK, PRODUCTION_STACKS, plan, stack_config
 from tests.test_config import Rejection
 

@@ -45,4 +45,4 @@ def test_plan_and_check_honour_stack_and_config_file():
     plan = make("-n", "plan", f"STACK={stack}", f"CONFIG_FILE={path}")
     assert f"--stack {stack} --config-file {path}" in plan.stdout
     check = make("-n", "check", f"STACK={STACKS[0]}")
-    assert f"planner check --stack {STACKS[0]}" in check.stdout and "for file in" not in check.stdout
+    assert f"mlinfra check --stack {STACKS[0]}" in check.stdout and "for file in" not in check.stdout

@@ -3,7 +3,7 @@
 import json
 import re
 
-from lint.workflows import load, ml_extension_problems
+from mlinfra.lint.workflows import load, ml_extension_problems
 from tests.test_workflows import ML_PROJECT
 
 GITHUB = ML_PROJECT / ".github" / "workflows" / "ml-delivery.yml"
@@ -87,8 +87,8 @@ def test_every_promotion_step_runs_where_the_verifier_proves_its_registry_path()
     estate verifier models its stage's pipeline (mlinfra:ci.runnerGroup, else hosted machines on
     the Internet), and from there EV-12 proves the registry path the job uses: publish for the job
     that runs `az ml model share` (dev's), read for the jobs that deploy the registry's model URI."""
-    from planner.estate import prerequisites, reachability
-    from planner.estate.inventory import plan_estate
+    from mlinfra.estate import prerequisites, reachability
+    from mlinfra.estate.inventory import plan_estate
     from tests.conftest import PROJECT_DIR
 
     estate = plan_estate(PROJECT_DIR)

@@ -1,4 +1,4 @@
-"""components.ml_workspace: MlWorkspace under the recording mock engine.
+"""mlinfra.stage.ml_workspace: MlWorkspace under the recording mock engine.
 
 The component runs on its own (no config loading, no MlStage) in two settings: the secure
 defaults, and every relaxable setting relaxed. Assertions are on the registrations recorded
@@ -10,11 +10,10 @@ import re
 import pulumi
 import pytest
 
-from components.ml_workspace import MlWorkspace, MlWorkspaceArgs
-from components.naming import stage_names
-from components.network_settings import REQUIRED_ZONES, NetworkSettings
-from components.stage_network import PrivateLink
-from components.workspace_settings import (
+from mlinfra.facts.naming import stage_names
+from mlinfra.planner.stackfile import load_stack_config
+from mlinfra.settings.network_settings import REQUIRED_ZONES, NetworkSettings
+from mlinfra.settings.workspace_settings import (
     ContainerRegistrySettings,
     KeyVaultSettings,
     MonitoringSettings,
@@ -22,7 +21,8 @@ from components.workspace_settings import (
     StorageSettings,
     WorkspaceSettings,
 )
-from planner.stackfile import load_stack_config
+from mlinfra.stage.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from mlinfra.stage.stage_network import PrivateLink
 from tests.conftest import NON_PRODUCTION_STACK, PROJECT_DIR, run_program
 
 NAME = "unit-ml"

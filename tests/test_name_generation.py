@@ -1,4 +1,4 @@
-"""components.name_generation and `mlinfra:nameGeneration` (issue 33, soft-delete safety).
+"""mlinfra.config.rules.name_generation and `mlinfra:nameGeneration` (issue 33, soft-delete safety).
 
 Sources: MicrosoftDocs/azure-ai-docs articles/machine-learning/concept-soft-delete.md ("You can't
 reuse the name of a workspace that has been soft deleted until the retention period has passed or
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from components.name_generation import name_generation_problems
+from mlinfra.config.rules.name_generation import name_generation_problems
 from tests.conftest import NON_PRODUCTION_STACK, PRODUCTION_STACK, plan, stack_config
 from tests.test_config import rejection  # noqa: F401  (the fixture: nothing registered on refusal)
 

@@ -1,4 +1,4 @@
-"""components.naming: every derived name is valid for Azure, deterministic, and collision-free.
+"""mlinfra.facts.naming: every derived name is valid for Azure, deterministic, and collision-free.
 
 The Azure rules are restated here as independent regular expressions (reference
 section 7, KV-7, ACR-7, ST-10) rather than read from `naming.RULES`, so a wrong rule
@@ -11,15 +11,15 @@ from dataclasses import asdict
 
 import pytest
 
-from components.naming import (
+from mlinfra.config.stage_catalog import load_catalog
+from mlinfra.facts.naming import (
     RULES,
     SUFFIX_LENGTH,
     NamingError,
     stage_names,
     unique_suffix,
 )
-from components.regions import REGION_CODES
-from components.stage_catalog import load_catalog
+from mlinfra.facts.regions import REGION_CODES
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000012"
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000003"

@@ -1,4 +1,4 @@
-"""planner/estate/network_diagram.py: the network pictures of docs/private-stages.md and
+"""mlinfra/repository/network_diagram.py: the network pictures of docs/private-stages.md and
 docs/model-promotion.md (the README's "Private stages" and "Model promotion" until issue 31 moved
 them there) are generated from the estate verifier's model of the plans (issue 28: "README
 'Private stages' and 'Model promotion' show the
@@ -8,9 +8,10 @@ import dataclasses
 
 import pytest
 
-from planner.estate import network_diagram, prerequisites, reachability
-from planner.estate.inventory import StackPlan, plan_estate
-from planner.generated_sections import section
+from mlinfra.estate import prerequisites, reachability
+from mlinfra.estate.inventory import StackPlan, plan_estate
+from mlinfra.repository import network_diagram
+from mlinfra.repository.generated_sections import section
 from tests.conftest import PROJECT_DIR
 
 PEERING = "azure-native:network:VirtualNetworkPeering"
@@ -33,7 +34,7 @@ def test_the_guides_hold_the_current_generated_diagrams():
     for page, begin, end, block in network_diagram.blocks(PROJECT_DIR):
         text = (PROJECT_DIR / page).read_text(encoding="utf-8")
         assert section(text, begin, end) == block, (
-            "run `venv/bin/python -m planner.estate.network_diagram --write`"
+            "run `venv/bin/python -m mlinfra.repository.network_diagram --write`"
         )
 
 

@@ -18,12 +18,17 @@ from typing import cast
 import pytest
 from pydantic import ValidationError
 
-from components.access_settings import IdentityKind
-from components.ci_settings import GitHubOidcSubjectClaims, GitHubSettings, OidcClaimKey, OidcSubjectFormat
-from components.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
-from components.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
-from components.github_oidc import RepositoryFacts, github_subject, repository_facts, template_inputs
-from planner.mock_cloud import ArmMocks, github_rest_answer, placeholder_number
+from mlinfra.access.deployment_identity import DeploymentIdentity, DeploymentIdentityArgs
+from mlinfra.access.github_environment import GitHubEnvironment, GitHubEnvironmentArgs
+from mlinfra.access.github_oidc import RepositoryFacts, github_subject, repository_facts, template_inputs
+from mlinfra.planner.mock_cloud import ArmMocks, github_rest_answer, placeholder_number
+from mlinfra.settings.access_settings import IdentityKind
+from mlinfra.settings.ci_settings import (
+    GitHubOidcSubjectClaims,
+    GitHubSettings,
+    OidcClaimKey,
+    OidcSubjectFormat,
+)
 from tests.conftest import OWNERS, PRODUCTION_STACK, PROJECT_DIR, run_program
 
 APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
@@ -300,7 +305,7 @@ class PersonalAccount(ArmMocks):
 def test_fails_when_a_personal_account_names_team_reviewers(monkeypatch):
     """R8: teams exist only in organizations (GitHub REST "Get a team by name" is
     `GET /orgs/{org}/teams/{team_slug}`); `owner.type` of the repository answer tells."""
-    from planner import recorder
+    from mlinfra.planner import recorder
 
     monkeypatch.setattr(recorder, "ArmMocks", PersonalAccount)
     with pytest.raises(Exception, match="contoso is a personal account, which has no teams"):
@@ -329,7 +334,7 @@ def test_a_move_between_formats_trusts_both_with_a_credential_each(kind):
 
 def test_policy_accepts_a_governed_custom_subject_in_production():
     """ID-4 holds for custom subjects too: exactly one environment pair, and a repository pair."""
-    from planner.check_config import load_pack
+    from mlinfra.review.check_config import load_pack
 
     load_pack(PROJECT_DIR)  # puts the pack's directory on sys.path
     from mlinfra_policy import identity as identity_policy
@@ -368,9 +373,9 @@ def test_bootstrap_pins_the_infra_repository_template_once_after_every_credentia
 def test_the_permission_tables_ask_for_actions_on_every_repository_with_a_template(stack_plans):
     """GitHub REST "Set the customization template for an OIDC subject claim for a repository"
     (docs.github.com/rest/actions/oidc) needs the repository permission "Actions" (write; read to
-    refresh): `planner permissions` and the README tables list it wherever a template is planned."""
-    from planner.permissions import DEPLOYER, PREVIEW, requirements
-    from planner.stackfile import load_stack_config
+    refresh): `mlinfra permissions` and the README tables list it wherever a template is planned."""
+    from mlinfra.planner.stackfile import load_stack_config
+    from mlinfra.review.permissions import DEPLOYER, PREVIEW, requirements
     from tests.conftest import GITHUB_STACKS
 
     for stack in GITHUB_STACKS:
@@ -388,7 +393,7 @@ def test_the_permission_tables_ask_for_actions_on_every_repository_with_a_templa
 
 
 def test_the_environments_view_names_the_repository_of_a_custom_subject():
-    from planner.views import environments_view
+    from mlinfra.planner.views import environments_view
 
     plan = build({"oidcSubjectFormat": "custom", "oidcSubjectClaims": GOVERNED})
     [view] = environments_view(plan)
@@ -403,7 +408,7 @@ def test_the_environments_view_names_the_repository_of_a_custom_subject():
 def test_a_production_stack_with_a_governed_custom_subject_plans_and_passes_the_policy_pack():
     """End to end: the real program with `custom` claim keys pinned to an approved reusable
     workflow, then the policy pack (ID-3, ID-4) over the plan."""
-    from planner.check import check_plan
+    from mlinfra.review.check import check_plan
     from tests.conftest import PRODUCTION_STACKS, first, plan, setting
 
     def ci_of(stack: str) -> dict:
@@ -444,8 +449,8 @@ def test_fails_when_the_infra_repository_pins_a_reusable_workflow():
 
 
 def _aliases_by_name(monkeypatch, fields: dict) -> dict[str, list[str]]:
-    from planner import recorder
-    from planner.recorder import RecordingMonitor
+    from mlinfra.planner import recorder
+    from mlinfra.planner.recorder import RecordingMonitor
 
     seen: dict[str, list[str]] = {}
 

@@ -1,4 +1,4 @@
-"""`python -m planner permissions`: derived from the plan, for every stack, and docs/identities.md's tables."""
+"""`mlinfra permissions`: derived from the plan, for every stack, and docs/identities.md's tables."""
 
 import json
 import subprocess
@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from planner.permissions import (
+from mlinfra.planner.stackfile import load_stack_config
+from mlinfra.review.permissions import (
     DEPLOYER,
     PREVIEW,
     SUBNET_JOIN,
@@ -14,8 +15,7 @@ from planner.permissions import (
     ZONE_JOIN,
     requirements,
 )
-from planner.permissions_command import BEGIN, END, PAGE, tables_section
-from planner.stackfile import load_stack_config
+from mlinfra.review.permissions_command import BEGIN, END, PAGE, tables_section
 from tests.conftest import (
     GITHUB_STACKS,
     JOINED_NETWORK_STACKS,
@@ -61,7 +61,7 @@ def test_runs_for_every_stack(stack):
 
 def test_unknown_stack_exits_2():
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "permissions", "--stack", "nope"],
+        [sys.executable, "-m", "mlinfra", "permissions", "--stack", "nope"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -168,9 +168,7 @@ def test_preview_identity_only_reads(stack_plans):
 def test_the_identities_guide_holds_the_generated_tables():
     readme = (PROJECT_DIR / PAGE).read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:end] == tables_section(PROJECT_DIR), (
-        "run `venv/bin/python -m planner permissions --write`"
-    )
+    assert readme[start:end] == tables_section(PROJECT_DIR), "run `venv/bin/mlinfra permissions --write`"
 
 
 @with_catalog_stage("prod")  # examples/azure-devops/Pulumi.prod.yaml is a stack file of stage prod

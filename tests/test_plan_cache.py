@@ -1,4 +1,4 @@
-"""The plan cache (planner/plan_cache.py): a hit is exactly the plan a fresh run makes, and any
+"""The plan cache (mlinfra/planner/plan_cache.py): a hit is exactly the plan a fresh run makes, and any
 change that could change a plan misses."""
 
 import dataclasses
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from planner import plan_cache, recorder, revisions, stack_references
-from planner.recorder import Plan, plan_stack
-from planner.render import to_json, to_text
-from planner.stackfile import load_stack_config
+from mlinfra.planner import plan_cache, recorder, revisions, stack_references
+from mlinfra.planner.recorder import Plan, plan_stack
+from mlinfra.planner.render import to_json, to_text
+from mlinfra.planner.stackfile import load_stack_config
 from tests.conftest import PROJECT_DIR, SHARED_STACKS, STACKS, plan
 
 
@@ -146,9 +146,9 @@ def test_a_stack_file_that_does_not_parse_counts_by_its_bytes(tmp_path):
     "path",
     [
         "__main__.py",
-        "components/grants.py",
-        "planner/mock_cloud.py",
-        "components/data/x.json",
+        "mlinfra/access/grants.py",
+        "mlinfra/planner/mock_cloud.py",
+        "mlinfra/facts/data/x.json",
         "bootstrap/identities.py",
     ],
 )
@@ -266,7 +266,7 @@ def test_other_tests_share_the_session_cache():
 
 
 def test_another_day_misses(project, monkeypatch):
-    """components/config.py checks a client secret's expiry against today's date."""
+    """mlinfra/config/stage_config.py checks a client secret's expiry against today's date."""
     before = key(project)
     tomorrow = datetime.date.fromordinal(datetime.date.today().toordinal() + 1)
 
@@ -291,18 +291,18 @@ def test_the_bootstrap_project_misses_when_a_stage_stack_file_changes(project):
 
 
 def test_a_diff_finds_the_plan_a_checkout_s_own_planner_stored(project, cache, monkeypatch, stack_plans):
-    """`planner diff` plans the base revision in its checkout, with the checkout's planner: the
+    """`mlinfra diff` plans the base revision in its checkout, with the checkout's planner: the
     child keys its plan on that checkout's code, and the diff must look it up the same way."""
     stack = STACKS[0]
     store_as_run(cache, project, stack_plans[stack], repository=project)  # as the checkout's child
-    (project / "planner" / "extra.py").write_text("# only in the checkout\n")  # its code differs
+    (project / "mlinfra" / "planner" / "extra.py").write_text("# only in the checkout\n")  # its code differs
     assert revisions.cached_plans(project, [stack], cache) == {}
     store_as_run(cache, project, stack_plans[stack], repository=project)
     assert revisions.cached_plans(project, [stack], cache) == {stack: json.loads(to_json(stack_plans[stack]))}
 
 
 def test_the_working_tree_planned_in_this_process_answers_as_the_child_does(stack_plans):
-    """`planner diff` plans its own project's working tree in its process (`revisions.plan_here`)
+    """`mlinfra diff` plans its own project's working tree in its process (`revisions.plan_here`)
     and another revision in a child running that revision's `_BUNDLE`: same documents, a missing
     stack file as None, an unplannable stack as its error."""
     stacks = [STACKS[0], "nostackfile"]

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from planner.plan_summary import COSTS, summarize, summary_lines
-from planner.render import to_markdown, to_text
-from planner.views import access_view, network_view
+from mlinfra.planner.plan_summary import COSTS, summarize, summary_lines
+from mlinfra.planner.render import to_markdown, to_text
+from mlinfra.planner.views import access_view, network_view
 from tests.conftest import STACKS, planner_cli
 
 HEADINGS = ("Resources", "Public", "Who gains what", "Trusted to sign in", "Findings", "Cost-bearing")

@@ -1,7 +1,7 @@
 """planner: the offline planner CLI and its pieces (stack file reading, recording, ordering).
 
-CLI tests run the planner's `main` as `python -m planner` would, one after another from a module
-fixture (one of them in a real `python -m planner` process): the first plan of a stack is stored in
+CLI tests run the planner's `main` as `mlinfra` would, one after another from a module
+fixture (one of them in a real `mlinfra` process): the first plan of a stack is stored in
 the plan cache and the others read it.
 """
 
@@ -17,8 +17,8 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from planner.recorder import Resource, canonical_order, redact
-from planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
+from mlinfra.planner.recorder import Resource, canonical_order, redact
+from mlinfra.planner.stackfile import SECRET_PLACEHOLDER, StackFileError, load_stack_config
 from tests.conftest import (
     PRODUCTION_STACK,
     PROJECT_DIR,
@@ -92,14 +92,14 @@ def cli(tmp_path_factory) -> dict[str, Run]:
         "bad-yaml": (bad_yaml, ["--stack", BROKEN_STACK, "--project-dir", "."]),
     }
     # The planner's `main` in this process (its exit status and output are the command's; the
-    # copies are named by --project-dir, as their own `python -m planner` finds itself there); one
-    # real `python -m planner` process gives the same JSON from a separate interpreter.
+    # copies are named by --project-dir, as their own `mlinfra` finds itself there); one
+    # real `mlinfra` process gives the same JSON from a separate interpreter.
     results = {}
     for name, (cwd, arguments) in invocations.items():
         process = planner_cli(*arguments, cwd=cwd)
         results[name] = Run(process.returncode, process.stdout, process.stderr)
     process = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", CLI_STACK, "--format", "json"],
+        [sys.executable, "-m", "mlinfra", "--stack", CLI_STACK, "--format", "json"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -459,7 +459,7 @@ def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
     # Fails before anything is registered, as a failed lookup at the top of a program would.
     main.write_text("raise LookupError('GET /users/ghost: 404 Not Found')\n" + main.read_text())
     result = subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", BROKEN_STACK, "--project-dir", str(project)],
+        [sys.executable, "-m", "mlinfra", "--stack", BROKEN_STACK, "--project-dir", str(project)],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -473,11 +473,11 @@ def test_a_failing_program_gives_one_line_and_exit_status_1(tmp_path):
 
 def test_a_plan_puts_the_collector_settings_back_even_when_the_program_fails():
     """`record` freezes the heap and raises the collector's thresholds only while the program runs
-    (planner/recorder.py `fewer_collections`): after a plan, and after a program that raises,
+    (mlinfra/planner/recorder.py `fewer_collections`): after a plan, and after a program that raises,
     Python's thresholds are the caller's again and nothing stays frozen."""
     import gc
 
-    from planner.recorder import GC_THRESHOLDS, record
+    from mlinfra.planner.recorder import GC_THRESHOLDS, record
     from tests.conftest import stack_config
 
     before = gc.get_threshold()
@@ -496,12 +496,12 @@ def test_a_plan_puts_the_collector_settings_back_even_when_the_program_fails():
 
 def test_an_error_nobody_read_is_not_logged_when_its_future_is_freed(caplog):
     """A refused run leaves SDK futures with errors nobody reads; the planner's loop handler
-    (planner/recorder.py `quiet_unread_errors`) keeps their finalizers from logging a traceback
+    (mlinfra/planner/recorder.py `quiet_unread_errors`) keeps their finalizers from logging a traceback
     later (on Python 3.11, inside another `ast.parse`, that logging fails the parse); any other
     loop error is still logged."""
     import asyncio
 
-    from planner.recorder import record
+    from mlinfra.planner.recorder import record
     from tests.conftest import stack_config
 
     def program():
@@ -518,10 +518,10 @@ def test_an_error_nobody_read_is_not_logged_when_its_future_is_freed(caplog):
 
 
 def test_a_stack_file_is_parsed_once_per_content_and_read_afresh(tmp_path):
-    """planner/stackfile.py parses each text once (`_parse`): a caller changing its document does
+    """mlinfra/planner/stackfile.py parses each text once (`_parse`): a caller changing its document does
     not change the next reader's, and a file rewritten with other content of the same size is
     parsed again (the cache is keyed on the text, never on the file's name or time)."""
-    from planner.stackfile import _read_yaml
+    from mlinfra.planner.stackfile import _read_yaml
 
     path = tmp_path / "Pulumi.x.yaml"
     path.write_text("config:\n  mlinfra:workload: aaaa\n")

@@ -1,6 +1,6 @@
 """The policy pack (policy/): every policy has a fixture that passes and fixtures that violate it,
 each run twice: directly (`policy.validate` with the argument objects CrossGuard builds) and
-through `planner check`'s evaluation (`planner.check.check_plan`, what the CLI runs). Fixtures
+through `mlinfra check`'s evaluation (`mlinfra.review.check.check_plan`, what the CLI runs). Fixtures
 are plan documents of a few resources with the wire (camelCase) inputs the providers receive.
 
 T-54: a known-bad fixture per rule gives a violation, a known-good one none, and the stage's
@@ -21,8 +21,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from planner.check import check_plan, evaluate
-from planner.check_config import load_pack
+from mlinfra.review.check import check_plan, evaluate
+from mlinfra.review.check_config import load_pack
 from tests.conftest import PROJECT_DIR, STATEFUL_TYPES
 
 pack = load_pack(PROJECT_DIR)
@@ -654,10 +654,10 @@ def test_config_resolves_like_the_cli():
 def test_pack_constants_match_the_project():
     """The pack runs in its own venv without the project's code, so it carries copies of a few
     constants; they must equal the project's (reference section (c) GUIDs, T-55)."""
-    from components.config import CLIENT_SECRET_MAX_DAYS
-    from components.deployment_identity import TOKEN_EXCHANGE_AUDIENCE
-    from components.github_environment import GITHUB_OIDC_ISSUER
-    from components.roles import ROLES
+    from mlinfra.access.deployment_identity import TOKEN_EXCHANGE_AUDIENCE
+    from mlinfra.access.github_environment import GITHUB_OIDC_ISSUER
+    from mlinfra.config.rules.consistency import CLIENT_SECRET_MAX_DAYS
+    from mlinfra.facts.roles import ROLES
 
     assert ROLES["Owner"].guid == rbac.OWNER
     assert ROLES["User Access Administrator"].guid == rbac.USER_ACCESS_ADMINISTRATOR
@@ -731,7 +731,7 @@ def test_without_a_relaxation_the_same_violation_is_mandatory():
 def test_every_production_rule_names_the_policies_that_enforce_it():
     """The pack's RELAXED_POLICIES covers exactly the keys of productionRelaxations, and names
     policies the pack has."""
-    from components.production_rules import ProductionRule
+    from mlinfra.config.rules.production_rules import ProductionRule
     from mlinfra_policy.config import RELAXED_POLICIES
 
     assert set(RELAXED_POLICIES) == {str(rule) for rule in ProductionRule}
@@ -739,10 +739,10 @@ def test_every_production_rule_names_the_policies_that_enforce_it():
 
 
 def test_the_stage_config_carries_the_stack_files_relaxations(tmp_path):
-    """planner policy-config reads mlinfra:productionRelaxations from the stack file."""
+    """mlinfra policy-config reads mlinfra:productionRelaxations from the stack file."""
     import shutil
 
-    from planner.check_config import config_for
+    from mlinfra.review.check_config import config_for
     from tests.conftest import PRODUCTION_STACK as prod
 
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")

@@ -8,10 +8,10 @@ from functools import cache
 
 import pytest
 
-from components.network_settings import PRIVATE_DNS_ZONES
-from components.outbound_rule_settings import RULE_SETS, FirewallSku, RuleSet
-from planner.recorder import Plan
-from planner.views import network_view
+from mlinfra.planner.recorder import Plan
+from mlinfra.planner.views import network_view
+from mlinfra.settings.network_settings import PRIVATE_DNS_ZONES
+from mlinfra.settings.outbound_rule_settings import RULE_SETS, FirewallSku, RuleSet
 from tests.conftest import (
     CREATED_NETWORK_STACKS,
     JOINED_NETWORK_STACKS,

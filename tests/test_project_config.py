@@ -1,4 +1,4 @@
-"""planner.project_config applies Pulumi.yaml's `config:` exactly as the Pulumi CLI does.
+"""mlinfra.planner.project_config applies Pulumi.yaml's `config:` exactly as the Pulumi CLI does.
 
 Source of every rule here: pulumi/pulumi `sdk/go/common/workspace/project.go`
 (`RewriteShorthandConfigValues`, `Project.Validate`, `ValidateConfigValue`), `project.json`
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from planner.project_config import ProjectConfigError, apply, declarations
-from planner.stackfile import StackFileError, load_stack_config
+from mlinfra.planner.project_config import ProjectConfigError, apply, declarations
+from mlinfra.planner.stackfile import StackFileError, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -114,7 +114,7 @@ def test_the_shipped_project_declares_the_catalog_as_a_typed_array_of_objects():
 def test_the_project_file_is_parsed_once_per_content_and_each_reader_gets_a_copy(tmp_path):
     """Every run of the program reads Pulumi.yaml (the catalog, the stage guard): parsed once per
     text, a reader's change does not leak to the next, and a rewritten file is read again."""
-    from components.stage_catalog import declared_catalog, project_document
+    from mlinfra.config.stage_catalog import declared_catalog, project_document
 
     project = tmp_path / "Pulumi.yaml"
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", project)

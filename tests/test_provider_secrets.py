@@ -1,5 +1,5 @@
 """The secret-key allow-list is the providers' own: `SECRET_KEYS` is read from
-`components/data/provider_config_secrets.json`, an extract of each provider's Pulumi schema
+`mlinfra/facts/data/provider_config_secrets.json`, an extract of each provider's Pulumi schema
 (`config.variables`, `secret: true`) at the pinned versions, and the extract is checked against
 the provider SDKs installed from uv.lock (issue 14, item 1).
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from components import config_guards
+from mlinfra.config import config_guards
 from tests.conftest import PROJECT_DIR
 
 EXTRACT = json.loads(config_guards.PROVIDER_CONFIG_FILE.read_text(encoding="utf-8"))

@@ -1,9 +1,9 @@
-"""components/pulumi_yaml.py: scalars resolve as the Pulumi CLI's YAML library resolves them."""
+"""mlinfra/config/pulumi_yaml.py: scalars resolve as the Pulumi CLI's YAML library resolves them."""
 
 import pytest
 import yaml
 
-from components.pulumi_yaml import CliSafeLoader
+from mlinfra.config.pulumi_yaml import CliSafeLoader
 
 
 def load(text: str):

@@ -1,16 +1,16 @@
-"""Stages' access to the shared Azure ML registry (components/registry_access.py), from the stack files."""
+"""Stages' access to the shared Azure ML registry (mlinfra/access/registry_access.py), from the stack files."""
 
 import json
 import uuid
 
 import pytest
 
-from components.config import ConfigError
-from components.registry_roles import READER_ACTIONS
-from components.roles import ROLES
-from planner.diff import diff_plans
-from planner.render import to_json
-from planner.views import access_view
+from mlinfra.config.config_error import ConfigError
+from mlinfra.diff.compare import diff_plans
+from mlinfra.facts.registry_roles import READER_ACTIONS
+from mlinfra.facts.roles import ROLES
+from mlinfra.planner.render import to_json
+from mlinfra.planner.views import access_view
 from tests.conftest import (
     DATA_SCIENCE_STACK,
     PRODUCTION_STACK,
@@ -93,9 +93,9 @@ def test_reader_assignments_keep_their_names(plans, stack):
     """RB-12 changes where the role's id comes from, not the assignment's name (plan-time strings,
     RB-6): a new name for the same (principal, role, scope) is created before the old one is deleted
     and fails with RoleAssignmentExists. The names still seed from the stage's own workload."""
-    from components.grants import ASSIGNMENT_NAMESPACE
-    from components.registry_roles import reader_role
-    from planner.stackfile import load_stack_config
+    from mlinfra.access.grants import ASSIGNMENT_NAMESPACE
+    from mlinfra.facts.registry_roles import reader_role
+    from mlinfra.planner.stackfile import load_stack_config
     from tests.conftest import PROJECT_DIR
 
     values = load_stack_config(PROJECT_DIR, stack).values
@@ -150,7 +150,7 @@ def test_every_managed_network_gets_the_registry_rule_and_its_approver(plans, sh
     resources. After April 30th, 2025, permissions aren't automatically granted"
     (MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md, "Approval of
     private endpoints"). The role holds registries/privateEndpointConnectionsApproval/action
-    (planner/estate/data/builtin_roles.json)."""
+    (mlinfra/facts/data/builtin_roles.json)."""
     approver = ROLES["Azure AI Enterprise Network Connection Approver"]
     for stack in (DATA_SCIENCE_STACK, PRODUCTION_STACK):
         rules = plans[stack].of_type(OUTBOUND_RULE)
@@ -235,7 +235,7 @@ def test_fails_when_access_value_is_unknown():
 
 
 def test_fails_when_referenced_stack_has_no_stack_file():
-    from planner.stack_references import StackReferenceError
+    from mlinfra.planner.stack_references import StackReferenceError
 
     with pytest.raises(StackReferenceError, match=r"no stack file Pulumi.elsewhere-shared.yaml"):
         plan(
@@ -277,8 +277,8 @@ def test_diff_shows_a_stage_no_longer_granting_a_persona_on_the_registry(plans):
 
 def _other_workload_plan(**registry):
     """The dev stack of examples/two-workloads (workload `fraud`), reading the project's shared registry."""
-    from planner.recorder import main_program, record
-    from planner.stackfile import StackConfig, load_stack_config
+    from mlinfra.planner.recorder import main_program, record
+    from mlinfra.planner.stackfile import StackConfig, load_stack_config
     from tests.conftest import PROJECT_DIR
 
     example = PROJECT_DIR / "examples" / "two-workloads"
@@ -324,7 +324,7 @@ def test_another_workload_assigns_the_reader_role_the_shared_stack_defines(share
 @pytest.mark.parametrize("stack", [f"organization/mlinfra/{STACKS[0]}", PRODUCTION_STACK])
 def test_fails_when_the_registry_reference_is_a_stage_stack(stack):
     """The registry's outputs (registryId, registryReaderRoleDefinitionId, registryReaderRoleName,
-    components/registry_access.py) exist only on the shared stack; a reference to a stage's stack
+    mlinfra/access/registry_access.py) exist only on the shared stack; a reference to a stage's stack
     failed with a KeyError for a missing output (exit 1), here and under `pulumi up`."""
     with pytest.raises(ConfigError, match=r"mlinfra:registry\.stack: got .*expected the shared stack"):
         plan(DATA_SCIENCE_STACK, **{"mlinfra:registry": {"stack": stack, "workspaceIdentity": True}})

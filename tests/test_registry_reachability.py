@@ -1,4 +1,4 @@
-"""The estate verifier's registry paths (planner/estate/reachability.py, EV-12 registry part and
+"""The estate verifier's registry paths (mlinfra/estate/reachability.py, EV-12 registry part and
 EV-13): every stage that publishes to or reads from the shared registry has a path from its
 pipeline's runners and from its workspace's managed network, and a registry with private clients
 has endpoints for its storage and ACR in every region (docs/networking.md, "Registry")."""
@@ -8,9 +8,9 @@ import dataclasses
 
 import pytest
 
-from planner.estate import prerequisites, reachability
-from planner.estate.inventory import StackPlan, plan_estate
-from planner.estate.reachability import APPROVE, registry_parts, registry_paths
+from mlinfra.estate import prerequisites, reachability
+from mlinfra.estate.inventory import StackPlan, plan_estate
+from mlinfra.estate.reachability import APPROVE, registry_parts, registry_paths
 from tests.conftest import PROJECT_DIR, SHARED_STACKS, first, setting, stacks_where
 
 REGISTRY = "azure-native:machinelearningservices:Registry"

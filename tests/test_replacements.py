@@ -9,9 +9,9 @@ from functools import cache
 
 import pytest
 
-from planner.recorder import plan_config
-from planner.replacements import REFUSED, REPLACE_ON, UPDATABLE, refused, replacing
-from planner.stackfile import load_stack_config
+from mlinfra.diff.replacements import REFUSED, REPLACE_ON, UPDATABLE, refused, replacing
+from mlinfra.planner.recorder import plan_config
+from mlinfra.planner.stackfile import load_stack_config
 from tests.conftest import NON_PRODUCTION_STACK, PROJECT_DIR, STACKS, plan
 
 EXAMPLES = sorted(PROJECT_DIR.glob("examples/*/Pulumi.*.yaml"))

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from components.roles import ROLES, role_from_definition_id
+from mlinfra.facts.roles import ROLES, role_from_definition_id
 
 # docs/security-model.md section M (Microsoft's built-in roles), copied by hand so a typo in
 # either place fails.

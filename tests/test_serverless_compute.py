@@ -25,8 +25,8 @@ import json
 
 import pytest
 
-from planner.estate.inventory import StackPlan
-from planner.estate.needs import deployer_needs
+from mlinfra.estate.inventory import StackPlan
+from mlinfra.estate.needs import deployer_needs
 from tests.conftest import PRIVATE_STACKS, PROJECT_DIR, PUBLIC_STACKS, plan, setting, stack_config, stage_of
 from tests.test_config import rejection  # noqa: F401  (the fixture: nothing registered on refusal)
 

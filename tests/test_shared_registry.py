@@ -5,10 +5,10 @@ import json
 import pytest
 import yaml
 
-from components.config import ConfigError
-from components.naming import NamingError, shared_names
-from components.registry_roles import READER_ACTIONS, reader_role
-from planner.views import access_view
+from mlinfra.config.config_error import ConfigError
+from mlinfra.facts.naming import NamingError, shared_names
+from mlinfra.facts.registry_roles import READER_ACTIONS, reader_role
+from mlinfra.planner.views import access_view
 from tests.conftest import PROJECT_DIR, SHARED_STACKS, plan, planner_cli
 
 REGISTRY = "azure-native:machinelearningservices:Registry"
@@ -88,8 +88,8 @@ def test_private_registry_has_endpoints_for_its_api_storage_and_acr_in_each_regi
     regionDetails[].storageAccountDetails[].systemCreatedStorageAccount.armResourceId and
     regionDetails[].acrDetails[].systemCreatedAcrAccount.armResourceId (azure-rest-api-specs
     machinelearningservices 2025-12-01 examples/Registries/get.json), answered offline by
-    planner.mock_cloud.registry_regions."""
-    from planner.mock_cloud import registry_regions
+    mlinfra.planner.mock_cloud.registry_regions."""
+    from mlinfra.planner.mock_cloud import registry_regions
 
     result = plan(SHARED, **private_registry())
     registry = result.one(REGISTRY)
@@ -186,7 +186,7 @@ def test_system_created_id_reads_output_types_and_dicts():
     "armResourceId ... This is populated once the storage account is created")."""
     from pulumi_azure_native.machinelearningservices import outputs
 
-    from components.shared_registry import system_created_id
+    from mlinfra.shared.shared_registry import system_created_id
 
     storage_id = (
         "/subscriptions/s/resourceGroups/azureml-rg-r_x/providers/Microsoft.Storage/storageAccounts/a"
@@ -399,7 +399,7 @@ def test_planner_cli_plans_shared_stack():
 
 def test_policy_pack_checks_the_shared_stack_as_production():
     """`make check` runs over every stack file; the shared stack holds what prod serves."""
-    from planner.check_config import stage_traits
+    from mlinfra.review.check_config import stage_traits
 
     assert stage_traits(SHARED).production is True
     completed = planner_cli("check", "--stack", SHARED)

@@ -1,6 +1,6 @@
 """The single-workspace topology (issue 19): a stage that uses an earlier stage's workspace
 (`workspace.sharedFrom`) creates none of its own, keeps its own identity, credentials and CI
-environment, grants on the owner's scopes through `components.grants`, and its plan says that every
+environment, grants on the owner's scopes through `mlinfra.access.grants`, and its plan says that every
 grant there holds for both stages (RB-10, ML-16). `examples/single-workspace` is planned here."""
 
 import json
@@ -8,13 +8,13 @@ from functools import cache
 
 import pytest
 
-from components.config import ConfigError
-from components.shared_workspace import SCOPE_OUTPUTS, SharedWorkspace, SharedWorkspaceArgs
-from planner import recorder
-from planner.recorder import Plan, main_program, record
-from planner.render import to_json, to_text
-from planner.stack_references import StackReferenceError, referenced_outputs
-from planner.stackfile import StackConfig, load_stack_config
+from mlinfra.config.config_error import ConfigError
+from mlinfra.planner import recorder
+from mlinfra.planner.recorder import Plan, main_program, record
+from mlinfra.planner.render import to_json, to_text
+from mlinfra.planner.stack_references import StackReferenceError, referenced_outputs
+from mlinfra.planner.stackfile import StackConfig, load_stack_config
+from mlinfra.stage.shared_workspace import SCOPE_OUTPUTS, SharedWorkspace, SharedWorkspaceArgs
 from tests.conftest import (
     CATALOG,
     PRODUCTION_STACKS,

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from components.roles import ROLES, role_from_definition_id
-from planner.views import access_view
+from mlinfra.facts.roles import ROLES, role_from_definition_id
+from mlinfra.planner.views import access_view
 from tests.conftest import (
     DATA_SCIENCE_STACKS,
     PRODUCTION_STACK,

@@ -12,12 +12,12 @@ from functools import cache
 
 import pytest
 
-from planner.mock_cloud import physical_name
+from mlinfra.planner.mock_cloud import physical_name
 from tests.conftest import PRODUCTION_STACKS, STACKS, STATEFUL_TYPES, stack_config, stage_of, with_stack_file
 from tests.test_naming import azure_accepts
 
 PRIVATE_STACKS = PRODUCTION_STACKS
-"""Production stacks: private by the production rules (components/production_rules.py)."""
+"""Production stacks: private by the production rules (mlinfra/config/rules/production_rules.py)."""
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
@@ -85,7 +85,7 @@ def test_dev_is_reachable_experimental_and_disposable(stack_plans):
     assert workspace["publicNetworkAccess"] == "Enabled"
     assert workspace["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
     # The repository's OIDC subject-claim template outlives the stack on purpose: other stacks of
-    # the repository trust the subject it makes GitHub emit (components/github_oidc.py).
+    # the repository trust the subject it makes GitHub emit (mlinfra/access/github_oidc.py).
     protected = [
         r.name
         for r in plan.resources

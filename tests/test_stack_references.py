@@ -1,10 +1,10 @@
-"""Offline answers to `pulumi.StackReference` (planner/stack_references.py)."""
+"""Offline answers to `pulumi.StackReference` (mlinfra/planner/stack_references.py)."""
 
 import pulumi
 import pytest
 
-from planner import stack_references
-from planner.stack_references import StackReferenceError, parse_reference
+from mlinfra.planner import stack_references
+from mlinfra.planner.stack_references import StackReferenceError, parse_reference
 from tests.conftest import SHARED_STACKS, STACKS, plan, run_program
 
 SHARED = SHARED_STACKS[0]
@@ -60,7 +60,7 @@ def test_an_unplanned_reference_is_planned_in_this_process_and_the_program_runs_
     referenced stack planned in this process, and the program run again: no child process."""
     import subprocess
 
-    from planner import plan_cache
+    from mlinfra.planner import plan_cache
 
     def no_process(*_args, **_kwargs):
         raise AssertionError("a child process was started")
@@ -82,8 +82,8 @@ def test_an_unplanned_reference_is_planned_in_this_process_and_the_program_runs_
 
 def test_fails_when_the_referenced_stack_cannot_be_planned(tmp_path):
     """A referenced stack file beside the referencing one that is invalid: one error naming it."""
-    from planner.recorder import record
-    from planner.stackfile import StackConfig
+    from mlinfra.planner.recorder import record
+    from mlinfra.planner.stackfile import StackConfig
     from tests.conftest import stack_config
 
     (tmp_path / f"Pulumi.{SHARED}.yaml").write_text("config:\n  mlinfra:workload: Not-A-Workload\n")

@@ -1,11 +1,11 @@
-"""planner/stackfile.py: stack files read as the Pulumi CLI reads them."""
+"""mlinfra/planner/stackfile.py: stack files read as the Pulumi CLI reads them."""
 
 import shutil
 from pathlib import Path
 
 import pytest
 
-from planner.stackfile import STACK_FILE_KEYS, StackFileError, load_stack_config
+from mlinfra.planner.stackfile import STACK_FILE_KEYS, StackFileError, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +17,7 @@ def project(tmp_path: Path, stack_file: str) -> Path:
 
 
 def test_no_on_yes_reach_the_program_as_strings(tmp_path):
-    """yaml.v3 (the CLI's YAML library, components/pulumi_yaml.py) keeps `no`, `on`, `yes` strings
+    """yaml.v3 (the CLI's YAML library, mlinfra/config/pulumi_yaml.py) keeps `no`, `on`, `yes` strings
     in an untyped value, so the planner hands the program the same text as `pulumi up`."""
     config = load_stack_config(
         project(tmp_path, "config:\n  mlinfra:a: no\n  mlinfra:b: on\n  mlinfra:c: yes\n  mlinfra:d: true\n"),

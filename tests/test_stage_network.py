@@ -3,10 +3,10 @@
 import pulumi
 import pytest
 
-from components.config import ConfigError
-from components.network_settings import KNOWN_ZONES, REQUIRED_ZONES, PrivateEndpointSettings
-from components.stage_network import ENDPOINT_SUBNET, StageNetwork, StageNetworkArgs
-from planner.views import network_view
+from mlinfra.config.config_error import ConfigError
+from mlinfra.planner.views import network_view
+from mlinfra.settings.network_settings import KNOWN_ZONES, REQUIRED_ZONES, PrivateEndpointSettings
+from mlinfra.stage.stage_network import ENDPOINT_SUBNET, StageNetwork, StageNetworkArgs
 from tests.conftest import (
     CREATED_NETWORK_STACKS,
     JOINED_NETWORK_STACKS,

@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from components.config import ConfigError
-from components.production_rules import ProductionRule
-from planner import recorder
-from planner.diff import diff_plans
-from planner.stackfile import StackConfig
+from mlinfra.config.config_error import ConfigError
+from mlinfra.config.rules.production_rules import ProductionRule
+from mlinfra.diff.compare import diff_plans
+from mlinfra.planner import recorder
+from mlinfra.planner.stackfile import StackConfig
 from tests.conftest import (
     CATALOG,
     DATA_SCIENCE_STACK,
@@ -400,8 +400,8 @@ def test_the_stage_literal_scan_finds_a_named_stage():
 
 @pytest.mark.parametrize(("production", "data_science"), [(True, False), (False, True), (False, False)])
 def test_a_stage_with_one_trait_or_none_is_accepted(production, data_science):
-    """components/stage_catalog.py: production and dataScience are each allowed alone."""
-    from components.stage_catalog import StageDefinition, catalog_problems
+    """mlinfra/config/stage_catalog.py: production and dataScience are each allowed alone."""
+    from mlinfra.config.stage_catalog import StageDefinition, catalog_problems
 
     stage = StageDefinition(name="qa", code="qa1", production=production, data_science=data_science)
     assert catalog_problems([stage]) == []
@@ -409,8 +409,8 @@ def test_a_stage_with_one_trait_or_none_is_accepted(production, data_science):
 
 def test_fails_when_a_stage_is_both_production_and_data_science():
     """docs/security-model.md RB-7: data scientists get no access to production data; the
-    dataScience trait is what lets them in without a reason (components/config.py) and what lets a
-    production stage share its workspace (WS-2, components/workspace_sharing.py). A stage with both
+    dataScience trait is what lets them in without a reason (mlinfra/config/stage_config.py) and what lets a
+    production stage share its workspace (WS-2, mlinfra/config/rules/workspace_sharing.py). A stage with both
     traits would cancel the production rule, so the catalog refuses it with the reason."""
     catalog = json.loads(stack_config(STACKS[0]).values["mlinfra:stages"])
     both = [{**catalog[0], "production": True, "dataScience": True}, *catalog[1:]]
@@ -422,7 +422,7 @@ def test_fails_when_a_stage_is_both_production_and_data_science():
 def test_a_catalog_problem_of_pulumi_yaml_is_reported_against_pulumi_yaml(monkeypatch):
     """The catalog is project config (Pulumi.yaml's `mlinfra:stages` default, applied to every
     stack); a problem in it is fixed there, so the message names Pulumi.yaml, not the stack file."""
-    from components import config
+    from mlinfra.config import loading as config
 
     real = stack_config(STACKS[0])
     assert "mlinfra:stages" in real.from_project  # the stack file leaves the catalog out

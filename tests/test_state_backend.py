@@ -4,7 +4,7 @@ test_bootstrap), and a lifecycle rule deletes versions older than `versionRetent
 
 import pytest
 
-from components.config import ConfigError
+from mlinfra.config.config_error import ConfigError
 from tests.conftest import problem_lines
 from tests.test_bootstrap import NS, bootstrap_plan
 

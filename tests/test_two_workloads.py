@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError
-from planner import recorder
-from planner.delivery_files import _deploy_jobs, stacks_by_stage
-from planner.recorder import main_program, record
-from planner.stackfile import StackConfig, load_stack_config
+from mlinfra.config.config_error import ConfigError
+from mlinfra.planner import recorder
+from mlinfra.planner.recorder import main_program, record
+from mlinfra.planner.stackfile import StackConfig, load_stack_config
+from mlinfra.repository.delivery_files import _deploy_jobs, stacks_by_stage
 from tests.conftest import PROJECT_DIR, STACKS, plan, stage_of
 
 EXAMPLE = PROJECT_DIR / "examples" / "two-workloads"
@@ -129,7 +129,7 @@ def test_the_second_workload_reads_the_shared_registry_with_its_reader_role(stac
     """The project's one shared registry serves both workloads: a `fraud` stage assigns the reader
     role the shared stack defines (for its own workload) and exports, never one named after `fraud`,
     which no stack defines (RB-12)."""
-    from planner.views import access_view
+    from mlinfra.planner.views import access_view
     from tests.conftest import SHARED_STACKS
 
     shared = plan(SHARED_STACKS[0]).outputs

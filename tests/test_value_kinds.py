@@ -1,4 +1,4 @@
-"""components/value_kinds.py: one validator per kind of value, and each place the kind appears
+"""mlinfra/settings/value_kinds.py: one validator per kind of value, and each place the kind appears
 uses it (stage sections, the shared stack, the bootstrap project). Valid variants sit next to each
 refusal so that nothing valid is refused."""
 
@@ -6,13 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from bootstrap.settings import GitHubRepositorySettings
-from components import value_kinds as kinds
-from components.access_settings import Persona
-from components.ci_settings import GitHubSettings
-from components.network_settings import REQUIRED_ZONES, PrivateEndpointSettings, VirtualNetworkSettings
-from components.outbound_rule_settings import FqdnRule, ServiceTagRule
-from components.shared_config import REGISTRY_ZONES, RegistryPrivateEndpoint
-from components.workspace_settings import WorkspaceSettings
+from mlinfra.config.shared_config import REGISTRY_ZONES, RegistryPrivateEndpoint
+from mlinfra.settings import value_kinds as kinds
+from mlinfra.settings.access_settings import Persona
+from mlinfra.settings.ci_settings import GitHubSettings
+from mlinfra.settings.network_settings import REQUIRED_ZONES, PrivateEndpointSettings, VirtualNetworkSettings
+from mlinfra.settings.outbound_rule_settings import FqdnRule, ServiceTagRule
+from mlinfra.settings.workspace_settings import WorkspaceSettings
 
 GUID = "0b1f6c3e-2a4d-4c8e-9f10-5e6d7c8b9a01"
 GROUP = f"/subscriptions/{GUID}/resourceGroups/rg-hub"
@@ -81,7 +81,7 @@ def test_a_wildcard_is_only_a_leading_label():
 
 
 def test_fails_when_an_fqdn_rule_names_a_look_alike_or_an_address():
-    """The FQDN outbound rule's destination is a host name (components/outbound_rule_settings.py)."""
+    """The FQDN outbound rule's destination is a host name (mlinfra/settings/outbound_rule_settings.py)."""
     FqdnRule.model_validate({"type": "FQDN", "destination": "*.anaconda.org"}, by_name=False)
     for destination in ("\u212aelvin.org", "10.1.2.3"):
         with pytest.raises(ValidationError):
@@ -130,12 +130,12 @@ def test_fails_when_a_service_tag_rule_has_port_zero():
 )
 def test_service_tags_with_a_known_region_are_accepted(tag):
     """A regional tag is `<tag>.<region>`; the regions are the project's allow-list
-    (components/regions.py, the same table the stage's location is checked against)."""
+    (mlinfra/facts/regions.py, the same table the stage's location is checked against)."""
     ServiceTagRule.model_validate({"type": "ServiceTag", "serviceTag": tag, "protocol": "TCP"}, by_name=False)
 
 
 def test_fails_when_a_service_tag_region_is_misspelt():
-    """components/regions.py REGION_CODES: `westeurpe` is no region; the message suggests the
+    """mlinfra/facts/regions.py REGION_CODES: `westeurpe` is no region; the message suggests the
     closest one (difflib)."""
     with pytest.raises(ValidationError) as error:
         ServiceTagRule.model_validate(

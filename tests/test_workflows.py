@@ -1,5 +1,5 @@
 """The CI files: this repository's GitHub workflows and Azure pipeline, and the ML project's
-examples, pass every check of `lint.workflows`; and each check catches what it is for, on a small
+examples, pass every check of `mlinfra.lint.workflows`; and each check catches what it is for, on a small
 bad copy written to tmp_path that is otherwise clean, so only that check fires."""
 
 import re
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components.stage_catalog import load_catalog
-from lint.workflows import (
+from mlinfra.config.stage_catalog import load_catalog
+from mlinfra.lint.workflows import (
     PINNED_ACTIONS,
     PINS_FILE,
     azure_pipeline_problems,
@@ -20,7 +20,7 @@ from lint.workflows import (
     read_pins,
     service_connection_problems,
 )
-from planner.stackfile import available_stacks
+from mlinfra.planner.stackfile import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 ML_PROJECT = ROOT / "examples" / "ml-project"
@@ -177,11 +177,11 @@ PINS = {
     "actions/create-github-app-token": ("1b10c78c7865c340bc4f6099eb2f838309f1e8c3", "v3.1.1"),
     "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
 }
-"""lint/action-pins.md, copied by hand: a typo in either place fails (GH-9)."""
+"""mlinfra/lint/action-pins.md, copied by hand: a typo in either place fails (GH-9)."""
 
 
 def test_pinned_actions_match_the_pins_file():
-    assert PINS_FILE.resolve().parent == (ROOT / "lint").resolve()  # inside the repository
+    assert PINS_FILE.resolve().parent == (ROOT / "mlinfra" / "lint").resolve()  # inside the repository
     assert dict(PINNED_ACTIONS) == PINS
 
 

@@ -1,5 +1,5 @@
 """The mlinfra policy pack's policies, one module per concern. Importable without starting the
-pack (policy/__main__.py does that), so `python -m planner check` and the tests run the very same
+pack (policy/__main__.py does that), so `mlinfra check` and the tests run the very same
 functions CrossGuard runs."""
 
 from mlinfra_policy import (

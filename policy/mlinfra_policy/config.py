@@ -47,7 +47,7 @@ RELAXED_POLICIES: Mapping[str, tuple[str, ...]] = {
     "diagnostics": ("production-diagnostic-settings",),
     "lock": ("production-resources-locked",),
 }
-"""Production rule (a key of the stage's `productionRelaxations`, components/production_rules.py)
+"""Production rule (a key of the stage's `productionRelaxations`, mlinfra/config/rules/production_rules.py)
 -> the policies that enforce it. A relaxed rule turns those policies advisory for that stage; a
 policy enforcing several rules turns advisory as a whole (the stage's config still refuses every
 unrelaxed broken rule before anything is planned, so the pack is the second line)."""

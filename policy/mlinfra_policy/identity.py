@@ -17,7 +17,7 @@ PASSWORDS = (
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 SECRET_MAX_DAYS = 730
-"""Longest client secret lifetime accepted; the stack config allows the same (components/config.py)."""
+"""Longest client secret lifetime accepted; the stack config allows the same (mlinfra/config/stage_config.py)."""
 
 # repo:<owner>/<repo>:<claim>, or the immutable repo:<owner>@<id>/<repo>@<id>:<claim> (ID-2, T-34).
 _GITHUB_SUBJECT = re.compile(r"^repo:[A-Za-z0-9_.-]+(@\d+)?/[A-Za-z0-9_.-]+(@\d+)?:(?P<claim>.+)$")

@@ -1,6 +1,6 @@
 """Management locks of production stages (issue 33): the storage account, key vault and container
 registry each have a `CanNotDelete` lock (not the workspace, whose children a release replaces:
-components/locks.py) that depends on them, so a delete from outside
+mlinfra/stage/locks.py) that depends on them, so a delete from outside
 Pulumi (the portal, the CLI) fails too, which `protect` (PU-3) cannot stop.
 
 A lock names its resource by `scope`, unknown in a preview for a resource being created; the

@@ -2,7 +2,7 @@
 `authorization.RoleAssignment` inputs.
 
 The pack runs in its own venv without the project's code, so it carries the few role GUIDs it
-needs; tests compare them with components/roles.py.
+needs; tests compare them with mlinfra/facts/roles.py.
 """
 
 from mlinfra_policy.common import get, resource_policy, stack_policy

@@ -1,0 +1,1 @@
+"""The shared stack's Pulumi component: the model registry every stage promotes through."""
