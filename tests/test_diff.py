@@ -679,3 +679,21 @@ def test_a_retained_or_protected_stateful_removal_is_not_data_loss():
         base = document(resource("urn:st", accountName="st1", **options))
         [finding] = diff_plans(LABEL, base, document()).findings
         assert finding.stateful is lost, options
+
+
+def test_a_revision_before_the_package_layout_is_planned_by_its_own_planner(tmp_path):
+    """A diff's base may predate the `mlinfra` package (issue 31): its planner is the top-level
+    `planner` package, which the child process imports there; a project in a subfolder is planned
+    by the nearest checkout above it that has either layout."""
+    from mlinfra.planner.revisions import planner_package, planner_root
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    (old / "planner").mkdir(parents=True)
+    (old / "planner" / "__init__.py").write_text("")
+    (new / "mlinfra" / "planner").mkdir(parents=True)
+    (new / "mlinfra" / "planner" / "__init__.py").write_text("")
+    (new / "bootstrap").mkdir()
+    assert planner_package(old) == "planner"
+    assert planner_package(new) == "mlinfra.planner"
+    assert planner_package(tmp_path) is None
+    assert planner_root(new / "bootstrap") == new
