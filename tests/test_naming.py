@@ -62,6 +62,14 @@ def azure_accepts(field: str, name: str) -> bool:
         # The provider only refuses blank names (resource_variable_group.go StringIsNotWhiteSpace);
         # hold it to the same conservative subset, safe in YAML (`- group:`).
         return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name))
+    if field == "encryption_identity":
+        # Microsoft Learn resource-name-rules, Microsoft.ManagedIdentity/userAssignedIdentities:
+        # 3-128, alphanumerics, hyphens and underscores, starting with a letter or number.
+        return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{2,127}", name))
+    if field == "encryption_key":
+        # Microsoft Learn key-vault/general/about-keys-secrets-certificates, "Object identifiers":
+        # 1-127 characters, starting with a letter, only 0-9, a-z, A-Z and '-'.
+        return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,126}", name))
     raise AssertionError(f"no Azure rule in this test for {field}")
 
 

@@ -140,6 +140,8 @@ class Case:
     failing: list[tuple[str, dict]] = field(default_factory=list)
     """(rule id the message must cite, plan) for each way to violate the policy."""
     production: bool = True
+    customer_managed_keys: bool = False
+    """The catalog's customerManagedKeys trait of the stage (only its policy reads it)."""
 
 
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -197,7 +199,43 @@ def _locked(missing: str = "", level: str = "CanNotDelete") -> dict:
     )
 
 
+UAMI = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-cmk"
+CMK_WORKSPACE = dict(
+    encryption={
+        "status": "Enabled",
+        "keyVaultProperties": {
+            "keyVaultArmId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv",
+            "keyIdentifier": "https://kv.vault.azure.net/keys/cmk/1",
+        },
+        "identity": {"userAssignedIdentity": UAMI},
+    }
+)
+CMK_STORAGE = dict(encryption={"keySource": "Microsoft.Keyvault"})
+CMK_REGISTRY = dict(encryption={"status": "enabled"})
+
+
+def _encrypted(**broken) -> dict:
+    """A workspace, storage account and registry on the customer-managed key; `broken` replaces one's inputs."""
+    return plan(
+        res(WORKSPACE, "ws", **broken.get("ws", CMK_WORKSPACE)),
+        res(STORAGE, "st", **broken.get("st", CMK_STORAGE)),
+        res(REGISTRY, "cr", **broken.get("cr", CMK_REGISTRY)),
+    )
+
+
 CASES = [
+    Case(
+        "customer-managed-keys",
+        _encrypted(),
+        [
+            ("ML-4", _encrypted(ws={})),
+            ("ML-4", _encrypted(ws={"encryption": {**CMK_WORKSPACE["encryption"], "identity": None}})),
+            ("ML-4", _encrypted(st={"encryption": {"keySource": "Microsoft.Storage"}})),
+            ("ML-4", _encrypted(cr={"encryption": {"status": "disabled"}})),
+        ],
+        production=False,  # the trait, not production, makes it mandatory
+        customer_managed_keys=True,
+    ),
     Case(
         "ml-workspace-production-isolation",
         plan(res(WORKSPACE, **PRIVATE_WORKSPACE)),
@@ -507,14 +545,14 @@ FAILING = [
 ]
 
 
-def direct(policy, document: dict, production: bool) -> list[str]:
+def direct(policy, document: dict, production: bool, customer_managed_keys: bool = False) -> list[str]:
     """Run one policy the way the analyzer does (pulumi_policy/policy.py `Analyze`, `AnalyzeStack`)."""
     messages: list[str] = []
 
     def report(message, urn=None):
         messages.append(message)
 
-    config = {"production": production}
+    config = {"production": production, **({"customerManagedKeys": True} if customer_managed_keys else {})}
 
     def options(resource):
         return PolicyResourceOptions(
@@ -548,8 +586,9 @@ def direct(policy, document: dict, production: bool) -> list[str]:
     return messages
 
 
-def through_check(document: dict, production: bool):
-    return check_plan(document, PROJECT_DIR, "live", pack_config(pack.POLICIES, production=production))
+def through_check(document: dict, production: bool, customer_managed_keys: bool = False):
+    config = pack_config(pack.POLICIES, production=production, customer_managed_keys=customer_managed_keys)
+    return check_plan(document, PROJECT_DIR, "live", config)
 
 
 def test_every_policy_has_a_passing_and_a_failing_fixture():
@@ -559,17 +598,40 @@ def test_every_policy_has_a_passing_and_a_failing_fixture():
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.policy)
 def test_passing_fixture_passes(case):
-    assert direct(POLICIES[case.policy], case.passing, case.production) == []
-    assert [v for v in through_check(case.passing, case.production) if v.policy == case.policy] == []
+    traits = (case.production, case.customer_managed_keys)
+    assert direct(POLICIES[case.policy], case.passing, *traits) == []
+    assert [v for v in through_check(case.passing, *traits) if v.policy == case.policy] == []
 
 
 @pytest.mark.parametrize(("case", "code", "document"), FAILING)
 def test_failing_fixture_fails(case, code, document):
-    messages = direct(POLICIES[case.policy], document, case.production)
+    traits = (case.production, case.customer_managed_keys)
+    messages = direct(POLICIES[case.policy], document, *traits)
     assert messages and any(code in message for message in messages)
-    found = [v for v in through_check(document, case.production) if v.policy == case.policy]
+    found = [v for v in through_check(document, *traits) if v.policy == case.policy]
     assert [v.message for v in found] == messages
     assert {v.level for v in found} == {"mandatory"}
+
+
+def test_customer_managed_keys_are_checked_only_where_the_catalog_requires_them():
+    """Without the catalog's customerManagedKeys trait Microsoft-managed keys are a choice, not a violation."""
+    document = _encrypted(ws={}, st={}, cr={})
+    for production in (True, False):
+        assert direct(POLICIES["customer-managed-keys"], document, production) == []
+    assert direct(POLICIES["customer-managed-keys"], document, False, customer_managed_keys=True)
+
+
+def test_the_policy_config_carries_the_customer_managed_keys_trait(tmp_path):
+    """`mlinfra policy-config` reads the trait from the catalog: the policy is mandatory in that
+    stage and gets the trait as a property; other policies keep the stage's own level."""
+    document = pack_config(pack.POLICIES, production=False, customer_managed_keys=True)
+    assert document["customer-managed-keys"] == {
+        "production": False,
+        "enforcementLevel": "mandatory",
+        "customerManagedKeys": True,
+    }
+    assert document["all"] == "advisory"
+    assert "customerManagedKeys" not in document["storage-secure-transport"]
 
 
 def test_enforcement_is_advisory_outside_production():

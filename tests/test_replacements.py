@@ -77,7 +77,14 @@ def _sdk_inputs(type_: str) -> set[str]:
         module += "." + module_path
     cls = getattr(importlib.import_module(module), name)
     python_names = re.findall(r'__props__\.__dict__\["(\w+)"\] = (?!None)', inspect.getsource(cls))
-    return {_camel(n) for n in python_names}
+    # The SDK's own wire names where they are not the plain camel case (`enableServiceSideCMKEncryption`).
+    wire = dict(
+        (python, name)
+        for name, python in re.findall(
+            r'@pulumi\.getter\(name="(\w+)"\)\s+def (\w+)', inspect.getsource(inspect.getmodule(cls))
+        )
+    )
+    return {wire.get(n, _camel(n)) for n in python_names}
 
 
 def _camel(python_name: str) -> str:

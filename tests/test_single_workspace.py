@@ -334,6 +334,7 @@ def test_fails_when_the_owner_is_private_and_ci_runs_on_hosted_runners():
             "storage",
             "keyVault",
             "containerRegistry",
+            "encryption",
             "monitoring",
             "compute",
             "resourceProtection",

@@ -62,9 +62,10 @@ def public(stack: str) -> dict:
 
 BREAKS = {
     ProductionRule.PRIVATE_NETWORK: public,
-    ProductionRule.PURGE_PROTECTION: lambda stack: with_section(
-        stack, "mlinfra:keyVault", purgeProtectionEnabled=False
-    ),
+    ProductionRule.PURGE_PROTECTION: lambda stack: {
+        **with_section(stack, "mlinfra:keyVault", purgeProtectionEnabled=False),
+        "mlinfra:encryption": None,  # a customer-managed key needs purge protection (ML-4)
+    },
     ProductionRule.RESOURCE_PROTECTION: lambda stack: {
         "mlinfra:resourceProtection": {"protect": False, "retainOnDelete": False}
     },
@@ -77,6 +78,7 @@ BREAKS = {
     ),
     ProductionRule.PREMIUM_REGISTRY: lambda stack: {
         "mlinfra:containerRegistry": {"sku": "Standard"},
+        "mlinfra:encryption": None,  # a registry takes a customer-managed key in Premium only (ML-4)
         # a Standard registry needs public access (ACR-3), itself a relaxation
         **public(stack),
         "mlinfra:productionRelaxations": {"privateNetwork": REASON},

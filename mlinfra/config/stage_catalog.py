@@ -39,6 +39,9 @@ class StageDefinition(Settings):
     """true for a stage with production data: the production rules apply (docs/stages.md, "Production rules")."""
     data_science: StrictBool
     """true for a stage with non-production data, the only kind where data scientists get roles (RB-7)."""
+    customer_managed_keys: StrictBool = False
+    """true where the organization requires encryption with its own keys in this stage: the stage's
+    stack must set encryption.customerManagedKey (ML-4), and the policy pack checks it. Default false."""
 
 
 def catalog_problems(stages: list[StageDefinition]) -> list[str]:

@@ -35,6 +35,7 @@ from mlinfra.settings.settings_base import Guid, Settings, StrictInt
 from mlinfra.settings.value_kinds import Reason
 from mlinfra.settings.workspace_settings import (
     ContainerRegistrySettings,
+    EncryptionSettings,
     KeyVaultSettings,
     MonitoringSettings,
     ResourceProtection,
@@ -135,6 +136,9 @@ class StageSettings(Settings):
     """The workspace's key vault (always RBAC-authorized, KV-1)."""
     container_registry: ContainerRegistrySettings = ContainerRegistrySettings()
     """The workspace's container registry (admin user and anonymous pull always off)."""
+    encryption: EncryptionSettings = EncryptionSettings()
+    """Encryption at rest of the workspace, its storage and its registry: Microsoft-managed keys, or a
+    customer-managed key of the stage's key vault (docs/encryption.md)."""
     monitoring: MonitoringSettings = MonitoringSettings()
     """Log Analytics workspace and workspace-based Application Insights."""
     workspace: WorkspaceSettings = WorkspaceSettings()

@@ -50,6 +50,7 @@ REPLACE_ON: dict[str, tuple[CreateOnly, ...]] = {
         CreateOnly(("location", "isHnsEnabled"), f"{FORCE_NEW_MAP} Storage.StorageAccount"),
     ),
     "azure-native:keyvault:Vault": (_arm("vaultName"),),
+    "azure-native:keyvault:Key": (_arm("vaultName", "keyName"),),
     "azure-native:operationalinsights:Workspace": (_arm("workspaceName"),),
     "azure-native:applicationinsights:Component": (_arm("resourceName"),),
     "azure-native:containerregistry:Registry": (_arm("registryName"),),
@@ -213,11 +214,43 @@ REFUSED: dict[str, tuple[Refusal, ...]] = {
             "MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-managed-network.md",
         ),
         Refusal(
+            "encryption.status",
+            lambda before, after: before != after,
+            "customer-managed key encryption is chosen when the workspace is created: "
+            "it cannot be turned on or off afterwards (a new workspace is needed)",
+            'MicrosoftDocs/azure-ai-docs includes/machine-learning-customer-managed-keys.md ("the key is '
+            'provided when you create your workspace")',
+        ),
+        Refusal(
+            "encryption.keyVaultProperties.keyVaultArmId",
+            _changed,
+            "after creation the workspace's key can only change to another key of the same key vault",
+            "MicrosoftDocs/azure-ai-docs articles/machine-learning/concept-customer-managed-keys.md, Limitations",
+        ),
+        Refusal(
+            "enableServiceSideCMKEncryption",
+            lambda before, after: bool(before) != bool(after),
+            "service-side encryption is chosen when the workspace is created (the workspace update API "
+            "has no such property)",
+            "Azure/azure-rest-api-specs machinelearningservices stable/2025-12-01 workspaceRP.json "
+            "(WorkspacePropertiesUpdateParameters)",
+        ),
+        Refusal(
             "hbiWorkspace",
             _changed,
             "high business impact is set at creation only",
             "MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-manage-workspace.md "
             '("You can\'t change this setting after workspace creation")',
+        ),
+    ),
+    "azure-native:keyvault:Key": (
+        Refusal(
+            "properties",
+            lambda before, after: before != after,
+            "a key's type, size, operations and rotation policy are set when it is created: ARM never updates "
+            "an existing key, so the change would not apply; give the key a new name (a new key) instead",
+            'Azure/azure-rest-api-specs Microsoft.KeyVault keys.json Keys_CreateIfNotExist ("does not create '
+            'subsequent versions, and does not update existing keys")',
         ),
     ),
     "azure-native:keyvault:Vault": (
@@ -233,6 +266,16 @@ REFUSED: dict[str, tuple[Refusal, ...]] = {
             lambda before, after: before is True and after is not True,
             "purge protection cannot be turned off once on",
             "Microsoft Learn key-vault/general/soft-delete-overview (purge protection)",
+        ),
+    ),
+    "azure-native:containerregistry:Registry": (
+        Refusal(
+            "encryption.status",
+            lambda before, after: (before or "disabled") != (after or "disabled"),
+            "a registry takes a customer-managed key only when it is created, and cannot drop it afterwards",
+            "MicrosoftDocs/azure-management-docs articles/container-registry/tutorial-customer-managed-keys.md "
+            '("You can currently enable a customer-managed key only while creating a registry"; "You can\'t '
+            'disable the encryption after you enable a customer-managed key")',
         ),
     ),
 }
@@ -274,5 +317,5 @@ def refused(type_: str, changes: list[dict]) -> list[tuple[dict, Refusal]]:
         (change, rule)
         for change in changes
         for rule in rules
-        if change["path"] == rule.path and rule.applies(change["before"], change["after"])
+        if _matches(change["path"], rule.path) and rule.applies(change["before"], change["after"])
     ]

@@ -66,13 +66,31 @@ ENTRA_TYPES = (
 class Link:
     type: str
     path: tuple[str, ...]
-    """Where the referenced id sits in the inputs (`[]` steps into each list item)."""
+    """Where the referenced id sits in the inputs (`[]` steps into each list item, `{}` takes each
+    key of a map)."""
     action: str
     """The action needed on it; `{type}` is the referenced resource's `Namespace/type`."""
     source: str
 
 
+ASSIGN_IDENTITY = (
+    "MicrosoftDocs/azure-docs articles/active-directory/managed-identities-azure-resources/"
+    'qs-configure-cli-windows-vm.md ("To assign a user-assigned identity to a VM, your account needs the '
+    'Virtual Machine Contributor and Managed Identity Operator role assignments"; Managed Identity Operator: '
+    "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action): attaching a user-assigned identity "
+    "to any resource is checked on the identity"
+)
+ASSIGN_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+
 LINKED = (
+    *(
+        Link(type_, path, ASSIGN_ACTION, ASSIGN_IDENTITY)
+        for type_, path in (
+            ("azure-native:machinelearningservices:Workspace", ("identity", "userAssignedIdentities", "[]")),
+            ("azure-native:storage:StorageAccount", ("identity", "userAssignedIdentities", "[]")),
+            ("azure-native:containerregistry:Registry", ("identity", "userAssignedIdentities", "{}")),
+        )
+    ),
     Link(
         "azure-native:network:PrivateEndpoint",
         ("subnet", "id"),
@@ -161,6 +179,9 @@ def _values(value, path: tuple[str, ...]):
     if step == "[]":
         for item in value if isinstance(value, list) else ():
             yield from _values(item, rest)
+    elif step == "{}":
+        for key in value if isinstance(value, dict) else ():
+            yield from _values(key, rest)
     elif isinstance(value, dict):
         yield from _values(value.get(step), rest)
 

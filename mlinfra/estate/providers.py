@@ -67,7 +67,23 @@ def _managed_network(resource: Resource) -> bool:
     return mode in ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
 
 
+def _customer_managed_key(resource: Resource) -> bool:
+    """A workspace encrypted with a customer-managed key whose metadata Azure keeps in a Cosmos DB and
+    an AI Search service of the subscription (not the service-side preview, which keeps none there)."""
+    encryption = resource.inputs.get("encryption") or {}
+    return encryption.get("status") == "Enabled" and not resource.inputs.get("enableServiceSideCMKEncryption")
+
+
 IMPLIED = (
+    Implied(
+        "azure-native:machinelearningservices:Workspace",
+        _customer_managed_key,
+        ("Microsoft.DocumentDB", "Microsoft.Search"),
+        "MicrosoftDocs/azure-ai-docs articles/machine-learning/how-to-setup-customer-managed-keys.md, "
+        'Prerequisites: "The following Azure resource providers must be registered: ... '
+        "Microsoft.DocumentDB/databaseAccounts (Azure Cosmos DB instance that logs metadata for the "
+        'workspace), Microsoft.Search/searchServices (Azure Search provides indexing capabilities)"',
+    ),
     Implied(
         "azure-native:machinelearningservices:Workspace",
         _managed_network,

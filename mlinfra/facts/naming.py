@@ -111,6 +111,24 @@ RULES = {
         r"[A-Za-z0-9][A-Za-z0-9_-]*",
         "letters, digits, '-' and '_', starting with a letter or digit",
     ),
+    # Microsoft Learn azure-resource-manager/management/resource-name-rules, Microsoft.ManagedIdentity
+    # userAssignedIdentities: 3-128, "Alphanumerics, hyphens, and underscores. Start with letter or number."
+    "encryption_identity": NameRule(
+        "user-assigned managed identity",
+        3,
+        128,
+        r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        "letters, digits, '-' and '_', starting with a letter or digit",
+    ),
+    # Microsoft Learn key-vault/general/about-keys-secrets-certificates, "Object identifiers": "a
+    # 1-127 character string, starting with a letter and containing only 0-9, a-z, A-Z, and -".
+    "encryption_key": NameRule(
+        "key vault key",
+        1,
+        127,
+        r"[A-Za-z][A-Za-z0-9-]*",
+        "letters, digits and '-', starting with a letter",
+    ),
     "workspace": NameRule(
         "machine learning workspace",
         3,
@@ -140,6 +158,10 @@ class StageNames:
     """Default name of the stage's Azure DevOps service connection (`spn-aml-workspace-<stack>`)."""
     variable_group: str
     """Default name of the stage's Azure DevOps variable group (`aml-workspace-<stack>`)."""
+    encryption_identity: str
+    """The user-assigned identity the workspace, storage and registry read the customer-managed key with."""
+    encryption_key: str
+    """The customer-managed key in the stage's key vault (`encryption.customerManagedKey`)."""
 
     def private_endpoint(self, resource_name: str, group: str) -> str:
         """Name of the private endpoint of sub-resource `group` of `resource_name`."""
@@ -200,6 +222,8 @@ def stage_names(
         # App display names are tenant-wide, so the suffix keeps two subscriptions apart.
         "deployment_identity": f"id-{workload}-{stage}-cicd-{identity_suffix}",
         "virtual_network": f"vnet-{workload}-{stage}-{region}",
+        "encryption_identity": f"id-{workload}-{stage}-{region}-cmk{rotated}",
+        "encryption_key": f"cmk-{workload}-{stage}{rotated}",
     }
     checked = {field: RULES[field].check(name) for field, name in names.items()}
     return StageNames(

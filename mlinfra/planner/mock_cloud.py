@@ -38,6 +38,7 @@ ARM_TYPES = {
     "azure-native:resources:ResourceGroup": ArmType("resourceGroupName", None),
     "azure-native:storage:StorageAccount": ArmType("accountName", "Microsoft.Storage/storageAccounts"),
     "azure-native:keyvault:Vault": ArmType("vaultName", "Microsoft.KeyVault/vaults"),
+    "azure-native:keyvault:Key": ArmType("keyName", "Microsoft.KeyVault/vaults/{vaultName}/keys"),
     "azure-native:operationalinsights:Workspace": ArmType(
         "workspaceName", "Microsoft.OperationalInsights/workspaces"
     ),
@@ -355,20 +356,32 @@ class ArmMocks(pulumi.runtime.Mocks):
         arm_id = arm_resource_id(args.typ, inputs, self.subscription_id, args.name)
         assert arm_id is not None
         outputs = {**inputs, "name": name, "location": inputs.get("location", self.location)}
-        if isinstance(inputs.get("identity"), dict) and "SystemAssigned" in str(
-            inputs["identity"].get("type")
-        ):
-            outputs["identity"] = {
-                **inputs["identity"],
-                "principalId": system_principal_id(arm_id),
-                "tenantId": self.tenant_id,
-            }
+        if isinstance(inputs.get("identity"), dict):
+            outputs["identity"] = self._identity(inputs["identity"], arm_id)
         outputs.update(self._type_specific(args.typ, name, arm_id))
         if args.typ == "azure-native:machinelearningservices:Registry":
             outputs["regionDetails"] = registry_regions(
                 inputs.get("regionDetails") or [], str(name), self.subscription_id
             )
         return arm_id, outputs
+
+    def _identity(self, identity: dict, arm_id: str) -> dict:
+        """A resource's managed identities as ARM returns them: the system-assigned one's principal,
+        and the user-assigned ones as a map by id (azure-native takes a list of ids for AML and
+        storage, and the response is the map: `UserAssignedIdentityResponse` per id)."""
+        answer = dict(identity)
+        if "SystemAssigned" in str(identity.get("type")):
+            answer.update(principalId=system_principal_id(arm_id), tenantId=self.tenant_id)
+        assigned = identity.get("userAssignedIdentities")
+        if isinstance(assigned, list):
+            answer["userAssignedIdentities"] = {
+                str(id_): {
+                    "clientId": identity_client_id("user-assigned", str(id_)),
+                    "principalId": system_principal_id(str(id_)),
+                }
+                for id_ in assigned
+            }
+        return answer
 
     def _stack_reference(self, name: str) -> tuple[str, dict]:
         """A StackReference is read with the referenced stack's name as its id; its state carries
@@ -387,6 +400,14 @@ class ArmMocks(pulumi.runtime.Mocks):
             return {"loginServer": f"{name}.azurecr.io"}
         if type_ == "azure-native:keyvault:Vault":
             return {"properties": {"vaultUri": f"https://{name}.vault.azure.net/"}}
+        if type_ == "azure-native:keyvault:Key":
+            # .../vaults/<vault>/keys/<key>: Key Vault's key identifiers, versionless and versioned.
+            vault = arm_id.split("/vaults/", 1)[1].split("/", 1)[0]
+            uri = f"https://{vault}.vault.azure.net/keys/{name}"
+            return {
+                "keyUri": uri,
+                "keyUriWithVersion": f"{uri}/{placeholder_guid('key-version', arm_id).replace('-', '')}",
+            }
         if type_ == "azure-native:operationalinsights:Workspace":
             return {"customerId": placeholder_guid("customer", arm_id)}
         if type_ == "azure-native:machinelearningservices:Workspace":

@@ -24,6 +24,8 @@ class StageTraits:
     relaxations: dict[str, str] = field(default_factory=dict)
     """Production rule -> reason: the stack file's `mlinfra:productionRelaxations` (the program
     refuses any the stage's config does not accept, so a plan that exists carries accepted ones)."""
+    customer_managed_keys: bool = False
+    """The catalog requires customer-managed keys in the stage (`customerManagedKeys`, ML-4)."""
 
 
 def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
@@ -40,7 +42,11 @@ def stage_traits(stack: str, project_dir: Path | None = None) -> StageTraits:
     traits = {entry.name: entry for entry in catalog}
     if stage not in traits:
         raise StageTraitsError(f"stack {stack!r} is not a stage; stages: {', '.join(traits)}")
-    return StageTraits(production=traits[stage].production, relaxations=_relaxations(stack, project_dir))
+    return StageTraits(
+        production=traits[stage].production,
+        relaxations=_relaxations(stack, project_dir),
+        customer_managed_keys=traits[stage].customer_managed_keys,
+    )
 
 
 def _relaxations(stack: str, project_dir: Path | None) -> dict[str, str]:
@@ -77,7 +83,12 @@ def config_for(project_dir: Path, stack: str) -> dict[str, Any]:
     from mlinfra_policy.config import pack_config
 
     traits = stage_traits(stack, project_dir)
-    return pack_config(pack.POLICIES, production=traits.production, relaxations=traits.relaxations)
+    return pack_config(
+        pack.POLICIES,
+        production=traits.production,
+        relaxations=traits.relaxations,
+        customer_managed_keys=traits.customer_managed_keys,
+    )
 
 
 def main(argv: list[str], project_dir: Path) -> int:

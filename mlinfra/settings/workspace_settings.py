@@ -1,8 +1,15 @@
 """Stack config of the ML workspace and the resources it owns: storage, key vault, registry,
-monitoring, the workspace itself, and Pulumi's protection of them."""
+monitoring, the workspace itself, their encryption, and Pulumi's protection of them.
+
+Encryption at rest with a customer-managed key (issue 33; AVM's `customer_managed_key` input),
+`mlinfra:encryption.customerManagedKey`: the stage creates, in its own key vault, an RSA key with a
+rotation policy, and a user-assigned identity holding Key Vault Crypto Service Encryption User on
+the vault; the workspace, its storage account and its container registry encrypt with that key
+through that identity (mlinfra/stage/customer_managed_key.py, docs/encryption.md). Without it Azure
+encrypts them with Microsoft-managed keys."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictStr, model_validator
 
@@ -228,3 +235,67 @@ class ResourceProtection(Settings):
     retain_on_delete: StrictBool = True
     """Whether removing those resources from the program only drops them from the Pulumi state
     and leaves them in Azure. Default true."""
+
+
+KEY_SIZES = (2048, 3072, 4096)
+"""RSA key sizes every one of the three services takes: Azure Storage "supports RSA and RSA-HSM keys
+of sizes 2048, 3072 and 4096" (MicrosoftDocs/azure-docs articles/storage/common/
+customer-managed-keys-overview.md, "Key vault requirements"); Azure Container Registry "supports
+only RSA or RSA-HSM keys" (azure-management-docs tutorial-customer-managed-keys.md)."""
+MIN_ROTATION_DAYS = 7
+"""Key Vault's earliest automatic rotation after a version is created (MicrosoftDocs/azure-docs
+articles/key-vault/keys/how-to-configure-key-rotation.md, "Key rotation policy": rotation time
+"minimum 7 days from creation")."""
+MIN_EXPIRY_DAYS = 28
+"""Key Vault's shortest expiry a rotation policy may give new versions (same page: "Expiry time:
+... minimum 28 days")."""
+ROTATION_BEFORE_EXPIRY_DAYS = 7
+"""A rotation must come at least this long before the version expires (same page: rotation
+"minimum 7 days from expiry time")."""
+
+
+class CustomerManagedKeySettings(Settings):
+    """`encryption.customerManagedKey`: encrypt the workspace, its storage account and its container
+    registry with a key of the stage's own key vault. Needs keyVault.purgeProtectionEnabled and a
+    Premium containerRegistry.sku; set at creation of the workspace and the registry only."""
+
+    key_size: Literal[2048, 3072, 4096] = 3072
+    """RSA key size in bits: 2048, 3072 or 4096, what Azure Storage, Azure Container Registry and
+    Azure Machine Learning all accept. Default 3072."""
+    rotate_after_days: Annotated[StrictInt, Field(ge=MIN_ROTATION_DAYS, le=3650)] = 365
+    """Days after which Key Vault creates a new version of the key (its rotation policy),
+    7-3650. Default 365. The storage account and the registry take new versions by themselves (their
+    key reference has no version); the workspace moves to it on the next `pulumi up --refresh`
+    (docs/encryption.md, "Rotation")."""
+    expire_after_days: Annotated[StrictInt, Field(ge=MIN_EXPIRY_DAYS, le=3650)] | None = None
+    """Days each new key version stays valid, 28-3650, at least rotateAfterDays + 7. Default none:
+    versions do not expire (an organization policy may require an expiry)."""
+    service_side: StrictBool = False
+    """Whether the workspace keeps its encrypted metadata in Microsoft's subscription
+    (`enableServiceSideCMKEncryption`, preview) instead of an Azure Cosmos DB, Azure AI Search and
+    storage account Azure creates in a managed resource group of the stage's subscription, billed
+    to it. Default false. Azure refuses it with a key vault without public network access and
+    without key rotation (concept-customer-managed-keys.md), so private stages cannot use it.
+    Set at creation only."""
+
+    @model_validator(mode="after")
+    def _rotation_before_expiry(self):
+        if (
+            self.expire_after_days is not None
+            and self.rotate_after_days > self.expire_after_days - ROTATION_BEFORE_EXPIRY_DAYS
+        ):
+            raise ValueError(
+                f"rotateAfterDays {self.rotate_after_days} with expireAfterDays {self.expire_after_days}: "
+                f"Key Vault rotates at least {ROTATION_BEFORE_EXPIRY_DAYS} days before a version expires, "
+                f"so rotateAfterDays must be at most {self.expire_after_days - ROTATION_BEFORE_EXPIRY_DAYS}"
+            )
+        return self
+
+
+class EncryptionSettings(Settings):
+    customer_managed_key: CustomerManagedKeySettings | None = None
+    """{keySize, rotateAfterDays, expireAfterDays, serviceSide}: encrypt the workspace, its storage
+    and its registry with a key of the stage's key vault ({} for the defaults). Default none:
+    Microsoft-managed keys. Required where the stage catalog gives the stage customerManagedKeys:
+    true. Turning it on or off, or moving the key to another vault, needs a new workspace and
+    registry: Azure refuses the change (the plan diff says so)."""

@@ -258,6 +258,7 @@ class MlStage(pulumi.ComponentResource):
                 storage=config.storage,
                 key_vault=config.key_vault,
                 container_registry=config.container_registry,
+                encryption=config.encryption,
                 monitoring=config.monitoring,
                 workspace=config.workspace,
                 protection=protection,

@@ -29,6 +29,8 @@ from mlinfra.facts.roles import ROLES
 from mlinfra.settings.network_settings import NetworkSettings
 from mlinfra.settings.workspace_settings import (
     ContainerRegistrySettings,
+    CustomerManagedKeySettings,
+    EncryptionSettings,
     IsolationMode,
     KeyVaultSettings,
     MonitoringSettings,
@@ -36,6 +38,7 @@ from mlinfra.settings.workspace_settings import (
     StorageSettings,
     WorkspaceSettings,
 )
+from mlinfra.stage.customer_managed_key import CustomerManagedKey, CustomerManagedKeyArgs
 from mlinfra.stage.stage_network import PrivateLink, private_endpoint
 
 ACR_SERVER_SET = ["zoneRedundancy"]
@@ -101,6 +104,8 @@ class MlWorkspaceArgs:
     """Soft-delete retention and purge protection; default 90 days, purge-protected."""
     container_registry: ContainerRegistrySettings = field(default_factory=ContainerRegistrySettings)
     """Registry SKU; default Premium."""
+    encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+    """Microsoft-managed keys, or a customer-managed key of the stage's vault (ML-4); default the former."""
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     """Log retention; default 90 days."""
     workspace: WorkspaceSettings = field(default_factory=WorkspaceSettings)
@@ -136,29 +141,6 @@ class MlWorkspace(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, location=args.location, tags=dict(args.tags)
         )
 
-        account = storage.StorageAccount(
-            f"{name}-storage",
-            account_name=args.names.storage_account,
-            kind=storage.Kind.STORAGE_V2,
-            sku=storage.SkuArgs(name=args.storage.sku.value),
-            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,  # ST-4
-            enable_https_traffic_only=True,  # ST-5
-            allow_blob_public_access=False,  # ST-1
-            allow_cross_tenant_replication=False,  # ST-6
-            allow_shared_key_access=args.storage.shared_key_access_enabled,  # ST-3, explicit either way
-            default_to_o_auth_authentication=True,
-            is_hns_enabled=False,  # AML's default datastore cannot be hierarchical-namespace storage
-            public_network_access=storage.PublicNetworkAccess.ENABLED
-            if public
-            else storage.PublicNetworkAccess.DISABLED,
-            network_rule_set=storage.NetworkRuleSetArgs(  # ST-2: deny by default when private
-                default_action=storage.DefaultAction.ALLOW if public else storage.DefaultAction.DENY,
-                bypass=storage.Bypass.AZURE_SERVICES,
-            ),
-            opts=stateful,
-            **common,
-        )
-
         vault = keyvault.Vault(
             f"{name}-keyvault",
             vault_name=args.names.key_vault,
@@ -179,6 +161,55 @@ class MlWorkspace(pulumi.ComponentResource):
                 ),
             ),
             opts=stateful,
+            **common,
+        )
+
+        # ML-4: the key and its identity come before everything they encrypt.
+        key_settings = args.encryption.customer_managed_key
+        cmk = (
+            CustomerManagedKey(
+                f"{name}-cmk",
+                CustomerManagedKeyArgs(
+                    settings=key_settings,
+                    identity_name=args.names.encryption_identity,
+                    key_name=args.names.encryption_key,
+                    vault=vault,
+                    vault_name=args.names.key_vault,
+                    subscription_id=args.subscription_id,
+                    resource_group_name=args.resource_group_name,
+                    location=args.location,
+                    tags=args.tags,
+                    protection=stateful,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if key_settings is not None
+            else None
+        )
+
+        account = storage.StorageAccount(
+            f"{name}-storage",
+            account_name=args.names.storage_account,
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=args.storage.sku.value),
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,  # ST-4
+            enable_https_traffic_only=True,  # ST-5
+            allow_blob_public_access=False,  # ST-1
+            allow_cross_tenant_replication=False,  # ST-6
+            allow_shared_key_access=args.storage.shared_key_access_enabled,  # ST-3, explicit either way
+            default_to_o_auth_authentication=True,
+            is_hns_enabled=False,  # AML's default datastore cannot be hierarchical-namespace storage
+            public_network_access=storage.PublicNetworkAccess.ENABLED
+            if public
+            else storage.PublicNetworkAccess.DISABLED,
+            network_rule_set=storage.NetworkRuleSetArgs(  # ST-2: deny by default when private
+                default_action=storage.DefaultAction.ALLOW if public else storage.DefaultAction.DENY,
+                bypass=storage.Bypass.AZURE_SERVICES,
+            ),
+            **_storage_encryption(cmk),
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=cmk.ready if cmk else None)
+            ),
             **common,
         )
 
@@ -231,11 +262,13 @@ class MlWorkspace(pulumi.ComponentResource):
                 if public
                 else containerregistry.PublicNetworkAccess.DISABLED
             ),  # ACR-3
+            **_registry_encryption(cmk),
             # R8: the SDK sends `Disabled` when this is left out, and ACR now makes every registry in
             # an availability-zone region zone-redundant whatever it is sent, so a refresh reads
             # `Enabled` back (see ACR_SERVER_SET).
             opts=pulumi.ResourceOptions.merge(
-                stateful, pulumi.ResourceOptions(ignore_changes=ACR_SERVER_SET)
+                stateful,
+                pulumi.ResourceOptions(ignore_changes=ACR_SERVER_SET, depends_on=cmk.ready if cmk else None),
             ),
             **common,
         )
@@ -246,7 +279,7 @@ class MlWorkspace(pulumi.ComponentResource):
             friendly_name=args.names.workspace,
             kind="Default",
             sku=mls.SkuArgs(name="Basic", tier=mls.SkuTier.BASIC),
-            identity=mls.ManagedServiceIdentityArgs(type=mls.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            **_workspace_encryption(cmk, vault, key_settings),
             # ML-8: bring our own dependencies, by id straight from the resources (P5).
             storage_account=account.id,
             key_vault=vault.id,
@@ -277,7 +310,10 @@ class MlWorkspace(pulumi.ComponentResource):
                 else mls.SystemDatastoresAuthMode.IDENTITY
             ),
             opts=pulumi.ResourceOptions.merge(
-                stateful, pulumi.ResourceOptions(ignore_changes=workspace_server_set(args.workspace))
+                stateful,
+                pulumi.ResourceOptions(
+                    ignore_changes=workspace_server_set(args.workspace), depends_on=cmk.ready if cmk else None
+                ),
             ),
             **common,
         )
@@ -335,6 +371,88 @@ class MlWorkspace(pulumi.ComponentResource):
                 "principalId": self.principal_id,
             }
         )
+
+
+def _storage_encryption(cmk: CustomerManagedKey | None) -> dict:
+    """The account's identity and encryption with the customer-managed key (none without one). The key
+    reference has no version, so Azure Storage follows rotations ("omit the key version ... Azure
+    Storage checks the key vault ... daily for a new version": azure-docs storage/common/
+    customer-managed-keys-overview.md). Queues and tables join only when the account is created
+    (same page), which is when a workspace can take the key at all."""
+    if cmk is None:
+        return {}
+    account_key = storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT)
+    return {
+        "identity": storage.IdentityArgs(
+            type=storage.IdentityType.USER_ASSIGNED, user_assigned_identities=[cmk.identity_id]
+        ),
+        "encryption": storage.EncryptionArgs(
+            key_source=storage.KeySource.MICROSOFT_KEYVAULT,
+            key_vault_properties=storage.KeyVaultPropertiesArgs(
+                key_name=cmk.key_name, key_vault_uri=cmk.vault_uri
+            ),
+            encryption_identity=storage.EncryptionIdentityArgs(
+                encryption_user_assigned_identity=cmk.identity_id
+            ),
+            services=storage.EncryptionServicesArgs(
+                blob=storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT),
+                file=storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT),
+                queue=account_key,
+                table=account_key,
+            ),
+        ),
+    }
+
+
+def _registry_encryption(cmk: CustomerManagedKey | None) -> dict:
+    """The registry's user-assigned identity and encryption: `keyVaultProperties.identity` takes the
+    identity's client id, and a versionless key lets the registry follow rotations ("When a registry
+    is encrypted with a non-versioned key, Azure Container Registry regularly checks the key vault for
+    a new key version": azure-management-docs container-registry/tutorial-customer-managed-keys.md)."""
+    if cmk is None:
+        return {}
+    return {
+        # Keyed by the identity's id as Azure returns it (a map key cannot wait for an output).
+        "identity": cmk.identity_id.apply(
+            lambda identity: containerregistry.IdentityPropertiesArgs(
+                type=containerregistry.ResourceIdentityType.USER_ASSIGNED,
+                user_assigned_identities={identity: containerregistry.UserIdentityPropertiesArgs()},
+            )
+        ),
+        "encryption": containerregistry.EncryptionPropertyArgs(
+            status=containerregistry.EncryptionStatus.ENABLED,
+            key_vault_properties=containerregistry.KeyVaultPropertiesArgs(
+                key_identifier=cmk.key_uri, identity=cmk.identity_client_id
+            ),
+        ),
+    }
+
+
+def _workspace_encryption(
+    cmk: CustomerManagedKey | None, vault: keyvault.Vault, settings: CustomerManagedKeySettings | None
+) -> dict:
+    """The workspace's identity (system-assigned: its datastores, ML-7; plus the encryption identity
+    with a customer-managed key) and its encryption. The key identifier names the key's current
+    version; after a rotation `pulumi up --refresh` moves the workspace to the new one, a change of
+    key within the same vault that Azure allows (concept-customer-managed-keys.md, Limitations)."""
+    if cmk is None or settings is None:
+        return {
+            "identity": mls.ManagedServiceIdentityArgs(type=mls.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
+        }
+    return {
+        "identity": mls.ManagedServiceIdentityArgs(
+            type=mls.ManagedServiceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
+            user_assigned_identities=[cmk.identity_id],
+        ),
+        "encryption": mls.EncryptionPropertyArgs(
+            status=mls.EncryptionStatus.ENABLED,
+            key_vault_properties=mls.KeyVaultPropertiesArgs(
+                key_vault_arm_id=vault.id, key_identifier=cmk.key_uri_with_version
+            ),
+            identity=mls.IdentityForCmkArgs(user_assigned_identity=cmk.identity_id),
+        ),
+        "enable_service_side_cmk_encryption": True if settings.service_side else None,
+    }
 
 
 def _serverless(settings: WorkspaceSettings) -> mls.ServerlessComputeSettingsArgs | None:

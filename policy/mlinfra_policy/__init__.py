@@ -5,6 +5,7 @@ functions CrossGuard runs."""
 from mlinfra_policy import (
     ci_gates,
     diagnostics,
+    encryption,
     identity,
     key_vault,
     locks,
@@ -25,6 +26,7 @@ POLICIES = [
     *registry.POLICIES,
     *protection.POLICIES,
     *diagnostics.POLICIES,
+    *encryption.POLICIES,
     *locks.POLICIES,
     *rbac.POLICIES,
     *identity.POLICIES,

@@ -20,6 +20,9 @@ from pulumi_policy import (
 
 PRODUCTION = "production"
 """The property every policy's config has: whether the stage holds production data."""
+CUSTOMER_MANAGED_KEYS = "customerManagedKeys"
+"""Optional property: the stage catalog requires customer-managed keys in this stage (the catalog's
+`customerManagedKeys` trait); only the customer-managed-keys policy reads it."""
 RELAXATIONS = "relaxations"
 """Optional property: production rule -> reason, for the rules of this policy the stage relaxed
 (`productionRelaxations`, accepted by the stage's config); the policy then runs advisory and says
@@ -30,6 +33,10 @@ CONFIG_SCHEMA = PolicyConfigSchema(
         PRODUCTION: {
             "type": "boolean",
             "description": "The stage holds production data: production-only rules apply.",
+        },
+        CUSTOMER_MANAGED_KEYS: {
+            "type": "boolean",
+            "description": "The stage catalog requires customer-managed keys in this stage.",
         },
         RELAXATIONS: {
             "type": "object",

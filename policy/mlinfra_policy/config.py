@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from mlinfra_policy.common import PRODUCTION, RELAXATIONS
+from mlinfra_policy.common import CUSTOMER_MANAGED_KEYS, PRODUCTION, RELAXATIONS
 
 PACK_DEFAULT_LEVEL = EnforcementLevel.ADVISORY
 """The level `policy/__main__.py` gives the pack."""
@@ -53,13 +53,22 @@ policy enforcing several rules turns advisory as a whole (the stage's config sti
 unrelaxed broken rule before anything is planned, so the pack is the second line)."""
 
 
+CUSTOMER_MANAGED_KEY_POLICIES = ("customer-managed-keys",)
+"""The policies the catalog's `customerManagedKeys` trait turns on: mandatory wherever it is set."""
+
+
 def pack_config(
-    policies: Iterable[Policy], *, production: bool, relaxations: Mapping[str, str] | None = None
+    policies: Iterable[Policy],
+    *,
+    production: bool,
+    relaxations: Mapping[str, str] | None = None,
+    customer_managed_keys: bool = False,
 ) -> dict[str, Any]:
     """The config for a stage: mandatory with production rules in production stages, advisory
     elsewhere (every policy gets the `production` trait, which its schema requires). A policy that
     enforces a rule the stage relaxed (`relaxations`: rule -> reason, as its config accepted them)
-    is advisory, and carries the reasons its messages show."""
+    is advisory, and carries the reasons its messages show. Where the catalog requires
+    customer-managed keys (`customer_managed_keys`), their policy is mandatory in any stage."""
     level = EnforcementLevel.MANDATORY if production else EnforcementLevel.ADVISORY
     document: dict[str, Any] = {"all": level.value}
     for policy in policies:
@@ -71,6 +80,8 @@ def pack_config(
         entry: dict[str, Any] = {PRODUCTION: production}
         if relaxed and production:
             entry.update({"enforcementLevel": EnforcementLevel.ADVISORY.value, RELAXATIONS: relaxed})
+        if customer_managed_keys and policy.name in CUSTOMER_MANAGED_KEY_POLICIES:
+            entry.update({"enforcementLevel": EnforcementLevel.MANDATORY.value, CUSTOMER_MANAGED_KEYS: True})
         document[policy.name] = entry
     return document
 

@@ -6,6 +6,7 @@ import datetime
 import json
 
 from mlinfra.config.messages import what_is_allowed
+from mlinfra.config.rules.encryption_rules import encryption_problems
 from mlinfra.config.rules.name_generation import name_generation_problems
 from mlinfra.config.rules.private_stage_checks import private_stage_problems
 from mlinfra.config.rules.production_rules import production_problems
@@ -47,6 +48,7 @@ def consistency_problems(namespace: str, config: StageConfig) -> list[str]:
         + production_problems(config)
         + registry_problems(config)
         + name_generation_problems(config)
+        + encryption_problems(config)
     )
     if config.network is not None and not config.shares_workspace:  # else the owner's (ML-16)
         problems += private_stage_problems(config)

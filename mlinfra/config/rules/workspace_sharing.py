@@ -35,6 +35,7 @@ OWNER_SECTIONS = (
     "storage",
     "key_vault",
     "container_registry",
+    "encryption",
     "monitoring",
     "compute",
     "resource_protection",
