@@ -78,7 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project directory")
     parser.add_argument("--debug", action="store_true", help="show the traceback when the program fails")
     args = parser.parse_args(argv)
+    from mlinfra.bytecode import finish, warm_start
 
+    compiler = warm_start()  # a fresh clone: the plan's modules compiled on the other core too
+    try:
+        return _plan(args)
+    finally:
+        finish(compiler)
+
+
+def _plan(args: argparse.Namespace) -> int:
     # The project's program and its local packages (bootstrap/); the code is this `mlinfra`'s, and
     # another checkout's own code plans it when run there (`python -m mlinfra` from that directory).
     sys.path.insert(0, str(args.project_dir.resolve()))

@@ -108,6 +108,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
                 rotation_policy=rotation_policy(args.settings),
             ),
             tags=dict(args.tags),
+            # The key names its vault by name only (vaultName), so nothing else orders it after it.
             opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[args.vault])),
         )
         principal = Principal(

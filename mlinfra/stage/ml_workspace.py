@@ -207,6 +207,7 @@ class MlWorkspace(pulumi.ComponentResource):
                 bypass=storage.Bypass.AZURE_SERVICES,
             ),
             **_storage_encryption(cmk),
+            # ML-4: created with the key only once the identity holds the crypto role on the vault.
             opts=pulumi.ResourceOptions.merge(
                 stateful, pulumi.ResourceOptions(depends_on=cmk.ready if cmk else None)
             ),
@@ -265,7 +266,8 @@ class MlWorkspace(pulumi.ComponentResource):
             **_registry_encryption(cmk),
             # R8: the SDK sends `Disabled` when this is left out, and ACR now makes every registry in
             # an availability-zone region zone-redundant whatever it is sent, so a refresh reads
-            # `Enabled` back (see ACR_SERVER_SET).
+            # `Enabled` back (see ACR_SERVER_SET). ML-4: created with the key only once the
+            # identity holds the crypto role on the vault.
             opts=pulumi.ResourceOptions.merge(
                 stateful,
                 pulumi.ResourceOptions(ignore_changes=ACR_SERVER_SET, depends_on=cmk.ready if cmk else None),
@@ -311,6 +313,7 @@ class MlWorkspace(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions.merge(
                 stateful,
+                # ML-4: created with the key only once the identity holds the crypto role on the vault.
                 pulumi.ResourceOptions(
                     ignore_changes=workspace_server_set(args.workspace), depends_on=cmk.ready if cmk else None
                 ),
