@@ -406,6 +406,8 @@ def test_the_catalog_trait_reaches_the_policy_config(tmp_path):
         (REGISTRY, "encryption.status", None, "enabled"),
         (REGISTRY, "encryption.status", "enabled", "disabled"),
         (KEY, "properties.keySize", 3072, 4096),
+        (STORAGE, "encryption.services.queue.keyType", None, "Account"),
+        (STORAGE, "encryption.services.table.keyType", "Account", "Service"),
         (KEY, "properties.rotationPolicy.attributes.expiryTime", None, "P400D"),
     ],
 )
@@ -413,7 +415,9 @@ def test_a_change_azure_refuses_is_named_before_up(type_, path, before, after):
     """Workspace: "the key is provided when you create your workspace" and afterwards "can only be
     updated to another key in the original Azure Key Vault" (azure-ai-docs); registry: "enable a
     customer-managed key only while creating a registry" and "can't disable" it (azure-management-
-    docs); key: Keys - Create If Not Exist "does not update existing keys" (azure-rest-api-specs)."""
+    docs); key: Keys - Create If Not Exist "does not update existing keys" (azure-rest-api-specs);
+    storage: queues and tables join the key "at the time that you create the storage account"
+    (azure-docs storage/common/customer-managed-keys-overview.md)."""
     assert refused(type_, [{"path": path, "before": before, "after": after}])
 
 

@@ -268,6 +268,17 @@ REFUSED: dict[str, tuple[Refusal, ...]] = {
             "Microsoft Learn key-vault/general/soft-delete-overview (purge protection)",
         ),
     ),
+    "azure-native:storage:StorageAccount": tuple(
+        Refusal(
+            f"encryption.services.{service}.keyType",
+            lambda before, after: (before or "Service") != (after or "Service"),
+            f"{service} storage takes the account's customer-managed key only when the account is created",
+            "MicrosoftDocs/azure-docs articles/storage/common/customer-managed-keys-overview.md (queue and "
+            'table: "You can optionally configure these services to be included in this protection at the '
+            'time that you create the storage account")',
+        )
+        for service in ("queue", "table")
+    ),
     "azure-native:containerregistry:Registry": (
         Refusal(
             "encryption.status",
