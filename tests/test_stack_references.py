@@ -1,11 +1,13 @@
 """Offline answers to `pulumi.StackReference` (mlinfra/planner/stack_references.py)."""
 
+import json
+
 import pulumi
 import pytest
 
 from mlinfra.planner import stack_references
 from mlinfra.planner.stack_references import StackReferenceError, parse_reference
-from tests.conftest import SHARED_STACKS, STACKS, plan, run_program
+from tests.conftest import PROJECT_DIR, SHARED_STACKS, STACKS, plan, run_program, stack_config
 
 SHARED = SHARED_STACKS[0]
 
@@ -75,7 +77,9 @@ def test_an_unplanned_reference_is_planned_in_this_process_and_the_program_runs_
         runs.append(1)
         _reference(SHARED)()
 
-    result = run_program(program)
+    # A config that does not name the stack (one that does gets it planned before the first run).
+    named = {key: None for key, value in stack_config().values.items() if "/mlinfra/" in value}
+    result = run_program(program, **named)
     assert len(runs) == 2
     assert result.outputs["registryId"] == plan(SHARED).outputs["registryId"]
 
@@ -113,3 +117,41 @@ def test_a_test_that_patches_gets_a_reference_memo_of_its_own(monkeypatch):
 
 def test_other_tests_share_the_process_memo():
     assert stack_references._planned_here is PROCESS_MEMO
+
+
+def test_the_names_a_config_holds_are_this_projects_fully_qualified_stacks():
+    from mlinfra.planner.stack_references import named_references
+
+    values = {
+        "mlinfra:registry": json.dumps({"stack": "organization/mlinfra/shared", "access": "read"}),
+        "mlinfra:workspace": json.dumps({"sharedFrom": "organization/mlinfra/owner"}),
+        "mlinfra:other": json.dumps(
+            ["organization/otherproject/shared", "a/b", "owner", {"x": "org/mlinfra/later"}]
+        ),
+        "mlinfra:plain": "organization/mlinfra/shared",
+    }
+    assert named_references(values, "mlinfra") == [
+        "organization/mlinfra/shared",
+        "organization/mlinfra/owner",
+        "org/mlinfra/later",
+    ]
+
+
+def test_a_stack_that_names_its_reference_in_config_runs_once(monkeypatch):
+    """docs/benchmarks.md, "Planner against the floor": the stack the config names is planned first,
+    so the program's first run finds it and is not run a second time."""
+    from mlinfra.planner import recorder as recorder_module
+
+    stack = next(s for s in STACKS if "organization/mlinfra/" in json.dumps(stack_config(s).values))
+    runs: list[str] = []
+    real = recorder_module._record_run
+
+    def counting(program, config):
+        runs.append(config.stack)
+        return real(program, config)
+
+    monkeypatch.setattr(recorder_module, "_record_run", counting)
+    monkeypatch.setattr(stack_references, "_planned_here", {})
+    monkeypatch.setenv("MLINFRA_PLAN_CACHE", "off")
+    recorder_module.record(recorder_module.main_program(PROJECT_DIR), stack_config(stack))
+    assert runs.count(stack) == 1, runs

@@ -11,7 +11,7 @@ import json
 import runpy
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +28,7 @@ from mlinfra.planner.mock_cloud import ArmMocks
 from mlinfra.planner.stack_references import (
     ReferenceNotPlanned,
     StackReferenceError,
+    named_references,
     plan_missing,
     referenced_outputs,
     references_current,
@@ -268,6 +269,7 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     (`mlinfra.planner.stack_references`); one that cannot be raises `StackReferenceError`. A run that
     referenced a stack with no plan at hand is run again once that stack is planned.
     """
+    _plan_named_references(program, config)
     for _ in range(MAX_RUNS):
         try:
             return _record_run(program, config)
@@ -280,6 +282,23 @@ def record(program: Callable[[], None], config: StackConfig) -> Plan:
     raise StackReferenceError(
         f"stack {config.stack}: still referencing unplanned stacks after {MAX_RUNS} runs"
     )
+
+
+def _plan_named_references(program: Callable[[], None], config: StackConfig) -> None:
+    """Plan first the stacks the config names by their full name, so that the program's first run
+    finds them planned instead of finishing a run only to be run again (docs/benchmarks.md,
+    "Planner against the floor"). Only a head start: what the run references is still what counts,
+    and a name that is no reference, or fails, is left to the run to report."""
+    project_dir = getattr(program, "project_dir", DEFAULT_PROJECT_DIR)
+    beside = config.source.parent if config.source is not None else None
+    for name in named_references(config.values, config.project):
+        try:
+            referenced_outputs(project_dir, name, config.stack, beside)
+        except ReferenceNotPlanned as missing:
+            with suppress(Exception):  # the program's own run reports it, in its own words
+                plan_missing(missing, plan_config)
+        except Exception:  # not one of this project's stacks after all, or a cycle: the run says so
+            continue
 
 
 def _record_run(program: Callable[[], None], config: StackConfig) -> Plan:

@@ -21,6 +21,7 @@ plan out again only while those references are current (`references_current`): e
 stack file re-plans that stack and the stacks that reference it, and no other.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,32 @@ def referenced_outputs(
     if answered is not None:
         answered[name] = key
     return dict(stored["outputs"])
+
+
+def named_references(values: dict[str, str], project: str) -> list[str]:
+    """Fully-qualified names of this project's stacks (`<organization>/<project>/<stack>`) that a
+    stack's config values hold, decoded JSON included: the references its program will most likely
+    make (the shared registry's stack, a shared workspace's owner)."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and value.count("/") == 2:
+            organization, named_project, stack = value.split("/")
+            if organization and named_project == project and stack and value not in found:
+                found.append(value)
+
+    for raw in values.values():
+        try:
+            walk(json.loads(raw))
+        except (ValueError, RecursionError):
+            walk(raw)
+    return found
 
 
 def _stored(key: str, cache: Path | None) -> dict[str, Any] | None:
