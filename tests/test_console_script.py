@@ -64,3 +64,16 @@ def test_the_makefile_and_pipelines_call_the_script_not_the_old_module():
         text = path.read_text(encoding="utf-8")
         assert "-m planner" not in text, path.name
     assert "MLINFRA := $(VENV)/bin/mlinfra" in (PROJECT_DIR / "Makefile").read_text()
+
+
+def test_the_old_module_name_is_an_alias_of_the_command():
+    """Scripts written before the package layout call `python -m planner`: it plans the same."""
+    old = subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", STACKS[0], "--format", "json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    new = planner_cli("--stack", STACKS[0], "--format", "json")
+    assert old.returncode == new.returncode == 0, old.stderr
+    assert old.stdout == new.stdout
